@@ -1,0 +1,43 @@
+# Sonde: the two entry points of the README, plus helpers.
+#   make run    install missing packages, build, run `sonde run trace_open` on the host
+#   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan)
+BUILD ?= build
+BUILD_ASAN ?= build-asan
+JOBS ?= $(shell nproc)
+GADGET ?= trace_open
+RUN_ARGS ?= --host
+
+.PHONY: all deps build run check test test-asan clean format
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DSONDE_WERROR=ON
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/sonde run $(GADGET) $(RUN_ARGS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j1
+
+$(BUILD_ASAN)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_ASAN) -DSONDE_WERROR=ON -DSONDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+
+test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1
+
+# The sanitizer pass runs first; the plain pass prints the final ctest summary.
+check: test-asan test
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

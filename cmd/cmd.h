@@ -1,0 +1,15 @@
+/* Sub-commands of the sonde tool; each lives in its own file. */
+#ifndef SONDE_CMD_H
+#define SONDE_CMD_H
+
+int cmd_run(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* Installs the CLI log sink: one "sonde: level: message" line per message. */
+void cli_log_init(void);
+/* Number of errors logged so far (so a failure is reported exactly once). */
+unsigned cli_errors_logged(void);
+/* Prints "sonde: error: ..." and counts it. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

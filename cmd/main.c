@@ -1,0 +1,38 @@
+/* Entry point of the sonde command: dispatches to sub-commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include <sonde/sonde.h>
+
+#include "cmd.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: sonde COMMAND [ARGS]\n\n"
+		     "Commands:\n"
+		     "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
+		     "  version              print the version\n\n"
+		     "Built-in gadgets:");
+	for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
+		fprintf(out, " %s", sonde_builtin_gadget_at(i)->name);
+	fprintf(out, "\n");
+}
+
+int main(int argc, char **argv)
+{
+	cli_log_init();
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	cli_error("unknown command \"%s\" (try: sonde help)", argv[1]);
+	return 2;
+}

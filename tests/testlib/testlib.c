@@ -1,0 +1,208 @@
+/* Test harness: case runner and helpers that run the sonde command. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+int test_failures;
+
+bool test_is_root(void)
+{
+	return geteuid() == 0;
+}
+
+void test_skip(const char *why)
+{
+	printf("SKIP: %s\n", why);
+	fflush(stdout);
+	exit(77);
+}
+
+int test_main(const struct test_case *cases, size_t n, int argc, char **argv)
+{
+	size_t passed = 0, failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int before = test_failures;
+
+		if (argc > 1 && strcmp(argv[1], cases[i].name) != 0)
+			continue;
+		cases[i].fn();
+		if (test_failures == before) {
+			passed++;
+			printf("ok   %s\n", cases[i].name);
+		} else {
+			failed++;
+			printf("FAIL %s\n", cases[i].name);
+		}
+		fflush(stdout);
+	}
+	printf("%zu passed, %zu failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
+
+char *test_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			buf = realloc(buf, cap);
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, f);
+		if (!r)
+			break;
+		n += r;
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int sonde_proc_start(struct sonde_proc *p, const char *const *argv)
+{
+	int out[2], err[2];
+	size_t n = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC))
+		return -errno;
+	while (argv[n])
+		n++;
+	p->pid = fork();
+	if (p->pid < 0)
+		return -errno;
+	if (p->pid == 0) {
+		const char **args = calloc(n + 2, sizeof(*args));
+		args[0] = SONDE_BIN;
+		memcpy(args + 1, argv, n * sizeof(*args));
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		execv(SONDE_BIN, (char *const *)args);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	p->out_fd = out[0];
+	p->err_fd = err[0];
+	fcntl(p->out_fd, F_SETFL, O_NONBLOCK);
+	fcntl(p->err_fd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+/* Appends what is readable now; returns false at EOF on both. */
+static bool drain(struct sonde_proc *p, int timeout_ms)
+{
+	struct pollfd fds[2] = {{p->out_fd, POLLIN, 0}, {p->err_fd, POLLIN, 0}};
+	char buf[65536];
+
+	if (p->out_fd < 0 && p->err_fd < 0)
+		return false;
+	if (poll(fds, 2, timeout_ms) <= 0)
+		return true;
+	for (int i = 0; i < 2; i++) {
+		int *fd = i ? &p->err_fd : &p->out_fd;
+		char **dst = i ? &p->err : &p->out;
+		size_t *len = i ? &p->err_len : &p->out_len;
+		ssize_t r;
+
+		if (*fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP)))
+			continue;
+		r = read(*fd, buf, sizeof(buf));
+		if (r <= 0) {
+			if (r == 0 || errno != EAGAIN) {
+				close(*fd);
+				*fd = -1;
+			}
+			continue;
+		}
+		*dst = realloc(*dst, *len + (size_t)r + 1);
+		memcpy(*dst + *len, buf, (size_t)r);
+		*len += (size_t)r;
+		(*dst)[*len] = 0;
+	}
+	return true;
+}
+
+bool sonde_proc_wait_for(struct sonde_proc *p, int which, const char *needle, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		const char *hay = which == 2 ? p->err : p->out;
+		if (hay && strstr(hay, needle))
+			return true;
+		if (now_ms() >= deadline || !drain(p, 50))
+			return hay && strstr(hay, needle);
+	}
+}
+
+int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+
+	if (sig)
+		kill(p->pid, sig);
+	while (drain(p, 50)) {
+		if (now_ms() >= deadline) {
+			kill(p->pid, SIGKILL);
+			break;
+		}
+	}
+	if (waitpid(p->pid, &p->status, 0) < 0)
+		return -1;
+	return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
+}
+
+void sonde_proc_free(struct sonde_proc *p)
+{
+	if (p->out_fd >= 0)
+		close(p->out_fd);
+	if (p->err_fd >= 0)
+		close(p->err_fd);
+	free(p->out);
+	free(p->err);
+	memset(p, 0, sizeof(*p));
+	p->out_fd = p->err_fd = -1;
+}
+
+int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms)
+{
+	struct sonde_proc p;
+	int status;
+
+	if (sonde_proc_start(&p, argv))
+		return -1;
+	status = sonde_proc_finish(&p, 0, timeout_ms);
+	if (out) {
+		*out = p.out ? p.out : strdup("");
+		p.out = NULL;
+	}
+	if (err) {
+		*err = p.err ? p.err : strdup("");
+		p.err = NULL;
+	}
+	sonde_proc_free(&p);
+	return status;
+}

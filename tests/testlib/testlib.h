@@ -1,0 +1,93 @@
+/* Minimal test harness: CHECK macros, test registration and helpers to run
+ * the sonde command as a user would. */
+#ifndef SONDE_TESTLIB_H
+#define SONDE_TESTLIB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
+
+extern int test_failures;
+
+#define CHECK(cond)                                                                                  \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
+			test_failures++;                                                             \
+		}                                                                                    \
+	} while (0)
+
+#define CHECK_INT(a, b)                                                                              \
+	do {                                                                                         \
+		long long _a = (long long)(a), _b = (long long)(b);                                  \
+		if (_a != _b) {                                                                      \
+			fprintf(stderr, "%s:%d: %s == %lld, want %s == %lld\n", __FILE__, __LINE__, #a, \
+				_a, #b, _b);                                                         \
+			test_failures++;                                                             \
+		}                                                                                    \
+	} while (0)
+
+#define CHECK_STR(a, b)                                                                              \
+	do {                                                                                         \
+		const char *_a = (a), *_b = (b);                                                     \
+		if (!_a || !_b || strcmp(_a, _b) != 0) {                                             \
+			fprintf(stderr, "%s:%d: %s == \"%s\", want \"%s\"\n", __FILE__, __LINE__, #a, \
+				_a ? _a : "(null)", _b ? _b : "(null)");                             \
+			test_failures++;                                                             \
+		}                                                                                    \
+	} while (0)
+
+#define REQUIRE(cond)                                                                                \
+	do {                                                                                         \
+		if (!(cond)) {                                                                       \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);   \
+			test_failures++;                                                             \
+			return;                                                                      \
+		}                                                                                    \
+	} while (0)
+
+typedef void (*test_fn)(void);
+struct test_case {
+	const char *name;
+	test_fn fn;
+};
+
+/* Runs the cases, prints one line per case and a summary; returns the exit code. */
+int test_main(const struct test_case *cases, size_t n, int argc, char **argv);
+#define TEST_MAIN(...)                                                                               \
+	int main(int argc, char **argv)                                                              \
+	{                                                                                            \
+		static const struct test_case cases[] = {__VA_ARGS__};                               \
+		return test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);               \
+	}
+#define TEST(fn) {#fn, fn}
+
+/* 77 = skipped for ctest (SKIP_RETURN_CODE). */
+bool test_is_root(void);
+void test_skip(const char *why);
+
+/* Reads a whole file; caller frees. */
+char *test_read_file(const char *path, size_t *len);
+
+/* A running sonde process with its stdout/stderr captured. */
+struct sonde_proc {
+	pid_t pid;
+	int out_fd, err_fd;
+	char *out, *err;
+	size_t out_len, err_len;
+	int status;
+};
+/* Starts SONDE_BIN with argv (NULL-terminated, without argv[0]). */
+int sonde_proc_start(struct sonde_proc *p, const char *const *argv);
+/* Reads output until `needle` appears in stderr or stdout (which = 1/2) or timeout. */
+bool sonde_proc_wait_for(struct sonde_proc *p, int which, const char *needle, int timeout_ms);
+/* Sends SIGINT (if sig) and collects all output and the exit status. */
+int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms);
+void sonde_proc_free(struct sonde_proc *p);
+/* Runs sonde to completion; returns exit status (or -1). */
+int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
+
+#endif
