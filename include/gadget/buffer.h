@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Tracer output buffers: ring buffer map declaration plus reserve/submit/output helpers with a perf fallback. */
+#ifndef __GADGET_BUFFER_H
+#define __GADGET_BUFFER_H
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+/*
+ * GADGET_TRACER_MAP(name, size) declares
+ *   - <name>: BPF_MAP_TYPE_RINGBUF of <size> bytes. When the kernel has no
+ *     ring buffer, the loader turns it into a PERF_EVENT_ARRAY and the
+ *     helpers below switch to the perf path (the choice is a CO-RE constant,
+ *     so the unused path is dead code for the verifier);
+ *   - gadget_map_tracer_<name>: BTF marker naming <name> as a tracer map;
+ *   - <name>_lost_samples: per-CPU u64 counter (key 0) of events dropped
+ *     because the ring buffer was full; userspace sums and resets it.
+ *
+ * The helpers are macros so that they can reach <name>_lost_samples from
+ * the map argument: GADGET_TRACER_MAP also defines an overload of
+ * __gadget_count_lost() for the (distinct, named) struct type of <name>.
+ * Maps of any other type fall back to the void * overload (not counted).
+ */
+#define GADGET_TRACER_MAP(name, size)                                           \
+	struct __gadget_tracer_map_##name {                                     \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                             \
+		__uint(max_entries, size);                                      \
+	} name SEC(".maps");                                                    \
+	const void *gadget_map_tracer_##name __attribute__((unused));          \
+	struct {                                                                \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                        \
+		__uint(max_entries, 1);                                         \
+		__type(key, __u32);                                             \
+		__type(value, __u64);                                           \
+	} name##_lost_samples SEC(".maps");                                     \
+	static __always_inline __attribute__((overloadable)) void              \
+	__gadget_count_lost(struct __gadget_tracer_map_##name *map)            \
+	{                                                                       \
+		__u32 zero = 0;                                                 \
+		__u64 *cnt = bpf_map_lookup_elem(&name##_lost_samples, &zero); \
+		if (cnt)                                                        \
+			__sync_fetch_and_add(cnt, 1);                           \
+	}                                                                       \
+	struct __gadget_tracer_map_##name
+
+static __always_inline __attribute__((overloadable)) void
+__gadget_count_lost(void *map)
+{
+}
+
+/* True when the running kernel has BPF ring buffers (CO-RE constant). */
+#define __gadget_has_ringbuf()                                                  \
+	bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_reserve)
+
+/* Copy buf[0..size) into the tracer map in one call. Always available. */
+static __always_inline long __gadget_output_buf(void *ctx, void *map, void *buf,
+						__u64 size)
+{
+	if (__gadget_has_ringbuf())
+		return bpf_ringbuf_output(map, buf, size, 0);
+	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
+}
+
+#define gadget_output_buf(ctx, map, buf, size)                                  \
+	({                                                                      \
+		long __gadget_ret = __gadget_output_buf(ctx, map, buf, size);  \
+		if (__gadget_ret != 0)                                          \
+			__gadget_count_lost(map);                               \
+		__gadget_ret;                                                   \
+	})
+
+#ifndef GADGET_NO_BUF_RESERVE
+
+/* Largest event gadget_reserve_buf() can hand out on the perf path. */
+#ifndef GADGET_MAX_EVENT_SIZE
+#define GADGET_MAX_EVENT_SIZE 10240
+#endif
+
+/* Per-CPU scratch event used instead of ring buffer memory on the perf path. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, GADGET_MAX_EVENT_SIZE);
+} gadget_heap SEC(".maps");
+
+static __always_inline void *__gadget_reserve_buf(void *map, __u64 size)
+{
+	__u32 zero = 0;
+
+	if (__gadget_has_ringbuf())
+		return bpf_ringbuf_reserve(map, size, 0);
+	if (size > GADGET_MAX_EVENT_SIZE)
+		return NULL;
+	return bpf_map_lookup_elem(&gadget_heap, &zero);
+}
+
+/*
+ * Get a buffer of size bytes for one event (NULL if none: the event is then
+ * counted as lost). Must be followed by gadget_submit_buf() or
+ * gadget_discard_buf() on every path.
+ */
+#define gadget_reserve_buf(map, size)                                           \
+	({                                                                      \
+		void *__gadget_buf = __gadget_reserve_buf(map, size);          \
+		if (!__gadget_buf)                                              \
+			__gadget_count_lost(map);                               \
+		__gadget_buf;                                                   \
+	})
+
+/* Give back a buffer from gadget_reserve_buf() without emitting it. */
+static __always_inline void gadget_discard_buf(void *buf)
+{
+	if (__gadget_has_ringbuf())
+		bpf_ringbuf_discard(buf, 0);
+}
+
+/* Emit a buffer from gadget_reserve_buf(); size is only used by the perf path. */
+static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf,
+					      __u64 size)
+{
+	if (__gadget_has_ringbuf()) {
+		bpf_ringbuf_submit(buf, 0);
+		return 0;
+	}
+	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
+}
+
+#endif /* !GADGET_NO_BUF_RESERVE */
+
+#endif /* __GADGET_BUFFER_H */
