@@ -206,3 +206,45 @@ int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_m
 	sonde_proc_free(&p);
 	return status;
 }
+
+json_t *test_json_lines(const char *text)
+{
+	json_t *all = json_array();
+	const char *line = text;
+
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) : strlen(line);
+		json_error_t jerr;
+		json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+
+		if (v)
+			json_array_append_new(all, v);
+		line = nl ? nl + 1 : NULL;
+	}
+	return all;
+}
+
+json_t *test_json_path(json_t *obj, const char *path)
+{
+	char buf[256], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (tok = strtok_r(buf, ".", &save); tok && obj; tok = strtok_r(NULL, ".", &save))
+		obj = json_is_object(obj) ? json_object_get(obj, tok) : NULL;
+	return obj;
+}
+
+const char *test_json_str(json_t *obj, const char *path)
+{
+	json_t *v = test_json_path(obj, path);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+long long test_json_int(json_t *obj, const char *path, long long dflt)
+{
+	json_t *v = test_json_path(obj, path);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}

@@ -90,4 +90,15 @@ void sonde_proc_free(struct sonde_proc *p);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
 
+
+
+/* ---- JSON output helpers (jansson) ---- */
+#include <jansson.h>
+
+/* Parses every line of `text` that is a JSON value; returns an array (caller decrefs). */
+json_t *test_json_lines(const char *text);
+/* Looks up a dotted path ("proc.pid") in nested objects. */
+json_t *test_json_path(json_t *obj, const char *path);
+const char *test_json_str(json_t *obj, const char *path);
+long long test_json_int(json_t *obj, const char *path, long long dflt);
 #endif

@@ -1,0 +1,333 @@
+/* The ebpf image operator: lifecycle of one eBPF layer (spec §2.12).
+ *
+ * instantiate: open the object (never loaded: this is also "gadget info"),
+ *   discover the ABI markers, create DataSources, fields and params.
+ * pre_start:   validate param values, so bad input fails before anything starts.
+ * start:       write params and operator variables into the data sections,
+ *   resize and replace maps, load, start readers, attach, start iterators.
+ * stop:        final iterator fetches, detach in reverse, drain the readers.
+ * close:       free everything. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <sonde/config.h>
+#include <sonde/log.h>
+
+#include "ebpf.h"
+#include "internal.h"
+
+int64_t ebpf_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+const char *ebpf_ds_annotation(struct ebpf_gadget *g, struct sonde_ds *ds, const char *key)
+{
+	const char *v = sonde_ds_annotation(ds, key);
+	struct sonde_config *cfg;
+
+	if (v)
+		return v;
+	cfg = sonde_gadget_config(g->ctx);
+	return cfg ? sonde_config_str(cfg, "datasources", sonde_ds_name(ds), "annotations", key, NULL) : NULL;
+}
+
+int ebpf_fetch_schedule(struct ebpf_gadget *g, struct sonde_ds *ds, int64_t *interval_ns, uint64_t *count)
+{
+	const char *iv = ebpf_ds_annotation(g, ds, "fetch-interval");
+	const char *cv = ebpf_ds_annotation(g, ds, "fetch-count");
+	char *end = NULL;
+
+	*interval_ns = 0;
+	*count = 1;
+	if (iv && *iv && (sonde_parse_duration_ns(iv, interval_ns) || *interval_ns < 0)) {
+		sonde_err("datasource %s: invalid fetch-interval '%s' (want a duration like 500ms)",
+		          sonde_ds_name(ds), iv);
+		return -EINVAL;
+	}
+	if (cv && *cv) {
+		errno = 0;
+		*count = strtoull(cv, &end, 10);
+		if (errno || *end || strchr(cv, '-')) {
+			sonde_err("datasource %s: invalid fetch-count '%s'", sonde_ds_name(ds), cv);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+void ebpf_producer_finished(struct ebpf_gadget *g)
+{
+	if (g->producers_running)
+		g->producers_running--;
+	/* Tracers produce until stopped; without them, the last finished
+	 * iterator ends the run (snapshot gadgets exit by themselves). */
+	if (g->producers_running == 0 && g->ntracers == 0)
+		sonde_gadget_done(g->ctx);
+}
+
+/* ---- teardown ---- */
+
+static void stop_all(struct ebpf_gadget *g)
+{
+	int64_t t0 = ebpf_now_ns(), t1;
+	bool attached = g->nlinks > 0;
+
+	ebpf_iters_stop(g);
+	ebpf_mapiters_stop(g);
+	ebpf_detach_all(g);
+	t1 = ebpf_now_ns();
+	ebpf_tracers_stop(g);
+	g->producers_running = 0;
+	if (attached)
+		sonde_debug("ebpf: gadget %s detached in %.3f ms, readers drained in %.3f ms", g->name,
+		            (double)(t1 - t0) / 1e6, (double)(ebpf_now_ns() - t1) / 1e6);
+}
+
+void ebpf_gadget_free(struct ebpf_gadget *g)
+{
+	if (!g)
+		return;
+	stop_all(g);
+	for (size_t i = 0; i < g->ntracers; i++) {
+		free(g->tracers[i].name);
+		free(g->tracers[i].map_name);
+		free(g->tracers[i].struct_name);
+	}
+	free(g->tracers);
+	for (size_t i = 0; i < g->niters; i++) {
+		free(g->iters[i].name);
+		free(g->iters[i].struct_name);
+		free(g->iters[i].progs);
+		free(g->iters[i].links);
+		free(g->iters[i].buf);
+	}
+	free(g->iters);
+	for (size_t i = 0; i < g->nmapiters; i++) {
+		free(g->mapiters[i].name);
+		free(g->mapiters[i].map_name);
+	}
+	free(g->mapiters);
+	free(g->targets);
+	for (size_t i = 0; i < g->nparams; i++)
+		free(g->params[i].var);
+	free(g->params);
+	for (size_t i = 0; i < g->nvars; i++)
+		free(g->vars[i].name);
+	free(g->vars);
+	for (size_t i = 0; i < g->ntracer_maps; i++)
+		free(g->tracer_maps[i]);
+	free(g->tracer_maps);
+	free(g->links);
+	ebpf_enum_formatters_free(g);
+	bpf_object__close(g->obj);
+	free(g->image);
+	free(g->name);
+	free(g);
+}
+
+/* ---- hooks ---- */
+
+static int open_object(struct ebpf_gadget *g, const struct sonde_layer *layer)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = g->name);
+	char why[256];
+	int err;
+
+	if (!layer || !layer->data || !layer->len) {
+		sonde_err("gadget %s: the eBPF layer is empty", g->name);
+		return -EINVAL;
+	}
+	err = ebpf_elf_check(layer->data, layer->len, why, sizeof(why));
+	if (err) {
+		sonde_err("gadget %s: invalid eBPF object: %s", g->name, why);
+		return err;
+	}
+	/* libbpf keeps pointing into the buffer until load; the image may be
+	 * read-only or unaligned, so it gets a private copy. */
+	g->image = malloc(layer->len);
+	if (!g->image)
+		return -ENOMEM;
+	memcpy(g->image, layer->data, layer->len);
+	g->image_len = layer->len;
+	ebpf_libbpf_log_reset();
+	g->obj = bpf_object__open_mem(g->image, g->image_len, &opts);
+	if (!g->obj) {
+		err = errno ? -errno : -EINVAL;
+		sonde_err("gadget %s: cannot open the eBPF object: %s%s%s", g->name, strerror(-err),
+		          *ebpf_libbpf_reason() ? "; libbpf: " : "", ebpf_libbpf_reason());
+		return err;
+	}
+	g->btf = bpf_object__btf(g->obj);
+	if (!g->btf) {
+		sonde_err("gadget %s: invalid eBPF object: missing BTF", g->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, struct ebpf_gadget **out)
+{
+	struct ebpf_gadget *g;
+	int err;
+
+	ebpf_libbpf_log_install();
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->ctx = ctx;
+	g->name = strdup(sonde_gadget_name(ctx));
+	if (!g->name) {
+		free(g);
+		return -ENOMEM;
+	}
+	err = open_object(g, layer);
+	if (!err)
+		err = ebpf_discover(g);
+	if (!err)
+		err = ebpf_check_programs(g);
+	for (size_t i = 0; i < g->ntracers && !err; i++)
+		err = ebpf_tracer_setup(g, &g->tracers[i]);
+	for (size_t i = 0; i < g->niters && !err; i++)
+		err = ebpf_iter_setup(g, &g->iters[i]);
+	for (size_t i = 0; i < g->nmapiters && !err; i++)
+		err = ebpf_mapiter_setup(g, &g->mapiters[i]);
+	if (!err)
+		err = ebpf_mapiters_params(g);
+	if (err) {
+		ebpf_gadget_free(g);
+		return err;
+	}
+	*out = g;
+	return 0;
+}
+
+static int ebpf_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
+{
+	struct ebpf_gadget *g = NULL;
+	int err = ebpf_gadget_open(ctx, layer, &g);
+
+	if (!err)
+		*state = g;
+	return err;
+}
+
+static int ebpf_pre_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct ebpf_gadget *g = state;
+	char buf[4096], why[256];
+
+	/* Encode into scratch space: the real write happens at start. */
+	for (size_t i = 0; i < g->nparams; i++) {
+		const struct ebpf_param *p = &g->params[i];
+
+		if (p->loc.size > sizeof(buf))
+			continue;
+		if (ebpf_param_encode(p->kind, p->loc.size, sonde_param_value(p->param), buf, why,
+		                      sizeof(why))) {
+			sonde_err("param '%s': %s", sonde_param_key(p->param), why);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int load(struct ebpf_gadget *g)
+{
+	int64_t t0 = ebpf_now_ns();
+	const char *prog_name;
+	int err;
+
+	ebpf_libbpf_log_reset();
+	g->load_attempted = true;
+	err = bpf_object__load(g->obj);
+	if (!err) {
+		g->loaded = true;
+		g->load_ns = ebpf_now_ns() - t0;
+		return 0;
+	}
+	prog_name = ebpf_libbpf_failed_prog();
+	if (prog_name) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(g->obj, prog_name);
+
+		/* errno says it all unless the verifier explained itself. */
+		sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s", prog_name,
+		          prog ? ebpf_prog_section(prog) : "?", strerror(-err),
+		          *ebpf_libbpf_verifier() ? "; verifier: " : "", ebpf_libbpf_verifier());
+	} else {
+		sonde_err("gadget %s: cannot load the eBPF object: %s%s%s", g->name, strerror(-err),
+		          *ebpf_libbpf_reason() ? "; libbpf: " : "", ebpf_libbpf_reason());
+	}
+	return err;
+}
+
+static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct ebpf_gadget *g = state;
+	int64_t t0;
+	int err;
+
+	if (g->load_attempted) {
+		sonde_err("gadget %s: an eBPF object runs once per gadget context", g->name);
+		return -EALREADY;
+	}
+	err = ebpf_params_write(g);
+	if (!err)
+		err = ebpf_apply_operator_vars(g);
+	if (!err)
+		err = ebpf_resize_maps(g);
+	if (!err)
+		err = ebpf_tracers_fix_maps(g);
+	if (!err)
+		err = ebpf_prepare_programs(g);
+	if (!err)
+		err = load(g);
+	if (err)
+		return err;
+	ebpf_publish_maps(g);
+	err = ebpf_tracers_start(g);
+	if (!err) {
+		t0 = ebpf_now_ns();
+		err = ebpf_attach_all(g);
+		g->attach_ns = ebpf_now_ns() - t0;
+	}
+	if (!err)
+		err = ebpf_iters_start(g);
+	if (!err)
+		err = ebpf_mapiters_start(g);
+	if (err) {
+		/* The context only stops operators whose start succeeded. */
+		stop_all(g);
+		return err;
+	}
+	sonde_debug("ebpf: gadget %s loaded in %.3f ms, attached in %.3f ms", g->name,
+	            (double)g->load_ns / 1e6, (double)g->attach_ns / 1e6);
+	return 0;
+}
+
+static int ebpf_stop(struct sonde_gadget_ctx *ctx, void *state)
+{
+	stop_all(state);
+	return 0;
+}
+
+static void ebpf_close(struct sonde_gadget_ctx *ctx, void *state)
+{
+	ebpf_gadget_free(state);
+}
+
+const struct sonde_operator sonde_ebpf_operator = {
+    .name = "ebpf",
+    .kind = SONDE_OP_IMAGE,
+    .media_type = SONDE_MEDIA_TYPE_EBPF,
+    .instantiate = ebpf_instantiate,
+    .pre_start = ebpf_pre_start,
+    .start = ebpf_start,
+    .stop = ebpf_stop,
+    .close = ebpf_close,
+};

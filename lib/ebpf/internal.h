@@ -1,0 +1,356 @@
+/* Internal API of the ebpf image operator, shared by the files of lib/ebpf.
+ *
+ * One `struct ebpf_gadget` exists per gadget run. Instantiate fills it from
+ * the object (discovery.c), creates DataSources (btf_fields.c, tracer.c,
+ * iterator.c, mapiter.c) and params (params.c); start writes params, loads,
+ * starts readers and attaches (attach.c); stop undoes it in reverse.
+ */
+#ifndef SONDE_EBPF_INTERNAL_H
+#define SONDE_EBPF_INTERNAL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include <sonde/datasource.h>
+#include <sonde/gadget.h>
+#include <sonde/params.h>
+
+#define EBPF_PARAM_PREFIX "operator.oci.ebpf."
+
+/* ---- per-run state ---- */
+
+struct ebpf_gadget;
+struct ebpf_enum_fmt;
+
+struct ebpf_tracer {
+	char *name;
+	char *map_name;
+	char *struct_name;
+	uint32_t struct_id;
+	uint32_t struct_size;
+	struct bpf_map *map;
+	struct bpf_map *lost_map; /* <map>_lost_samples, may be NULL */
+	struct sonde_ds *ds;
+	uint32_t slot;                /* payload slot of the raw struct */
+	struct sonde_field *rest;     /* DS annotation ebpf.rest.name */
+	struct sonde_field *rest_len; /* DS annotation ebpf.rest.len */
+	/* run time */
+	struct ring_buffer *rb;
+	struct perf_buffer *pb;
+	int watched_fd;
+	void *scratch;       /* zero-padded copy of short samples */
+	uint64_t perf_lost;  /* reported by the perf reader, not yet accounted */
+	uint64_t *lost_vals; /* per-CPU read buffer for lost_map */
+	int ncpus;
+	uint64_t emit_errors;
+	int budget; /* records left in this wakeup */
+	struct ebpf_gadget *g;
+};
+
+struct ebpf_iter {
+	char *name;
+	char *struct_name;
+	uint32_t struct_id;
+	uint32_t struct_size;
+	struct bpf_program **progs;
+	struct bpf_link **links;
+	size_t nprogs;
+	struct sonde_ds *ds;
+	uint32_t slot;
+	/* run time */
+	int64_t interval_ns;
+	uint64_t count; /* 0 = unlimited */
+	bool fetch_on_stop;
+	uint64_t fetched;
+	int timer_id;
+	bool finished;
+	char *buf;
+	size_t cap;
+	struct ebpf_gadget *g;
+};
+
+/* GADGET_ITER_TARGET_MAP: binds an iter/bpf_map_elem program to a map. */
+struct ebpf_iter_target {
+	struct bpf_program *prog;
+	struct bpf_map *map;
+};
+
+struct ebpf_mapiter {
+	char *name;
+	char *map_name;
+	struct bpf_map *map;
+	uint32_t key_id, value_id;
+	uint32_t key_size, value_size;
+	struct sonde_ds *ds;
+	uint32_t key_slot, value_slot;
+	/* run time */
+	int64_t interval_ns;
+	uint64_t count;
+	bool flush_on_stop;
+	uint64_t fetched;
+	int timer_id;
+	bool finished;
+	char *keys, *values;
+	size_t cap; /* entries */
+	struct ebpf_gadget *g;
+};
+
+enum ebpf_param_kind {
+	EBPF_PARAM_INT,
+	EBPF_PARAM_UINT,
+	EBPF_PARAM_BOOL,
+	EBPF_PARAM_FLOAT,
+	EBPF_PARAM_STRING, /* char array, zero-padded */
+	EBPF_PARAM_IP,     /* struct gadget_l3endpoint_t */
+};
+
+/* A global variable inside a data section (.rodata, .bss, .data). */
+struct ebpf_var_loc {
+	struct bpf_map *map; /* internal map of the section */
+	uint32_t offset;
+	uint32_t size;
+};
+
+struct ebpf_param {
+	char *var;
+	enum ebpf_param_kind kind;
+	struct ebpf_var_loc loc;
+	struct sonde_param *param;
+};
+
+/* gadget_var_* and gadget_filter_by_mntns: operator-settable variables. */
+struct ebpf_var {
+	char *name;
+	struct ebpf_var_loc loc;
+};
+
+struct ebpf_gadget {
+	struct sonde_gadget_ctx *ctx;
+	char *name;
+	void *image; /* private copy of the layer: libbpf keeps pointing into it */
+	size_t image_len;
+	struct bpf_object *obj;
+	const struct btf *btf;
+
+	struct ebpf_tracer *tracers;
+	size_t ntracers;
+	struct ebpf_iter *iters;
+	size_t niters;
+	struct ebpf_iter_target *targets;
+	size_t ntargets;
+	struct ebpf_mapiter *mapiters;
+	size_t nmapiters;
+	struct ebpf_param *params;
+	size_t nparams;
+	struct ebpf_var *vars;
+	size_t nvars;
+	char **tracer_maps; /* GADGET_TRACER_MAP markers */
+	size_t ntracer_maps;
+	struct ebpf_enum_fmt **enums;
+	size_t nenums;
+
+	struct sonde_param *map_fetch_interval, *map_fetch_count;
+
+	/* run time */
+	struct bpf_link **links;
+	size_t nlinks, links_cap;
+	int lost_timer;
+	size_t producers_running;
+	bool load_attempted;
+	bool loaded;
+	int64_t load_ns, attach_ns; /* measured durations */
+};
+
+/* ---- small helpers (header-only) ---- */
+
+/* Appends a copy of *elem to the array *arr of *n elements (instantiate-time
+ * bookkeeping only, so one realloc per element is fine). */
+static inline int ebpf_append(void *arr, size_t *n, const void *elem, size_t size)
+{
+	void **p = (void **)arr;
+	char *q = realloc(*p, (*n + 1) * size);
+
+	if (!q)
+		return -ENOMEM;
+	memcpy(q + *n * size, elem, size);
+	*p = q;
+	(*n)++;
+	return 0;
+}
+
+/* Grows *arr so that it holds at least `need` elements of `size` bytes. */
+static inline int ebpf_grow(void *arr, size_t *cap, size_t need, size_t size)
+{
+	void **p = (void **)arr;
+	size_t n = *cap ? *cap : 4;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	q = realloc(*p, n * size);
+	if (!q)
+		return -ENOMEM;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* ---- elf_check.c ---- */
+/* Validates the ELF framing (header, section table, names) before libbpf sees
+ * the bytes, so malformed input gets one clear reason. -ENOENT: no .BTF. */
+int ebpf_elf_check(const void *data, size_t len, char *why, size_t whylen);
+
+/* ---- btf_check.c ---- */
+/* Validates raw .BTF bytes: bounds, string offsets, type ids, chain cycles. */
+int ebpf_btf_check(const void *data, size_t len, char *why, size_t whylen);
+
+/* ---- libbpf_log.c ---- */
+/* Routes libbpf messages to sonde_debug and keeps, per thread, what the last
+ * failure said. Idempotent. */
+void ebpf_libbpf_log_install(void);
+/* Forgets what previous operations said (call before an operation). */
+void ebpf_libbpf_log_reset(void);
+/* libbpf's own words for the last failure on this thread, "" if none. */
+const char *ebpf_libbpf_reason(void);
+/* Last meaningful line of the last verifier log, "" if none. */
+const char *ebpf_libbpf_verifier(void);
+/* The program libbpf last reported as failing to load, or NULL. */
+const char *ebpf_libbpf_failed_prog(void);
+
+/* ---- discovery.c ---- */
+/* Scans BTF for gadget_* symbols and validates what they reference; fills
+ * tracers, iters, targets, mapiters, vars and the param variable list. */
+int ebpf_discover(struct ebpf_gadget *g);
+/* Finds a global variable by name; 0 if absent. */
+uint32_t ebpf_find_var(const struct btf *btf, const char *name);
+/* Where a global variable's bytes live (its data section map and offset). */
+int ebpf_var_locate(struct ebpf_gadget *g, uint32_t var_id, struct ebpf_var_loc *loc);
+/* Pointer to the variable's initial bytes (writable until load), or NULL. */
+void *ebpf_var_data(const struct ebpf_var_loc *loc);
+/* Skips typedef/const/volatile/restrict (and type tags); returns the id. */
+uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id);
+
+/* ---- btf_fields.c ---- */
+/* Called for every field made from a plain `enum E` member. */
+typedef int (*ebpf_enum_fn)(void *arg, struct sonde_ds *ds, struct sonde_field *f, uint32_t enum_id);
+/* Adds the members of struct/union `type_id` as static fields of one payload
+ * slot of `ds` (spec §2.5). `role_tag` (e.g. "role:key") may be NULL.
+ * *slot receives the payload index. `on_enum` may be NULL. */
+int ebpf_add_struct_fields(struct sonde_ds *ds, const struct btf *btf, uint32_t type_id, const char *role_tag,
+                           uint32_t *slot, ebpf_enum_fn on_enum, void *arg);
+
+/* ---- enum_formatter.c ---- */
+/* Adds the string field naming an enum value (ebpf.formatter.enum or the
+ * member name minus _raw) and subscribes the formatter; an ebpf_enum_fn. */
+int ebpf_enum_formatter_add(void *g, struct sonde_ds *ds, struct sonde_field *src, uint32_t enum_id);
+void ebpf_enum_formatters_free(struct ebpf_gadget *g);
+
+/* ---- params.c ---- */
+/* Adds GADGET_PARAM `var` (BTF var id) as an instance param. */
+int ebpf_param_define(struct ebpf_gadget *g, const char *var, uint32_t var_id);
+/* Writes every param value into its data section (before load). */
+int ebpf_params_write(struct ebpf_gadget *g);
+/* Encodes one value as the bytes of a variable; used by ebpf_params_write. */
+int ebpf_param_encode(enum ebpf_param_kind kind, uint32_t size, const char *value, void *out, char *why,
+                      size_t whylen);
+/* Formats a variable's bytes as a param default. */
+int ebpf_param_format(enum ebpf_param_kind kind, uint32_t size, const void *bytes, char *out, size_t outlen);
+/* Applies `<map>_max_entries` variables (after params were written). */
+int ebpf_resize_maps(struct ebpf_gadget *g);
+
+/* ---- attach.c ---- */
+enum ebpf_sec_kind {
+	EBPF_SEC_UNKNOWN,
+	EBPF_SEC_TRACEPOINT,
+	EBPF_SEC_RAW_TP,
+	EBPF_SEC_TP_BTF,
+	EBPF_SEC_KPROBE,
+	EBPF_SEC_KRETPROBE,
+	EBPF_SEC_UPROBE,
+	EBPF_SEC_URETPROBE,
+	EBPF_SEC_FENTRY,
+	EBPF_SEC_FEXIT,
+	EBPF_SEC_LSM,
+	EBPF_SEC_ITER,
+	EBPF_SEC_UNSUPPORTED, /* known to upstream, not attachable by sonde yet */
+};
+/* Classifies a section; *target receives what follows the type prefix. */
+enum ebpf_sec_kind ebpf_section_kind(const char *sec, const char **target);
+/* Instantiate: every program must have a section sonde understands. */
+int ebpf_check_programs(struct ebpf_gadget *g);
+/* Before load: disable programs, retarget tp_btf/fentry overrides. */
+int ebpf_prepare_programs(struct ebpf_gadget *g);
+/* After load: attaches every non-iter program; on failure detaches all. */
+int ebpf_attach_all(struct ebpf_gadget *g);
+/* Keeps a link so that stop destroys it (in reverse order). */
+int ebpf_keep_link(struct ebpf_gadget *g, struct bpf_link *link);
+void ebpf_detach_all(struct ebpf_gadget *g);
+/* "<section>" name for messages. */
+const char *ebpf_prog_section(const struct bpf_program *prog);
+
+/* ---- ldcache.c ---- */
+/* Paths of every ld.so.cache entry whose name starts with "<name>.so", for the
+ * host architecture. *paths is a NULL-terminated array the caller frees with
+ * ebpf_ldcache_free. */
+int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths, size_t *n);
+void ebpf_ldcache_free(char **paths);
+
+/* ---- tracefs.c ---- */
+/* Makes sure tracefs is mounted at /sys/kernel/tracing. */
+int ebpf_tracefs_ensure(void);
+
+/* ---- operator_vars.c ---- */
+/* Before load: replaceable maps and operator-set variables from context variables. */
+int ebpf_apply_operator_vars(struct ebpf_gadget *g);
+/* After load: publishes every map as context variable map/<name>. */
+void ebpf_publish_maps(struct ebpf_gadget *g);
+
+/* ---- tracer.c ---- */
+int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t);
+/* Before load: converts tracer maps to perf arrays if ring buffers are missing. */
+int ebpf_tracers_fix_maps(struct ebpf_gadget *g);
+int ebpf_tracers_start(struct ebpf_gadget *g);
+void ebpf_tracers_stop(struct ebpf_gadget *g);
+/* Sum-and-reset of the lost counters; reports to the DataSource. */
+void ebpf_tracers_account_lost(struct ebpf_gadget *g);
+
+/* ---- iterator.c ---- */
+int ebpf_iter_setup(struct ebpf_gadget *g, struct ebpf_iter *it);
+int ebpf_iters_start(struct ebpf_gadget *g);
+void ebpf_iters_stop(struct ebpf_gadget *g);
+/* One fetch: runs every program of the iterator and emits one array. */
+int ebpf_iter_fetch(struct ebpf_iter *it);
+/* Splits `len` bytes into records of `size`; -EINVAL if not a multiple. */
+int ebpf_split_records(size_t len, uint32_t size, size_t *n);
+
+/* ---- mapiter.c ---- */
+int ebpf_mapiter_setup(struct ebpf_gadget *g, struct ebpf_mapiter *mi);
+int ebpf_mapiters_params(struct ebpf_gadget *g);
+int ebpf_mapiters_start(struct ebpf_gadget *g);
+void ebpf_mapiters_stop(struct ebpf_gadget *g);
+int ebpf_mapiter_fetch(struct ebpf_mapiter *mi);
+
+/* ---- ebpf_operator.c ---- */
+/* Instantiate: opens the layer, discovers, creates DataSources and params in ctx. */
+int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, struct ebpf_gadget **out);
+/* Stops whatever runs and frees everything. NULL is a no-op. */
+void ebpf_gadget_free(struct ebpf_gadget *g);
+/* DS annotation, falling back to gadget.yaml datasources.<ds>.annotations. */
+const char *ebpf_ds_annotation(struct ebpf_gadget *g, struct sonde_ds *ds, const char *key);
+/* Fetch schedule from DS annotations fetch-interval / fetch-count. */
+int ebpf_fetch_schedule(struct ebpf_gadget *g, struct sonde_ds *ds, int64_t *interval_ns, uint64_t *count);
+/* A producer (iterator, map iterator) has nothing more to emit. */
+void ebpf_producer_finished(struct ebpf_gadget *g);
+int64_t ebpf_now_ns(void);
+
+#endif

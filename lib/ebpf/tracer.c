@@ -1,0 +1,305 @@
+/* Tracers (spec §2.9): a ring buffer (or perf buffer) whose samples become
+ * records of a Single DataSource.
+ *
+ * The reader is an fd of the run loop; each wakeup consumes everything that is
+ * ready. A sample at least as large as the event struct is emitted in place
+ * (payload points into the ring); shorter ones are copied into a zero-padded
+ * scratch buffer. Nothing is allocated per event. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <sonde/log.h>
+
+#include "internal.h"
+
+#define PERF_BUFFER_PAGES 64
+#define LOST_INTERVAL_NS  1000000000LL
+/* Records per wakeup. libbpf 1.1 keeps consuming a ring buffer for as long as
+ * producers keep up (and a sink may itself trigger the traced event), so the
+ * sample callback ends a batch by returning BUDGET_SPENT; the ring fd stays
+ * readable and the loop comes back after serving timers and other fds. */
+#define RING_BUDGET  4096
+#define BUDGET_SPENT (-EAGAIN)
+
+int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t)
+{
+	const char *rest, *rest_len;
+	char name[256];
+	int err;
+
+	t->ds = sonde_gadget_add_ds(g->ctx, t->name, SONDE_DS_SINGLE);
+	if (!t->ds) {
+		sonde_err("tracer '%s': cannot create its datasource", t->name);
+		return -EINVAL;
+	}
+	err = ebpf_add_struct_fields(t->ds, g->btf, t->struct_id, NULL, &t->slot, ebpf_enum_formatter_add, g);
+	if (err)
+		return err;
+
+	rest = ebpf_ds_annotation(g, t->ds, "ebpf.rest.name");
+	rest_len = ebpf_ds_annotation(g, t->ds, "ebpf.rest.len");
+	if (rest && *rest) {
+		t->rest = sonde_ds_add_field(t->ds, rest, SONDE_KIND_BYTES, NULL);
+		if (!t->rest) {
+			sonde_err("tracer '%s': cannot add field '%s' for trailing bytes", t->name, rest);
+			return -EINVAL;
+		}
+	}
+	if (rest_len && *rest_len) {
+		t->rest_len = sonde_ds_field(t->ds, rest_len);
+		if (!t->rest || !t->rest_len || !sonde_kind_is_int(sonde_field_kind(t->rest_len)) ||
+		    !(sonde_field_flags(t->rest_len) & SONDE_FIELD_STATIC_MEMBER)) {
+			sonde_err("tracer '%s': ebpf.rest.len must name an integer member of struct %s "
+			          "(and ebpf.rest.name must be set)",
+			          t->name, t->struct_name);
+			return -EINVAL;
+		}
+	}
+
+	snprintf(name, sizeof(name), "%s_lost_samples", t->map_name);
+	t->lost_map = bpf_object__find_map_by_name(g->obj, name);
+	if (t->lost_map && (bpf_map__type(t->lost_map) != BPF_MAP_TYPE_PERCPU_ARRAY ||
+	                    bpf_map__value_size(t->lost_map) != sizeof(uint64_t) ||
+	                    bpf_map__key_size(t->lost_map) != sizeof(uint32_t))) {
+		sonde_warn("tracer '%s': map '%s' is not a per-CPU u64 counter; lost samples not counted",
+		           t->name, name);
+		t->lost_map = NULL;
+	}
+	return 0;
+}
+
+int ebpf_tracers_fix_maps(struct ebpf_gadget *g)
+{
+	if (g->ntracer_maps == 0 || libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0)
+		return 0;
+	for (size_t i = 0; i < g->ntracer_maps; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(g->obj, g->tracer_maps[i]);
+
+		if (!m || bpf_map__type(m) != BPF_MAP_TYPE_RINGBUF)
+			continue;
+		/* max_entries 0: libbpf sizes a perf event array to the CPU count. */
+		if (bpf_map__set_type(m, BPF_MAP_TYPE_PERF_EVENT_ARRAY) || bpf_map__set_key_size(m, 4) ||
+		    bpf_map__set_value_size(m, 4) || bpf_map__set_max_entries(m, 0)) {
+			sonde_err("map '%s': cannot fall back to a perf event array", g->tracer_maps[i]);
+			return -EINVAL;
+		}
+		sonde_info("ring buffers unsupported by this kernel: map '%s' uses a perf buffer",
+		           g->tracer_maps[i]);
+	}
+	return 0;
+}
+
+/* ---- per sample ---- */
+
+static void emit(struct ebpf_tracer *t, void *data, size_t size)
+{
+	struct sonde_record *rec = sonde_ds_record(t->ds);
+	struct sonde_payload *p;
+	int err;
+
+	if (!rec)
+		return;
+	p = &rec->payloads[t->slot];
+	if (size >= t->struct_size) {
+		p->data = data;
+	} else {
+		memcpy(t->scratch, data, size);
+		memset((char *)t->scratch + size, 0, t->struct_size - size);
+		p->data = t->scratch;
+	}
+	p->len = t->struct_size;
+	if (t->rest) {
+		struct sonde_payload *rp = &rec->payloads[sonde_field_payload_index(t->rest)];
+		uint64_t avail = size > t->struct_size ? size - t->struct_size : 0, n = avail;
+
+		if (t->rest_len && (!sonde_field_as_uint64(t->rest_len, rec, &n) || n > avail)) {
+			if (t->emit_errors++ == 0)
+				sonde_warn("tracer '%s': %s says %" PRIu64
+				           " trailing bytes, sample has %" PRIu64 "; record dropped",
+				           t->name, sonde_field_name(t->rest_len), n, avail);
+			return;
+		}
+		rp->data = (char *)data + t->struct_size;
+		rp->len = (uint32_t)n;
+	}
+	err = sonde_ds_emit(t->ds, rec);
+	if (err < 0 && t->emit_errors++ == 0)
+		sonde_warn("tracer '%s': a subscriber failed: %s", t->name, strerror(-err));
+}
+
+static int ring_sample(void *ctx, void *data, size_t size)
+{
+	struct ebpf_tracer *t = ctx;
+
+	emit(t, data, size);
+	return --t->budget > 0 ? 0 : BUDGET_SPENT;
+}
+
+static void perf_sample(void *ctx, int cpu, void *data, __u32 size)
+{
+	struct ebpf_tracer *t = ctx;
+
+	/* Perf pads raw samples to 8 bytes; without a rest field, trailing
+	 * bytes are padding and the struct view ignores them. */
+	emit(t, data, size);
+}
+
+static void perf_lost(void *ctx, int cpu, __u64 count)
+{
+	struct ebpf_tracer *t = ctx;
+
+	t->perf_lost += count;
+}
+
+static void on_ready(struct sonde_gadget_ctx *ctx, int fd, void *arg)
+{
+	struct ebpf_tracer *t = arg;
+	int err;
+
+	t->budget = RING_BUDGET;
+	/* perf_buffer__consume is bounded: it reads each CPU buffer up to the
+	 * head it saw on entry. */
+	err = t->rb ? ring_buffer__consume(t->rb) : perf_buffer__consume(t->pb);
+	if (err < 0 && err != BUDGET_SPENT && t->emit_errors++ == 0)
+		sonde_warn("tracer '%s': reading map '%s' failed: %s", t->name, t->map_name, strerror(-err));
+}
+
+/* ---- lost samples ---- */
+
+static uint64_t drain_lost_map(struct ebpf_tracer *t)
+{
+	uint32_t key = 0;
+	uint64_t sum = 0;
+	int fd;
+
+	if (!t->lost_map || !t->lost_vals)
+		return 0;
+	fd = bpf_map__fd(t->lost_map);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &key, t->lost_vals))
+		return 0;
+	for (int i = 0; i < t->ncpus; i++)
+		sum += t->lost_vals[i];
+	/* Increments between lookup and reset are lost to the count; the
+	 * helper headers only ever add, so this under-reports, never over. */
+	if (sum) {
+		memset(t->lost_vals, 0, (size_t)t->ncpus * sizeof(uint64_t));
+		bpf_map_update_elem(fd, &key, t->lost_vals, BPF_ANY);
+	}
+	return sum;
+}
+
+void ebpf_tracers_account_lost(struct ebpf_gadget *g)
+{
+	for (size_t i = 0; i < g->ntracers; i++) {
+		struct ebpf_tracer *t = &g->tracers[i];
+		uint64_t lost = drain_lost_map(t) + t->perf_lost;
+
+		t->perf_lost = 0;
+		if (!lost)
+			continue;
+		sonde_ds_report_lost(t->ds, lost);
+		sonde_warn("%s: lost %" PRIu64 " samples", t->name, lost);
+	}
+}
+
+static void lost_tick(struct sonde_gadget_ctx *ctx, void *arg)
+{
+	ebpf_tracers_account_lost(arg);
+}
+
+/* ---- lifecycle ---- */
+
+static int start_one(struct ebpf_gadget *g, struct ebpf_tracer *t)
+{
+	int fd = bpf_map__fd(t->map), efd, err;
+
+	t->scratch = calloc(1, t->struct_size);
+	if (!t->scratch)
+		return -ENOMEM;
+	if (t->lost_map) {
+		t->ncpus = libbpf_num_possible_cpus();
+		t->lost_vals = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(uint64_t)) : NULL;
+		if (!t->lost_vals)
+			return t->ncpus > 0 ? -ENOMEM : t->ncpus;
+	}
+	ebpf_libbpf_log_reset();
+	if (bpf_map__type(t->map) == BPF_MAP_TYPE_RINGBUF) {
+		t->rb = ring_buffer__new(fd, ring_sample, t, NULL);
+		efd = t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
+	} else {
+		t->pb = perf_buffer__new(fd, PERF_BUFFER_PAGES, perf_sample, perf_lost, t, NULL);
+		efd = t->pb ? perf_buffer__epoll_fd(t->pb) : -1;
+	}
+	if (efd < 0) {
+		err = errno ? -errno : -EINVAL;
+		sonde_err("tracer '%s': cannot read map '%s': %s%s%s", t->name, t->map_name, strerror(-err),
+		          *ebpf_libbpf_reason() ? "; libbpf: " : "", ebpf_libbpf_reason());
+		return err;
+	}
+	err = sonde_gadget_watch_fd(g->ctx, efd, on_ready, t);
+	if (err) {
+		sonde_err("tracer '%s': cannot watch its reader: %s", t->name, strerror(-err));
+		return err;
+	}
+	t->watched_fd = efd;
+	return 0;
+}
+
+int ebpf_tracers_start(struct ebpf_gadget *g)
+{
+	for (size_t i = 0; i < g->ntracers; i++) {
+		int err = start_one(g, &g->tracers[i]);
+
+		if (err)
+			return err; /* caller runs ebpf_tracers_stop */
+	}
+	if (g->ntracers) {
+		int id = sonde_gadget_add_timer(g->ctx, LOST_INTERVAL_NS, LOST_INTERVAL_NS, lost_tick, g);
+
+		if (id < 0) {
+			sonde_err("cannot start the lost-samples timer: %s", strerror(-id));
+			return id;
+		}
+		g->lost_timer = id;
+	}
+	return 0;
+}
+
+void ebpf_tracers_stop(struct ebpf_gadget *g)
+{
+	if (g->lost_timer > 0) {
+		sonde_gadget_remove_timer(g->ctx, g->lost_timer);
+		g->lost_timer = 0;
+	}
+	for (size_t i = 0; i < g->ntracers; i++) {
+		struct ebpf_tracer *t = &g->tracers[i];
+
+		if (t->watched_fd >= 0) {
+			sonde_gadget_unwatch_fd(g->ctx, t->watched_fd);
+			t->watched_fd = -1;
+		}
+		/* Programs are detached by now: what is in the buffer is final. */
+		for (int round = 0; t->rb && round < 1024; round++) {
+			t->budget = RING_BUDGET;
+			if (ring_buffer__consume(t->rb) != BUDGET_SPENT)
+				break;
+		}
+		if (t->pb)
+			perf_buffer__consume(t->pb);
+	}
+	if (g->loaded)
+		ebpf_tracers_account_lost(g);
+	for (size_t i = 0; i < g->ntracers; i++) {
+		struct ebpf_tracer *t = &g->tracers[i];
+
+		ring_buffer__free(t->rb);
+		perf_buffer__free(t->pb);
+		t->rb = NULL;
+		t->pb = NULL;
+		free(t->scratch);
+		t->scratch = NULL;
+		free(t->lost_vals);
+		t->lost_vals = NULL;
+	}
+}

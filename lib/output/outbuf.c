@@ -1,0 +1,189 @@
+/* Buffered writer: one growable buffer, flushed with write(2). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sonde/log.h>
+
+#include "numfmt.h"
+#include "outbuf.h"
+
+int sonde_outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold)
+{
+	memset(ob, 0, sizeof(*ob));
+	ob->fd = fd;
+	ob->threshold = threshold ? threshold : SONDE_OUTBUF_DEFAULT_THRESHOLD;
+	ob->cap = ob->threshold;
+	ob->data = malloc(ob->cap);
+	if (!ob->data) {
+		ob->cap = 0;
+		ob->err = -ENOMEM;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void sonde_outbuf_fini(struct sonde_outbuf *ob)
+{
+	free(ob->data);
+	ob->data = NULL;
+	ob->len = ob->cap = 0;
+}
+
+static void report(struct sonde_outbuf *ob)
+{
+	if (ob->reported)
+		return;
+	ob->reported = true;
+	/* A reader that went away (`| head`) is normal, not an error worth shouting about. */
+	if (ob->err == -EPIPE)
+		sonde_debug("output: reader closed the pipe, discarding further output");
+	else
+		sonde_err("output: write to fd %d failed: %s", ob->fd, strerror(-ob->err));
+}
+
+/* write(2) everything, retrying on EINTR, waiting on EAGAIN. SIGPIPE is
+ * blocked around the writes so a closed pipe gives EPIPE instead of killing
+ * the process; a SIGPIPE raised by us is consumed before unblocking. */
+static int write_all(int fd, const char *p, size_t n)
+{
+	sigset_t pipe_set, old, pending;
+	bool was_pending;
+	int err = 0;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE) == 1;
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w >= 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+
+			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
+		err = -errno;
+		break;
+	}
+	if (err == -EPIPE && !was_pending) {
+		struct timespec zero = {0, 0};
+
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+int sonde_outbuf_flush(struct sonde_outbuf *ob)
+{
+	if (ob->fd < 0 || ob->len == 0)
+		return ob->err;
+	if (!ob->err) {
+		int err = write_all(ob->fd, ob->data, ob->len);
+
+		if (err) {
+			ob->err = err;
+			report(ob);
+		}
+	}
+	ob->len = 0;
+	return ob->err;
+}
+
+int sonde_outbuf_flush_if_full(struct sonde_outbuf *ob)
+{
+	if (ob->len >= ob->threshold)
+		return sonde_outbuf_flush(ob);
+	return ob->err;
+}
+
+char *sonde_outbuf_make_room(struct sonde_outbuf *ob, size_t n)
+{
+	size_t ncap;
+	char *nd;
+
+	/* Past the threshold: write out what we have instead of growing. */
+	if (ob->fd >= 0 && ob->len > 0) {
+		sonde_outbuf_flush(ob);
+		if (ob->cap - ob->len >= n)
+			return ob->data + ob->len;
+	}
+	ncap = ob->cap ? ob->cap : 256;
+	while (ncap - ob->len < n) {
+		if (ncap > SIZE_MAX / 2)
+			goto nomem;
+		ncap *= 2;
+	}
+	nd = realloc(ob->data, ncap);
+	if (!nd)
+		goto nomem;
+	ob->data = nd;
+	ob->cap = ncap;
+	return ob->data + ob->len;
+nomem:
+	if (!ob->err) {
+		ob->err = -ENOMEM;
+		report(ob);
+	}
+	return NULL;
+}
+
+void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n)
+{
+	char *d = sonde_outbuf_reserve(ob, n);
+
+	if (d) {
+		memset(d, c, n);
+		ob->len += n;
+	}
+}
+
+void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v)
+{
+	char *d = sonde_outbuf_reserve(ob, 24);
+
+	if (d)
+		ob->len += sonde_fmt_u64(d, v);
+}
+
+void sonde_outbuf_put_i64(struct sonde_outbuf *ob, int64_t v)
+{
+	char *d = sonde_outbuf_reserve(ob, 24);
+
+	if (d)
+		ob->len += sonde_fmt_i64(d, v);
+}
+
+void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = p;
+	char *d;
+
+	if (n > SIZE_MAX / 2)
+		return;
+	d = sonde_outbuf_reserve(ob, 2 * n);
+	if (!d)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		*d++ = hex[s[i] >> 4];
+		*d++ = hex[s[i] & 0xF];
+	}
+	ob->len += 2 * n;
+}

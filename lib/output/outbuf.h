@@ -1,0 +1,98 @@
+/* Buffered output: formatters append bytes into one growable buffer that is
+ * written to a file descriptor with write(2) in large chunks.
+ *
+ * Appending never fails from the caller's point of view: on a write error
+ * (EPIPE when the reader went away, ENOSPC, ...) the error is kept (sticky),
+ * reported once through the log, and later output is discarded cheaply.
+ * Callers poll sonde_outbuf_error() where stopping early is worth it.
+ *
+ * With fd < 0 the buffer only accumulates (never flushes): used to render
+ * into memory, e.g. in tests or by operators that ship text elsewhere.
+ */
+#ifndef SONDE_OUTPUT_OUTBUF_H
+#define SONDE_OUTPUT_OUTBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define SONDE_OUTBUF_DEFAULT_THRESHOLD (64 * 1024)
+
+struct sonde_outbuf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t threshold; /* flush when an append would grow past this */
+	int fd;           /* < 0: memory only */
+	int err;          /* first error (negative errno), sticky */
+	bool reported;
+};
+
+/* threshold 0 = SONDE_OUTBUF_DEFAULT_THRESHOLD. Returns 0 or -ENOMEM. */
+int sonde_outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold);
+void sonde_outbuf_fini(struct sonde_outbuf *ob);
+
+/* Writes everything buffered. Returns 0 or the sticky error. */
+int sonde_outbuf_flush(struct sonde_outbuf *ob);
+/* Flushes if at least `threshold` bytes are buffered. */
+int sonde_outbuf_flush_if_full(struct sonde_outbuf *ob);
+static inline int sonde_outbuf_error(const struct sonde_outbuf *ob)
+{
+	return ob->err;
+}
+/* Drops buffered bytes (memory mode: start over). */
+static inline void sonde_outbuf_reset(struct sonde_outbuf *ob)
+{
+	ob->len = 0;
+}
+
+/* Slow path of sonde_outbuf_reserve: flushes and/or grows. NULL only on ENOMEM. */
+char *sonde_outbuf_make_room(struct sonde_outbuf *ob, size_t n);
+
+/* Returns space for n bytes at the end; commit what was used with sonde_outbuf_commit. */
+static inline char *sonde_outbuf_reserve(struct sonde_outbuf *ob, size_t n)
+{
+	if (__builtin_expect(ob->cap - ob->len >= n, 1))
+		return ob->data + ob->len;
+	return sonde_outbuf_make_room(ob, n);
+}
+
+static inline void sonde_outbuf_commit(struct sonde_outbuf *ob, size_t n)
+{
+	ob->len += n;
+}
+
+static inline void sonde_outbuf_write(struct sonde_outbuf *ob, const void *p, size_t n)
+{
+	char *d = sonde_outbuf_reserve(ob, n);
+
+	if (__builtin_expect(d != NULL, 1)) {
+		memcpy(d, p, n);
+		ob->len += n;
+	}
+}
+
+static inline void sonde_outbuf_putc(struct sonde_outbuf *ob, char c)
+{
+	char *d = sonde_outbuf_reserve(ob, 1);
+
+	if (__builtin_expect(d != NULL, 1)) {
+		*d = c;
+		ob->len++;
+	}
+}
+
+static inline void sonde_outbuf_puts(struct sonde_outbuf *ob, const char *s)
+{
+	sonde_outbuf_write(ob, s, strlen(s));
+}
+
+/* n copies of byte c (padding). */
+void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n);
+void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v);
+void sonde_outbuf_put_i64(struct sonde_outbuf *ob, int64_t v);
+/* Lowercase hex of every byte. */
+void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n);
+
+#endif

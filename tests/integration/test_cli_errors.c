@@ -1,0 +1,80 @@
+/* Bad input to `sonde run`: one clear error line, a non-zero exit, never a crash. */
+#include <stdlib.h>
+
+#include "testlib.h"
+
+/* Runs sonde and checks: exit status 1 or 2, exactly one stderr line, containing `needle`. */
+static void expect_error(const char *const *argv, const char *needle)
+{
+	char *out = NULL, *err = NULL;
+	int status = sonde_run_cmd(argv, &out, &err, 30000);
+	size_t lines = 0;
+
+	for (const char *c = err; c && *c; c++)
+		lines += *c == '\n';
+	if (status != 1 && status != 2) {
+		fprintf(stderr, "%s %s: exit status %d\n", argv[0], argv[1] ? argv[1] : "", status);
+		test_failures++;
+	}
+	if (lines != 1 || !strstr(err, needle)) {
+		fprintf(stderr, "want one error line containing \"%s\", got:\n%s", needle, err);
+		test_failures++;
+	}
+	if (strncmp(err, "sonde: error: ", 14) != 0)
+		test_failures++;
+	free(out);
+	free(err);
+}
+
+static void test_unknown_gadget(void)
+{
+	const char *argv[] = {"run", "no_such_gadget", NULL};
+	char *out = NULL, *err = NULL;
+
+	CHECK_INT(sonde_run_cmd(argv, &out, &err, 30000), 1);
+	CHECK(strstr(err, "unknown gadget \"no_such_gadget\"") != NULL);
+	CHECK(strstr(err, "trace_open") != NULL); /* lists what exists */
+	free(out);
+	free(err);
+}
+
+static void test_bad_flags(void)
+{
+	const char *a1[] = {"run", "trace_open", "--no-such-flag", "1", NULL};
+	const char *a2[] = {"run", "trace_open", "--pid", "abc", NULL};
+	const char *a3[] = {"run", "trace_open", "--pid", "-5", NULL};
+	const char *a4[] = {"run", "trace_open", "-o", "xml", NULL};
+	const char *a5[] = {"run", "trace_open", "--failed", "maybe", NULL};
+	const char *a6[] = {"run", "trace_open", "--timeout", "soon", NULL};
+	const char *a7[] = {"run", "trace_open", "--param", "operator.oci.ebpf.nope=1", NULL};
+	const char *a8[] = {"run", "trace_open", "--comm", "a-name-longer-than-sixteen-bytes", "--timeout", "1", NULL};
+	const char *a9[] = {"run", "trace_open", "--fields", "fname,nope", "--timeout", "1", NULL};
+	const char *a10[] = {"bogus", NULL};
+
+	expect_error(a1, "unknown flag --no-such-flag");
+	expect_error(a2, "not a valid uint32");
+	expect_error(a3, "--pid");
+	expect_error(a4, "xml");
+	expect_error(a5, "maybe");
+	expect_error(a6, "invalid timeout");
+	expect_error(a7, "unknown param");
+	expect_error(a8, "comm");
+	expect_error(a9, "nope");
+	expect_error(a10, "unknown command");
+}
+
+static void test_help_lists_params(void)
+{
+	const char *argv[] = {"run", "trace_open", "--help", NULL};
+	char *out = NULL, *err = NULL;
+
+	CHECK_INT(sonde_run_cmd(argv, &out, &err, 30000), 0);
+	CHECK(strstr(out, "--failed") != NULL);
+	CHECK(strstr(out, "--pid") != NULL);
+	CHECK(strstr(out, "--output") != NULL);
+	CHECK(strstr(out, "fname") != NULL);
+	free(out);
+	free(err);
+}
+
+TEST_MAIN(TEST(test_unknown_gadget), TEST(test_bad_flags), TEST(test_help_lists_params))

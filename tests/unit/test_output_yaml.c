@@ -1,0 +1,293 @@
+/* YAML output of records: structure, key order, scalar styles, folding. */
+#include <math.h>
+
+#include "../../lib/output/yaml.h"
+#include "test_output_fixture.h"
+
+static const char expected_event[] = "---\n"
+                                     "arr:\n"
+                                     "- 1\n"
+                                     "- -2\n"
+                                     "- 3\n"
+                                     "blob: deadbeef\n"
+                                     "f32: 0.1\n"
+                                     "f64: 1e+21\n"
+                                     "flag: true\n"
+                                     "i8: -128\n"
+                                     "i16: -32768\n"
+                                     "i32: -2147483648\n"
+                                     "i64: -9223372036854775808\n"
+                                     "name: hello\n"
+                                     "proc:\n"
+                                     "  comm: bash\n"
+                                     "  pid: 42\n"
+                                     "secret: s3cret\n"
+                                     "str: x\n"
+                                     "u8: 255\n"
+                                     "u16: 65535\n"
+                                     "u32: 4294967295\n"
+                                     "u64: 18446744073709551615\n";
+
+static void test_event(void)
+{
+	struct fixture fx;
+	struct sonde_yaml_plan *plan;
+	struct sonde_outbuf ob;
+	struct raw_event ev;
+	struct sonde_record *rec;
+
+	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
+	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	plan = sonde_yaml_plan_new(fx.ds);
+	REQUIRE(plan);
+	rec = sonde_ds_record(fx.ds);
+	fixture_event(&ev);
+	fixture_fill(&fx, rec, &ev, "x", 1);
+	sonde_yaml_write_record(plan, &ob, rec);
+	CHECK_STR(ob_text(&ob), expected_event);
+
+	/* floats: integral values print as integers, others in Go %g form */
+	ev.f32 = NAN;
+	ev.f64 = 1234567.5;
+	fixture_fill(&fx, rec, &ev, "x", 1);
+	sonde_yaml_write_record(plan, &ob, rec);
+	{
+		const char *t = ob_text(&ob);
+
+		CHECK(strstr(t, "\nf32: null\nf64: 1.2345675e+06\n") != NULL);
+	}
+	ev.f32 = -0.0f;
+	ev.f64 = 1e6;
+	fixture_fill(&fx, rec, &ev, "x", 1);
+	sonde_yaml_write_record(plan, &ob, rec);
+	CHECK(strstr(ob_text(&ob), "\nf32: 0\nf64: 1000000\n") != NULL);
+	ev.f32 = 1.5e-7f;
+	ev.f64 = -0.25;
+	fixture_fill(&fx, rec, &ev, "x", 1);
+	sonde_yaml_write_record(plan, &ob, rec);
+	CHECK(strstr(ob_text(&ob), "\nf32: 1.5e-07\nf64: -0.25\n") != NULL);
+	sonde_yaml_plan_free(plan);
+	sonde_outbuf_fini(&ob);
+	fixture_fini(&fx);
+}
+
+/* A DataSource with a single string field "str" to try scalar styles. */
+static struct sonde_ds *str_ds;
+static struct sonde_field *str_field;
+static struct sonde_yaml_plan *str_plan;
+static struct sonde_outbuf str_ob;
+
+static const char *yaml_of(const char *s, size_t n)
+{
+	struct sonde_record *rec;
+	const char *t;
+
+	if (!str_ds) {
+		str_ds = sonde_ds_new("s", SONDE_DS_SINGLE);
+		str_field = sonde_ds_add_field(str_ds, "str", SONDE_KIND_STRING, NULL);
+		str_plan = sonde_yaml_plan_new(str_ds);
+		sonde_outbuf_init(&str_ob, -1, 0);
+	}
+	rec = sonde_ds_record(str_ds);
+	sonde_field_put_string(str_field, rec, s, (uint32_t)n);
+	sonde_yaml_write_record(str_plan, &str_ob, rec);
+	t = ob_text(&str_ob);
+	return strncmp(t, "---\nstr:", 8) == 0 ? t + 8 : t;
+}
+
+#define Y(s) yaml_of(s, sizeof(s) - 1)
+
+static void test_plain_and_quoted(void)
+{
+	CHECK_STR(Y("hello world"), " hello world\n");
+	CHECK_STR(Y(""), " \"\"\n");
+	/* would read back as another type: double quotes */
+	CHECK_STR(Y("123"), " \"123\"\n");
+	CHECK_STR(Y("-1.5e3"), " \"-1.5e3\"\n");
+	CHECK_STR(Y(".5"), " \".5\"\n");
+	CHECK_STR(Y("08"), " \"08\"\n");
+	CHECK_STR(Y("0x1F"), " \"0x1F\"\n");
+	CHECK_STR(Y("0b101"), " \"0b101\"\n");
+	CHECK_STR(Y("1_000"), " \"1_000\"\n");
+	CHECK_STR(Y("+1"), " \"+1\"\n");
+	CHECK_STR(Y("true"), " \"true\"\n");
+	CHECK_STR(Y("Yes"), " \"Yes\"\n");
+	CHECK_STR(Y("n"), " \"n\"\n");
+	CHECK_STR(Y("OFF"), " \"OFF\"\n");
+	CHECK_STR(Y("null"), " \"null\"\n");
+	CHECK_STR(Y("~"), " \"~\"\n");
+	CHECK_STR(Y(".inf"), " \".inf\"\n");
+	CHECK_STR(Y("-.INF"), " \"-.INF\"\n");
+	CHECK_STR(Y("12:30"), " \"12:30\"\n");
+	CHECK_STR(Y("2024-01-02"), " \"2024-01-02\"\n");
+	CHECK_STR(Y("2024-01-02T15:04:05.123456789Z"), " \"2024-01-02T15:04:05.123456789Z\"\n");
+	CHECK_STR(Y("2024-1-2 3:04:05"), " \"2024-1-2 3:04:05\"\n");
+	CHECK_STR(Y("2024-13-02"), " 2024-13-02\n");
+	/* look like numbers but are not */
+	CHECK_STR(Y("1e"), " 1e\n");
+	CHECK_STR(Y("yES"), " yES\n");
+	CHECK_STR(Y("-x"), " -x\n");
+	CHECK_STR(Y("."), " .\n");
+	CHECK_STR(Y("1.2.3"), " 1.2.3\n");
+	CHECK_STR(Y("deadbeef"), " deadbeef\n");
+	/* indicators and spaces: single quotes */
+	CHECK_STR(Y("-"), " '-'\n");
+	CHECK_STR(Y("- x"), " '- x'\n");
+	CHECK_STR(Y("---"), " '---'\n");
+	CHECK_STR(Y("a: b"), " 'a: b'\n");
+	CHECK_STR(Y("a:b"), " a:b\n");
+	CHECK_STR(Y("#x"), " '#x'\n");
+	CHECK_STR(Y("a #b"), " 'a #b'\n");
+	CHECK_STR(Y("a#b"), " a#b\n");
+	CHECK_STR(Y("@home"), " '@home'\n");
+	CHECK_STR(Y("[x]"), " '[x]'\n");
+	CHECK_STR(Y("a,b"), " a,b\n");
+	CHECK_STR(Y(" lead"), " ' lead'\n");
+	CHECK_STR(Y("trail "), " 'trail '\n");
+	CHECK_STR(Y("'q"), " '''q'\n");
+	CHECK_STR(Y("it's"), " it's\n");
+	CHECK_STR(Y("\"q\""), " '\"q\"'\n");
+	CHECK_STR(Y("a\"b\\c"), " a\"b\\c\n");
+	/* non-printable: double quotes with escapes */
+	CHECK_STR(Y("tab\there"), " \"tab\\there\"\n");
+	CHECK_STR(Y("nul\0x"), " \"nul\\0x\"\n");
+	CHECK_STR(Y("\x01\x1b\x7f"), " \"\\x01\\e\\x7F\"\n");
+	CHECK_STR(Y("a\rb"), " \"a\\rb\"\n");
+	CHECK_STR(Y("\xc2\x85"), " \"\\N\"\n");
+	CHECK_STR(Y("\xef\xbb\xbfx"), " \"\\uFEFFx\"\n");
+	CHECK_STR(Y("\xf0\x9f\x98\x80"), " \"\\U0001F600\"\n");
+	/* printable non-ASCII stays plain; invalid UTF-8 becomes U+FFFD */
+	CHECK_STR(Y("h\xc3\xa9llo \xe4\xb8\xad"), " h\xc3\xa9llo \xe4\xb8\xad\n");
+	CHECK_STR(Y("a\xff"), " a\xef\xbf\xbd\n");
+}
+
+static void test_literal_blocks(void)
+{
+	CHECK_STR(Y("line1\nline2"), " |-\n  line1\n  line2\n");
+	CHECK_STR(Y("line\n"), " |\n  line\n");
+	CHECK_STR(Y("a\n\nb"), " |-\n  a\n\n  b\n");
+	CHECK_STR(Y(" x\ny"), " |2-\n   x\n  y\n");
+	/* several final breaks: keep them, and the document is closed with ... */
+	CHECK_STR(Y("a\n\n"), " |+\n  a\n\n...\n");
+	/* a space before a break cannot be a block */
+	CHECK_STR(Y("x \ny"), " \"x \\ny\"\n");
+	CHECK_STR(Y("a\tb\nc"), " \"a\\tb\\nc\"\n");
+}
+
+static void test_folding(void)
+{
+	char words[256] = "", expect[300];
+
+	for (int i = 1; i <= 20; i++)
+		snprintf(words + strlen(words), sizeof(words) - strlen(words), "%sword%02d", i > 1 ? " " : "",
+		         i);
+	snprintf(expect, sizeof(expect),
+	         " word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11\n"
+	         "  word12 word13 word14 word15 word16 word17 word18 word19 word20\n");
+	CHECK_STR(yaml_of(words, strlen(words)), expect);
+
+	{
+		char tabbed[300];
+
+		snprintf(tabbed, sizeof(tabbed), "\t%s", words);
+		snprintf(
+		    expect, sizeof(expect),
+		    " \"\\tword01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11\n"
+		    "  word12 word13 word14 word15 word16 word17 word18 word19 word20\"\n");
+		CHECK_STR(yaml_of(tabbed, strlen(tabbed)), expect);
+	}
+	{
+		char single[300];
+
+		snprintf(single, sizeof(single), "@%s", words);
+		snprintf(expect, sizeof(expect),
+		         " '@word01 word02 word03 word04 word05 word06 word07 word08 word09 word10 word11\n"
+		         "  word12 word13 word14 word15 word16 word17 word18 word19 word20'\n");
+		CHECK_STR(yaml_of(single, strlen(single)), expect);
+	}
+	/* no spaces: never folded */
+	memset(words, 'x', 120);
+	words[120] = 0;
+	snprintf(expect, sizeof(expect), " %s\n", words);
+	CHECK_STR(yaml_of(words, strlen(words)), expect);
+}
+
+/* Keys: go-yaml order, quoting of keys that would not read back as strings,
+ * empty objects and arrays, nested mappings. */
+static void test_keys_and_nesting(void)
+{
+	struct sonde_ds *ds = sonde_ds_new("k", SONDE_DS_SINGLE);
+	struct sonde_field_opts empty = {.sz = sizeof(empty), .flags = SONDE_FIELD_EMPTY};
+	struct sonde_field_opts o = {.sz = sizeof(o)};
+	struct sonde_field *g, *e, *a, *n;
+	struct sonde_yaml_plan *plan;
+	struct sonde_outbuf ob;
+	struct sonde_record *rec;
+	const char *names[] = {"b10", "b9", "B", "_x", "a", "y", "01", "1", "x2y", "x10y"};
+
+	REQUIRE(ds);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		REQUIRE(sonde_ds_add_field(ds, names[i], SONDE_KIND_UINT8, NULL));
+	g = sonde_ds_add_field(ds, "grp", SONDE_KIND_INVALID, &empty);
+	o.parent = g;
+	n = sonde_ds_add_field(ds, "in", SONDE_KIND_INT16, &o);
+	empty.parent = g;
+	e = sonde_ds_add_field(ds, "none", SONDE_KIND_INVALID, &empty);
+	o.parent = NULL;
+	a = sonde_ds_add_field(ds, "list", (enum sonde_kind)(SONDE_KIND_UINT16 | SONDE_KIND_ARRAY_OF), &o);
+	REQUIRE(g && n && e && a);
+	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	plan = sonde_yaml_plan_new(ds);
+	REQUIRE(plan);
+	rec = sonde_ds_record(ds);
+	sonde_field_put_int(n, rec, -3);
+	sonde_yaml_write_record(plan, &ob, rec);
+	CHECK_STR(ob_text(&ob), "---\n"
+	                        "_x: 0\n"
+	                        "\"1\": 0\n"
+	                        "\"01\": 0\n"
+	                        "B: 0\n"
+	                        "a: 0\n"
+	                        "b9: 0\n"
+	                        "b10: 0\n"
+	                        "grp:\n"
+	                        "  in: -3\n"
+	                        "  none: {}\n"
+	                        "list: []\n"
+	                        "x2y: 0\n"
+	                        "x10y: 0\n"
+	                        "\"y\": 0\n");
+	{
+		uint16_t v[2] = {7, 65535};
+
+		sonde_field_set(a, rec, v, sizeof(v));
+		sonde_yaml_write_record(plan, &ob, rec);
+		CHECK(strstr(ob_text(&ob), "\nlist:\n- 7\n- 65535\nx2y: 0\n") != NULL);
+	}
+	sonde_yaml_plan_free(plan);
+	sonde_outbuf_fini(&ob);
+	sonde_ds_free(ds);
+
+	/* a record without fields */
+	ds = sonde_ds_new("e", SONDE_DS_SINGLE);
+	REQUIRE(ds);
+	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	plan = sonde_yaml_plan_new(ds);
+	REQUIRE(plan);
+	sonde_yaml_write_record(plan, &ob, sonde_ds_record(ds));
+	CHECK_STR(ob_text(&ob), "---\n{}\n");
+	sonde_yaml_plan_free(plan);
+	sonde_outbuf_fini(&ob);
+	sonde_ds_free(ds);
+}
+
+static void cleanup(void)
+{
+	sonde_yaml_plan_free(str_plan);
+	sonde_outbuf_fini(&str_ob);
+	sonde_ds_free(str_ds);
+	str_ds = NULL;
+}
+
+TEST_MAIN(TEST(test_event), TEST(test_plain_and_quoted), TEST(test_literal_blocks), TEST(test_folding),
+          TEST(test_keys_and_nesting), TEST(cleanup))
