@@ -51,7 +51,8 @@ void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx);
 /* Parses gadget.yaml and instantiates image operators (one per layer), then
  * data operators in (priority, name) order. */
 int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx);
-/* Runs the lifecycle. timeout_ns 0 = until done or cancelled. */
+/* Runs the lifecycle once (a second call gives -EALREADY).
+ * timeout_ns 0 = until done or cancelled. */
 int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns);
 /* Async-signal-safe: ends the run loop. */
 void sonde_gadget_cancel(struct sonde_gadget_ctx *ctx);

@@ -1,5 +1,6 @@
 /* epoll-based run loop: one thread, no allocation per wakeup. */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -39,6 +40,9 @@ struct event_loop {
 	struct idle *idles;
 	size_t nidles, idles_cap;
 	int next_timer_id;
+	/* Set with the stop eventfd so a batch already returned by epoll_wait
+	 * is not processed further once someone asked to stop. */
+	volatile sig_atomic_t stop_requested;
 };
 
 struct event_loop *event_loop_new(struct sonde_gadget_ctx *ctx)
@@ -86,7 +90,10 @@ void event_loop_free(struct event_loop *loop)
 void event_loop_stop(struct event_loop *loop)
 {
 	uint64_t one = 1;
-	ssize_t r = write(loop->stop.fd, &one, sizeof(one));
+	ssize_t r;
+
+	loop->stop_requested = 1;
+	r = write(loop->stop.fd, &one, sizeof(one));
 
 	(void)r;
 }
@@ -226,7 +233,7 @@ int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 	int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
 	bool stop = false;
 
-	while (!stop) {
+	while (!stop && !loop->stop_requested) {
 		int wait_ms = -1, n;
 
 		if (deadline) {
@@ -242,7 +249,7 @@ int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 			sonde_err("event loop: %s", strerror(errno));
 			return -errno;
 		}
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !loop->stop_requested; i++) {
 			struct source *s = events[i].data.ptr;
 			uint64_t ticks;
 

@@ -45,6 +45,7 @@ struct sonde_gadget_ctx {
 	struct event_loop *loop;
 	bool instantiated;
 	bool running;
+	bool ran; /* a context runs once: operators are not restartable */
 };
 
 struct sonde_gadget_ctx *sonde_gadget_ctx_new(const struct sonde_gadget_image *image)
@@ -333,6 +334,9 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 		return err;
 	if (ctx->running)
 		return -EBUSY;
+	if (ctx->ran)
+		return -EALREADY;
+	ctx->ran = true;
 	for (size_t i = 0; i < ctx->nops && !err; i++) {
 		err = call_hook(ctx, &ctx->ops[i], ctx->ops[i].op->pre_start, "pre-start");
 		if (!err)

@@ -1,5 +1,7 @@
 /* Operator registry and the gadget lifecycle with fake operators. */
 #include <errno.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <sonde/sonde.h>
@@ -199,6 +201,8 @@ static void test_full_lifecycle(void)
 	CHECK(sonde_gadget_run(ctx, 5000000000LL) == 0);
 	CHECK_INT(emitted, 3);
 	CHECK_INT(received, 3);
+	/* operators are not restartable: a second run is refused and calls no hook */
+	CHECK(sonde_gadget_run(ctx, 5000000000LL) == -EALREADY);
 	sonde_gadget_ctx_free(ctx);
 	CHECK_STR(trace, "inst0 inst1 inst3 inst2 pre1 pre2 start0 start1 start2 stop2 stop1 stop0 "
 			 "post2 post1 close2 close1 close0 ");
@@ -243,6 +247,44 @@ static void test_timeout_and_cancel(void)
 	CHECK_STR(trace, "inst0 inst1 inst3 inst2 close2 close1 close0 ");
 }
 
+static int fd_calls;
+
+static void on_ready(struct sonde_gadget_ctx *ctx, int fd, void *arg)
+{
+	uint64_t v;
+
+	(void)arg;
+	CHECK(read(fd, &v, sizeof(v)) == sizeof(v));
+	fd_calls++;
+	sonde_gadget_done(ctx);
+}
+
+/* Two fds ready in the same epoll batch: once the first callback says done,
+ * the second one must not run (its records would reach stopped sinks). */
+static void test_done_ends_batch(void)
+{
+	struct sonde_gadget_ctx *ctx;
+	uint64_t one = 1;
+	int a = eventfd(0, EFD_CLOEXEC), b = eventfd(0, EFD_CLOEXEC);
+
+	setup();
+	fail_start_of = 99;
+	REQUIRE(a >= 0 && b >= 0);
+	CHECK(write(a, &one, sizeof(one)) == sizeof(one));
+	CHECK(write(b, &one, sizeof(one)) == sizeof(one));
+	ctx = sonde_gadget_ctx_new(&image);
+	REQUIRE(ctx);
+	REQUIRE(sonde_gadget_instantiate(ctx) == 0);
+	CHECK(sonde_gadget_watch_fd(ctx, a, on_ready, NULL) == 0);
+	CHECK(sonde_gadget_watch_fd(ctx, b, on_ready, NULL) == 0);
+	fd_calls = 0;
+	CHECK(sonde_gadget_run(ctx, 10000000000LL) == 0);
+	CHECK_INT(fd_calls, 1);
+	sonde_gadget_ctx_free(ctx);
+	close(a);
+	close(b);
+}
+
 static void test_bad_yaml(void)
 {
 	static const char bad[] = "datasources: [unclosed\n";
@@ -258,4 +300,4 @@ static void test_bad_yaml(void)
 }
 
 TEST_MAIN(TEST(test_registry_order), TEST(test_full_lifecycle), TEST(test_failed_start_unwinds),
-	  TEST(test_timeout_and_cancel), TEST(test_bad_yaml))
+	  TEST(test_timeout_and_cancel), TEST(test_done_ends_batch), TEST(test_bad_yaml))
