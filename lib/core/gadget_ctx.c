@@ -334,8 +334,10 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 		return err;
 	if (ctx->running)
 		return -EBUSY;
-	if (ctx->ran)
+	if (ctx->ran) {
+		sonde_err("gadget %s: a gadget context runs once", sonde_gadget_name(ctx));
 		return -EALREADY;
+	}
 	ctx->ran = true;
 	for (size_t i = 0; i < ctx->nops && !err; i++) {
 		err = call_hook(ctx, &ctx->ops[i], ctx->ops[i].op->pre_start, "pre-start");
