@@ -42,6 +42,7 @@ struct builder {
 	uint32_t *enum_ids; /* per field: BTF enum id of a plain enum member, or 0 */
 	size_t n;
 	int err;
+	int hidden_subtree; /* > 0 while walking a struct whose members are raw material */
 };
 
 static bool in_list(const char *const *list, const char *s)
@@ -224,7 +225,7 @@ static int push(struct builder *b, const char *member, int parent, enum sonde_ki
 		add_ann(b, x, "template", tpl);
 	if (in_list(process_structs, parent_struct))
 		add_ann(b, x, "columns.alias", member);
-	if (hide)
+	if (hide || b->hidden_subtree)
 		add_ann(b, x, "columns.hidden", "true");
 	b->fields[b->n] = (struct sonde_static_field){
 	    .name = member,
@@ -292,10 +293,16 @@ static void add_member(struct builder *b, const struct btf_type *st, const struc
 
 		if (t->size == 0)
 			return;
+		/* A user stack's members (stack id, inode, pid levels …) are input for
+		 * the stack symbolizer, not something to show. */
+		bool raw = sname && strcmp(sname, "gadget_user_stack") == 0;
+
 		idx = push(b, member, parent, SONDE_KIND_BYTES, off, t->size, names, nnames, parent_struct,
 		           in_list(process_structs, sname));
+		b->hidden_subtree += raw;
 		if (idx >= 0)
 			walk(b, id, off, idx, depth + 1);
+		b->hidden_subtree -= raw;
 		return;
 	}
 	if (btf_is_array(t)) {

@@ -630,6 +630,22 @@ static int cli_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	return err;
 }
 
+/* With one stream of single records, its header shows up at once so the user
+ * sees the gadget is running before the first event. With several, each header
+ * waits for its first record so it stands right above its rows. */
+static int cli_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct cli *cli = state;
+	struct cli_ds *d = cli->ndss == 1 ? &cli->dss[0] : NULL;
+
+	if (d && d->mode == MODE_COLUMNS && sonde_ds_type(d->ds) == SONDE_DS_SINGLE) {
+		columns_header(d);
+		d->header_done = true;
+		flush(cli);
+	}
+	return 0;
+}
+
 static int cli_stop(struct sonde_gadget_ctx *ctx, void *state)
 {
 	flush(state);
@@ -677,6 +693,7 @@ const struct sonde_operator sonde_cli_operator = {
     .ninstance_params = sizeof(cli_params) / sizeof(cli_params[0]),
     .instantiate = cli_instantiate,
     .pre_start = cli_pre_start,
+    .start = cli_start,
     .stop = cli_stop,
     .close = cli_close,
 };

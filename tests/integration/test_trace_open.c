@@ -207,4 +207,30 @@ static void test_columns_output(void)
 }
 
 
-TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters), TEST(test_columns_output))
+/* The default columns: the header comes at once, before any event, and raw
+ * material (the user-stack members, raw numbers) stays hidden. */
+static void test_default_columns(void)
+{
+	setup();
+	const char *argv[] = {"run", "trace_open", "--host", "--comm", "no-such-comm", "--timeout", "1", NULL};
+	char *out = NULL, *err = NULL;
+	char header[256] = "";
+	char *words[8], *save = NULL;
+	int n = 0;
+
+	CHECK_INT(sonde_run_cmd(argv, &out, &err, 15000), 0);
+	REQUIRE(out);
+	sscanf(out, "%255[^\n]", header);
+	for (char *w = strtok_r(header, " ", &save); w && n < 8; w = strtok_r(NULL, " ", &save))
+		words[n++] = w;
+	REQUIRE(n == 4);
+	CHECK_STR(words[0], "COMM");
+	CHECK_STR(words[1], "PID");
+	CHECK_STR(words[2], "FD");
+	CHECK_STR(words[3], "FNAME");
+	free(out);
+	free(err);
+}
+
+TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters), TEST(test_columns_output),
+	  TEST(test_default_columns))

@@ -195,6 +195,14 @@ static void test_columns_default(void)
 	CHECK(strstr(out, "\n<20 bytes>       101        bash ") != NULL);
 	CHECK(strstr(out, "\x1b[") == NULL); /* not a terminal: no clearing */
 	free(out);
+
+	/* no event at all: the header is still there, at start */
+	cfg.nrecs = 0;
+	CHECK_INT(run_with(NULL, &out), 0);
+	REQUIRE(out);
+	CHECK(strncmp(out, "PROC             PROC.PID   PROC.COMM  ", 39) == 0);
+	CHECK_INT(count(out, "\n"), 1);
+	free(out);
 }
 
 static void test_fields(void)
