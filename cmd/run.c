@@ -67,6 +67,13 @@ static void print_field_help(struct sonde_gadget_ctx *ctx)
 	}
 }
 
+static bool is_bool_param(const struct sonde_param *p)
+{
+	const char *t = sonde_param_desc(p)->type_hint;
+
+	return t && !strcmp(t, "bool");
+}
+
 static void print_help(struct sonde_gadget_ctx *ctx)
 {
 	struct sonde_params *ps = sonde_gadget_params(ctx);
@@ -81,32 +88,36 @@ static void print_help(struct sonde_gadget_ctx *ctx)
 	       "      --param KEY=VALUE     set a param by its key or full name\n"
 	       "  -v, --verbose             print debug messages\n"
 	       "  -h, --help                this help\n\nGadget and operator flags:\n");
-	for (size_t i = 0; i < sonde_params_count(ps); i++) {
-		struct sonde_param *p = sonde_params_at(ps, i);
-		const struct sonde_param_desc *d = sonde_param_desc(p);
-		char flag[96];
+	for (int pass = 0, width = 26; pass < 2; pass++) {
+		/* pass 0 measures the widest flag so that descriptions line up */
+		for (size_t i = 0; i < sonde_params_count(ps); i++) {
+			struct sonde_param *p = sonde_params_at(ps, i);
+			const struct sonde_param_desc *d = sonde_param_desc(p);
+			char flag[128];
+			int n;
 
-		snprintf(flag, sizeof(flag), "%s%s%s--%s %s", d->alias ? "-" : "", d->alias ? d->alias : "",
-			 d->alias ? ", " : "    ", d->key, d->type_hint ? d->type_hint : "string");
-		printf("  %-26s %s", flag, d->description ? d->description : "");
-		if (d->possible_values && d->possible_values[0]) {
-			printf(" (one of:");
-			for (size_t j = 0; d->possible_values[j]; j++)
-				printf(" %s", d->possible_values[j]);
-			printf(")");
+			/* a bool flag needs no value: --failed is --failed=true */
+			n = snprintf(flag, sizeof(flag), "%s%s%s--%s%s%s", d->alias ? "-" : "",
+				     d->alias ? d->alias : "", d->alias ? ", " : "    ", d->key,
+				     is_bool_param(p) ? "" : " ",
+				     is_bool_param(p) ? "" : (d->type_hint ? d->type_hint : "string"));
+			if (pass == 0) {
+				width = n > width ? n : width;
+				continue;
+			}
+			printf("  %-*s %s", width, flag, d->description ? d->description : "");
+			if (d->possible_values && d->possible_values[0]) {
+				printf(" (one of:");
+				for (size_t j = 0; d->possible_values[j]; j++)
+					printf(" %s", d->possible_values[j]);
+				printf(")");
+			}
+			if (d->default_value && *d->default_value)
+				printf(" (default %s)", d->default_value);
+			printf("\n");
 		}
-		if (d->default_value && *d->default_value)
-			printf(" (default %s)", d->default_value);
-		printf("\n");
 	}
 	print_field_help(ctx);
-}
-
-static bool is_bool_param(const struct sonde_param *p)
-{
-	const char *t = sonde_param_desc(p)->type_hint;
-
-	return t && !strcmp(t, "bool");
 }
 
 static int set_param(struct sonde_gadget_ctx *ctx, const char *name, const char *value)
