@@ -9,10 +9,10 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: sonde COMMAND [ARGS]\n\n"
-		     "Commands:\n"
-		     "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
-		     "  version              print the version\n\n"
-		     "Built-in gadgets:");
+	             "Commands:\n"
+	             "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
+	             "  version              print the version\n\n"
+	             "Built-in gadgets:");
 	for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
 		fprintf(out, " %s", sonde_builtin_gadget_at(i)->name);
 	fprintf(out, "\n");

@@ -52,7 +52,8 @@ static void print_field_help(struct sonde_gadget_ctx *ctx)
 
 		if (!sonde_ds_is_referenced(ds))
 			continue;
-		printf("\nFields of datasource \"%s\" (for --fields; hidden ones in brackets):\n", sonde_ds_name(ds));
+		printf("\nFields of datasource \"%s\" (for --fields; hidden ones in brackets):\n",
+		       sonde_ds_name(ds));
 		for (size_t i = 0; i < sonde_ds_nfields(ds); i++) {
 			struct sonde_field *f = sonde_ds_field_at(ds, i);
 			uint32_t flags = sonde_field_flags(f);
@@ -61,8 +62,10 @@ static void print_field_help(struct sonde_gadget_ctx *ctx)
 
 			if (flags & (SONDE_FIELD_UNREFERENCED | SONDE_FIELD_EMPTY))
 				continue;
-			snprintf(name, sizeof(name), flags & SONDE_FIELD_HIDDEN ? "[%s]" : "%s", sonde_field_full_name(f));
-			printf("  %-24s %-8s %s\n", name, sonde_kind_name(sonde_field_kind(f)), desc ? desc : "");
+			snprintf(name, sizeof(name), flags & SONDE_FIELD_HIDDEN ? "[%s]" : "%s",
+			         sonde_field_full_name(f));
+			printf("  %-24s %-8s %s\n", name, sonde_kind_name(sonde_field_kind(f)),
+			       desc ? desc : "");
 		}
 	}
 }
@@ -98,9 +101,9 @@ static void print_help(struct sonde_gadget_ctx *ctx)
 
 			/* a bool flag needs no value: --failed is --failed=true */
 			n = snprintf(flag, sizeof(flag), "%s%s%s--%s%s%s", d->alias ? "-" : "",
-				     d->alias ? d->alias : "", d->alias ? ", " : "    ", d->key,
-				     is_bool_param(p) ? "" : " ",
-				     is_bool_param(p) ? "" : (d->type_hint ? d->type_hint : "string"));
+			             d->alias ? d->alias : "", d->alias ? ", " : "    ", d->key,
+			             is_bool_param(p) ? "" : " ",
+			             is_bool_param(p) ? "" : (d->type_hint ? d->type_hint : "string"));
 			if (pass == 0) {
 				width = n > width ? n : width;
 				continue;
@@ -154,7 +157,8 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 		bool ambiguous = false;
 		const char *eq;
 
-		if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose") || !strcmp(arg, "-h") || !strcmp(arg, "--help"))
+		if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose") || !strcmp(arg, "-h") ||
+		    !strcmp(arg, "--help"))
 			continue;
 		if (!strcmp(arg, "--host")) {
 			o->host = true;
@@ -189,7 +193,9 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 				continue;
 			}
 			if (sonde_parse_duration_ns(value, &o->timeout_ns) || o->timeout_ns < 0) {
-				cli_error("invalid timeout \"%s\": give seconds (e.g. 5) or a duration (e.g. 500ms)", value);
+				cli_error("invalid timeout \"%s\": give seconds (e.g. 5) or a duration (e.g. "
+				          "500ms)",
+				          value);
 				return -EINVAL;
 			}
 			continue;
@@ -199,13 +205,14 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 			p = sonde_params_find(ps, name);
 		if (!p) {
 			cli_error(ambiguous ? "ambiguous flag --%s: use --param with its full name"
-					    : "unknown flag --%s (see sonde run %s --help)",
-				  name, sonde_gadget_name(ctx));
+			                    : "unknown flag --%s (see sonde run %s --help)",
+			          name, sonde_gadget_name(ctx));
 			return -EINVAL;
 		}
 		if (!value) {
 			/* bool flags may stand alone */
-			if (is_bool_param(p) && (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
+			if (is_bool_param(p) &&
+			    (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
 				value = "true";
 			else if (i + 1 < argc)
 				value = argv[++i];
@@ -225,8 +232,8 @@ static void report_lost(struct sonde_gadget_ctx *ctx)
 	for (size_t i = 0; i < sonde_gadget_nds(ctx); i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
 		if (sonde_ds_lost(ds))
-			fprintf(stderr, "sonde: warning: datasource %s: %llu events lost\n", sonde_ds_name(ds),
-				(unsigned long long)sonde_ds_lost(ds));
+			fprintf(stderr, "sonde: warning: datasource %s: %llu events lost\n",
+			        sonde_ds_name(ds), (unsigned long long)sonde_ds_lost(ds));
 	}
 }
 

@@ -30,14 +30,14 @@ enum sonde_kind {
 	SONDE_KIND_CSTRING = 13,
 	SONDE_KIND_BYTES = 14,
 };
-#define SONDE_KIND_ARRAY_OF 0x10000000u
-#define SONDE_KIND_ELEM(k) ((enum sonde_kind)((uint32_t)(k) & ~SONDE_KIND_ARRAY_OF))
-#define SONDE_KIND_IS_ARRAY(k) (((uint32_t)(k) & SONDE_KIND_ARRAY_OF) != 0)
+#define SONDE_KIND_ARRAY_OF    0x10000000u
+#define SONDE_KIND_ELEM(k)     ((enum sonde_kind)((uint32_t)(k) & ~SONDE_KIND_ARRAY_OF))
+#define SONDE_KIND_IS_ARRAY(k) (((uint32_t)(k)&SONDE_KIND_ARRAY_OF) != 0)
 
 /* Field flags; values match the upstream wire flags. */
 enum sonde_field_flag {
-	SONDE_FIELD_EMPTY = 1,	     /* grouping node without a value */
-	SONDE_FIELD_CONTAINER = 2,   /* blob holding static members */
+	SONDE_FIELD_EMPTY = 1,     /* grouping node without a value */
+	SONDE_FIELD_CONTAINER = 2, /* blob holding static members */
 	SONDE_FIELD_HIDDEN = 4,
 	SONDE_FIELD_HAS_PARENT = 8,
 	SONDE_FIELD_STATIC_MEMBER = 16,
@@ -91,7 +91,7 @@ struct sonde_field *sonde_ds_field_at(const struct sonde_ds *ds, size_t index);
 struct sonde_field *sonde_ds_field(const struct sonde_ds *ds, const char *full_name);
 /* Fills `out` (up to `max`) with fields carrying any of the tags; returns the count found. */
 size_t sonde_ds_fields_with_tag(const struct sonde_ds *ds, const char *tag, struct sonde_field **out,
-				size_t max);
+                                size_t max);
 struct sonde_field *sonde_ds_first_field_with_tag(const struct sonde_ds *ds, const char *tag);
 
 int sonde_ds_add_annotation(struct sonde_ds *ds, const char *key, const char *value);
@@ -110,32 +110,31 @@ struct sonde_field_opts {
 	uint32_t flags;
 	struct sonde_field *parent; /* makes it a sub-field: full name parent.name */
 	int32_t order;
-	bool has_order; /* else order = field index */
-	const char *const *tags;	   /* NULL-terminated */
+	bool has_order;                 /* else order = field index */
+	const char *const *tags;        /* NULL-terminated */
 	const char *const *annotations; /* NULL-terminated key, value pairs */
-	uint32_t size;			   /* fixed size for BYTES / arrays; 0 = variable */
+	uint32_t size;                  /* fixed size for BYTES / arrays; 0 = variable */
 };
 
 /* A static member inside a block added by sonde_ds_add_static_fields. */
 struct sonde_static_field {
-	const char *name;   /* member name, e.g. "comm" */
-	int parent;	    /* index into the same array, -1 for top level */
+	const char *name; /* member name, e.g. "comm" */
+	int parent;       /* index into the same array, -1 for top level */
 	enum sonde_kind kind;
 	uint32_t offset;
 	uint32_t size;
 	uint32_t flags;
-	const char *const *tags;	   /* NULL-terminated, may be NULL */
+	const char *const *tags;        /* NULL-terminated, may be NULL */
 	const char *const *annotations; /* NULL-terminated key, value pairs, may be NULL */
 };
 
 /* Reserves one payload slot of `total_size` bytes; members are views into it.
  * Returned fields are written to `out` (n entries) when non-NULL. */
 int sonde_ds_add_static_fields(struct sonde_ds *ds, uint32_t total_size,
-			       const struct sonde_static_field *members, size_t n,
-			       struct sonde_field **out);
+                               const struct sonde_static_field *members, size_t n, struct sonde_field **out);
 /* Adds a field with its own payload slot (none if EMPTY). */
 struct sonde_field *sonde_ds_add_field(struct sonde_ds *ds, const char *name, enum sonde_kind kind,
-				       const struct sonde_field_opts *opts);
+                                       const struct sonde_field_opts *opts);
 
 /* Called when a field is added, so configuration (gadget.yaml) can decorate it. */
 typedef void (*sonde_field_added_fn)(struct sonde_ds *ds, struct sonde_field *f, void *arg);
@@ -197,8 +196,7 @@ const char *sonde_field_tag_at(const struct sonde_field *f, size_t i);
 int sonde_field_set_annotation(struct sonde_field *f, const char *key, const char *value);
 const char *sonde_field_annotation(const struct sonde_field *f, const char *key);
 size_t sonde_field_nannotations(const struct sonde_field *f);
-void sonde_field_annotation_at(const struct sonde_field *f, size_t i, const char **key,
-			       const char **value);
+void sonde_field_annotation_at(const struct sonde_field *f, size_t i, const char **key, const char **value);
 
 /* Requested-ness: a sink marks what it will output; unrequested enrichment may be skipped. */
 void sonde_field_set_requested(struct sonde_field *f, bool requested);
@@ -208,8 +206,7 @@ bool sonde_field_is_requested(const struct sonde_field *f);
 /* Raw bytes of the field in a record; *len receives the length. NULL if absent. */
 const void *sonde_field_get(const struct sonde_field *f, const struct sonde_record *rec, uint32_t *len);
 /* Copies (static member: exact size, zero-filled if shorter for strings) or stores the bytes. */
-int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const void *data,
-		    uint32_t len);
+int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const void *data, uint32_t len);
 
 bool sonde_field_bool(const struct sonde_field *f, const struct sonde_record *rec);
 int8_t sonde_field_int8(const struct sonde_field *f, const struct sonde_record *rec);
@@ -226,15 +223,14 @@ double sonde_field_float64(const struct sonde_field *f, const struct sonde_recor
 bool sonde_field_as_int64(const struct sonde_field *f, const struct sonde_record *rec, int64_t *out);
 bool sonde_field_as_uint64(const struct sonde_field *f, const struct sonde_record *rec, uint64_t *out);
 /* String view (CString stops at the first NUL); not NUL-terminated. */
-const char *sonde_field_string(const struct sonde_field *f, const struct sonde_record *rec,
-			       uint32_t *len);
+const char *sonde_field_string(const struct sonde_field *f, const struct sonde_record *rec, uint32_t *len);
 
 int sonde_field_put_bool(const struct sonde_field *f, struct sonde_record *rec, bool v);
 int sonde_field_put_int(const struct sonde_field *f, struct sonde_record *rec, int64_t v);
 int sonde_field_put_uint(const struct sonde_field *f, struct sonde_record *rec, uint64_t v);
 int sonde_field_put_float(const struct sonde_field *f, struct sonde_record *rec, double v);
 int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec, const char *s,
-			   uint32_t len);
+                           uint32_t len);
 
 /* Helpers on kinds. */
 const char *sonde_kind_name(enum sonde_kind kind);

@@ -17,8 +17,8 @@
 #include <sonde/datasource.h>
 #include <sonde/params.h>
 
-#define SONDE_MEDIA_TYPE_EBPF "application/vnd.gadget.ebpf.program.v1+binary"
-#define SONDE_MEDIA_TYPE_WASM "application/vnd.gadget.wasm.program.v1+binary"
+#define SONDE_MEDIA_TYPE_EBPF   "application/vnd.gadget.ebpf.program.v1+binary"
+#define SONDE_MEDIA_TYPE_WASM   "application/vnd.gadget.wasm.program.v1+binary"
 #define SONDE_MEDIA_TYPE_BTFGEN "application/vnd.gadget.btfgen.v1+binary"
 #define SONDE_MEDIA_TYPE_CONFIG "application/vnd.gadget.config.v1+yaml"
 
@@ -67,8 +67,7 @@ struct sonde_config *sonde_gadget_config(struct sonde_gadget_ctx *ctx);
 struct sonde_params *sonde_gadget_params(struct sonde_gadget_ctx *ctx);
 
 /* DataSources owned by the context. Names are unique. */
-struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *name,
-				     enum sonde_ds_type type);
+struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *name, enum sonde_ds_type type);
 size_t sonde_gadget_nds(const struct sonde_gadget_ctx *ctx);
 struct sonde_ds *sonde_gadget_ds_at(const struct sonde_gadget_ctx *ctx, size_t i);
 struct sonde_ds *sonde_gadget_ds(const struct sonde_gadget_ctx *ctx, const char *name);
@@ -84,7 +83,7 @@ int sonde_gadget_watch_fd(struct sonde_gadget_ctx *ctx, int fd, sonde_fd_fn fn, 
 int sonde_gadget_unwatch_fd(struct sonde_gadget_ctx *ctx, int fd);
 /* Periodic timer (interval_ns > 0); first tick after first_ns (0 = interval). Returns an id. */
 int sonde_gadget_add_timer(struct sonde_gadget_ctx *ctx, int64_t first_ns, int64_t interval_ns,
-			   sonde_timer_fn fn, void *arg);
+                           sonde_timer_fn fn, void *arg);
 int sonde_gadget_remove_timer(struct sonde_gadget_ctx *ctx, int id);
 /* Called after each batch of loop callbacks, e.g. for sinks to flush output. */
 int sonde_gadget_on_idle(struct sonde_gadget_ctx *ctx, sonde_timer_fn fn, void *arg);

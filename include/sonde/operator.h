@@ -19,7 +19,7 @@ enum sonde_operator_kind {
 struct sonde_operator {
 	const char *name;
 	enum sonde_operator_kind kind;
-	int priority;		/* data operators: instantiate order, ascending */
+	int priority;           /* data operators: instantiate order, ascending */
 	const char *media_type; /* image operators: the layer they handle */
 	/* Per-run params declared before instantiation (prefix operator.<name>.). */
 	const struct sonde_param_desc *instance_params;

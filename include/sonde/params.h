@@ -30,9 +30,10 @@ struct sonde_params;
 struct sonde_params *sonde_params_new(void);
 void sonde_params_free(struct sonde_params *ps);
 
-/* Copies the descriptor. `prefix` may be NULL or e.g. "operator.oci.ebpf.". Fails on a duplicate full name. */
+/* Copies the descriptor. `prefix` may be NULL or e.g. "operator.oci.ebpf.". Fails on a duplicate full name.
+ */
 struct sonde_param *sonde_params_add(struct sonde_params *ps, const char *prefix,
-				     const struct sonde_param_desc *desc);
+                                     const struct sonde_param_desc *desc);
 size_t sonde_params_count(const struct sonde_params *ps);
 struct sonde_param *sonde_params_at(const struct sonde_params *ps, size_t i);
 
@@ -44,8 +45,7 @@ struct sonde_param *sonde_params_find_key(const struct sonde_params *ps, const c
 /* Validates and stores. On error returns -EINVAL and writes a one-line reason to err. */
 int sonde_param_set(struct sonde_param *p, const char *value, char *err, size_t errlen);
 /* Sets by name (full or key); unknown names give -ENOENT with a reason. */
-int sonde_params_set(struct sonde_params *ps, const char *name, const char *value, char *err,
-		     size_t errlen);
+int sonde_params_set(struct sonde_params *ps, const char *name, const char *value, char *err, size_t errlen);
 /* Checks mandatory params have values. */
 int sonde_params_validate(const struct sonde_params *ps, char *err, size_t errlen);
 

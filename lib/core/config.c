@@ -84,10 +84,10 @@ static void parse_error(struct parser *p, const yaml_event_t *ev, const char *wh
 	if (p->err && !p->err[0]) {
 		if (ev)
 			snprintf(p->err, p->errlen, "line %zu column %zu: %s", ev->start_mark.line + 1,
-				 ev->start_mark.column + 1, what);
+			         ev->start_mark.column + 1, what);
 		else
 			snprintf(p->err, p->errlen, "line %zu column %zu: %s", p->yp.problem_mark.line + 1,
-				 p->yp.problem_mark.column + 1, p->yp.problem ? p->yp.problem : what);
+			         p->yp.problem_mark.column + 1, p->yp.problem ? p->yp.problem : what);
 	}
 }
 

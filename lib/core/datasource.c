@@ -86,7 +86,7 @@ struct sonde_field *sonde_ds_field(const struct sonde_ds *ds, const char *full_n
 }
 
 size_t sonde_ds_fields_with_tag(const struct sonde_ds *ds, const char *tag, struct sonde_field **out,
-				size_t max)
+                                size_t max)
 {
 	size_t n = 0;
 
@@ -175,7 +175,7 @@ static int reserve_slot(struct sonde_ds *ds, uint32_t size, bool static_block, u
 static int add_child(struct sonde_field *parent, struct sonde_field *child)
 {
 	if (grow_array((void **)&parent->children, &parent->children_cap, parent->nchildren + 1,
-		       sizeof(*parent->children)))
+	               sizeof(*parent->children)))
 		return -ENOMEM;
 	parent->children[parent->nchildren++] = child;
 	return 0;
@@ -202,7 +202,7 @@ static struct sonde_field *find_exact(const struct sonde_ds *ds, const char *ful
 
 /* Creates a field, links it to its parent and appends it to the DataSource. */
 static struct sonde_field *new_field(struct sonde_ds *ds, const char *name, enum sonde_kind kind,
-				     uint32_t flags, struct sonde_field *parent)
+                                     uint32_t flags, struct sonde_field *parent)
 {
 	struct sonde_field *f;
 
@@ -263,8 +263,7 @@ static void notify_added(struct sonde_ds *ds, struct sonde_field *f)
 }
 
 int sonde_ds_add_static_fields(struct sonde_ds *ds, uint32_t total_size,
-			       const struct sonde_static_field *members, size_t n,
-			       struct sonde_field **out)
+                               const struct sonde_static_field *members, size_t n, struct sonde_field **out)
 {
 	struct sonde_field **made;
 	uint32_t slot;
@@ -285,7 +284,7 @@ int sonde_ds_add_static_fields(struct sonde_ds *ds, uint32_t total_size,
 
 		if (m->parent >= (int)i || (m->offset + (uint64_t)m->size > total_size)) {
 			sonde_err("datasource %s: static field %s lies outside its block", ds->name,
-				  m->name ? m->name : "?");
+			          m->name ? m->name : "?");
 			err = -EINVAL;
 			goto undo;
 		}
@@ -325,7 +324,7 @@ out:
 }
 
 struct sonde_field *sonde_ds_add_field(struct sonde_ds *ds, const char *name, enum sonde_kind kind,
-				       const struct sonde_field_opts *opts)
+                                       const struct sonde_field_opts *opts)
 {
 	struct sonde_field_opts o = {0};
 	struct sonde_field *f;
@@ -489,7 +488,7 @@ void sonde_array_remove(struct sonde_array *arr, size_t index)
 /* ---- subscriptions ---- */
 
 static int add_subscription(struct sonde_ds *ds, sonde_record_fn rfn, sonde_array_fn afn, void *arg,
-			    int priority)
+                            int priority)
 {
 	size_t pos;
 

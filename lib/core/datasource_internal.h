@@ -35,7 +35,7 @@ struct subscription {
 };
 
 struct payload_slot {
-	uint32_t size;	   /* preallocated bytes; 0 for variable-size values */
+	uint32_t size;     /* preallocated bytes; 0 for variable-size values */
 	bool static_block; /* holds static members (e.g. a raw eBPF event) */
 };
 

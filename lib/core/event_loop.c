@@ -102,7 +102,8 @@ static int add_source(struct event_loop *loop, struct source *s)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
 
-	if (grow_array((void **)&loop->sources, &loop->sources_cap, loop->nsources + 1, sizeof(*loop->sources)))
+	if (grow_array((void **)&loop->sources, &loop->sources_cap, loop->nsources + 1,
+	               sizeof(*loop->sources)))
 		return -ENOMEM;
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, s->fd, &ev)) {
 		int err = -errno;
@@ -170,7 +171,7 @@ static struct timespec ns_to_ts(int64_t ns)
 }
 
 int event_loop_add_timer(struct event_loop *loop, int64_t first_ns, int64_t interval_ns, sonde_timer_fn fn,
-			 void *arg)
+                         void *arg)
 {
 	struct itimerspec its = {0};
 	struct source *s;

@@ -171,8 +171,7 @@ size_t sonde_field_nannotations(const struct sonde_field *f)
 	return f->annotations.len;
 }
 
-void sonde_field_annotation_at(const struct sonde_field *f, size_t i, const char **key,
-			       const char **value)
+void sonde_field_annotation_at(const struct sonde_field *f, size_t i, const char **key, const char **value)
 {
 	*key = i < f->annotations.len ? f->annotations.keys[i] : NULL;
 	*value = i < f->annotations.len ? f->annotations.values[i] : NULL;
@@ -242,8 +241,7 @@ static void *owned_storage(struct sonde_payload *p, uint32_t len)
 	return p->own;
 }
 
-int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const void *data,
-		    uint32_t len)
+int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const void *data, uint32_t len)
 {
 	struct sonde_payload *p;
 	void *dst;
@@ -283,15 +281,15 @@ int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const
 	return 0;
 }
 
-#define GETTER(fname, type)                                                                          \
-	type sonde_field_##fname(const struct sonde_field *f, const struct sonde_record *rec)        \
-	{                                                                                            \
-		uint32_t len = 0;                                                                    \
-		const void *v = sonde_field_get(f, rec, &len);                                       \
-		type out = 0;                                                                        \
-		if (v && len >= sizeof(type))                                                        \
-			memcpy(&out, v, sizeof(type));                                               \
-		return out;                                                                          \
+#define GETTER(fname, type)                                                                                  \
+	type sonde_field_##fname(const struct sonde_field *f, const struct sonde_record *rec)                \
+	{                                                                                                    \
+		uint32_t len = 0;                                                                            \
+		const void *v = sonde_field_get(f, rec, &len);                                               \
+		type out = 0;                                                                                \
+		if (v && len >= sizeof(type))                                                                \
+			memcpy(&out, v, sizeof(type));                                                       \
+		return out;                                                                                  \
 	}
 
 GETTER(int8, int8_t)
@@ -355,8 +353,7 @@ bool sonde_field_as_uint64(const struct sonde_field *f, const struct sonde_recor
 	return true;
 }
 
-const char *sonde_field_string(const struct sonde_field *f, const struct sonde_record *rec,
-			       uint32_t *len)
+const char *sonde_field_string(const struct sonde_field *f, const struct sonde_record *rec, uint32_t *len)
 {
 	uint32_t n = 0;
 	const char *s = sonde_field_get(f, rec, &n);
@@ -426,8 +423,7 @@ int sonde_field_put_float(const struct sonde_field *f, struct sonde_record *rec,
 	return -EINVAL;
 }
 
-int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec, const char *s,
-			   uint32_t len)
+int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec, const char *s, uint32_t len)
 {
 	if (f->kind != SONDE_KIND_STRING && f->kind != SONDE_KIND_CSTRING && f->kind != SONDE_KIND_BYTES)
 		return -EINVAL;
@@ -440,9 +436,9 @@ int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec
 
 const char *sonde_kind_name(enum sonde_kind kind)
 {
-	static const char *const names[] = {"invalid", "bool",	  "int8",    "int16",  "int32",
-					    "int64",   "uint8",	  "uint16",  "uint32", "uint64",
-					    "float32", "float64", "string",  "string", "bytes"};
+	static const char *const names[] = {"invalid", "bool",    "int8",   "int16",  "int32",
+	                                    "int64",   "uint8",   "uint16", "uint32", "uint64",
+	                                    "float32", "float64", "string", "string", "bytes"};
 	enum sonde_kind k = SONDE_KIND_ELEM(kind);
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "invalid";

@@ -8,50 +8,51 @@
 
 #include "field_config.h"
 
-struct template {
+struct template
+{
 	const char *name;
 	const char *const *annotations; /* key, value pairs, NULL-terminated */
 };
 
-#define ANN(...)                                                                                     \
-	(const char *const[])                                                                        \
-	{                                                                                            \
-		__VA_ARGS__, NULL                                                                    \
+#define ANN(...)                                                                                             \
+	(const char *const[])                                                                                \
+	{                                                                                                    \
+		__VA_ARGS__, NULL                                                                            \
 	}
 
 static const struct template templates[] = {
-	{"timestamp", ANN("columns.width", "35", "columns.maxwidth", "35", "columns.ellipsis", "end",
-			  "columns.hidden", "true", "description", "Microseconds since Unix epoch")},
-	{"bytes", ANN("columns.width", "10", "columns.alignment", "right")},
-	{"duration", ANN("columns.width", "20", "columns.alignment", "right")},
-	{"node", ANN("columns.width", "30", "columns.ellipsis", "middle")},
-	{"pod", ANN("columns.width", "30", "columns.ellipsis", "middle")},
-	{"container", ANN("columns.width", "30")},
-	{"namespace", ANN("columns.width", "30")},
-	{"containerImageName", ANN("columns.width", "30")},
-	{"containerImageDigest", ANN("columns.width", "30")},
-	{"containerPid", ANN("columns.width", "6", "columns.hidden", "true", "columns.alignment", "right")},
-	{"containerStartedAt", ANN("columns.hidden", "true", "columns.width", "35")},
-	{"comm", ANN("description", "Process name", "columns.maxwidth", "16")},
-	{"pcomm", ANN("description", "Parent process name", "columns.maxwidth", "16", "columns.hidden", "true")},
-	{"pid", ANN("description", "Process ID", "columns.minwidth", "7", "columns.alignment", "right")},
-	{"tid", ANN("description", "Thread ID", "columns.minwidth", "7", "columns.alignment", "right")},
-	{"ppid", ANN("description", "Parent process ID", "columns.minwidth", "7", "columns.alignment", "right",
-		     "columns.hidden", "true")},
-	{"ptid", ANN("description", "Parent thread ID", "columns.minwidth", "7", "columns.alignment", "right",
-		     "columns.hidden", "true")},
-	{"uid", ANN("description", "User ID", "columns.minwidth", "8", "columns.alignment", "right")},
-	{"gid", ANN("description", "Group ID", "columns.minwidth", "8", "columns.alignment", "right")},
-	{"ns", ANN("columns.hidden", "true", "columns.width", "12", "columns.alignment", "right")},
-	{"mntns_id", ANN("description", "Mount namespace ID", "columns.hidden", "true", "columns.width", "12",
-			 "columns.alignment", "right")},
-	{"netns_id", ANN("description", "Network namespace ID", "columns.hidden", "true", "columns.width",
-			 "12", "columns.alignment", "right")},
-	{"l4endpoint", ANN("columns.minwidth", "22", "columns.width", "40", "columns.maxwidth", "52",
-			   "columns.ellipsis", "middle")},
-	{"syscall", ANN("description", "Syscall", "columns.width", "18", "columns.maxwidth", "28")},
-	{"errorString", ANN("columns.width", "12")},
-	{"user_stack", ANN("description", "User stack trace", "columns.hidden", "true")},
+    {"timestamp", ANN("columns.width", "35", "columns.maxwidth", "35", "columns.ellipsis", "end",
+                      "columns.hidden", "true", "description", "Microseconds since Unix epoch")},
+    {"bytes", ANN("columns.width", "10", "columns.alignment", "right")},
+    {"duration", ANN("columns.width", "20", "columns.alignment", "right")},
+    {"node", ANN("columns.width", "30", "columns.ellipsis", "middle")},
+    {"pod", ANN("columns.width", "30", "columns.ellipsis", "middle")},
+    {"container", ANN("columns.width", "30")},
+    {"namespace", ANN("columns.width", "30")},
+    {"containerImageName", ANN("columns.width", "30")},
+    {"containerImageDigest", ANN("columns.width", "30")},
+    {"containerPid", ANN("columns.width", "6", "columns.hidden", "true", "columns.alignment", "right")},
+    {"containerStartedAt", ANN("columns.hidden", "true", "columns.width", "35")},
+    {"comm", ANN("description", "Process name", "columns.maxwidth", "16")},
+    {"pcomm", ANN("description", "Parent process name", "columns.maxwidth", "16", "columns.hidden", "true")},
+    {"pid", ANN("description", "Process ID", "columns.minwidth", "7", "columns.alignment", "right")},
+    {"tid", ANN("description", "Thread ID", "columns.minwidth", "7", "columns.alignment", "right")},
+    {"ppid", ANN("description", "Parent process ID", "columns.minwidth", "7", "columns.alignment", "right",
+                 "columns.hidden", "true")},
+    {"ptid", ANN("description", "Parent thread ID", "columns.minwidth", "7", "columns.alignment", "right",
+                 "columns.hidden", "true")},
+    {"uid", ANN("description", "User ID", "columns.minwidth", "8", "columns.alignment", "right")},
+    {"gid", ANN("description", "Group ID", "columns.minwidth", "8", "columns.alignment", "right")},
+    {"ns", ANN("columns.hidden", "true", "columns.width", "12", "columns.alignment", "right")},
+    {"mntns_id", ANN("description", "Mount namespace ID", "columns.hidden", "true", "columns.width", "12",
+                     "columns.alignment", "right")},
+    {"netns_id", ANN("description", "Network namespace ID", "columns.hidden", "true", "columns.width", "12",
+                     "columns.alignment", "right")},
+    {"l4endpoint", ANN("columns.minwidth", "22", "columns.width", "40", "columns.maxwidth", "52",
+                       "columns.ellipsis", "middle")},
+    {"syscall", ANN("description", "Syscall", "columns.width", "18", "columns.maxwidth", "28")},
+    {"errorString", ANN("columns.width", "12")},
+    {"user_stack", ANN("description", "User stack trace", "columns.hidden", "true")},
 };
 
 const char *const *sonde_template_annotations(const char *name)
@@ -93,8 +94,8 @@ static void apply_annotations(struct sonde_field *f, const struct sonde_config *
 	for (size_t i = 0; i < sonde_config_len(node); i++) {
 		const char *value = sonde_config_scalar(sonde_config_value_at(node, i));
 		if (value)
-			sonde_field_set_annotation(f, lower_key(sonde_config_key_at(node, i), key, sizeof(key)),
-						   value);
+			sonde_field_set_annotation(
+			    f, lower_key(sonde_config_key_at(node, i), key, sizeof(key)), value);
 	}
 }
 
@@ -106,7 +107,7 @@ void sonde_field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const 
 	if (tmpl)
 		apply_template(f, tmpl);
 	fc = sonde_config_path(config, "datasources", sonde_ds_name(ds), "fields", sonde_field_full_name(f),
-			       NULL);
+	                       NULL);
 	if (!fc)
 		return;
 	tags = sonde_config_get(fc, "tags");
@@ -133,7 +134,7 @@ void sonde_ds_apply_config(struct sonde_ds *ds, const struct sonde_config *confi
 		char key[256];
 		if (value)
 			sonde_ds_add_annotation(ds, lower_key(sonde_config_key_at(ann, i), key, sizeof(key)),
-						value);
+			                        value);
 	}
 	for (size_t i = 0; i < sonde_config_len(tags); i++) {
 		const char *t = sonde_config_scalar(sonde_config_value_at(tags, i));

@@ -123,8 +123,7 @@ static void on_field_added(struct sonde_ds *ds, struct sonde_field *f, void *arg
 	sonde_field_apply_config(ds, f, ctx->config);
 }
 
-struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *name,
-				     enum sonde_ds_type type)
+struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *name, enum sonde_ds_type type)
 {
 	struct sonde_ds *ds;
 
@@ -191,7 +190,7 @@ void *sonde_gadget_var(const struct sonde_gadget_ctx *ctx, const char *name)
 /* ---- instantiate ---- */
 
 static int add_instance(struct sonde_gadget_ctx *ctx, const struct sonde_operator *op,
-			const struct sonde_layer *layer)
+                        const struct sonde_layer *layer)
 {
 	void *state = NULL;
 	int err;
@@ -223,7 +222,8 @@ static int declare_instance_params(struct sonde_gadget_ctx *ctx, const struct so
 	snprintf(prefix, sizeof(prefix), "operator.%s.", op->name);
 	for (size_t i = 0; i < op->ninstance_params; i++) {
 		if (!sonde_params_add(ctx->params, prefix, &op->instance_params[i])) {
-			sonde_err("operator %s: cannot declare param %s", op->name, op->instance_params[i].key);
+			sonde_err("operator %s: cannot declare param %s", op->name,
+			          op->instance_params[i].key);
 			return -EINVAL;
 		}
 	}
@@ -275,7 +275,7 @@ int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
 		const struct sonde_operator *op = sonde_image_operator_for(img->layers[i].media_type);
 		if (!op) {
 			sonde_warn("gadget %s: no operator for layer %s; skipped", sonde_gadget_name(ctx),
-				   img->layers[i].media_type);
+			           img->layers[i].media_type);
 			continue;
 		}
 		r = declare_instance_params(ctx, op);
@@ -294,7 +294,7 @@ int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
 /* ---- run ---- */
 
 static int call_hook(struct sonde_gadget_ctx *ctx, struct op_instance *oi,
-		     int (*hook)(struct sonde_gadget_ctx *, void *), const char *what)
+                     int (*hook)(struct sonde_gadget_ctx *, void *), const char *what)
 {
 	int err;
 
@@ -387,7 +387,7 @@ int sonde_gadget_unwatch_fd(struct sonde_gadget_ctx *ctx, int fd)
 }
 
 int sonde_gadget_add_timer(struct sonde_gadget_ctx *ctx, int64_t first_ns, int64_t interval_ns,
-			   sonde_timer_fn fn, void *arg)
+                           sonde_timer_fn fn, void *arg)
 {
 	return event_loop_add_timer(ctx->loop, first_ns, interval_ns, fn, arg);
 }

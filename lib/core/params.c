@@ -86,7 +86,7 @@ static const char **own_list(struct sonde_param *p, const char *const *list)
 }
 
 struct sonde_param *sonde_params_add(struct sonde_params *ps, const char *prefix,
-				     const struct sonde_param_desc *desc)
+                                     const struct sonde_param_desc *desc)
 {
 	struct sonde_param *p;
 
@@ -158,7 +158,8 @@ struct sonde_param *sonde_params_find_key(const struct sonde_params *ps, const c
 	*ambiguous = false;
 	for (size_t i = 0; i < ps->len; i++) {
 		struct sonde_param *p = ps->items[i];
-		bool match = strcmp(p->desc.key, key) == 0 || (p->desc.alias && strcmp(p->desc.alias, key) == 0);
+		bool match =
+		    strcmp(p->desc.key, key) == 0 || (p->desc.alias && strcmp(p->desc.alias, key) == 0);
 		if (!match)
 			continue;
 		if (found) {
@@ -221,7 +222,8 @@ int sonde_parse_duration_ns(const char *s, int64_t *out)
 	static const struct {
 		const char *unit;
 		double ns;
-	} units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+	} units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+	             {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
 	double total = 0;
 	bool neg = false;
 	const char *p = s;
@@ -322,8 +324,9 @@ int sonde_param_set(struct sonde_param *p, const char *value, char *err, size_t 
 		for (size_t i = 0; p->possible[i]; i++)
 			ok |= strcmp(p->possible[i], value) == 0;
 		if (!ok) {
-			size_t off = (size_t)snprintf(err, errlen, "invalid value \"%s\" for --%s (possible values:",
-						      value, p->desc.key);
+			size_t off = (size_t)snprintf(
+			    err, errlen, "invalid value \"%s\" for --%s (possible values:", value,
+			    p->desc.key);
 			for (size_t i = 0; p->possible[i] && off < errlen; i++)
 				off += (size_t)snprintf(err + off, errlen - off, " %s", p->possible[i]);
 			if (off < errlen)
@@ -339,8 +342,7 @@ int sonde_param_set(struct sonde_param *p, const char *value, char *err, size_t 
 	return 0;
 }
 
-int sonde_params_set(struct sonde_params *ps, const char *name, const char *value, char *err,
-		     size_t errlen)
+int sonde_params_set(struct sonde_params *ps, const char *name, const char *value, char *err, size_t errlen)
 {
 	bool ambiguous = false;
 	struct sonde_param *p = sonde_params_find(ps, name);
@@ -348,8 +350,9 @@ int sonde_params_set(struct sonde_params *ps, const char *name, const char *valu
 	if (!p && !strchr(name, '.'))
 		(void)sonde_params_find_key(ps, name, &ambiguous);
 	if (!p) {
-		snprintf(err, errlen, ambiguous ? "ambiguous param \"%s\": use its full name" : "unknown param \"%s\"",
-			 name);
+		snprintf(err, errlen,
+		         ambiguous ? "ambiguous param \"%s\": use its full name" : "unknown param \"%s\"",
+		         name);
 		return ambiguous ? -EINVAL : -ENOENT;
 	}
 	return sonde_param_set(p, value, err, errlen);

@@ -11,7 +11,7 @@
 
 #include "internal.h"
 
-#define MAX_TYPE_NAMES 8
+#define MAX_TYPE_NAMES EBPF_MAX_TYPE_NAMES
 #define MAX_TAGS       (MAX_TYPE_NAMES + 3)
 #define MAX_ANNS       3
 #define MAX_DEPTH      16
@@ -94,34 +94,6 @@ static void add_ann(struct builder *b, struct extra *x, const char *key, const c
 	x->anns[2 * x->nanns] = key;
 	x->anns[2 * x->nanns + 1] = own(x, v);
 	x->nanns++;
-}
-
-/* Collects the names along a typedef/const/volatile chain (including the
- * final type's name) and returns the resolved type id. */
-static uint32_t type_chain(const struct btf *btf, uint32_t id, const char **names, size_t *nnames)
-{
-	for (int depth = 0; depth < 32; depth++) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const char *name;
-
-		if (!t || id == 0)
-			return 0;
-		name = btf__name_by_offset(btf, t->name_off);
-		if (name && *name && *nnames < MAX_TYPE_NAMES)
-			names[(*nnames)++] = name;
-		switch (btf_kind(t)) {
-		case BTF_KIND_TYPEDEF:
-		case BTF_KIND_CONST:
-		case BTF_KIND_VOLATILE:
-		case BTF_KIND_RESTRICT:
-		case BTF_KIND_TYPE_TAG:
-			id = t->type;
-			break;
-		default:
-			return id;
-		}
-	}
-	return 0;
 }
 
 /* Kind of a scalar type (int, bool, enum, float); INVALID otherwise. */
@@ -275,7 +247,7 @@ static void add_member(struct builder *b, const struct btf_type *st, const struc
 		return;
 	}
 	off = base + bit_off / 8;
-	id = type_chain(b->btf, m->type, names, &nnames);
+	id = ebpf_btf_type_chain(b->btf, m->type, names, &nnames);
 	t = btf__type_by_id(b->btf, id);
 	if (!t || id == 0)
 		return;
@@ -309,7 +281,7 @@ static void add_member(struct builder *b, const struct btf_type *st, const struc
 		const struct btf_array *arr = btf_array(t);
 		const char *enames[MAX_TYPE_NAMES];
 		size_t nenames = 0;
-		uint32_t eid = type_chain(b->btf, arr->type, enames, &nenames);
+		uint32_t eid = ebpf_btf_type_chain(b->btf, arr->type, enames, &nenames);
 		const struct btf_type *et = btf__type_by_id(b->btf, eid);
 		uint32_t size;
 

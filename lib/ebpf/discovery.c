@@ -15,13 +15,17 @@
 
 /* ---- BTF helpers ---- */
 
-uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id)
+uint32_t ebpf_btf_type_chain(const struct btf *btf, uint32_t id, const char **names, size_t *nnames)
 {
 	for (int depth = 0; depth < 32; depth++) {
 		const struct btf_type *t = btf__type_by_id(btf, id);
+		const char *name;
 
-		if (!t)
+		if (!t || id == 0)
 			return 0;
+		name = btf__name_by_offset(btf, t->name_off);
+		if (names && name && *name && *nnames < EBPF_MAX_TYPE_NAMES)
+			names[(*nnames)++] = name;
 		switch (btf_kind(t)) {
 		case BTF_KIND_TYPEDEF:
 		case BTF_KIND_CONST:
@@ -303,7 +307,7 @@ static int add_iter(struct ebpf_gadget *g, const char *var, const char *spec)
 			goto out_free;
 		}
 	}
-	it.timer_id = -1;
+	it.timer.timer_id = -1;
 	it.g = g;
 	if (ebpf_append(&g->iters, &g->niters, &it, sizeof(it)))
 		goto out_free;
@@ -373,7 +377,7 @@ static int add_mapiter(struct ebpf_gadget *g, const char *var, const char *spec)
 	err = -ENOMEM;
 	mi.name = strdup(p.v[0]);
 	mi.map_name = strdup(p.v[1]);
-	mi.timer_id = -1;
+	mi.timer.timer_id = -1;
 	mi.g = g;
 	if (!mi.name || !mi.map_name || ebpf_append(&g->mapiters, &g->nmapiters, &mi, sizeof(mi))) {
 		free(mi.name);

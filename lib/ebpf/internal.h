@@ -55,6 +55,22 @@ struct ebpf_tracer {
 	struct ebpf_gadget *g;
 };
 
+/* When an iterator or map iterator fetches: every interval_ns (0 = once,
+ * right after start), count times (0 = until stopped). The fetch callback
+ * emits one array; the last scheduled fetch finishes the producer. */
+struct ebpf_fetch_timer {
+	struct ebpf_gadget *g;
+	const char *kind; /* "iterator", "map iterator": for messages */
+	const char *name;
+	int (*fetch)(void *owner);
+	void *owner;
+	int64_t interval_ns;
+	uint64_t count;
+	uint64_t fetched;
+	int timer_id;
+	bool finished;
+};
+
 struct ebpf_iter {
 	char *name;
 	char *struct_name;
@@ -66,12 +82,8 @@ struct ebpf_iter {
 	struct sonde_ds *ds;
 	uint32_t slot;
 	/* run time */
-	int64_t interval_ns;
-	uint64_t count; /* 0 = unlimited */
+	struct ebpf_fetch_timer timer;
 	bool fetch_on_stop;
-	uint64_t fetched;
-	int timer_id;
-	bool finished;
 	char *buf;
 	size_t cap;
 	struct ebpf_gadget *g;
@@ -92,12 +104,8 @@ struct ebpf_mapiter {
 	struct sonde_ds *ds;
 	uint32_t key_slot, value_slot;
 	/* run time */
-	int64_t interval_ns;
-	uint64_t count;
+	struct ebpf_fetch_timer timer;
 	bool flush_on_stop;
-	uint64_t fetched;
-	int timer_id;
-	bool finished;
 	char *keys, *values;
 	size_t cap; /* entries */
 	struct ebpf_gadget *g;
@@ -237,8 +245,22 @@ uint32_t ebpf_find_var(const struct btf *btf, const char *name);
 int ebpf_var_locate(struct ebpf_gadget *g, uint32_t var_id, struct ebpf_var_loc *loc);
 /* Pointer to the variable's initial bytes (writable until load), or NULL. */
 void *ebpf_var_data(const struct ebpf_var_loc *loc);
-/* Skips typedef/const/volatile/restrict (and type tags); returns the id. */
-uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id);
+/* Most type names collected along one typedef chain. */
+#define EBPF_MAX_TYPE_NAMES 8
+/* Skips typedef/const/volatile/restrict (and type tags); returns the id of
+ * the underlying type, 0 if none. With names, appends each named type met on
+ * the way (up to EBPF_MAX_TYPE_NAMES in total, counting *nnames). */
+uint32_t ebpf_btf_type_chain(const struct btf *btf, uint32_t id, const char **names, size_t *nnames);
+static inline uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id)
+{
+	return ebpf_btf_type_chain(btf, id, NULL, NULL);
+}
+
+/* ---- fetch_timer.c ---- */
+/* Starts the schedule (interval/count already set) and counts the producer
+ * as running; a schedule of interval 0 and count != 1 only fetches on stop. */
+int ebpf_fetch_timer_start(struct ebpf_fetch_timer *ft);
+void ebpf_fetch_timer_stop(struct ebpf_fetch_timer *ft);
 
 /* ---- btf_fields.c ---- */
 /* Called for every field made from a plain `enum E` member. */

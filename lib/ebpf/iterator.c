@@ -126,35 +126,15 @@ int ebpf_iter_fetch(struct ebpf_iter *it)
 		rec->payloads[it->slot].data = it->buf + i * it->struct_size;
 		rec->payloads[it->slot].len = it->struct_size;
 	}
-	it->fetched++;
 	err = sonde_ds_emit_array(it->ds, arr);
 	if (err < 0)
 		sonde_warn("iterator '%s': a subscriber failed: %s", it->name, strerror(-err));
 	return 0;
 }
 
-static void finish(struct ebpf_iter *it)
+static int fetch_owner(void *owner)
 {
-	if (it->finished)
-		return;
-	it->finished = true;
-	if (it->timer_id > 0) {
-		sonde_gadget_remove_timer(it->g->ctx, it->timer_id);
-		it->timer_id = -1;
-	}
-	ebpf_producer_finished(it->g);
-}
-
-static void tick(struct sonde_gadget_ctx *ctx, void *arg)
-{
-	struct ebpf_iter *it = arg;
-
-	if (it->finished)
-		return;
-	if (ebpf_iter_fetch(it))
-		sonde_warn("iterator '%s': fetch failed", it->name);
-	if (it->interval_ns == 0 || (it->count && it->fetched >= it->count))
-		finish(it);
+	return ebpf_iter_fetch(owner);
 }
 
 static const struct bpf_map *target_map(struct ebpf_gadget *g, const struct bpf_program *prog)
@@ -207,25 +187,17 @@ static int start_one(struct ebpf_gadget *g, struct ebpf_iter *it)
 		if (err)
 			return err;
 	}
-	err = ebpf_fetch_schedule(g, it->ds, &it->interval_ns, &it->count);
+	err = ebpf_fetch_schedule(g, it->ds, &it->timer.interval_ns, &it->timer.count);
 	if (err)
 		return err;
 	fos = sonde_ds_annotation(it->ds, "ebpf.iter.fetch-on-stop");
 	it->fetch_on_stop = fos && strcmp(fos, "true") == 0;
-	it->fetched = 0;
-	it->finished = false;
-	if (it->interval_ns == 0 && it->count != 1)
-		return 0; /* only on stop, if at all */
-	/* Even a single fetch goes through the loop: sinks start after us. */
-	err =
-	    sonde_gadget_add_timer(g->ctx, it->interval_ns ? it->interval_ns : 1, it->interval_ns, tick, it);
-	if (err < 0) {
-		sonde_err("iterator '%s': cannot schedule fetches: %s", it->name, strerror(-err));
-		return err;
-	}
-	it->timer_id = err;
-	g->producers_running++;
-	return 0;
+	it->timer.g = g;
+	it->timer.kind = "iterator";
+	it->timer.name = it->name;
+	it->timer.fetch = fetch_owner;
+	it->timer.owner = it;
+	return ebpf_fetch_timer_start(&it->timer);
 }
 
 int ebpf_iters_start(struct ebpf_gadget *g)
@@ -244,10 +216,7 @@ void ebpf_iters_stop(struct ebpf_gadget *g)
 	for (size_t i = 0; i < g->niters; i++) {
 		struct ebpf_iter *it = &g->iters[i];
 
-		if (it->timer_id > 0) {
-			sonde_gadget_remove_timer(g->ctx, it->timer_id);
-			it->timer_id = -1;
-		}
+		ebpf_fetch_timer_stop(&it->timer);
 		if (it->fetch_on_stop && g->loaded && ebpf_iter_fetch(it))
 			sonde_warn("iterator '%s': fetch on stop failed", it->name);
 		it->fetch_on_stop = false;

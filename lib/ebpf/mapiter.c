@@ -88,9 +88,9 @@ static void write_back(struct ebpf_mapiter *mi)
 {
 	char v[64];
 
-	snprintf(v, sizeof(v), "%lldns", (long long)mi->interval_ns);
-	sonde_ds_add_annotation(mi->ds, "fetch-interval", mi->interval_ns ? v : "0");
-	snprintf(v, sizeof(v), "%llu", (unsigned long long)mi->count);
+	snprintf(v, sizeof(v), "%lldns", (long long)mi->timer.interval_ns);
+	sonde_ds_add_annotation(mi->ds, "fetch-interval", mi->timer.interval_ns ? v : "0");
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)mi->timer.count);
 	sonde_ds_add_annotation(mi->ds, "fetch-count", v);
 }
 
@@ -133,51 +133,30 @@ int ebpf_mapiter_fetch(struct ebpf_mapiter *mi)
 		rec->payloads[mi->value_slot].data = mi->values + i * mi->value_size;
 		rec->payloads[mi->value_slot].len = mi->value_size;
 	}
-	mi->fetched++;
 	err = sonde_ds_emit_array(mi->ds, arr);
 	if (err < 0)
 		sonde_warn("map iterator '%s': a subscriber failed: %s", mi->name, strerror(-err));
 	return 0;
 }
 
-static void finish(struct ebpf_mapiter *mi)
+static int fetch_owner(void *owner)
 {
-	if (mi->finished)
-		return;
-	mi->finished = true;
-	if (mi->timer_id > 0) {
-		sonde_gadget_remove_timer(mi->g->ctx, mi->timer_id);
-		mi->timer_id = -1;
-	}
-	ebpf_producer_finished(mi->g);
-}
-
-static void tick(struct sonde_gadget_ctx *ctx, void *arg)
-{
-	struct ebpf_mapiter *mi = arg;
-
-	if (mi->finished)
-		return;
-	if (ebpf_mapiter_fetch(mi))
-		sonde_warn("map iterator '%s': fetch failed", mi->name);
-	if (mi->interval_ns == 0 || (mi->count && mi->fetched >= mi->count))
-		finish(mi);
+	return ebpf_mapiter_fetch(owner);
 }
 
 static int start_one(struct ebpf_gadget *g, struct ebpf_mapiter *mi)
 {
 	const char *flush = sonde_ds_annotation(mi->ds, "ebpf.map.flush-on-stop");
 	const char *value = sonde_param_value(g->map_fetch_interval);
-	int id;
 
-	if (interval_for(value, mi->name, &mi->interval_ns)) {
+	if (interval_for(value, mi->name, &mi->timer.interval_ns)) {
 		sonde_err("param map-fetch-interval: invalid value '%s' (want a duration or "
 		          "<datasource>:<duration>,…)",
 		          value);
 		return -EINVAL;
 	}
-	mi->count = sonde_param_uint(g->map_fetch_count);
-	if (mi->interval_ns == 0 && mi->count > 1) {
+	mi->timer.count = sonde_param_uint(g->map_fetch_count);
+	if (mi->timer.interval_ns == 0 && mi->timer.count > 1) {
 		sonde_err("map iterator '%s': map-fetch-count > 1 needs a map-fetch-interval", mi->name);
 		return -EINVAL;
 	}
@@ -188,18 +167,12 @@ static int start_one(struct ebpf_gadget *g, struct ebpf_mapiter *mi)
 	mi->values = calloc(mi->cap ? mi->cap : 1, mi->value_size);
 	if (!mi->keys || !mi->values)
 		return -ENOMEM;
-	mi->fetched = 0;
-	mi->finished = false;
-	if (mi->interval_ns == 0 && mi->count == 0)
-		return 0; /* flush on stop only */
-	id = sonde_gadget_add_timer(g->ctx, mi->interval_ns ? mi->interval_ns : 1, mi->interval_ns, tick, mi);
-	if (id < 0) {
-		sonde_err("map iterator '%s': cannot schedule fetches: %s", mi->name, strerror(-id));
-		return id;
-	}
-	mi->timer_id = id;
-	g->producers_running++;
-	return 0;
+	mi->timer.g = g;
+	mi->timer.kind = "map iterator";
+	mi->timer.name = mi->name;
+	mi->timer.fetch = fetch_owner;
+	mi->timer.owner = mi;
+	return ebpf_fetch_timer_start(&mi->timer);
 }
 
 int ebpf_mapiters_start(struct ebpf_gadget *g)
@@ -218,10 +191,7 @@ void ebpf_mapiters_stop(struct ebpf_gadget *g)
 	for (size_t i = 0; i < g->nmapiters; i++) {
 		struct ebpf_mapiter *mi = &g->mapiters[i];
 
-		if (mi->timer_id > 0) {
-			sonde_gadget_remove_timer(g->ctx, mi->timer_id);
-			mi->timer_id = -1;
-		}
+		ebpf_fetch_timer_stop(&mi->timer);
 		if (mi->flush_on_stop && g->loaded && mi->keys && ebpf_mapiter_fetch(mi))
 			sonde_warn("map iterator '%s': flush on stop failed", mi->name);
 		mi->flush_on_stop = false;

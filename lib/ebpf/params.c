@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-#define MAX_NAMES 8
+#define MAX_NAMES EBPF_MAX_TYPE_NAMES
 
 struct well_known {
 	const char *type; /* a type name of the variable's typedef chain */
@@ -32,8 +32,8 @@ static const struct well_known well_known[] = {
     {"bool", "collect_ustack", "collect-ustack", "Collect user stack traces", false},
     {"bool", "collect_build_id", "collect-build-id", "Collect build IDs of user stack frames", false},
     {"bool", "collect_otel_stack", "collect-otel-stack", "Collect stacks for the OTel profiler", false},
-    {"__u32", "ig_build_id_max_entries", "ig_build_id_max_entries", "Size of the build-id map (collect-build-id)",
-     false},
+    {"__u32", "ig_build_id_max_entries", "ig_build_id_max_entries",
+     "Size of the build-id map (collect-build-id)", false},
 };
 
 static const char *const process_tags[] = {"group:Process", NULL};
@@ -187,25 +187,6 @@ static bool chain_has(const char **names, size_t n, const char *s)
 	return false;
 }
 
-/* Follows the typedef chain after const/volatile, collecting names. */
-static uint32_t resolve_named(const struct btf *btf, uint32_t id, const char **names, size_t *n)
-{
-	for (int depth = 0; depth < 32; depth++) {
-		const struct btf_type *t = btf__type_by_id(btf, id);
-		const char *name;
-
-		if (!t || id == 0)
-			return 0;
-		name = btf__name_by_offset(btf, t->name_off);
-		if (name && *name && *n < MAX_NAMES)
-			names[(*n)++] = name;
-		if (!btf_is_typedef(t) && !btf_is_const(t) && !btf_is_volatile(t) && !btf_is_mod(t))
-			return id;
-		id = t->type;
-	}
-	return 0;
-}
-
 /* Accepts `const volatile T`, and for arrays also `T const volatile [N]`. */
 static bool is_const_volatile(const struct btf *btf, uint32_t id)
 {
@@ -244,7 +225,7 @@ static const char *int_hint(uint32_t size, bool is_signed)
 static const char *classify(const struct btf *btf, uint32_t type_id, enum ebpf_param_kind *kind,
                             const char **names, size_t *nnames)
 {
-	uint32_t id = resolve_named(btf, type_id, names, nnames);
+	uint32_t id = ebpf_btf_type_chain(btf, type_id, names, nnames);
 	const struct btf_type *t = btf__type_by_id(btf, id);
 
 	if (!t || id == 0)
@@ -274,7 +255,7 @@ static const char *classify(const struct btf *btf, uint32_t type_id, enum ebpf_p
 	if (btf_is_array(t)) {
 		const char *enames[MAX_NAMES];
 		size_t nen = 0;
-		uint32_t eid = resolve_named(btf, btf_array(t)->type, enames, &nen);
+		uint32_t eid = ebpf_btf_type_chain(btf, btf_array(t)->type, enames, &nen);
 		const struct btf_type *et = btf__type_by_id(btf, eid);
 
 		/* The element's names count for well-known keys (gadget_comm). */
@@ -292,7 +273,7 @@ static const char *type_name_for_msg(const struct btf *btf, uint32_t id)
 {
 	const char *names[MAX_NAMES];
 	size_t n = 0;
-	uint32_t r = resolve_named(btf, id, names, &n);
+	uint32_t r = ebpf_btf_type_chain(btf, id, names, &n);
 	const struct btf_type *t = btf__type_by_id(btf, r);
 
 	if (n)

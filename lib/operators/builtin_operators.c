@@ -7,8 +7,8 @@
 void sonde_register_builtin_operators(void)
 {
 	static const struct sonde_operator *const builtin[] = {
-		&sonde_ebpf_operator,
-		&sonde_cli_operator,
+	    &sonde_ebpf_operator,
+	    &sonde_cli_operator,
 	};
 	static int done;
 

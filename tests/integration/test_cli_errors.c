@@ -47,7 +47,8 @@ static void test_bad_flags(void)
 	const char *a5[] = {"run", "trace_open", "--failed", "maybe", NULL};
 	const char *a6[] = {"run", "trace_open", "--timeout", "soon", NULL};
 	const char *a7[] = {"run", "trace_open", "--param", "operator.oci.ebpf.nope=1", NULL};
-	const char *a8[] = {"run", "trace_open", "--comm", "a-name-longer-than-sixteen-bytes", "--timeout", "1", NULL};
+	const char *a8[] = {"run",       "trace_open", "--comm", "a-name-longer-than-sixteen-bytes",
+	                    "--timeout", "1",          NULL};
 	const char *a9[] = {"run", "trace_open", "--fields", "fname,nope", "--timeout", "1", NULL};
 	const char *a10[] = {"bogus", NULL};
 

@@ -23,7 +23,8 @@ static void test_lists_own_pid(void)
 	arr = json_array_get(lines, 0);
 	REQUIRE(json_is_array(arr));
 	CHECK(json_array_size(arr) > 3);
-	json_array_foreach(arr, i, ev) {
+	json_array_foreach(arr, i, ev)
+	{
 		if (test_json_int(ev, "pid", -1) == getpid())
 			mine = ev;
 	}

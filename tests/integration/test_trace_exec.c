@@ -36,7 +36,8 @@ static json_t *events_with_token(const char *out, const char *token)
 	json_t *all = test_json_lines(out), *matching = json_array(), *ev;
 	size_t i;
 
-	json_array_foreach(all, i, ev) {
+	json_array_foreach(all, i, ev)
+	{
 		const char *args = test_json_str(ev, "args");
 		if (args && strstr(args, token))
 			json_array_append(matching, ev);
@@ -86,7 +87,8 @@ static void test_exec_event(void)
 /* A failed exec is reported only with --ignore-failed=false. */
 static void test_failed_exec(void)
 {
-	const char *argv[] = {"run", "trace_exec", "--host", "-o", "json", "-v", "--ignore-failed=false", NULL};
+	const char *argv[] = {"run", "trace_exec", "--host", "-o", "json", "-v", "--ignore-failed=false",
+	                      NULL};
 	char path[96];
 	struct sonde_proc p;
 	json_t *evs, *ev;

@@ -60,8 +60,8 @@ static int run_opener(struct opener *o)
 }
 
 /* Starts sonde with extra args, lets the child open `path`, returns the events naming `path`. */
-static json_t *trace_one_open(const char *path, int flags, mode_t mode, const char *extra_flag,
-			      int *child_fd, pid_t *child_pid)
+static json_t *trace_one_open(const char *path, int flags, mode_t mode, const char *extra_flag, int *child_fd,
+                              pid_t *child_pid)
 {
 	char pidbuf[32];
 	const char *argv[12] = {"run", "trace_open", "--host", "-o", "json", "-v"};
@@ -94,7 +94,8 @@ static json_t *trace_one_open(const char *path, int flags, mode_t mode, const ch
 	sonde_proc_wait_for(&p, 1, path, 3000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	all = test_json_lines(p.out ? p.out : "");
-	json_array_foreach(all, i, ev) {
+	json_array_foreach(all, i, ev)
+	{
 		const char *fname = test_json_str(ev, "fname");
 		if (fname && !strcmp(fname, path))
 			json_array_append(matching, ev);
@@ -206,13 +207,13 @@ static void test_columns_output(void)
 	sonde_proc_free(&p);
 }
 
-
 /* The default columns: the header comes at once, before any event, and raw
  * material (the user-stack members, raw numbers) stays hidden. */
 static void test_default_columns(void)
 {
 	setup();
-	const char *argv[] = {"run", "trace_open", "--host", "--comm", "no-such-comm", "--timeout", "1", NULL};
+	const char *argv[] = {"run",          "trace_open", "--host", "--comm",
+	                      "no-such-comm", "--timeout",  "1",      NULL};
 	char *out = NULL, *err = NULL;
 	char header[256] = "";
 	char *words[8], *save = NULL;
@@ -232,5 +233,5 @@ static void test_default_columns(void)
 	free(err);
 }
 
-TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters), TEST(test_columns_output),
-	  TEST(test_default_columns))
+TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters),
+          TEST(test_columns_output), TEST(test_default_columns))

@@ -12,41 +12,41 @@
 
 extern int test_failures;
 
-#define CHECK(cond)                                                                                  \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);     \
-			test_failures++;                                                             \
-		}                                                                                    \
+#define CHECK(cond)                                                                                          \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);             \
+			test_failures++;                                                                     \
+		}                                                                                            \
 	} while (0)
 
-#define CHECK_INT(a, b)                                                                              \
-	do {                                                                                         \
-		long long _a = (long long)(a), _b = (long long)(b);                                  \
-		if (_a != _b) {                                                                      \
-			fprintf(stderr, "%s:%d: %s == %lld, want %s == %lld\n", __FILE__, __LINE__, #a, \
-				_a, #b, _b);                                                         \
-			test_failures++;                                                             \
-		}                                                                                    \
+#define CHECK_INT(a, b)                                                                                      \
+	do {                                                                                                 \
+		long long _a = (long long)(a), _b = (long long)(b);                                          \
+		if (_a != _b) {                                                                              \
+			fprintf(stderr, "%s:%d: %s == %lld, want %s == %lld\n", __FILE__, __LINE__, #a, _a,  \
+			        #b, _b);                                                                     \
+			test_failures++;                                                                     \
+		}                                                                                            \
 	} while (0)
 
-#define CHECK_STR(a, b)                                                                              \
-	do {                                                                                         \
-		const char *_a = (a), *_b = (b);                                                     \
-		if (!_a || !_b || strcmp(_a, _b) != 0) {                                             \
-			fprintf(stderr, "%s:%d: %s == \"%s\", want \"%s\"\n", __FILE__, __LINE__, #a, \
-				_a ? _a : "(null)", _b ? _b : "(null)");                             \
-			test_failures++;                                                             \
-		}                                                                                    \
+#define CHECK_STR(a, b)                                                                                      \
+	do {                                                                                                 \
+		const char *_a = (a), *_b = (b);                                                             \
+		if (!_a || !_b || strcmp(_a, _b) != 0) {                                                     \
+			fprintf(stderr, "%s:%d: %s == \"%s\", want \"%s\"\n", __FILE__, __LINE__, #a,        \
+			        _a ? _a : "(null)", _b ? _b : "(null)");                                     \
+			test_failures++;                                                                     \
+		}                                                                                            \
 	} while (0)
 
-#define REQUIRE(cond)                                                                                \
-	do {                                                                                         \
-		if (!(cond)) {                                                                       \
-			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);   \
-			test_failures++;                                                             \
-			return;                                                                      \
-		}                                                                                    \
+#define REQUIRE(cond)                                                                                        \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);           \
+			test_failures++;                                                                     \
+			return;                                                                              \
+		}                                                                                            \
 	} while (0)
 
 typedef void (*test_fn)(void);
@@ -57,13 +57,16 @@ struct test_case {
 
 /* Runs the cases, prints one line per case and a summary; returns the exit code. */
 int test_main(const struct test_case *cases, size_t n, int argc, char **argv);
-#define TEST_MAIN(...)                                                                               \
-	int main(int argc, char **argv)                                                              \
-	{                                                                                            \
-		static const struct test_case cases[] = {__VA_ARGS__};                               \
-		return test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);               \
+#define TEST_MAIN(...)                                                                                       \
+	int main(int argc, char **argv)                                                                      \
+	{                                                                                                    \
+		static const struct test_case cases[] = {__VA_ARGS__};                                       \
+		return test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);                       \
 	}
-#define TEST(fn) {#fn, fn}
+#define TEST(fn)                                                                                             \
+	{                                                                                                    \
+#fn, fn                                                                                      \
+	}
 
 /* 77 = skipped for ctest (SKIP_RETURN_CODE). */
 bool test_is_root(void);
@@ -89,8 +92,6 @@ int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms);
 void sonde_proc_free(struct sonde_proc *p);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
-
-
 
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>

@@ -4,21 +4,21 @@
 #include "testlib.h"
 
 static const char yaml[] = "name: trace open\n"
-			   "dataSources:\n"
-			   "  open:\n"
-			   "    annotations:\n"
-			   "      cli.clear-screen-before: true\n"
-			   "    fields:\n"
-			   "      proc.comm:\n"
-			   "        annotations:\n"
-			   "          columns.maxWidth: 16\n"
-			   "        tags: [a, b]\n"
-			   "params:\n"
-			   "  ebpf:\n"
-			   "    targ_failed:\n"
-			   "      key: failed\n"
-			   "      defaultValue: \"false\"\n"
-			   "empty:\n";
+                           "dataSources:\n"
+                           "  open:\n"
+                           "    annotations:\n"
+                           "      cli.clear-screen-before: true\n"
+                           "    fields:\n"
+                           "      proc.comm:\n"
+                           "        annotations:\n"
+                           "          columns.maxWidth: 16\n"
+                           "        tags: [a, b]\n"
+                           "params:\n"
+                           "  ebpf:\n"
+                           "    targ_failed:\n"
+                           "      key: failed\n"
+                           "      defaultValue: \"false\"\n"
+                           "empty:\n";
 
 static void test_parse_lookup(void)
 {
@@ -29,10 +29,10 @@ static void test_parse_lookup(void)
 	REQUIRE(c);
 	CHECK_STR(sonde_config_str(c, "name", NULL), "trace open");
 	CHECK_STR(sonde_config_str(c, "datasources", "open", "annotations", "cli.clear-screen-before", NULL),
-		  "true");
+	          "true");
 	CHECK_STR(sonde_config_str(c, "DATASOURCES", "open", "fields", "proc.comm", "annotations",
-				   "columns.maxwidth", NULL),
-		  "16");
+	                           "columns.maxwidth", NULL),
+	          "16");
 	tags = sonde_config_path(c, "datasources", "open", "fields", "proc.comm", "tags", NULL);
 	CHECK_INT(sonde_config_type(tags), SONDE_CONFIG_SEQ);
 	CHECK_INT(sonde_config_len(tags), 2);
@@ -48,7 +48,8 @@ static void test_errors(void)
 {
 	char err[256];
 	static const char *const bad[] = {
-		"a: [1, 2\n", "a: b: c\n", "- just\n- a list\n", "a: &x 1\nb: *x\n", "\"unterminated\n", "? [a]\n: b\n",
+	    "a: [1, 2\n",       "a: b: c\n",        "- just\n- a list\n",
+	    "a: &x 1\nb: *x\n", "\"unterminated\n", "? [a]\n: b\n",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -83,8 +84,9 @@ static void test_set(void)
 
 	REQUIRE(c);
 	CHECK(sonde_config_set(c, k1, 6, "50") == 0);
-	CHECK_STR(sonde_config_str(c, "datasources", "open", "fields", "fname", "annotations", "columns.width", NULL),
-		  "50");
+	CHECK_STR(sonde_config_str(c, "datasources", "open", "fields", "fname", "annotations",
+	                           "columns.width", NULL),
+	          "50");
 	CHECK(sonde_config_set(c, k2, 2, "x") == 0); /* a scalar on the way becomes a map */
 	CHECK_STR(sonde_config_str(c, "name", "sub", NULL), "x");
 	sonde_config_free(c);

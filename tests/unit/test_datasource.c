@@ -22,12 +22,12 @@ static struct sonde_ds *make_ds(struct sonde_field **f)
 	static const char *const ts_tags[] = {"type:gadget_timestamp", NULL};
 	static const char *const comm_ann[] = {"columns.width", "20", NULL};
 	const struct sonde_static_field members[] = {
-		{"ts", -1, SONDE_KIND_UINT64, 0, 8, 0, ts_tags, NULL},
-		{"proc", -1, SONDE_KIND_BYTES, 8, 20, 0, NULL, NULL},
-		{"comm", 1, SONDE_KIND_CSTRING, 8, 16, 0, NULL, comm_ann},
-		{"pid", 1, SONDE_KIND_UINT32, 24, 4, 0, NULL, NULL},
-		{"ret", -1, SONDE_KIND_INT32, 28, 4, 0, NULL, NULL},
-		{"flag", -1, SONDE_KIND_BOOL, 32, 1, 0, NULL, NULL},
+	    {"ts", -1, SONDE_KIND_UINT64, 0, 8, 0, ts_tags, NULL},
+	    {"proc", -1, SONDE_KIND_BYTES, 8, 20, 0, NULL, NULL},
+	    {"comm", 1, SONDE_KIND_CSTRING, 8, 16, 0, NULL, comm_ann},
+	    {"pid", 1, SONDE_KIND_UINT32, 24, 4, 0, NULL, NULL},
+	    {"ret", -1, SONDE_KIND_INT32, 28, 4, 0, NULL, NULL},
+	    {"flag", -1, SONDE_KIND_BOOL, 32, 1, 0, NULL, NULL},
 	};
 	struct sonde_ds *ds = sonde_ds_new("open", SONDE_DS_SINGLE);
 
@@ -292,5 +292,5 @@ static void test_hidden_unreferenced(void)
 }
 
 TEST_MAIN(TEST(test_static_layout), TEST(test_static_bounds), TEST(test_values_zero_copy),
-	  TEST(test_added_fields), TEST(test_subscription_order), TEST(test_array_discard),
-	  TEST(test_requested), TEST(test_hidden_unreferenced))
+          TEST(test_added_fields), TEST(test_subscription_order), TEST(test_array_discard),
+          TEST(test_requested), TEST(test_hidden_unreferenced))

@@ -75,13 +75,13 @@ static void image_close(struct sonde_gadget_ctx *ctx, void *state)
 }
 
 static const struct sonde_operator image_op = {
-	.name = "fake",
-	.kind = SONDE_OP_IMAGE,
-	.media_type = FAKE_MEDIA,
-	.instantiate = image_instantiate,
-	.start = image_start,
-	.stop = image_stop,
-	.close = image_close,
+    .name = "fake",
+    .kind = SONDE_OP_IMAGE,
+    .media_type = FAKE_MEDIA,
+    .instantiate = image_instantiate,
+    .start = image_start,
+    .stop = image_stop,
+    .close = image_close,
 };
 
 static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
@@ -90,52 +90,52 @@ static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	return 0;
 }
 
-#define DATA_OP(ID, PRIO)                                                                            \
-	static int d##ID##_inst(struct sonde_gadget_ctx *ctx, const struct sonde_layer *l, void **s) \
-	{                                                                                            \
-		note("inst", ID);                                                                    \
-		*s = ID == 3 ? NULL : (void *)ctx; /* operator 3 stays inactive */                   \
-		return 0;                                                                            \
-	}                                                                                            \
-	static int d##ID##_pre(struct sonde_gadget_ctx *ctx, void *s)                                \
-	{                                                                                            \
-		note("pre", ID);                                                                     \
-		if (ID == 2)                                                                         \
-			return sonde_ds_subscribe(sonde_gadget_ds(ctx, "events"), on_record, NULL,   \
-						  10000);                                            \
-		return 0;                                                                            \
-	}                                                                                            \
-	static int d##ID##_start(struct sonde_gadget_ctx *ctx, void *s)                              \
-	{                                                                                            \
-		note("start", ID);                                                                   \
-		return fail_start_of == ID ? -EIO : 0;                                               \
-	}                                                                                            \
-	static int d##ID##_stop(struct sonde_gadget_ctx *ctx, void *s)                               \
-	{                                                                                            \
-		note("stop", ID);                                                                    \
-		return 0;                                                                            \
-	}                                                                                            \
-	static int d##ID##_post(struct sonde_gadget_ctx *ctx, void *s)                               \
-	{                                                                                            \
-		note("post", ID);                                                                    \
-		return 0;                                                                            \
-	}                                                                                            \
-	static void d##ID##_close(struct sonde_gadget_ctx *ctx, void *s)                             \
-	{                                                                                            \
-		note("close", ID);                                                                   \
-	}                                                                                            \
-	static const struct sonde_param_desc d##ID##_params[] = {{.key = "level" #ID, .default_value = "x"}}; \
-	static const struct sonde_operator data_op##ID = {                                           \
-		.name = "data" #ID,                                                                  \
-		.priority = PRIO,                                                                    \
-		.instance_params = d##ID##_params,                                                   \
-		.ninstance_params = 1,                                                               \
-		.instantiate = d##ID##_inst,                                                         \
-		.pre_start = d##ID##_pre,                                                            \
-		.start = d##ID##_start,                                                              \
-		.stop = d##ID##_stop,                                                                \
-		.post_stop = d##ID##_post,                                                           \
-		.close = d##ID##_close,                                                              \
+#define DATA_OP(ID, PRIO)                                                                                    \
+	static int d##ID##_inst(struct sonde_gadget_ctx *ctx, const struct sonde_layer *l, void **s)         \
+	{                                                                                                    \
+		note("inst", ID);                                                                            \
+		*s = ID == 3 ? NULL : (void *)ctx; /* operator 3 stays inactive */                           \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static int d##ID##_pre(struct sonde_gadget_ctx *ctx, void *s)                                        \
+	{                                                                                                    \
+		note("pre", ID);                                                                             \
+		if (ID == 2)                                                                                 \
+			return sonde_ds_subscribe(sonde_gadget_ds(ctx, "events"), on_record, NULL, 10000);   \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static int d##ID##_start(struct sonde_gadget_ctx *ctx, void *s)                                      \
+	{                                                                                                    \
+		note("start", ID);                                                                           \
+		return fail_start_of == ID ? -EIO : 0;                                                       \
+	}                                                                                                    \
+	static int d##ID##_stop(struct sonde_gadget_ctx *ctx, void *s)                                       \
+	{                                                                                                    \
+		note("stop", ID);                                                                            \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static int d##ID##_post(struct sonde_gadget_ctx *ctx, void *s)                                       \
+	{                                                                                                    \
+		note("post", ID);                                                                            \
+		return 0;                                                                                    \
+	}                                                                                                    \
+	static void d##ID##_close(struct sonde_gadget_ctx *ctx, void *s)                                     \
+	{                                                                                                    \
+		note("close", ID);                                                                           \
+	}                                                                                                    \
+	static const struct sonde_param_desc d##ID##_params[] = {                                            \
+	    {.key = "level" #ID, .default_value = "x"}};                                                     \
+	static const struct sonde_operator data_op##ID = {                                                   \
+	    .name = "data" #ID,                                                                              \
+	    .priority = PRIO,                                                                                \
+	    .instance_params = d##ID##_params,                                                               \
+	    .ninstance_params = 1,                                                                           \
+	    .instantiate = d##ID##_inst,                                                                     \
+	    .pre_start = d##ID##_pre,                                                                        \
+	    .start = d##ID##_start,                                                                          \
+	    .stop = d##ID##_stop,                                                                            \
+	    .post_stop = d##ID##_post,                                                                       \
+	    .close = d##ID##_close,                                                                          \
 	};
 
 DATA_OP(1, 0)
@@ -143,14 +143,14 @@ DATA_OP(2, 10000)
 DATA_OP(3, 5)
 
 static const char gadget_yaml[] = "name: fake\n"
-				  "datasources:\n"
-				  "  events:\n"
-				  "    annotations: {cli.default-output-mode: json}\n"
-				  "    fields:\n"
-				  "      count:\n"
-				  "        annotations: {template: pid, columns.Width: 9}\n"
-				  "paramDefaults:\n"
-				  "  operator.data1.level1: y\n";
+                                  "datasources:\n"
+                                  "  events:\n"
+                                  "    annotations: {cli.default-output-mode: json}\n"
+                                  "    fields:\n"
+                                  "      count:\n"
+                                  "        annotations: {template: pid, columns.Width: 9}\n"
+                                  "paramDefaults:\n"
+                                  "  operator.data1.level1: y\n";
 
 static const struct sonde_layer layer = {FAKE_MEDIA, "", 0};
 static const struct sonde_gadget_image image = {"fake", gadget_yaml, sizeof(gadget_yaml) - 1, &layer, 1};
@@ -196,7 +196,8 @@ static void test_full_lifecycle(void)
 	CHECK_STR(sonde_field_annotation(count, "columns.alignment"), "right");
 	CHECK_STR(sonde_field_annotation(count, "columns.width"), "9");
 	CHECK_STR(sonde_ds_annotation(ds, "cli.default-output-mode"), "json");
-	CHECK_STR(sonde_param_value(sonde_params_find(sonde_gadget_params(ctx), "operator.data1.level1")), "y");
+	CHECK_STR(sonde_param_value(sonde_params_find(sonde_gadget_params(ctx), "operator.data1.level1")),
+	          "y");
 	CHECK(sonde_params_find(sonde_gadget_params(ctx), "operator.oci.fake.rate") != NULL);
 	CHECK(sonde_gadget_run(ctx, 5000000000LL) == 0);
 	CHECK_INT(emitted, 3);
@@ -205,7 +206,7 @@ static void test_full_lifecycle(void)
 	CHECK(sonde_gadget_run(ctx, 5000000000LL) == -EALREADY);
 	sonde_gadget_ctx_free(ctx);
 	CHECK_STR(trace, "inst0 inst1 inst3 inst2 pre1 pre2 start0 start1 start2 stop2 stop1 stop0 "
-			 "post2 post1 close2 close1 close0 ");
+	                 "post2 post1 close2 close1 close0 ");
 }
 
 static void test_failed_start_unwinds(void)
@@ -220,7 +221,7 @@ static void test_failed_start_unwinds(void)
 	sonde_gadget_ctx_free(ctx);
 	/* operator 2 never started, so it is not stopped; the image operator has no pre/post hooks */
 	CHECK_STR(trace, "inst0 inst1 inst3 inst2 pre1 pre2 start0 start1 stop0 post2 post1 "
-			 "close2 close1 close0 ");
+	                 "close2 close1 close0 ");
 }
 
 static void test_timeout_and_cancel(void)
@@ -300,4 +301,4 @@ static void test_bad_yaml(void)
 }
 
 TEST_MAIN(TEST(test_registry_order), TEST(test_full_lifecycle), TEST(test_failed_start_unwinds),
-	  TEST(test_timeout_and_cancel), TEST(test_done_ends_batch), TEST(test_bad_yaml))
+          TEST(test_timeout_and_cancel), TEST(test_done_ends_batch), TEST(test_bad_yaml))

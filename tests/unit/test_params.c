@@ -9,14 +9,14 @@ static struct sonde_params *make_params(void)
 {
 	static const char *const modes[] = {"columns", "json", NULL};
 	const struct sonde_param_desc descs[] = {
-		{.key = "pid", .type_hint = "uint32", .default_value = "0", .description = "Process ID"},
-		{.key = "failed", .type_hint = "bool", .default_value = "false"},
-		{.key = "output", .alias = "o", .possible_values = modes, .default_value = "columns"},
-		{.key = "interval", .type_hint = "duration", .default_value = "1s"},
-		{.key = "delta", .type_hint = "int8"},
-		{.key = "addr", .type_hint = "ip"},
-		{.key = "ratio", .type_hint = "float64"},
-		{.key = "name", .mandatory = true},
+	    {.key = "pid", .type_hint = "uint32", .default_value = "0", .description = "Process ID"},
+	    {.key = "failed", .type_hint = "bool", .default_value = "false"},
+	    {.key = "output", .alias = "o", .possible_values = modes, .default_value = "columns"},
+	    {.key = "interval", .type_hint = "duration", .default_value = "1s"},
+	    {.key = "delta", .type_hint = "int8"},
+	    {.key = "addr", .type_hint = "ip"},
+	    {.key = "ratio", .type_hint = "float64"},
+	    {.key = "name", .mandatory = true},
 	};
 	struct sonde_params *ps = sonde_params_new();
 
