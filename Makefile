@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan clean format
+.PHONY: all deps build run check test test-asan bench clean format
 
 all: build
 
@@ -35,6 +35,10 @@ test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 
 # The sanitizer pass runs first; the plain pass prints the final ctest summary.
 check: test-asan test
+
+# Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
+bench: build
+	$(BUILD)/bench/bench_pipeline
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
