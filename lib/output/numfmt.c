@@ -26,11 +26,21 @@ static const char digit_pairs[] = "00010203040506070809"
                                   "80818283848586878889"
                                   "90919293949596979899";
 
+static size_t count_digits(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+}
+
 size_t sonde_fmt_u64(char *buf, uint64_t v)
 {
-	char tmp[24];
-	char *p = tmp + sizeof(tmp);
-	size_t n;
+	size_t n = count_digits(v);
+	char *p = buf + n; /* written in place, backwards: no copy */
 
 	while (v >= 100) {
 		unsigned i = (unsigned)(v % 100) * 2;
@@ -47,8 +57,6 @@ size_t sonde_fmt_u64(char *buf, uint64_t v)
 	} else {
 		*--p = (char)('0' + v);
 	}
-	n = (size_t)(tmp + sizeof(tmp) - p);
-	memcpy(buf, p, n);
 	return n;
 }
 

@@ -63,12 +63,31 @@ static inline void sonde_outbuf_commit(struct sonde_outbuf *ob, size_t n)
 	ob->len += n;
 }
 
+/* Most writes are keys, separators and short values: fixed-size copies (two
+ * overlapping ones) compile to a few moves, where a memcpy call of a
+ * variable size costs more than the bytes. */
+static inline void sonde_copy_short(char *d, const char *s, size_t n)
+{
+	if (n >= 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else {
+		for (size_t i = 0; i < n; i++)
+			d[i] = s[i];
+	}
+}
+
 static inline void sonde_outbuf_write(struct sonde_outbuf *ob, const void *p, size_t n)
 {
 	char *d = sonde_outbuf_reserve(ob, n);
 
 	if (__builtin_expect(d != NULL, 1)) {
-		memcpy(d, p, n);
+		sonde_copy_short(d, p, n);
 		ob->len += n;
 	}
 }
