@@ -339,7 +339,8 @@ void ebpf_publish_maps(struct ebpf_gadget *g);
 
 /* ---- tracer.c ---- */
 int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t);
-/* Before load: converts tracer maps to perf arrays if ring buffers are missing. */
+/* Before load: sizes ring buffers by CPU count, or converts tracer maps to
+ * perf arrays if ring buffers are missing. */
 int ebpf_tracers_fix_maps(struct ebpf_gadget *g);
 int ebpf_tracers_start(struct ebpf_gadget *g);
 void ebpf_tracers_stop(struct ebpf_gadget *g);

@@ -69,10 +69,44 @@ int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t)
 	return 0;
 }
 
+/* A gadget declares its ring size for one busy CPU (upstream: 256 KiB). Every
+ * CPU can fill it at once while the reader is scheduled out, so the ring
+ * grows with the CPU count: RINGBUF_PER_CPU each, a power of two, capped. */
+#define RINGBUF_PER_CPU (1u << 20)
+#define RINGBUF_MAX     (64u << 20)
+
+static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	char var[256];
+	uint64_t want = (uint64_t)(ncpus > 0 ? ncpus : 1) * RINGBUF_PER_CPU;
+	uint32_t size = bpf_map__max_entries(m);
+
+	/* A size chosen through a <map>_max_entries variable (a param) stands. */
+	snprintf(var, sizeof(var), "%s_max_entries", bpf_map__name(m));
+	if (ebpf_find_var(g->btf, var))
+		return;
+	if (want > RINGBUF_MAX)
+		want = RINGBUF_MAX;
+	while (size && size < want && size <= RINGBUF_MAX / 2)
+		size *= 2;
+	if (size != bpf_map__max_entries(m) && bpf_map__set_max_entries(m, size) == 0)
+		sonde_debug("map '%s': ring buffer of %u KiB for %d CPUs", bpf_map__name(m), size >> 10, ncpus);
+}
+
 int ebpf_tracers_fix_maps(struct ebpf_gadget *g)
 {
-	if (g->ntracer_maps == 0 || libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0)
+	if (g->ntracer_maps == 0)
 		return 0;
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0) {
+		for (size_t i = 0; i < g->ntracer_maps; i++) {
+			struct bpf_map *m = bpf_object__find_map_by_name(g->obj, g->tracer_maps[i]);
+
+			if (m && bpf_map__type(m) == BPF_MAP_TYPE_RINGBUF)
+				size_ring(g, m);
+		}
+		return 0;
+	}
 	for (size_t i = 0; i < g->ntracer_maps; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(g->obj, g->tracer_maps[i]);
 

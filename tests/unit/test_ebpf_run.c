@@ -139,6 +139,7 @@ static void test_ringbuf_tracer(void)
 	       log_debug_line);
 	events = sonde_gadget_var(r.ctx, "map/events");
 	REQUIRE(events);
+	/* the fixture sizes it with an events_max_entries variable: that stands */
 	CHECK_INT(bpf_map__max_entries(events), 256 * 1024);
 	gadget_close(&r);
 }
@@ -520,6 +521,13 @@ static void test_builtin_gadgets(void)
 		err = sonde_gadget_instantiate(ctx);
 		if (!err)
 			err = sonde_gadget_run(ctx, 300 * 1000000LL);
+		if (!err && !strcmp(img->name, "trace_open")) {
+			/* declared 256 KiB for one CPU: grown to 1 MiB per CPU, a power of two */
+			uint32_t size = bpf_map__max_entries(sonde_gadget_var(ctx, "map/events"));
+
+			CHECK(size >= (uint32_t)libbpf_num_possible_cpus() << 20);
+			CHECK((size & (size - 1)) == 0);
+		}
 		sonde_log_set_level(SONDE_LOG_WARN);
 		log_debug_needle = NULL;
 		if (err) {
