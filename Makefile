@@ -39,6 +39,7 @@ check: test-asan test
 # Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
 bench: build
 	$(BUILD)/bench/bench_pipeline
+	bench/overhead.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
