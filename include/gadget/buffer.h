@@ -52,12 +52,33 @@ __gadget_count_lost(void *map)
 #define __gadget_has_ringbuf()                                                  \
 	bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_reserve)
 
+/*
+ * Wake the reader when the ring crosses an eighth of its size, not for every
+ * event: a wakeup is an IPI, dearer than the event itself. Below that mark
+ * the reader drains the ring on its own short timer, so nothing waits long
+ * and nothing depends on a wakeup arriving.
+ */
+static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size,
+						   bool reserved)
+{
+	__u64 mark = bpf_ringbuf_query(map, BPF_RB_RING_SIZE) / 8;
+	__u64 rec = size + 8; /* the record and its header */
+	__u64 after = bpf_ringbuf_query(map, BPF_RB_AVAIL_DATA);
+
+	/* a reserved record already counts in the available data */
+	if (!reserved)
+		after += rec;
+	return after >= mark && after < mark + rec ? BPF_RB_FORCE_WAKEUP
+						   : BPF_RB_NO_WAKEUP;
+}
+
 /* Copy buf[0..size) into the tracer map in one call. Always available. */
 static __always_inline long __gadget_output_buf(void *ctx, void *map, void *buf,
 						__u64 size)
 {
 	if (__gadget_has_ringbuf())
-		return bpf_ringbuf_output(map, buf, size, 0);
+		return bpf_ringbuf_output(map, buf, size,
+					  __gadget_wakeup_flags(map, size, false));
 	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
 }
 
@@ -120,7 +141,7 @@ static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf,
 					      __u64 size)
 {
 	if (__gadget_has_ringbuf()) {
-		bpf_ringbuf_submit(buf, 0);
+		bpf_ringbuf_submit(buf, __gadget_wakeup_flags(map, size, true));
 		return 0;
 	}
 	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);

@@ -171,6 +171,7 @@ struct ebpf_gadget {
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
 	int lost_timer;
+	int drain_timer;
 	size_t producers_running;
 	bool load_attempted;
 	bool loaded;

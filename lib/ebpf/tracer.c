@@ -15,6 +15,9 @@
 
 #define PERF_BUFFER_PAGES 64
 #define LOST_INTERVAL_NS  1000000000LL
+/* Gadgets wake the reader only when a ring is an eighth full (gadget/buffer.h);
+ * smaller amounts are read on this timer, which bounds their delay. */
+#define DRAIN_INTERVAL_NS 20000000LL
 /* Records per wakeup. libbpf 1.1 keeps consuming a ring buffer for as long as
  * producers keep up (and a sink may itself trigger the traced event), so the
  * sample callback ends a batch by returning BUDGET_SPENT; the ring fd stays
@@ -199,6 +202,15 @@ static void on_ready(struct sonde_gadget_ctx *ctx, int fd, void *arg)
 		sonde_warn("tracer '%s': reading map '%s' failed: %s", t->name, t->map_name, strerror(-err));
 }
 
+static void drain_tick(struct sonde_gadget_ctx *ctx, void *arg)
+{
+	struct ebpf_gadget *g = arg;
+
+	for (size_t i = 0; i < g->ntracers; i++)
+		if (g->tracers[i].rb)
+			on_ready(ctx, -1, &g->tracers[i]);
+}
+
 /* ---- lost samples ---- */
 
 static uint64_t drain_lost_map(struct ebpf_tracer *t)
@@ -296,6 +308,12 @@ int ebpf_tracers_start(struct ebpf_gadget *g)
 			return id;
 		}
 		g->lost_timer = id;
+		id = sonde_gadget_add_timer(g->ctx, DRAIN_INTERVAL_NS, DRAIN_INTERVAL_NS, drain_tick, g);
+		if (id < 0) {
+			sonde_err("cannot start the ring drain timer: %s", strerror(-id));
+			return id;
+		}
+		g->drain_timer = id;
 	}
 	return 0;
 }
@@ -305,6 +323,10 @@ void ebpf_tracers_stop(struct ebpf_gadget *g)
 	if (g->lost_timer > 0) {
 		sonde_gadget_remove_timer(g->ctx, g->lost_timer);
 		g->lost_timer = 0;
+	}
+	if (g->drain_timer > 0) {
+		sonde_gadget_remove_timer(g->ctx, g->drain_timer);
+		g->drain_timer = 0;
 	}
 	for (size_t i = 0; i < g->ntracers; i++) {
 		struct ebpf_tracer *t = &g->tracers[i];
