@@ -12,6 +12,8 @@
 
 #include "cmd.h"
 
+#define MAX_LIST_FLAGS 64
+
 struct run_opts {
 	int64_t timeout_ns;
 	bool host;
@@ -145,10 +147,30 @@ static void scan_early(int argc, char **argv, struct run_opts *o)
 	}
 }
 
+static bool is_list_param(const struct sonde_param *p)
+{
+	const char *t = sonde_param_desc(p)->type_hint;
+
+	return t && !strncmp(t, "[]", 2);
+}
+
+/* Records p as given on this command line; true if it already was. */
+static bool seen_before(const struct sonde_param **seen, size_t *n, const struct sonde_param *p)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (seen[i] == p)
+			return true;
+	if (*n < MAX_LIST_FLAGS)
+		seen[(*n)++] = p;
+	return false;
+}
+
 /* Pass 2: every flag, now that the gadget's params exist. */
 static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, struct run_opts *o)
 {
 	struct sonde_params *ps = sonde_gadget_params(ctx);
+	const struct sonde_param *seen[MAX_LIST_FLAGS];
+	size_t nseen = 0;
 
 	for (int i = 2; i < argc; i++) {
 		const char *arg = argv[i], *value = NULL;
@@ -220,6 +242,19 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 				cli_error("flag --%s needs a value", name);
 				return -EINVAL;
 			}
+		}
+		if (is_list_param(p) && seen_before(seen, &nseen, p)) {
+			/* a list flag given again adds to it, as upstream's repeated flags do */
+			char *joined;
+			int r;
+
+			if (asprintf(&joined, "%s,%s", sonde_param_value(p), value) < 0)
+				return -ENOMEM;
+			r = set_param(ctx, sonde_param_full_name(p), joined);
+			free(joined);
+			if (r)
+				return -EINVAL;
+			continue;
 		}
 		if (set_param(ctx, sonde_param_full_name(p), value))
 			return -EINVAL;

@@ -125,6 +125,7 @@ void ebpf_gadget_free(struct ebpf_gadget *g)
 	free(g->tracer_maps);
 	free(g->links);
 	ebpf_enum_formatters_free(g);
+	ebpf_kstack_formatters_free(g);
 	bpf_object__close(g->obj);
 	free(g->image);
 	free(g->name);
@@ -199,6 +200,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 		err = ebpf_mapiter_setup(g, &g->mapiters[i]);
 	if (!err)
 		err = ebpf_mapiters_params(g);
+	if (!err)
+		err = ebpf_kstack_formatters_add(g);
 	if (err) {
 		ebpf_gadget_free(g);
 		return err;

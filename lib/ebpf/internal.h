@@ -29,6 +29,7 @@
 
 struct ebpf_gadget;
 struct ebpf_enum_fmt;
+struct ebpf_kstack;
 
 struct ebpf_tracer {
 	char *name;
@@ -164,6 +165,7 @@ struct ebpf_gadget {
 	size_t ntracer_maps;
 	struct ebpf_enum_fmt **enums;
 	size_t nenums;
+	struct ebpf_kstack *kstack; /* kernel stack formatters, NULL if none */
 
 	struct sonde_param *map_fetch_interval, *map_fetch_count;
 
@@ -277,6 +279,21 @@ int ebpf_add_struct_fields(struct sonde_ds *ds, const struct btf *btf, uint32_t 
  * member name minus _raw) and subscribes the formatter; an ebpf_enum_fn. */
 int ebpf_enum_formatter_add(void *g, struct sonde_ds *ds, struct sonde_field *src, uint32_t enum_id);
 void ebpf_enum_formatters_free(struct ebpf_gadget *g);
+
+/* ---- kstack.c ---- */
+/* /proc/kallsyms, sorted by address. */
+struct ebpf_kallsyms;
+int ebpf_kallsyms_load(const char *path, struct ebpf_kallsyms **out);
+void ebpf_kallsyms_free(struct ebpf_kallsyms *ks);
+size_t ebpf_kallsyms_count(const struct ebpf_kallsyms *ks);
+/* The symbol at or below addr (the last listed among equal addresses);
+ * "[unknown]" below the first symbol or when addresses are hidden. */
+const char *ebpf_kallsyms_lookup(const struct ebpf_kallsyms *ks, uint64_t addr);
+/* For every gadget_kernel_stack field: adds the symbolised string field
+ * (ebpf.formatter.kstack or the name minus _raw), hides the stack id and
+ * subscribes the formatter. Needs the ig_kstack map. */
+int ebpf_kstack_formatters_add(struct ebpf_gadget *g);
+void ebpf_kstack_formatters_free(struct ebpf_gadget *g);
 
 /* ---- params.c ---- */
 /* Adds GADGET_PARAM `var` (BTF var id) as an instance param. */

@@ -3,12 +3,26 @@
 
 #include "ebpf/ebpf.h"
 #include "operators/cli.h"
+#include "operators/formatters.h"
+#include "operators/filter.h"
+#include "operators/limiter.h"
+#include "operators/sort.h"
+#include "operators/uidgid_resolver.h"
+#include "operators/process.h"
+#include "operators/annotate.h"
 
 void sonde_register_builtin_operators(void)
 {
 	static const struct sonde_operator *const builtin[] = {
 	    &sonde_ebpf_operator,
 	    &sonde_cli_operator,
+	    &sonde_formatters_operator,
+	    &sonde_filter_operator,
+	    &sonde_sort_operator,
+	    &sonde_limiter_operator,
+	    &sonde_uidgid_resolver_operator,
+	    &sonde_process_operator,
+	    &sonde_annotate_operator,
 	};
 	static int done;
 

@@ -224,11 +224,12 @@ static void test_default_columns(void)
 	sscanf(out, "%255[^\n]", header);
 	for (char *w = strtok_r(header, " ", &save); w && n < 8; w = strtok_r(NULL, " ", &save))
 		words[n++] = w;
-	REQUIRE(n == 4);
+	REQUIRE(n == 5);
 	CHECK_STR(words[0], "COMM");
 	CHECK_STR(words[1], "PID");
 	CHECK_STR(words[2], "FD");
 	CHECK_STR(words[3], "FNAME");
+	CHECK_STR(words[4], "ERROR"); /* the errno name added by the formatters operator */
 	free(out);
 	free(err);
 }

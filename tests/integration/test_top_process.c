@@ -1,0 +1,103 @@
+/* The top_process gadget through the sonde command: periodic process tables
+ * from the process operator. */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static void setup(void)
+{
+	if (!test_is_root())
+		test_skip("needs root");
+}
+
+static size_t count(const char *s, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(s, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* One JSON array per packet; this test process is in it with its comm. */
+static void test_json_lists_self(void)
+{
+	setup();
+	const char *argv[] = {"run",     "top_process", "--host",     "-o",    "json",
+	                      "--count", "2",           "--interval", "200ms", NULL};
+	char *out = NULL, *err = NULL, comm[64] = "";
+	json_t *packets, *packet, *row;
+	size_t i, j;
+	FILE *f = fopen("/proc/self/comm", "r");
+
+	REQUIRE(f);
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = 0;
+	fclose(f);
+	comm[strcspn(comm, "\n")] = 0;
+	/* --count ends the run by itself */
+	CHECK_INT(sonde_run_cmd(argv, &out, &err, 15000), 0);
+	REQUIRE(out);
+	packets = test_json_lines(out);
+	CHECK_INT(json_array_size(packets), 2);
+	json_array_foreach(packets, i, packet)
+	{
+		json_t *self = NULL;
+
+		CHECK(json_is_array(packet));
+		CHECK(json_array_size(packet) > 2);
+		json_array_foreach(packet, j, row)
+		{
+			if (test_json_int(row, "pid", -1) == getpid())
+				self = row;
+		}
+		REQUIRE(self);
+		CHECK_STR(test_json_str(self, "comm"), comm);
+		CHECK_INT(test_json_int(self, "ppid", -1), getppid());
+		CHECK_INT(test_json_int(self, "uid", -1), getuid());
+		CHECK(test_json_int(self, "memoryRSS_raw", 0) > 0);
+		CHECK(test_json_int(self, "threadCount", 0) >= 1);
+		CHECK(test_json_int(self, "mountnsid", 0) > 0);
+		CHECK(json_is_real(test_json_path(self, "cpuUsage")) ||
+		      json_is_integer(test_json_path(self, "cpuUsage")));
+		CHECK(test_json_str(self, "startTimeStr") != NULL);
+		CHECK(test_json_str(self, "state") != NULL);
+	}
+	json_decref(packets);
+	free(out);
+	free(err);
+}
+
+/* Columns: a header above every packet, no screen clearing into a pipe. */
+static void test_columns_per_packet(void)
+{
+	setup();
+	const char *argv[] = {"run", "top_process", "--host", "--count", "3", "--interval", "100ms", NULL};
+	char *out = NULL, *err = NULL, pid[32];
+
+	CHECK_INT(sonde_run_cmd(argv, &out, &err, 15000), 0);
+	REQUIRE(out);
+	CHECK(strncmp(out, "        PID COMMAND", 19) == 0);
+	CHECK_INT(count(out, "PID COMMAND"), 3);
+	CHECK(strstr(out, "%CPU") != NULL);
+	CHECK(strstr(out, "\033[") == NULL);
+	snprintf(pid, sizeof(pid), "\n%11d ", getpid());
+	CHECK_INT(count(out, pid), 3);
+	free(out);
+	free(err);
+}
+
+static void test_bad_flags(void)
+{
+	setup();
+	const char *argv[] = {"run", "top_process", "--host", "--interval", "soon", NULL};
+	char *out = NULL, *err = NULL;
+
+	CHECK(sonde_run_cmd(argv, &out, &err, 15000) != 0);
+	CHECK(err && strstr(err, "interval"));
+	free(out);
+	free(err);
+}
+
+TEST_MAIN(TEST(test_json_lists_self), TEST(test_columns_per_packet), TEST(test_bad_flags))
