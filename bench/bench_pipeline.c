@@ -7,7 +7,9 @@
  * operator and the sink see exactly what they would see live. Each
  * configuration prints one Markdown table row. Needs root (the gadget loads).
  *
- *   bench_pipeline [--records N]     (default 2000000 replayed per configuration)
+ *   bench_pipeline [--records N] [--only TEXT]
+ *     N records replayed per configuration (default 2000000); --only runs the
+ *     configurations whose label contains TEXT (for profiling one of them).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -199,10 +201,14 @@ static void record_events(void)
 	waitpid(child, NULL, 0);
 }
 
+static const char *only;
+
 static void measure(const char *label, const char *const *params, bool request_all, size_t n)
 {
 	int r;
 
+	if (only && !strstr(label, only))
+		return;
 	bench.to_emit = n;
 	bench.emitted = 0;
 	bench.seconds = 0;
@@ -224,6 +230,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--records") && i + 1 < argc)
 			n = strtoull(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+			only = argv[++i];
 	sonde_register_builtin_operators();
 	if (sonde_operator_register(&bench_operator))
 		return 1;

@@ -201,6 +201,9 @@ void sonde_field_annotation_at(const struct sonde_field *f, size_t i, const char
 /* Requested-ness: a sink marks what it will output; unrequested enrichment may be skipped. */
 void sonde_field_set_requested(struct sonde_field *f, bool requested);
 bool sonde_field_is_requested(const struct sonde_field *f);
+/* Declares that consumers request fields explicitly, even if none asks for any
+ * (a sink that prints nothing): until then every field counts as requested. */
+void sonde_ds_declare_requests(struct sonde_ds *ds);
 
 /* ---- Values ---- */
 /* Raw bytes of the field in a record; *len receives the length. NULL if absent. */

@@ -193,6 +193,11 @@ void sonde_field_set_requested(struct sonde_field *f, bool requested)
 			p->requested = true;
 }
 
+void sonde_ds_declare_requests(struct sonde_ds *ds)
+{
+	ds->request_declared = true;
+}
+
 bool sonde_field_is_requested(const struct sonde_field *f)
 {
 	return !f->ds->request_declared || f->requested;

@@ -544,6 +544,7 @@ static int subscribe(struct cli_ds *d)
 	d->clear = d->cli->tty && clear && strcmp(clear, "true") == 0;
 	switch (d->mode) {
 	case MODE_NONE:
+		sonde_ds_declare_requests(d->ds); /* prints nothing: needs nothing */
 		return 0;
 	case MODE_COLUMNS:
 		sonde_columns_request(d->cols);

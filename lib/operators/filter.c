@@ -12,7 +12,10 @@
 #include "operators/filter_rules.h"
 
 #define FILTER_PRIORITY 9000
-#define PREFIX          "operator.filter."
+/* Rules on nothing but the producer's own fields run before any enricher, so
+ * a discarded record costs no formatting or lookups. */
+#define FILTER_EARLY_PRIORITY (-5000)
+#define PREFIX                "operator.filter."
 
 struct filter {
 	struct sonde_gadget_ctx *ctx;
@@ -144,6 +147,19 @@ static int add_rules(struct filter *f, struct sonde_ds *ds, const char *key,
 	return r;
 }
 
+/* True if no operator writes these fields before the late filter stage: raw
+ * eBPF fields, except timestamps (the formatters rewrite them in place). */
+static bool early_safe(const struct sonde_filter_rules *rules)
+{
+	for (size_t j = 0; j < sonde_filter_rules_count(rules); j++) {
+		const struct sonde_field *fl = sonde_filter_rule_field(rules, j);
+
+		if (!sonde_field_has_tag(fl, "src:ebpf") || sonde_field_has_tag(fl, "type:gadget_timestamp"))
+			return false;
+	}
+	return true;
+}
+
 static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct filter *f = state;
@@ -162,6 +178,7 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	for (size_t i = 0; i < f->n && !err; i++) {
 		struct sonde_filter_rules *rules = f->rules[i];
 		struct sonde_ds *ds = f->dss[i];
+		int prio;
 
 		if (!rules)
 			continue;
@@ -173,10 +190,11 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			sonde_filter_rule_format(rules, j, text, sizeof(text));
 			sonde_debug("filter: data source %s: rule %s", sonde_ds_name(ds), text);
 		}
+		prio = early_safe(rules) ? FILTER_EARLY_PRIORITY : FILTER_PRIORITY;
 		if (sonde_ds_type(ds) == SONDE_DS_ARRAY)
-			err = sonde_ds_subscribe_array(ds, on_array, rules, FILTER_PRIORITY);
+			err = sonde_ds_subscribe_array(ds, on_array, rules, prio);
 		else
-			err = sonde_ds_subscribe(ds, on_record, rules, FILTER_PRIORITY);
+			err = sonde_ds_subscribe(ds, on_record, rules, prio);
 		if (err)
 			sonde_err("filter: cannot subscribe to data source %s: %s", sonde_ds_name(ds),
 			          strerror(-err));

@@ -121,6 +121,10 @@ static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct s
 		          sonde_ds_name(ds), target, sonde_field_full_name(src));
 		return -EINVAL;
 	}
+	/* a member of a process struct shows under its short name (USER, like UID) */
+	if (sonde_field_annotation(src, "columns.alias") &&
+	    sonde_field_set_annotation(f->dst, "columns.alias", sonde_field_name(f->dst)))
+		return -ENOMEM;
 	/* upstream hides both: the id stays in JSON, the name shows on request */
 	sonde_field_set_hidden(f->dst, true, false);
 	sonde_field_set_hidden(src, true, false);

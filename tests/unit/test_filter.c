@@ -73,6 +73,20 @@ static void test_single_ds(void)
 	CHECK_INT(got[0].packets, 0);
 }
 
+/* Rules on raw producer fields run before enrichers (priority 0), so those
+ * never see discarded records; a rule on an added field runs after them. */
+static void test_early_stage(void)
+{
+	reset_cfg(SONDE_DS_SINGLE, rows, NROWS);
+	CHECK_INT(run_with(PARAMS("operator.filter.filter", "proc.pid>=102")), 0);
+	CHECK_STR(pids_of(0), "102,103,104");
+	CHECK_INT(enriched[0], 3);
+
+	CHECK_INT(run_with(PARAMS("operator.filter.filter", "proc.pid>=102,name~^[ab]")), 0);
+	CHECK_STR(pids_of(0), "104");
+	CHECK_INT(enriched[0], NROWS);
+}
+
 static void test_two_ds(void)
 {
 	reset_cfg(SONDE_DS_SINGLE, rows, NROWS);
@@ -341,7 +355,7 @@ static void test_speed(void)
 	}
 }
 
-TEST_MAIN(TEST(test_params_one_ds), TEST(test_params_two_ds), TEST(test_single_ds), TEST(test_two_ds),
+TEST_MAIN(TEST(test_params_one_ds), TEST(test_params_two_ds), TEST(test_single_ds), TEST(test_early_stage), TEST(test_two_ds),
           TEST(test_array_ds), TEST(test_array_spares), TEST(test_errors_before_start), TEST(test_requested),
           TEST(test_pushdown_pid), TEST(test_pushdown_creds), TEST(test_pushdown_comm_tid),
           TEST(test_pushdown_several_ds), TEST(test_pushdown_root_process), TEST(test_speed))

@@ -226,6 +226,15 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 	sonde_gadget_done(ctx);
 }
 
+/* Records seen by an enricher-like subscriber at priority 0, per DataSource. */
+static size_t enriched[MAX_DS];
+
+static int count_enriched(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 static int prod_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
 {
 	static const char *const names[MAX_DS] = {"events", "other"};
@@ -241,6 +250,9 @@ static int prod_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_lay
 	for (int d = 0; d < pcfg.nds; d++) {
 		pds[d] = sonde_gadget_add_ds(ctx, names[d], pcfg.type[d]);
 		if (!pds[d] || add_fields(d))
+			return -ENOMEM;
+		enriched[d] = 0;
+		if (sonde_ds_subscribe(pds[d], count_enriched, &enriched[d], 0))
 			return -ENOMEM;
 	}
 	for (size_t i = 0; pcfg.ebpf_params && i < sizeof(params) / sizeof(params[0]); i++) {
