@@ -128,6 +128,7 @@ void ebpf_gadget_free(struct ebpf_gadget *g)
 	ebpf_kstack_formatters_free(g);
 	bpf_object__close(g->obj);
 	free(g->image);
+	free(g->core_btf);
 	free(g->name);
 	free(g);
 }
@@ -156,6 +157,8 @@ static int open_object(struct ebpf_gadget *g, const struct sonde_layer *layer)
 		return -ENOMEM;
 	memcpy(g->image, layer->data, layer->len);
 	g->image_len = layer->len;
+	g->core_btf = ebpf_core_btf_cached(g->image, g->image_len);
+	opts.btf_custom_path = g->core_btf;
 	ebpf_libbpf_log_reset();
 	g->obj = bpf_object__open_mem(g->image, g->image_len, &opts);
 	if (!g->obj) {
@@ -254,6 +257,8 @@ static int load(struct ebpf_gadget *g)
 		g->load_ns = ebpf_now_ns() - t0;
 		return 0;
 	}
+	/* A cached kernel BTF that does not fit must not fail the next run too. */
+	ebpf_core_btf_invalidate(g->core_btf);
 	prog_name = ebpf_libbpf_failed_prog();
 	if (prog_name) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(g->obj, prog_name);
@@ -308,8 +313,11 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 		stop_all(g);
 		return err;
 	}
-	sonde_debug("ebpf: gadget %s loaded in %.3f ms, attached in %.3f ms", g->name,
-	            (double)g->load_ns / 1e6, (double)g->attach_ns / 1e6);
+	sonde_debug("ebpf: gadget %s loaded in %.3f ms%s, attached in %.3f ms", g->name,
+	            (double)g->load_ns / 1e6, g->core_btf ? " (kernel types from the cache)" : "",
+	            (double)g->attach_ns / 1e6);
+	if (!g->core_btf)
+		ebpf_core_btf_generate(g->image, g->image_len);
 	return 0;
 }
 

@@ -146,6 +146,7 @@ struct ebpf_gadget {
 	char *name;
 	void *image; /* private copy of the layer: libbpf keeps pointing into it */
 	size_t image_len;
+	char *core_btf; /* cached minimal kernel BTF given to libbpf, or NULL */
 	struct bpf_object *obj;
 	const struct btf *btf;
 
@@ -258,6 +259,16 @@ static inline uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id)
 {
 	return ebpf_btf_type_chain(btf, id, NULL, NULL);
 }
+
+/* ---- core_btf_cache.c ---- */
+/* Hex GNU build id from an ELF notes blob (/sys/kernel/notes): 0, -ENOENT, -EINVAL. */
+int ebpf_build_id_from_notes(const void *notes, size_t len, char *out, size_t outlen);
+/* Path of a valid cached minimal kernel BTF for this object, or NULL (caller frees). */
+char *ebpf_core_btf_cached(const void *image, size_t len);
+/* Starts a detached generation of that file if it is missing; never waits for it. */
+void ebpf_core_btf_generate(const void *image, size_t len);
+/* Removes a cached file that failed to load. */
+void ebpf_core_btf_invalidate(const char *path);
 
 /* ---- fetch_timer.c ---- */
 /* Starts the schedule (interval/count already set) and counts the producer

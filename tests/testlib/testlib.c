@@ -28,6 +28,10 @@ int test_main(const struct test_case *cases, size_t n, int argc, char **argv)
 {
 	size_t passed = 0, failed = 0;
 
+	/* Runs do not depend on what earlier runs left in the CO-RE BTF cache;
+	 * the cache's own test turns it on with a directory of its own. */
+	setenv("SONDE_CACHE_DIR", "", 0);
+
 	for (size_t i = 0; i < n; i++) {
 		int before = test_failures;
 
