@@ -154,7 +154,7 @@ void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n)
 	}
 }
 
-void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v)
+void sonde_outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v)
 {
 	char *d = sonde_outbuf_reserve(ob, 24);
 

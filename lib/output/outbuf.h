@@ -109,7 +109,23 @@ static inline void sonde_outbuf_puts(struct sonde_outbuf *ob, const char *s)
 
 /* n copies of byte c (padding). */
 void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n);
-void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v);
+void sonde_outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v);
+/* Decimal. Single digits (zeros, flags, small ids: most values of an event)
+ * skip the general formatter. */
+static inline void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v)
+{
+	char *d;
+
+	if (v >= 10) {
+		sonde_outbuf_put_u64_slow(ob, v);
+		return;
+	}
+	d = sonde_outbuf_reserve(ob, 1);
+	if (__builtin_expect(d != NULL, 1)) {
+		*d = (char)('0' + v);
+		ob->len++;
+	}
+}
 void sonde_outbuf_put_i64(struct sonde_outbuf *ob, int64_t v);
 /* Lowercase hex of every byte. */
 void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n);
