@@ -8,6 +8,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "operators/ds_spec.h"
 #include "operators/limiter.h"
 
 #define LIMITER_PRIORITY 9600
@@ -33,18 +34,6 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 	if (arr->len > (size_t)l->max)
 		arr->len = (size_t)l->max;
 	return 0;
-}
-
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = 0;
-	return s;
 }
 
 static int parse_count(const char *spec, const char *s, long *out)
@@ -74,71 +63,41 @@ static struct limit *find_limit(struct limiter *lim, const char *name)
 /* "N" for every Array DataSource or "ds:N,ds2:M". */
 static int parse_spec(struct limiter *lim, const char *spec)
 {
-	char *copy = strdup(spec), *save = NULL, *tok;
-	size_t prefixed = 0, plain = 0;
-	int err = 0;
+	struct ds_spec ds;
+	int err = ds_spec_parse(spec, ',', &ds);
 
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
-		if (*tok)
-			*(strchr(tok, ':') ? &prefixed : &plain) += 1;
-	}
-	free(copy);
-	if (plain > 1 || (plain && prefixed)) {
+	if (err)
+		return err;
+	if (ds.nplain > 1 || (ds.nplain && ds.nprefixed)) {
 		sonde_err("limiter: max-entries \"%s\": give one count, or \"ds:N,ds2:M\" per data source "
 		          "(not both)",
 		          spec);
-		return -EINVAL;
+		err = -EINVAL;
 	}
-	copy = strdup(spec);
-	if (!copy)
-		return -ENOMEM;
-	save = NULL;
-	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
-		char *colon = strchr(tok, ':');
+	for (size_t i = 0; i < ds.n && !err; i++) {
+		const struct ds_spec_part *part = &ds.parts[i];
 		struct limit *l;
 		long v;
 
-		tok = trim(tok);
-		if (!*tok)
-			continue;
-		if (!colon) {
-			err = parse_count(spec, tok, &v);
-			for (size_t i = 0; i < lim->n && !err; i++) {
-				lim->limits[i].max = v;
-				lim->limits[i].given = true;
-			}
+		if (!part->ds) {
+			err = parse_count(spec, part->value, &v);
+			for (size_t j = 0; j < lim->n && !err; j++)
+				lim->limits[j] = (struct limit){lim->limits[j].ds, v, true};
 			continue;
 		}
-		*colon = 0;
-		tok = trim(tok);
-		l = find_limit(lim, tok);
+		l = find_limit(lim, part->ds);
 		if (!l) {
-			struct sonde_ds *ds = sonde_gadget_ds(lim->ctx, tok);
-
-			if (ds && sonde_ds_is_referenced(ds))
-				sonde_err(
-				    "limiter: data source \"%s\" is not an array; max-entries only applies "
-				    "to arrays",
-				    tok);
-			else
-				sonde_err("limiter: unknown data source \"%s\" in max-entries \"%s\"", tok,
-				          spec);
+			ds_spec_report_bad_ds(lim->ctx, "limiter", part->ds, spec);
 			err = -EINVAL;
-			break;
-		}
-		if (l->given) {
-			sonde_err("limiter: data source \"%s\" is given twice in \"%s\"", tok, spec);
+		} else if (l->given) {
+			sonde_err("limiter: data source \"%s\" is given twice in \"%s\"", part->ds, spec);
 			err = -EINVAL;
-			break;
+		} else {
+			err = parse_count(spec, part->value, &v);
+			*l = (struct limit){l->ds, v, true};
 		}
-		err = parse_count(spec, trim(colon + 1), &v);
-		l->max = v;
-		l->given = true;
 	}
-	free(copy);
+	ds_spec_free(&ds);
 	return err;
 }
 
@@ -197,13 +156,8 @@ static int limiter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct limiter *lim = state;
 	struct sonde_param *p = sonde_params_find(sonde_gadget_params(ctx), PARAM);
-	char *spec = strdup(p ? sonde_param_value(p) : "");
-	int err;
+	int err = parse_spec(lim, p ? sonde_param_value(p) : "");
 
-	if (!spec)
-		return -ENOMEM;
-	err = *trim(spec) ? parse_spec(lim, trim(spec)) : 0;
-	free(spec);
 	for (size_t i = 0; i < lim->n && !err; i++) {
 		struct limit *l = &lim->limits[i];
 

@@ -8,6 +8,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "operators/ds_spec.h"
 #include "operators/sort.h"
 
 #define SORT_PRIORITY 9500
@@ -174,18 +175,6 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 
 /* ---- params ---- */
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = 0;
-	return s;
-}
-
 static int key_type(enum sonde_kind kind, enum key_type *out)
 {
 	switch (kind) {
@@ -227,13 +216,13 @@ static int set_keys(struct sort_ds *s, char *list)
 		return -EINVAL;
 	}
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *name = trim(tok);
+		char *name = ds_spec_trim(tok);
 		bool descending = *name == '-';
 		struct sort_key k = {.descending = descending};
 		enum sonde_kind kind;
 
 		if (descending)
-			name = trim(name + 1);
+			name = ds_spec_trim(name + 1);
 		if (!*name)
 			continue;
 		k.field = sonde_ds_field(s->ds, name);
@@ -273,70 +262,53 @@ static struct sort_ds *find_ds(struct sort *st, const char *name)
 	return NULL;
 }
 
+static int set_keys_from(struct sort_ds *s, const char *value)
+{
+	char *list = strdup(value);
+	int err = list ? set_keys(s, list) : -ENOMEM;
+
+	free(list);
+	return err;
+}
+
 /* "f1,-f2" for every Array DataSource or "ds:f1,f2;ds2:f3". */
 static int parse_spec(struct sort *st, const char *spec)
 {
-	char *copy = strdup(spec), *save = NULL, *part;
-	size_t prefixed = 0, plain = 0;
-	int err = 0;
+	struct ds_spec ds;
+	int err = ds_spec_parse(spec, ';', &ds);
 
-	if (!copy)
-		return -ENOMEM;
-	for (part = strtok_r(copy, ";", &save); part; part = strtok_r(NULL, ";", &save)) {
-		part = trim(part);
-		if (*part)
-			*(strchr(part, ':') ? &prefixed : &plain) += 1;
+	if (err) {
+		sonde_err("sort: out of memory");
+		return err;
 	}
-	free(copy);
-	if (prefixed && plain) {
+	if (ds.nprefixed && ds.nplain) {
 		sonde_err("sort: \"%s\" mixes fields with and without a data source; use \"ds:f1,f2;ds2:f3\"",
 		          spec);
-		return -EINVAL;
-	}
-	if (plain > 1) {
+		err = -EINVAL;
+	} else if (ds.nplain > 1) {
 		sonde_err(
 		    "sort: \"%s\" has several field lists; name their data sources: \"ds:f1,f2;ds2:f3\"",
 		    spec);
-		return -EINVAL;
+		err = -EINVAL;
 	}
-	copy = strdup(spec);
-	if (!copy)
-		return -ENOMEM;
-	save = NULL;
-	for (part = strtok_r(copy, ";", &save); part && !err; part = strtok_r(NULL, ";", &save)) {
-		char *colon = strchr(part, ':');
+	for (size_t i = 0; i < ds.n && !err; i++) {
+		const struct ds_spec_part *part = &ds.parts[i];
 		struct sort_ds *s;
 
-		part = trim(part);
-		if (!*part)
-			continue;
-		if (!colon) {
-			for (size_t i = 0; i < st->n && !err; i++) {
-				char *list = strdup(part);
-
-				err = list ? set_keys(&st->dss[i], list) : -ENOMEM;
-				free(list);
-			}
+		if (!part->ds) {
+			for (size_t j = 0; j < st->n && !err; j++)
+				err = set_keys_from(&st->dss[j], part->value);
 			continue;
 		}
-		*colon = 0;
-		part = trim(part);
-		s = find_ds(st, part);
+		s = find_ds(st, part->ds);
 		if (!s) {
-			struct sonde_ds *ds = sonde_gadget_ds(st->ctx, part);
-
-			if (ds && sonde_ds_is_referenced(ds))
-				sonde_err(
-				    "sort: data source \"%s\" is not an array; sort only applies to arrays",
-				    part);
-			else
-				sonde_err("sort: unknown data source \"%s\"", part);
+			ds_spec_report_bad_ds(st->ctx, "sort", part->ds, spec);
 			err = -EINVAL;
 			break;
 		}
-		err = set_keys(s, colon + 1);
+		err = set_keys_from(s, part->value);
 	}
-	free(copy);
+	ds_spec_free(&ds);
 	if (err == -ENOMEM)
 		sonde_err("sort: out of memory");
 	return err;
