@@ -3,11 +3,12 @@
 #   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan)
 BUILD ?= build
 BUILD_ASAN ?= build-asan
+BUILD_FUZZ ?= build-fuzz
 JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan bench clean format
+.PHONY: all deps build run check test test-asan fuzz-smoke bench clean format
 
 all: build
 
@@ -33,8 +34,16 @@ test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1
 
-# The sanitizer pass runs first; the plain pass prints the final ctest summary.
-check: test-asan test
+# libFuzzer targets (clang) with a short reproducible run each (see fuzz/CMakeLists.txt).
+$(BUILD_FUZZ)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+
+fuzz-smoke: deps $(BUILD_FUZZ)/CMakeCache.txt
+	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz_all
+	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
+
+# The sanitizer and fuzz passes run first; the plain pass prints the final ctest summary.
+check: test-asan fuzz-smoke test
 
 # Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
 bench: build
@@ -45,4 +54,4 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ)

@@ -20,7 +20,8 @@ enum sonde_log_level sonde_log_get_level(void);
 void sonde_log_set_sink(sonde_log_fn fn, void *arg);
 
 void sonde_log(enum sonde_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sonde_vlog(enum sonde_log_level level, const char *fmt, va_list ap);
+void sonde_vlog(enum sonde_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 #define sonde_err(...)   sonde_log(SONDE_LOG_ERROR, __VA_ARGS__)
 #define sonde_warn(...)  sonde_log(SONDE_LOG_WARN, __VA_ARGS__)

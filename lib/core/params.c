@@ -229,14 +229,19 @@ int sonde_parse_duration_ns(const char *s, int64_t *out)
 	const char *p = s;
 	char *end;
 
-	if (!*p)
+	if (!*p || isspace((unsigned char)*p))
 		return -EINVAL;
 	if (*p == '-' || *p == '+')
 		neg = *p++ == '-';
+	if (isspace((unsigned char)*p) || *p == '-' || *p == '+')
+		return -EINVAL; /* strtod would skip blanks and take a second sign */
 	/* bare number: seconds */
 	errno = 0;
 	double bare = strtod(p, &end);
 	if (end != p && !*end && !errno) {
+		/* "inf", "nan" and 1e300 parse as doubles, not as durations */
+		if (!isfinite(bare) || fabs(bare) * 1e9 > 9.2e18)
+			return -ERANGE;
 		*out = (int64_t)((neg ? -bare : bare) * 1e9);
 		return 0;
 	}
@@ -259,7 +264,7 @@ int sonde_parse_duration_ns(const char *s, int64_t *out)
 		p += best;
 		total += v * units[bi].ns;
 	}
-	if (total > 9.2e18)
+	if (!isfinite(total) || total > 9.2e18 || total < -9.2e18)
 		return -ERANGE;
 	*out = (int64_t)(neg ? -total : total);
 	return 0;

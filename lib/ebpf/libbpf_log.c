@@ -97,7 +97,8 @@ static void note_message(const char *msg)
 	}
 }
 
-static int print_fn(enum libbpf_print_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static int print_fn(enum libbpf_print_level level, const char *fmt,
+                                                          va_list ap)
 {
 	char small[512];
 	char *msg = NULL;

@@ -98,6 +98,18 @@ static void test_durations(void)
 	CHECK(sonde_parse_duration_ns("", &ns) < 0);
 	CHECK(sonde_parse_duration_ns("ms", &ns) < 0);
 	CHECK(sonde_parse_duration_ns("3x", &ns) < 0);
+	/* found by fuzz_params: out of range or not a number at all */
+	CHECK_INT(sonde_parse_duration_ns("1444444444444", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("inf", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("nan", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("1e300h", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("-1e300ms", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("\r-9999999999999999999", &ns), -EINVAL);
+	CHECK_INT(sonde_parse_duration_ns("-9999999999999999999", &ns), -ERANGE);
+	CHECK_INT(sonde_parse_duration_ns("--1", &ns), -EINVAL);
+	CHECK_INT(sonde_parse_duration_ns(" 1s", &ns), -EINVAL);
+	CHECK(sonde_parse_duration_ns("9000000000", &ns) == 0 && ns == 9000000000000000000LL);
+	CHECK(sonde_parse_duration_ns("-2s", &ns) == 0 && ns == -2000000000);
 }
 
 TEST_MAIN(TEST(test_names_and_defaults), TEST(test_validation), TEST(test_durations))
