@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan fuzz-smoke bench clean format
+.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke bench clean format
 
 all: build
 
@@ -33,6 +33,10 @@ $(BUILD_ASAN)/CMakeCache.txt:
 test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1
+
+# Unit tests under valgrind memcheck (not part of check: about a minute more).
+test-valgrind: build
+	scripts/valgrind-unit.sh $(BUILD)
 
 # libFuzzer targets (clang) with a short reproducible run each (see fuzz/CMakeLists.txt).
 $(BUILD_FUZZ)/CMakeCache.txt:
