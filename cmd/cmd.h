@@ -4,6 +4,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_list_containers(int argc, char **argv);
 
 /* Installs the CLI log sink: one "sonde: level: message" line per message. */
 void cli_log_init(void);

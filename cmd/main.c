@@ -11,6 +11,7 @@ static void usage(FILE *out)
 	fprintf(out, "Usage: sonde COMMAND [ARGS]\n\n"
 	             "Commands:\n"
 	             "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
+	             "  list-containers      list the containers (sonde list-containers --help)\n"
 	             "  version              print the version\n\n"
 	             "Built-in gadgets:");
 	for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "list-containers"))
+		return cmd_list_containers(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

@@ -16,7 +16,6 @@
 
 struct run_opts {
 	int64_t timeout_ns;
-	bool host;
 	bool help;
 	int verbose;
 };
@@ -89,7 +88,6 @@ static void print_help(struct sonde_gadget_ctx *ctx)
 		printf("%s\n\n", desc);
 	printf("Flags:\n"
 	       "  -t, --timeout SECONDS     stop after this time (0: until interrupted or done)\n"
-	       "      --host                trace every process of the host\n"
 	       "      --param KEY=VALUE     set a param by its key or full name\n"
 	       "  -v, --verbose             print debug messages\n"
 	       "  -h, --help                this help\n\nGadget and operator flags:\n");
@@ -182,10 +180,6 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 		if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose") || !strcmp(arg, "-h") ||
 		    !strcmp(arg, "--help"))
 			continue;
-		if (!strcmp(arg, "--host")) {
-			o->host = true;
-			continue;
-		}
 		if (arg[0] != '-' || !arg[1]) {
 			cli_error("unexpected argument \"%s\"", arg);
 			return -EINVAL;

@@ -6,6 +6,7 @@
 #include "operators/formatters.h"
 #include "operators/filter.h"
 #include "operators/limiter.h"
+#include "operators/local_manager.h"
 #include "operators/sort.h"
 #include "operators/uidgid_resolver.h"
 #include "operators/process.h"
@@ -20,6 +21,7 @@ void sonde_register_builtin_operators(void)
 	    &sonde_filter_operator,
 	    &sonde_sort_operator,
 	    &sonde_limiter_operator,
+	    &sonde_local_manager_operator,
 	    &sonde_uidgid_resolver_operator,
 	    &sonde_process_operator,
 	    &sonde_annotate_operator,

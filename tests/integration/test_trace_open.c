@@ -224,12 +224,13 @@ static void test_default_columns(void)
 	sscanf(out, "%255[^\n]", header);
 	for (char *w = strtok_r(header, " ", &save); w && n < 8; w = strtok_r(NULL, " ", &save))
 		words[n++] = w;
-	REQUIRE(n == 5);
-	CHECK_STR(words[0], "COMM");
-	CHECK_STR(words[1], "PID");
-	CHECK_STR(words[2], "FD");
-	CHECK_STR(words[3], "FNAME");
-	CHECK_STR(words[4], "ERROR"); /* the errno name added by the formatters operator */
+	REQUIRE(n == 6);
+	CHECK_STR(words[0], "RUNTIME.CONTAINERNAME"); /* added by LocalManager (order -27) */
+	CHECK_STR(words[1], "COMM");
+	CHECK_STR(words[2], "PID");
+	CHECK_STR(words[3], "FD");
+	CHECK_STR(words[4], "FNAME");
+	CHECK_STR(words[5], "ERROR"); /* the errno name added by the formatters operator */
 	free(out);
 	free(err);
 }

@@ -1,0 +1,132 @@
+/* The container collection: the containers running on this host, found from
+ * the OCI runtimes' state (runc, crun) and kept up to date as they come and go.
+ *
+ * Everything here runs on one thread: the caller's event loop. A collection is
+ * a plain set (add/remove/lookup, subscribers); a watcher fills it: an initial
+ * scan of the runtimes' state directories, then live detection through one
+ * pollable fd (fanotify, inotify and a pidfd per container inside it).
+ *
+ * Mount-namespace ids are reused by the kernel as soon as a container exits:
+ * removing a container drops its mntns mapping before any other container can
+ * take it, and a removed container stays findable (by mntns, id or name) for
+ * a short time only when no running container claims the same key, so late
+ * events of a short-lived container are still attributed.
+ */
+#ifndef SONDE_CONTAINERS_H
+#define SONDE_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* One container. Strings are owned by the record and never NULL once it is in
+ * a collection ("" when unknown). */
+struct sonde_container {
+	char *id;
+	char *name;    /* annotation-given name, else the id */
+	char *runtime; /* "runc", "crun" */
+	uint32_t pid;  /* init process, in the host pid namespace */
+	uint64_t mntns, netns;
+	char *cgroup_path;  /* cgroup v2 path ("/demo1"); v1 fallback when no v2 line */
+	uint64_t cgroup_id; /* inode of the v2 cgroup directory, 0 if unknown */
+	char *bundle;
+	char *image_name;
+	int64_t started_at_ns; /* ns since the epoch, 0 if unknown */
+	/* Kubernetes metadata from OCI annotations ("" when absent). */
+	char *k8s_namespace, *k8s_pod_name, *k8s_container_name, *k8s_pod_uid;
+	bool k8s_sandbox;
+	/* OCI annotations, in the order found. */
+	size_t nannotations;
+	char **ann_keys, **ann_values;
+};
+
+struct sonde_container *sonde_container_new(const char *id, const char *runtime);
+/* NULL is a no-op. */
+void sonde_container_free(struct sonde_container *c);
+/* Replaces a string member (e.g. &c->name) with a copy of s (NULL = ""). */
+int sonde_container_set_str(char **member, const char *s);
+/* Adds or replaces an annotation. */
+int sonde_container_set_annotation(struct sonde_container *c, const char *key, const char *value);
+const char *sonde_container_annotation(const struct sonde_container *c, const char *key);
+/* Derives name and k8s.* members from well-known annotations
+ * (io.kubernetes.cri.container-name, io.kubernetes.pod.name, …). */
+void sonde_container_apply_annotations(struct sonde_container *c);
+/* Valid ids: non-empty, [A-Za-z0-9_+.-], not "." or "..". */
+bool sonde_container_id_valid(const char *id);
+
+/* ---- collection ---- */
+
+struct sonde_containers;
+
+enum sonde_container_event {
+	SONDE_CONTAINER_ADDED = 1,
+	SONDE_CONTAINER_REMOVED = 2,
+};
+
+typedef void (*sonde_container_fn)(struct sonde_containers *set, enum sonde_container_event ev,
+                                   const struct sonde_container *c, void *arg);
+
+struct sonde_containers *sonde_containers_new(void);
+/* Frees every container (no REMOVED notifications). NULL is a no-op. */
+void sonde_containers_free(struct sonde_containers *set);
+
+/* Takes ownership of c (also on failure). A container with the same id
+ * replaces the old one (REMOVED then ADDED); a running container with the same
+ * mntns loses that mapping. -EINVAL for an invalid id. */
+int sonde_containers_add(struct sonde_containers *set, struct sonde_container *c);
+/* Moves the container to the recently-removed cache and notifies. -ENOENT if unknown. */
+int sonde_containers_remove(struct sonde_containers *set, const char *id);
+
+/* Running containers first, then the recently removed ones (within the ttl). */
+const struct sonde_container *sonde_containers_by_id(struct sonde_containers *set, const char *id);
+const struct sonde_container *sonde_containers_by_mntns(struct sonde_containers *set, uint64_t mntns);
+const struct sonde_container *sonde_containers_by_name(struct sonde_containers *set, const char *name);
+/* Running containers only: the first in that netns (`*count` receives how many share it). */
+const struct sonde_container *sonde_containers_by_netns(struct sonde_containers *set, uint64_t netns,
+                                                        size_t *count);
+
+/* Running containers, in the order they were added. */
+size_t sonde_containers_count(const struct sonde_containers *set);
+const struct sonde_container *sonde_containers_at(const struct sonde_containers *set, size_t i);
+
+/* How long removed containers stay findable (default 2 s). */
+void sonde_containers_set_removed_ttl(struct sonde_containers *set, int64_t ttl_ns);
+
+/* Subscribers run synchronously on every add/remove; returns an id > 0. */
+int sonde_containers_subscribe(struct sonde_containers *set, sonde_container_fn fn, void *arg);
+void sonde_containers_unsubscribe(struct sonde_containers *set, int id);
+
+/* ---- discovery and live detection (runc, crun) ---- */
+
+struct sonde_container_watch_opts {
+	size_t sz;
+	const char *runc_root; /* default /run/runc */
+	const char *crun_root; /* default /run/crun */
+	const char *proc_root; /* default /proc */
+	bool no_live;          /* initial scan only: no fanotify/inotify */
+};
+
+struct sonde_container_watcher;
+
+/* Scans the runtimes' state and, unless no_live, starts live detection.
+ * Unreadable or garbage state is skipped with a warning at most. Live
+ * detection that cannot start (no fanotify) degrades to inotify with a
+ * warning. */
+int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde_container_watch_opts *opts,
+                                struct sonde_container_watcher **out);
+void sonde_container_watcher_free(struct sonde_container_watcher *w);
+/* One pollable fd (readable when there is work); -1 with no_live. */
+int sonde_container_watcher_fd(const struct sonde_container_watcher *w);
+/* Handles everything pending without blocking. */
+void sonde_container_watcher_process(struct sonde_container_watcher *w);
+
+/* ---- runtime state parsing (exposed for tests and tools) ---- */
+
+/* Fills c from a runc state.json / crun status text. -EINVAL on garbage or
+ * when the pid is missing. */
+int sonde_runc_state_parse(const char *text, size_t len, struct sonde_container *c);
+int sonde_crun_status_parse(const char *text, size_t len, struct sonde_container *c);
+/* Copies `annotations` of an OCI config.json into c. */
+int sonde_oci_config_parse(const char *text, size_t len, struct sonde_container *c);
+
+#endif

@@ -1,0 +1,54 @@
+/* Internal API of lib/containers, shared by its files. */
+#ifndef SONDE_CONTAINERS_INTERNAL_H
+#define SONDE_CONTAINERS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sonde/containers.h>
+
+/* "2026-11-22T06:42:20.746611345Z" (or ±hh:mm) → ns since the epoch; 0 on garbage. */
+int64_t sonde_parse_rfc3339_ns(const char *s);
+
+/* ---- procinfo.c: what /proc says about a process ---- */
+/* Inode of /proc/<pid>/ns/<ns>; -ESRCH when the process is gone. */
+int proc_ns_inode(const char *proc_root, uint32_t pid, const char *ns, uint64_t *ino);
+/* Parent pid from /proc/<pid>/status. */
+int proc_ppid(const char *proc_root, uint32_t pid, uint32_t *ppid);
+/* The cgroup v2 path ("0::" line; else the name=systemd one), caller frees. */
+int proc_cgroup_path(const char *proc_root, uint32_t pid, char **path);
+/* Inode of the cgroup v2 directory of `path` (0 if not found). */
+uint64_t cgroup_v2_id(const char *path);
+/* Start time of the process, ns since the epoch (from its /proc stat starttime). */
+int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns);
+/* NUL-separated argv; *len bytes; caller frees. */
+int proc_cmdline(const char *proc_root, uint32_t pid, char **args, size_t *len);
+/* readlink of /proc/<pid>/cwd, caller frees. */
+int proc_cwd(const char *proc_root, uint32_t pid, char **cwd);
+/* Reads a whole (small) file, NUL-terminated; -EFBIG above max bytes. */
+int read_small_file(const char *path, size_t max, char **out, size_t *len);
+
+/* ---- runtime_state.c: one runtime's state directory ---- */
+struct runtime_desc {
+	const char *name;       /* "runc" */
+	const char *state_file; /* file in <root>/<id>/ that holds the pid */
+	int (*parse)(const char *text, size_t len, struct sonde_container *c);
+};
+extern const struct runtime_desc runtime_runc, runtime_crun;
+
+/* Builds the container <root>/<id> from its state, /proc and its OCI config.
+ * pid_hint (0 = none) is used when the state file is not written yet.
+ * -ENOENT: no state yet; -ESRCH: its process is gone; -EINVAL: garbage. */
+int runtime_load(const struct runtime_desc *rt, const char *root, const char *id, const char *proc_root,
+                 uint32_t pid_hint, const char *bundle_hint, struct sonde_container **out);
+/* Adds every container of `root` not yet in the set; returns how many. */
+int runtime_scan(struct sonde_containers *set, const struct runtime_desc *rt, const char *root,
+                 const char *proc_root);
+
+/* ---- oci_exec.c: the first program a bundle runs ---- */
+/* The host path of the executable config.json's process.args[0] names,
+ * resolved inside the bundle's rootfs (symlinks kept inside it); caller frees. */
+int oci_bundle_exec_path(const char *bundle, char **path);
+
+#endif

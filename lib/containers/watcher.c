@@ -1,0 +1,651 @@
+/* Keeps a container collection in sync with runc and crun, event-driven.
+ *
+ * Sources, all behind one epoll fd that the caller's loop watches:
+ *  - fanotify FAN_OPEN_EXEC on the runtime binaries: remembers the pids of
+ *    recent runtime invocations (their argv and cwd name the bundle);
+ *  - inotify on each state root (/run/runc): a new <id>/ directory is a
+ *    container being created. Its bundle's first program (config.json
+ *    process.args[0] in its rootfs) gets a FAN_OPEN_EXEC_PERM mark: the
+ *    container's init execs it from inside its namespaces and waits until we
+ *    answer, so the container is in the collection (and in-kernel filters)
+ *    before its first instruction — even if it exits a millisecond later;
+ *  - inotify on <id>/: the state file written (the fallback when the first
+ *    program could not be resolved);
+ *  - a pidfd per container: readable when its init exits → removed.
+ * Permission events are always answered with "allow"; closing the fanotify fd
+ * (on free or crash) allows everything still pending. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/fanotify.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sonde/log.h>
+
+#include "containers/internal.h"
+
+#define NRECENT          32
+#define RECENT_NS        (10LL * 1000000000LL) /* a runtime invocation stays relevant this long */
+#define PENDING_NS       (15LL * 1000000000LL) /* as upstream: creations that never start expire */
+#define TAG_FANOTIFY     1ull
+#define TAG_INOTIFY      2ull
+#define TAG_PIDFD        3ull
+#define TAG(kind, value) (((kind) << 32) | (uint32_t)(value))
+
+static const char *const runtime_binaries[] = {
+    "/usr/sbin/runc",
+    "/usr/bin/runc",
+    "/usr/local/bin/runc",
+    "/usr/local/sbin/runc",
+    "/bin/runc",
+    "/sbin/runc",
+    "/usr/bin/crun",
+    "/usr/local/bin/crun",
+    "/usr/sbin/crun",
+    "/usr/lib/cri-o-runc/sbin/runc",
+    NULL,
+};
+
+struct root_watch {
+	const struct runtime_desc *rt;
+	char *root;
+	int wd;        /* on the root, -1 until it exists */
+	int parent_wd; /* on its parent while the root is missing */
+};
+
+struct dir_watch {
+	int wd;
+	struct root_watch *r;
+	char *id;
+};
+
+struct pending {
+	struct root_watch *r;
+	char *id;
+	char *bundle;
+	char *exec_path; /* marked for exec permission, NULL if unresolved */
+	dev_t dev;
+	ino_t ino;
+	int64_t since;
+};
+
+struct pid_watch {
+	int fd;
+	char *id;
+};
+
+struct recent {
+	uint32_t pid;
+	int64_t at;
+};
+
+struct sonde_container_watcher {
+	struct sonde_containers *set;
+	char *proc_root;
+	int epfd, inofd, fanfd;
+	int sub_id;
+	struct root_watch roots[2];
+	size_t nroots;
+	struct dir_watch *dirs;
+	size_t ndirs;
+	struct pending *pend;
+	size_t npend;
+	struct pid_watch *pids;
+	size_t npids;
+	struct recent recent[NRECENT];
+	size_t recent_next;
+	uint64_t self_mntns;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int append(void *arr, size_t *n, const void *elem, size_t size)
+{
+	char *p = realloc(*(void **)arr, (*n + 1) * size);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p + *n * size, elem, size);
+	*(void **)arr = p;
+	(*n)++;
+	return 0;
+}
+
+static void drop(void *arr, size_t *n, size_t i, size_t size)
+{
+	char *p = *(char **)arr;
+
+	memmove(p + i * size, p + (i + 1) * size, (*n - i - 1) * size);
+	(*n)--;
+}
+
+/* ---- pidfds: removal when a container's init exits ---- */
+
+static int pidfd_open_(pid_t pid)
+{
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static void unwatch_pid(struct sonde_container_watcher *w, const char *id)
+{
+	for (size_t i = 0; i < w->npids; i++) {
+		if (strcmp(w->pids[i].id, id) == 0) {
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->pids[i].fd, NULL);
+			close(w->pids[i].fd);
+			free(w->pids[i].id);
+			drop(&w->pids, &w->npids, i, sizeof(*w->pids));
+			return;
+		}
+	}
+}
+
+static void watch_pid(struct sonde_container_watcher *w, const struct sonde_container *c)
+{
+	struct pid_watch pw = {.fd = pidfd_open_((pid_t)c->pid), .id = strdup(c->id)};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_PIDFD, pw.fd)};
+
+	if (pw.fd < 0 || !pw.id || epoll_ctl(w->epfd, EPOLL_CTL_ADD, pw.fd, &ev) ||
+	    append(&w->pids, &w->npids, &pw, sizeof(pw))) {
+		/* its init is already gone (or no memory): it cannot stay */
+		sonde_debug("containers: %s: cannot watch pid %u: %s", c->id, c->pid, strerror(errno));
+		if (pw.fd >= 0)
+			close(pw.fd);
+		free(pw.id);
+		return;
+	}
+}
+
+static void on_set_change(struct sonde_containers *set, enum sonde_container_event ev,
+                          const struct sonde_container *c, void *arg)
+{
+	struct sonde_container_watcher *w = arg;
+
+	if (ev == SONDE_CONTAINER_ADDED)
+		watch_pid(w, c);
+	else
+		unwatch_pid(w, c->id);
+}
+
+static void pid_exited(struct sonde_container_watcher *w, int fd)
+{
+	for (size_t i = 0; i < w->npids; i++) {
+		if (w->pids[i].fd == fd) {
+			char *id = strdup(w->pids[i].id);
+
+			if (id) {
+				sonde_debug("containers: %s exited", id);
+				/* the REMOVED notification closes the pidfd */
+				sonde_containers_remove(w->set, id);
+				unwatch_pid(w, id);
+				free(id);
+			}
+			return;
+		}
+	}
+}
+
+/* ---- registration ---- */
+
+static bool is_live(struct sonde_container_watcher *w, const char *id)
+{
+	for (size_t i = 0; i < sonde_containers_count(w->set); i++)
+		if (strcmp(sonde_containers_at(w->set, i)->id, id) == 0)
+			return true;
+	return false;
+}
+
+static void pending_free(struct sonde_container_watcher *w, size_t i)
+{
+	struct pending *p = &w->pend[i];
+	bool shared = false;
+
+	for (size_t j = 0; j < w->npend; j++)
+		if (j != i && w->pend[j].exec_path && p->exec_path && w->pend[j].ino == p->ino &&
+		    w->pend[j].dev == p->dev)
+			shared = true;
+	if (p->exec_path && !shared && w->fanfd >= 0)
+		fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, p->exec_path);
+	free(p->id);
+	free(p->bundle);
+	free(p->exec_path);
+	drop(&w->pend, &w->npend, i, sizeof(*w->pend));
+}
+
+static ssize_t pending_index(struct sonde_container_watcher *w, struct root_watch *r, const char *id)
+{
+	for (size_t i = 0; i < w->npend; i++)
+		if (w->pend[i].r == r && strcmp(w->pend[i].id, id) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Registers <root>/<id> (pid_hint from an exec of its first program). */
+static int try_register(struct sonde_container_watcher *w, struct root_watch *r, const char *id,
+                        uint32_t pid_hint)
+{
+	ssize_t pi = pending_index(w, r, id);
+	const char *bundle = pi >= 0 ? w->pend[pi].bundle : NULL;
+	struct sonde_container *c;
+	int err;
+
+	if (is_live(w, id)) {
+		if (pi >= 0)
+			pending_free(w, (size_t)pi);
+		return 0;
+	}
+	err = runtime_load(r->rt, r->root, id, w->proc_root, pid_hint, bundle, &c);
+	if (err == -EINVAL)
+		sonde_warn("containers: %s/%s: unreadable %s state; skipped", r->root, id, r->rt->name);
+	if (err) {
+		sonde_debug("containers: %s/%s not registered yet: %s", r->root, id, strerror(-err));
+		return err;
+	}
+	pi = pending_index(w, r, id); /* indices may have moved */
+	if (pi >= 0)
+		pending_free(w, (size_t)pi);
+	sonde_debug("containers: %s %s (%s) pid %u mntns %llu", c->runtime, c->id, c->name, c->pid,
+	            (unsigned long long)c->mntns);
+	return sonde_containers_add(w->set, c);
+}
+
+/* The bundle of container `id` from a recent runtime invocation naming it. */
+static char *bundle_from_runtime(struct sonde_container_watcher *w, const char *id)
+{
+	int64_t now = now_ns();
+
+	for (size_t k = 0; k < NRECENT; k++) {
+		struct recent *rc = &w->recent[(w->recent_next + NRECENT - 1 - k) % NRECENT];
+		char *args, *bundle = NULL, *cwd = NULL;
+		bool names_it = false;
+		size_t len;
+
+		if (!rc->pid || now - rc->at > RECENT_NS)
+			continue;
+		if (proc_cmdline(w->proc_root, rc->pid, &args, &len))
+			continue;
+		for (size_t off = 0; off < len; off += strlen(args + off) + 1) {
+			const char *a = args + off,
+			           *next = off + strlen(a) + 1 < len ? a + strlen(a) + 1 : NULL;
+
+			if (strcmp(a, id) == 0)
+				names_it = true;
+			else if ((!strcmp(a, "--bundle") || !strcmp(a, "-b")) && next && !bundle)
+				bundle = strdup(next);
+			else if (!strncmp(a, "--bundle=", 9) && !bundle)
+				bundle = strdup(a + 9);
+		}
+		free(args);
+		if (!names_it) {
+			free(bundle);
+			continue;
+		}
+		/* runc chdirs to the bundle; a relative --bundle is relative to the cwd */
+		if (proc_cwd(w->proc_root, rc->pid, &cwd) == 0 && (!bundle || bundle[0] != '/')) {
+			char *abs = NULL;
+
+			if (!bundle)
+				abs = strdup(cwd);
+			else if (asprintf(&abs, "%s/%s", cwd, bundle) < 0)
+				abs = NULL;
+			free(bundle);
+			bundle = abs;
+		}
+		free(cwd);
+		return bundle;
+	}
+	return NULL;
+}
+
+/* A new state directory: a container is being created. */
+static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, const char *id)
+{
+	char dir[PATH_MAX];
+	struct dir_watch dw = {.r = r};
+	struct pending p = {.r = r, .since = now_ns()};
+	struct stat st;
+
+	if (!sonde_container_id_valid(id) || is_live(w, id) || pending_index(w, r, id) >= 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s/%s", r->root, id);
+	dw.wd = inotify_add_watch(w->inofd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+	dw.id = strdup(id);
+	if (dw.wd < 0 || !dw.id || append(&w->dirs, &w->ndirs, &dw, sizeof(dw)))
+		free(dw.id);
+	p.id = strdup(id);
+	p.bundle = bundle_from_runtime(w, id);
+	if (!p.id) {
+		free(p.bundle);
+		return;
+	}
+	if (p.bundle && w->fanfd >= 0 && oci_bundle_exec_path(p.bundle, &p.exec_path) == 0) {
+		if (stat(p.exec_path, &st) == 0 &&
+		    fanotify_mark(w->fanfd, FAN_MARK_ADD, FAN_OPEN_EXEC_PERM, AT_FDCWD, p.exec_path) == 0) {
+			p.dev = st.st_dev;
+			p.ino = st.st_ino;
+			sonde_debug("containers: %s: waiting for its init to exec %s", id, p.exec_path);
+		} else {
+			free(p.exec_path);
+			p.exec_path = NULL;
+		}
+	}
+	if (append(&w->pend, &w->npend, &p, sizeof(p))) {
+		free(p.id);
+		free(p.bundle);
+		free(p.exec_path);
+		return;
+	}
+	try_register(w, r, id, 0); /* the state may be complete already */
+}
+
+static void expire_pending(struct sonde_container_watcher *w)
+{
+	int64_t now = now_ns();
+
+	for (size_t i = w->npend; i-- > 0;)
+		if (now - w->pend[i].since > PENDING_NS)
+			pending_free(w, i);
+}
+
+/* ---- roots ---- */
+
+static void watch_root(struct sonde_container_watcher *w, struct root_watch *r)
+{
+	if (w->inofd < 0 || r->wd >= 0)
+		return;
+	r->wd = inotify_add_watch(w->inofd, r->root, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR);
+	if (r->wd >= 0) {
+		if (r->parent_wd >= 0)
+			inotify_rm_watch(w->inofd, r->parent_wd);
+		r->parent_wd = -1;
+		return;
+	}
+	if (r->parent_wd < 0) {
+		char parent[PATH_MAX], *slash;
+
+		snprintf(parent, sizeof(parent), "%s", r->root);
+		slash = strrchr(parent, '/');
+		if (slash && slash != parent)
+			*slash = 0;
+		r->parent_wd = inotify_add_watch(w->inofd, parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	}
+}
+
+static void rescan(struct sonde_container_watcher *w)
+{
+	for (size_t i = 0; i < w->nroots; i++) {
+		watch_root(w, &w->roots[i]);
+		runtime_scan(w->set, w->roots[i].rt, w->roots[i].root, w->proc_root);
+	}
+}
+
+/* ---- event sources ---- */
+
+static void handle_fanotify(struct sonde_container_watcher *w)
+{
+	char buf[4096] __attribute__((aligned(8)));
+
+	for (;;) {
+		ssize_t len = read(w->fanfd, buf, sizeof(buf));
+		struct fanotify_event_metadata *m = (void *)buf;
+
+		if (len <= 0)
+			return;
+		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
+			if (m->vers != FANOTIFY_METADATA_VERSION)
+				continue;
+			if (m->mask & FAN_OPEN_EXEC_PERM) {
+				struct fanotify_response resp = {.fd = m->fd, .response = FAN_ALLOW};
+				struct stat st;
+				uint64_t mntns = 0;
+
+				/* the container's init execs its first program */
+				if (m->fd >= 0 && fstat(m->fd, &st) == 0 &&
+				    proc_ns_inode(w->proc_root, (uint32_t)m->pid, "mnt", &mntns) == 0 &&
+				    mntns != w->self_mntns) {
+					for (size_t i = 0; i < w->npend; i++) {
+						struct pending *p = &w->pend[i];
+						if (p->exec_path && p->ino == st.st_ino &&
+						    p->dev == st.st_dev) {
+							try_register(w, p->r, p->id, (uint32_t)m->pid);
+							break;
+						}
+					}
+				}
+				if (write(w->fanfd, &resp, sizeof(resp)) != sizeof(resp))
+					sonde_warn(
+					    "containers: cannot answer a fanotify permission event: %s",
+					    strerror(errno));
+			} else if (m->mask & FAN_OPEN_EXEC) {
+				w->recent[w->recent_next] = (struct recent){(uint32_t)m->pid, now_ns()};
+				w->recent_next = (w->recent_next + 1) % NRECENT;
+			}
+			if (m->fd >= 0)
+				close(m->fd);
+		}
+	}
+}
+
+static struct root_watch *root_by_wd(struct sonde_container_watcher *w, int wd, bool parent)
+{
+	for (size_t i = 0; i < w->nroots; i++)
+		if ((parent ? w->roots[i].parent_wd : w->roots[i].wd) == wd)
+			return &w->roots[i];
+	return NULL;
+}
+
+static void handle_inotify_event(struct sonde_container_watcher *w, const struct inotify_event *e)
+{
+	struct root_watch *r;
+
+	if (e->mask & IN_Q_OVERFLOW) {
+		rescan(w);
+		return;
+	}
+	if ((r = root_by_wd(w, e->wd, false))) {
+		if (e->mask & IN_IGNORED) {
+			r->wd = -1; /* the root itself went away */
+			watch_root(w, r);
+		} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && (e->mask & IN_ISDIR) && e->len) {
+			on_new_dir(w, r, e->name);
+		} else if ((e->mask & IN_DELETE) && (e->mask & IN_ISDIR) && e->len) {
+			ssize_t pi = pending_index(w, r, e->name);
+
+			if (pi >= 0)
+				pending_free(w, (size_t)pi);
+			if (is_live(w, e->name))
+				sonde_containers_remove(w->set, e->name);
+		}
+		return;
+	}
+	if ((r = root_by_wd(w, e->wd, true))) {
+		const char *base = strrchr(r->root, '/');
+
+		if (e->len && base && strcmp(e->name, base + 1) == 0) {
+			watch_root(w, r);
+			runtime_scan(w->set, r->rt, r->root, w->proc_root);
+		}
+		return;
+	}
+	for (size_t i = 0; i < w->ndirs; i++) {
+		struct dir_watch *d = &w->dirs[i];
+
+		if (d->wd != e->wd)
+			continue;
+		if (e->mask & IN_IGNORED) {
+			free(d->id);
+			drop(&w->dirs, &w->ndirs, i, sizeof(*w->dirs));
+		} else if (e->len && strcmp(e->name, d->r->rt->state_file) == 0) {
+			try_register(w, d->r, d->id, 0);
+		}
+		return;
+	}
+}
+
+static void handle_inotify(struct sonde_container_watcher *w)
+{
+	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	for (;;) {
+		ssize_t len = read(w->inofd, buf, sizeof(buf));
+
+		if (len <= 0)
+			return;
+		for (ssize_t off = 0; off < len;) {
+			const struct inotify_event *e = (const void *)(buf + off);
+
+			handle_inotify_event(w, e);
+			off += (ssize_t)(sizeof(*e) + e->len);
+		}
+	}
+}
+
+void sonde_container_watcher_process(struct sonde_container_watcher *w)
+{
+	struct epoll_event evs[32];
+	int n;
+
+	if (!w || w->epfd < 0)
+		return;
+	/* runtime execs first: a new state directory needs the invocation that made it */
+	if (w->fanfd >= 0)
+		handle_fanotify(w);
+	if (w->inofd >= 0)
+		handle_inotify(w);
+	n = epoll_wait(w->epfd, evs, 32, 0);
+	for (int i = 0; i < n; i++)
+		if (evs[i].data.u64 >> 32 == TAG_PIDFD)
+			pid_exited(w, (int)(uint32_t)evs[i].data.u64);
+	expire_pending(w);
+}
+
+/* ---- setup ---- */
+
+static void start_fanotify(struct sonde_container_watcher *w)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_FANOTIFY, 0)};
+	int marked = 0;
+
+	w->fanfd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
+	                             FAN_UNLIMITED_MARKS,
+	                         O_RDONLY | O_CLOEXEC | O_LARGEFILE);
+	if (w->fanfd < 0) {
+		sonde_warn("containers: fanotify unavailable (%s): containers that exit within a "
+		           "moment of starting may be missed",
+		           strerror(errno));
+		return;
+	}
+	for (size_t i = 0; runtime_binaries[i]; i++)
+		if (access(runtime_binaries[i], X_OK) == 0 &&
+		    fanotify_mark(w->fanfd, FAN_MARK_ADD, FAN_OPEN_EXEC, AT_FDCWD, runtime_binaries[i]) == 0)
+			marked++;
+	sonde_debug("containers: watching %d runtime binaries", marked);
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fanfd, &ev);
+}
+
+int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde_container_watch_opts *opts,
+                                struct sonde_container_watcher **out)
+{
+	const char *runc_root = "/run/runc", *crun_root = "/run/crun", *proc_root = "/proc";
+	struct sonde_container_watcher *w;
+	bool live = true;
+	struct stat st;
+
+	if (opts && opts->sz >= sizeof(*opts)) {
+		runc_root = opts->runc_root ? opts->runc_root : runc_root;
+		crun_root = opts->crun_root ? opts->crun_root : crun_root;
+		proc_root = opts->proc_root ? opts->proc_root : proc_root;
+		live = !opts->no_live;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->set = set;
+	w->epfd = w->inofd = w->fanfd = -1;
+	w->proc_root = strdup(proc_root);
+	w->roots[0] = (struct root_watch){&runtime_runc, strdup(runc_root), -1, -1};
+	w->roots[1] = (struct root_watch){&runtime_crun, strdup(crun_root), -1, -1};
+	w->nroots = 2;
+	if (!w->proc_root || !w->roots[0].root || !w->roots[1].root) {
+		sonde_container_watcher_free(w);
+		return -ENOMEM;
+	}
+	{
+		char self[PATH_MAX];
+		snprintf(self, sizeof(self), "%s/self/ns/mnt", proc_root);
+		w->self_mntns = stat(self, &st) == 0 ? (uint64_t)st.st_ino : 0;
+	}
+	if (live) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_INOTIFY, 0)};
+
+		w->epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->epfd < 0) {
+			int err = -errno;
+			sonde_container_watcher_free(w);
+			return err;
+		}
+		w->sub_id = sonde_containers_subscribe(set, on_set_change, w);
+		/* watch before scanning, so nothing falls between the two */
+		start_fanotify(w);
+		w->inofd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+		if (w->inofd < 0)
+			sonde_warn("containers: inotify unavailable (%s): new containers will not be seen",
+			           strerror(errno));
+		else
+			epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->inofd, &ev);
+		/* containers added before the watcher existed need their pidfds too */
+		for (size_t i = 0; i < sonde_containers_count(set); i++)
+			watch_pid(w, sonde_containers_at(set, i));
+	}
+	rescan(w);
+	*out = w;
+	return 0;
+}
+
+void sonde_container_watcher_free(struct sonde_container_watcher *w)
+{
+	if (!w)
+		return;
+	if (w->sub_id > 0)
+		sonde_containers_unsubscribe(w->set, w->sub_id);
+	while (w->npend)
+		pending_free(w, w->npend - 1);
+	for (size_t i = 0; i < w->npids; i++) {
+		close(w->pids[i].fd);
+		free(w->pids[i].id);
+	}
+	for (size_t i = 0; i < w->ndirs; i++)
+		free(w->dirs[i].id);
+	for (size_t i = 0; i < w->nroots; i++)
+		free(w->roots[i].root);
+	if (w->fanfd >= 0)
+		close(w->fanfd);
+	if (w->inofd >= 0)
+		close(w->inofd);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	free(w->pids);
+	free(w->dirs);
+	free(w->pend);
+	free(w->proc_root);
+	free(w);
+}
+
+int sonde_container_watcher_fd(const struct sonde_container_watcher *w)
+{
+	return w ? w->epfd : -1;
+}

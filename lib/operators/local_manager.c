@@ -1,0 +1,434 @@
+/* The LocalManager operator: container enrichment and in-kernel container
+ * filtering (see local_manager.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sonde/containers.h>
+#include <sonde/gadget.h>
+#include <sonde/log.h>
+
+#include "operators/local_manager.h"
+
+#define LM_PRIORITY     -1
+#define ENRICH_PRIORITY 0
+#define FILTER_MAP_SIZE 1024 /* as include/gadget/mntns_filter.h declares it */
+#define FILTER_MAP_NAME "sonde_mntns"
+
+#define ANN(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+enum lm_field {
+	RT_NAME, /* runtime.containerName */
+	RT_RUNTIME,
+	RT_ID,
+	RT_PID,
+	RT_IMAGE,
+	RT_DIGEST,
+	RT_STARTED,
+	K8S_NODE,
+	K8S_NAMESPACE,
+	K8S_POD,
+	K8S_CONTAINER,
+	K8S_HOSTNET,
+	K8S_LABELS,
+	NFIELDS,
+};
+
+struct field_def {
+	int parent; /* 0 runtime, 1 k8s */
+	const char *name;
+	enum sonde_kind kind;
+	int32_t order;
+	const char *const *annotations;
+};
+
+static const struct field_def field_defs[NFIELDS] = {
+    [RT_NAME] = {0, "containerName", SONDE_KIND_STRING, -27, ANN("template", "container")},
+    [RT_RUNTIME] = {0, "runtimeName", SONDE_KIND_STRING, -26,
+                    ANN("columns.hidden", "true", "columns.width", "19", "columns.fixed", "true")},
+    [RT_ID] = {0, "containerId", SONDE_KIND_STRING, -25,
+               ANN("columns.hidden", "true", "columns.width", "13", "columns.maxwidth", "64")},
+    [RT_PID] = {0, "containerPid", SONDE_KIND_UINT32, -24, ANN("template", "containerPid")},
+    [RT_IMAGE] = {0, "containerImageName", SONDE_KIND_STRING, -23,
+                  ANN("template", "containerImageName", "columns.hidden", "true")},
+    [RT_DIGEST] = {0, "containerImageDigest", SONDE_KIND_STRING, -22,
+                   ANN("template", "containerImageDigest", "columns.hidden", "true")},
+    [RT_STARTED] = {0, "containerStartedAt", SONDE_KIND_INT64, -21, ANN("template", "containerStartedAt")},
+    /* local runs: k8s.* is hidden, but filled from OCI annotations when present */
+    [K8S_NODE] = {1, "node", SONDE_KIND_STRING, -31, ANN("template", "node", "columns.hidden", "true")},
+    [K8S_NAMESPACE] = {1, "namespace", SONDE_KIND_STRING, -30,
+                       ANN("template", "namespace", "columns.hidden", "true")},
+    [K8S_POD] = {1, "podName", SONDE_KIND_STRING, -29, ANN("template", "pod", "columns.hidden", "true")},
+    [K8S_CONTAINER] = {1, "containerName", SONDE_KIND_STRING, -28,
+                       ANN("template", "container", "columns.hidden", "true")},
+    [K8S_HOSTNET] = {1, "hostnetwork", SONDE_KIND_BOOL, -27, ANN("columns.hidden", "true")},
+    [K8S_LABELS] = {1, "podLabels", SONDE_KIND_STRING, -26, ANN("columns.hidden", "true")},
+};
+
+struct lm_ds {
+	struct lm *lm;
+	struct sonde_ds *ds;
+	struct sonde_field *mntns;
+	struct sonde_field *f[NFIELDS];
+	bool requested;
+};
+
+struct lm {
+	struct sonde_gadget_ctx *ctx;
+	struct lm_ds *dss;
+	size_t ndss;
+	struct sonde_containers *set;
+	struct sonde_container_watcher *watcher;
+	int sub_id;
+	bool watching;
+	/* filtering */
+	bool filter;
+	bool filter_var; /* the value behind the gadget_filter_by_mntns variable */
+	int map_fd;      /* our map, handed to the gadget */
+	int sync_fd;     /* the map kept in sync: ours, or the gadget's own if it refused ours */
+	char **names;    /* -c selection, NULL = every container */
+	size_t nnames;
+};
+
+static const struct sonde_param_desc lm_params[] = {
+    {.key = "containername",
+     .alias = "c",
+     .description = "Show only data from containers with these names (comma-separated)",
+     .type_hint = "string"},
+    {.key = "host",
+     .description = "Show data from both the host and containers",
+     .default_value = "false",
+     .type_hint = "bool"},
+};
+
+/* ---- selection and the filter map ---- */
+
+static bool selected(const struct lm *lm, const struct sonde_container *c)
+{
+	if (!lm->nnames)
+		return true;
+	for (size_t i = 0; i < lm->nnames; i++)
+		if (strcmp(lm->names[i], c->name) == 0)
+			return true;
+	return false;
+}
+
+static void map_add(struct lm *lm, const struct sonde_container *c)
+{
+	uint32_t one = 1;
+
+	if (lm->sync_fd < 0 || !c->mntns || !selected(lm, c))
+		return;
+	if (bpf_map_update_elem(lm->sync_fd, &c->mntns, &one, BPF_ANY))
+		sonde_warn("LocalManager: cannot add container %s to the filter: %s", c->name,
+		           strerror(errno));
+}
+
+static void map_remove(struct lm *lm, const struct sonde_container *c)
+{
+	/* a newer running container may have the same (reused) mntns */
+	for (size_t i = 0; i < sonde_containers_count(lm->set); i++) {
+		const struct sonde_container *o = sonde_containers_at(lm->set, i);
+		if (o != c && o->mntns == c->mntns && selected(lm, o))
+			return;
+	}
+	if (lm->sync_fd >= 0 && c->mntns)
+		bpf_map_delete_elem(lm->sync_fd, &c->mntns);
+}
+
+static void on_container(struct sonde_containers *set, enum sonde_container_event ev,
+                         const struct sonde_container *c, void *arg)
+{
+	struct lm *lm = arg;
+
+	sonde_debug("LocalManager: container %s %s (%s, mntns %llu)", c->name,
+	            ev == SONDE_CONTAINER_ADDED ? "added" : "removed", c->runtime,
+	            (unsigned long long)c->mntns);
+	if (ev == SONDE_CONTAINER_ADDED)
+		map_add(lm, c);
+	else
+		map_remove(lm, c);
+}
+
+static void fill_map(struct lm *lm)
+{
+	for (size_t i = 0; i < sonde_containers_count(lm->set); i++)
+		map_add(lm, sonde_containers_at(lm->set, i));
+}
+
+static int parse_names(struct lm *lm, const char *list)
+{
+	char *copy, *tok, *save = NULL;
+
+	if (!list || !*list)
+		return 0;
+	copy = strdup(list);
+	if (!copy)
+		return -ENOMEM;
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char **n;
+
+		while (*tok == ' ')
+			tok++;
+		if (!*tok)
+			continue;
+		n = realloc(lm->names, (lm->nnames + 1) * sizeof(*n));
+		if (!n || !(n[lm->nnames] = strdup(tok))) {
+			if (n)
+				lm->names = n;
+			free(copy);
+			return -ENOMEM;
+		}
+		lm->names = n;
+		lm->nnames++;
+	}
+	free(copy);
+	return 0;
+}
+
+/* ---- enrichment ---- */
+
+static int put_str(struct lm_ds *d, enum lm_field i, struct sonde_record *rec, const char *s)
+{
+	return sonde_field_put_string(d->f[i], rec, s, (uint32_t)strlen(s));
+}
+
+static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
+{
+	struct lm_ds *d = arg;
+	const struct sonde_container *c = NULL;
+	uint64_t mntns = 0;
+
+	if (!d->requested)
+		return 0;
+	if (sonde_field_as_uint64(d->mntns, rec, &mntns))
+		c = sonde_containers_by_mntns(d->lm->set, mntns);
+	/* every field every time: records are reused */
+	put_str(d, RT_NAME, rec, c ? c->name : "");
+	put_str(d, RT_RUNTIME, rec, c ? c->runtime : "");
+	put_str(d, RT_ID, rec, c ? c->id : "");
+	sonde_field_put_uint(d->f[RT_PID], rec, c ? c->pid : 0);
+	put_str(d, RT_IMAGE, rec, c ? c->image_name : "");
+	put_str(d, RT_DIGEST, rec, "");
+	sonde_field_put_int(d->f[RT_STARTED], rec, c ? c->started_at_ns : 0);
+	put_str(d, K8S_NODE, rec, "");
+	put_str(d, K8S_NAMESPACE, rec, c ? c->k8s_namespace : "");
+	put_str(d, K8S_POD, rec, c ? c->k8s_pod_name : "");
+	put_str(d, K8S_CONTAINER, rec, c ? c->k8s_container_name : "");
+	sonde_field_put_bool(d->f[K8S_HOSTNET], rec, false);
+	put_str(d, K8S_LABELS, rec, "");
+	return 0;
+}
+
+static int add_fields(struct lm_ds *d)
+{
+	struct sonde_field_opts popts = {.sz = sizeof(popts), .flags = SONDE_FIELD_EMPTY};
+	struct sonde_field *parents[2];
+
+	parents[0] = sonde_ds_add_field(d->ds, "runtime", SONDE_KIND_INVALID, &popts);
+	popts.annotations = ANN("columns.hidden", "true");
+	parents[1] = sonde_ds_add_field(d->ds, "k8s", SONDE_KIND_INVALID, &popts);
+	if (!parents[0] || !parents[1])
+		return -EINVAL;
+	for (size_t i = 0; i < NFIELDS; i++) {
+		const struct field_def *fd = &field_defs[i];
+		struct sonde_field_opts o = {.sz = sizeof(o),
+		                             .parent = parents[fd->parent],
+		                             .order = fd->order,
+		                             .has_order = true,
+		                             .annotations = fd->annotations};
+
+		d->f[i] = sonde_ds_add_field(d->ds, fd->name, fd->kind, &o);
+		if (!d->f[i])
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void lm_free(struct lm *lm)
+{
+	if (!lm)
+		return;
+	sonde_container_watcher_free(lm->watcher);
+	sonde_containers_free(lm->set);
+	if (lm->map_fd >= 0)
+		close(lm->map_fd);
+	for (size_t i = 0; i < lm->nnames; i++)
+		free(lm->names[i]);
+	free(lm->names);
+	free(lm->dss);
+	free(lm);
+}
+
+static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
+{
+	struct lm *lm = calloc(1, sizeof(*lm));
+	int err = 0;
+
+	if (!lm)
+		return -ENOMEM;
+	lm->ctx = ctx;
+	lm->map_fd = lm->sync_fd = -1;
+	for (size_t i = 0; i < sonde_gadget_nds(ctx) && !err; i++) {
+		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
+		struct sonde_field *mntns[2];
+		struct lm_ds d = {.ds = ds};
+		struct lm_ds *n;
+
+		size_t found = sonde_ds_fields_with_tag(ds, "type:gadget_mntns_id", mntns, 2);
+		if (!found)
+			continue;
+		if (found > 1)
+			sonde_warn("LocalManager: datasource %s has several mount namespace fields; using %s",
+			           sonde_ds_name(ds), sonde_field_full_name(mntns[0]));
+		d.mntns = mntns[0];
+		n = realloc(lm->dss, (lm->ndss + 1) * sizeof(*n));
+		if (!n) {
+			err = -ENOMEM;
+			break;
+		}
+		lm->dss = n;
+		lm->dss[lm->ndss] = d;
+		err = add_fields(&lm->dss[lm->ndss]);
+		lm->ndss++;
+	}
+	if (err || !lm->ndss) {
+		lm_free(lm);
+		return err;
+	}
+	for (size_t i = 0; i < lm->ndss; i++) {
+		lm->dss[i].lm = lm;
+		err = sonde_ds_subscribe(lm->dss[i].ds, enrich, &lm->dss[i], ENRICH_PRIORITY);
+		if (err) {
+			lm_free(lm);
+			return err;
+		}
+	}
+	*state = lm;
+	return 0;
+}
+
+static struct sonde_param *param(struct sonde_gadget_ctx *ctx, const char *key)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "operator.LocalManager.%s", key);
+	return sonde_params_find(sonde_gadget_params(ctx), name);
+}
+
+static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct lm *lm = state;
+	struct sonde_param *host = param(ctx, "host"), *names = param(ctx, "containername");
+	struct sonde_container_watch_opts wo = {.sz = sizeof(wo)};
+	int err;
+
+	err = parse_names(lm, names ? sonde_param_value(names) : NULL);
+	if (err)
+		return err;
+	lm->filter = !(host && sonde_param_bool(host)) || lm->nnames;
+	lm->set = sonde_containers_new();
+	if (!lm->set)
+		return -ENOMEM;
+	lm->sub_id = sonde_containers_subscribe(lm->set, on_container, lm);
+	if (lm->filter) {
+		lm->map_fd = bpf_map_create(BPF_MAP_TYPE_HASH, FILTER_MAP_NAME, sizeof(uint64_t),
+		                            sizeof(uint32_t), FILTER_MAP_SIZE, NULL);
+		if (lm->map_fd < 0) {
+			sonde_err(
+			    "LocalManager: cannot create the container filter map: %s (use --host to trace "
+			    "every process)",
+			    strerror(errno));
+			return -errno;
+		}
+		lm->sync_fd = lm->map_fd;
+		lm->filter_var = true;
+		sonde_gadget_set_var(ctx, "gadget_mntns_filter_map", &lm->map_fd);
+		sonde_gadget_set_var(ctx, "gadget_filter_by_mntns", &lm->filter_var);
+	}
+	/* the initial scan fills the map before the gadget is loaded */
+	err = sonde_container_watcher_new(lm->set, &wo, &lm->watcher);
+	if (err)
+		sonde_warn("LocalManager: cannot watch containers: %s", strerror(-err));
+	return 0;
+}
+
+static void on_watcher(struct sonde_gadget_ctx *ctx, int fd, void *arg)
+{
+	struct lm *lm = arg;
+
+	sonde_container_watcher_process(lm->watcher);
+}
+
+static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct lm *lm = state;
+	int fd = sonde_container_watcher_fd(lm->watcher);
+
+	if (lm->filter) {
+		/* published by the ebpf operator after load; a map that took our fd
+		 * carries our map's kernel name (libbpf renames it on reuse) */
+		struct bpf_map *gadgets = sonde_gadget_var(ctx, "map/gadget_mntns_filter_map");
+		struct bpf_map *ours = sonde_gadget_var(ctx, "map/" FILTER_MAP_NAME);
+
+		if (gadgets && bpf_map__fd(gadgets) != lm->map_fd) {
+			lm->sync_fd = bpf_map__fd(gadgets);
+			fill_map(lm);
+			sonde_debug("LocalManager: the gadget kept its own filter map; keeping it in sync");
+		} else if (!gadgets && !ours) {
+			sonde_debug("LocalManager: the gadget has no mount namespace filter");
+		}
+	}
+	for (size_t i = 0; i < lm->ndss; i++) {
+		struct lm_ds *d = &lm->dss[i];
+
+		d->requested = false;
+		for (size_t k = 0; k < NFIELDS; k++)
+			d->requested |= sonde_field_is_requested(d->f[k]);
+	}
+	if (fd >= 0) {
+		int err = sonde_gadget_watch_fd(ctx, fd, on_watcher, lm);
+		if (err)
+			return err;
+		lm->watching = true;
+		/* anything that happened since the scan */
+		sonde_container_watcher_process(lm->watcher);
+	}
+	sonde_debug("LocalManager: %zu containers%s", sonde_containers_count(lm->set),
+	            lm->filter ? ", filtering in the kernel" : "");
+	return 0;
+}
+
+static int lm_stop(struct sonde_gadget_ctx *ctx, void *state)
+{
+	struct lm *lm = state;
+
+	if (lm->watching)
+		sonde_gadget_unwatch_fd(ctx, sonde_container_watcher_fd(lm->watcher));
+	lm->watching = false;
+	return 0;
+}
+
+static void lm_close(struct sonde_gadget_ctx *ctx, void *state)
+{
+	lm_free(state);
+}
+
+const struct sonde_operator sonde_local_manager_operator = {
+    .name = "LocalManager",
+    .kind = SONDE_OP_DATA,
+    .priority = LM_PRIORITY,
+    .instance_params = lm_params,
+    .ninstance_params = sizeof(lm_params) / sizeof(lm_params[0]),
+    .instantiate = lm_instantiate,
+    .pre_start = lm_pre_start,
+    .start = lm_start,
+    .stop = lm_stop,
+    .close = lm_close,
+};

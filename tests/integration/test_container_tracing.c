@@ -1,0 +1,452 @@
+/* Containers end to end: real runc (and crun when it works on this host)
+ * containers from a busybox-static OCI bundle built here, traced with
+ * `sonde run trace_open`. Each container lives a few milliseconds (it only
+ * cats a file named after the test), so attribution must not depend on
+ * catching it with a poll. Only containers created here are deleted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static char workdir[256];
+static char created[8][96]; /* ids of containers this test made, for cleanup */
+static int ncreated;
+
+static int run_quiet(const char *const *argv, const char *cwd)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		if (cwd && chdir(cwd))
+			_exit(126);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static bool have(const char *tool)
+{
+	const char *argv[] = {tool, "--version", NULL};
+	return run_quiet(argv, NULL) == 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		abort();
+	fputs(text, f);
+	fclose(f);
+}
+
+/* rootfs with busybox and a few applets, shared by every bundle */
+static bool make_rootfs(void)
+{
+	static const char *const dirs[] = {"bin", "proc", "sys", "dev", "etc", "tmp", "root", "run", NULL};
+	static const char *const applets[] = {"sh", "cat", "sleep", NULL};
+	char path[512];
+
+	snprintf(workdir, sizeof(workdir), "/tmp/sonde-it-containers-XXXXXX");
+	if (!mkdtemp(workdir))
+		return false;
+	snprintf(path, sizeof(path), "%s/rootfs", workdir);
+	mkdir(path, 0755);
+	for (size_t i = 0; dirs[i]; i++) {
+		snprintf(path, sizeof(path), "%s/rootfs/%s", workdir, dirs[i]);
+		mkdir(path, 0755);
+	}
+	{
+		snprintf(path, sizeof(path), "%s/rootfs/bin/busybox", workdir);
+		const char *cp[] = {"cp", "/bin/busybox", path, NULL};
+		if (run_quiet(cp, NULL))
+			return false;
+	}
+	for (size_t i = 0; applets[i]; i++) {
+		snprintf(path, sizeof(path), "%s/rootfs/bin/%s", workdir, applets[i]);
+		if (symlink("/bin/busybox", path))
+			return false;
+	}
+	snprintf(path, sizeof(path), "%s/rootfs/etc/passwd", workdir);
+	write_file(path, "root:x:0:0:root:/root:/bin/sh\n");
+	snprintf(path, sizeof(path), "%s/rootfs/etc/group", workdir);
+	write_file(path, "root:x:0:\n");
+	return true;
+}
+
+/* A bundle whose container cats /etc/<file> (created in the rootfs) and exits. */
+static bool make_bundle(const char *name, const char *file, const char *annotated_name)
+{
+	char dir[512], path[600], rootfs[512];
+	const char *spec[] = {"runc", "spec", NULL};
+	json_error_t jerr;
+	json_t *cfg, *process, *ann = json_object();
+	bool ok;
+
+	snprintf(dir, sizeof(dir), "%s/%s", workdir, name);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
+	mkdir(dir, 0755);
+	if (run_quiet(spec, dir))
+		return false;
+	snprintf(path, sizeof(path), "%s/config.json", dir);
+	cfg = json_load_file(path, 0, &jerr);
+	if (!cfg)
+		return false;
+	process = json_object_get(cfg, "process");
+	json_object_set_new(process, "terminal", json_false());
+	json_object_set_new(process, "args", json_pack("[s,s]", "cat", file));
+	json_object_set_new(json_object_get(cfg, "root"), "path", json_string(rootfs));
+	if (annotated_name)
+		json_object_set_new(ann, "io.kubernetes.cri.container-name", json_string(annotated_name));
+	json_object_set_new(ann, "org.sonde.test", json_string("1"));
+	json_object_set_new(cfg, "annotations", ann);
+	ok = json_dump_file(cfg, path, JSON_INDENT(1)) == 0;
+	json_decref(cfg);
+	snprintf(path, sizeof(path), "%s/rootfs%s", workdir, file);
+	write_file(path, "hello from a container\n");
+	return ok;
+}
+
+/* Runs the container to completion: runtime run --bundle DIR ID. */
+static int run_container(const char *runtime, const char *bundle, const char *id)
+{
+	char dir[512];
+	const char *argv[] = {runtime, "run", "--bundle", dir, id, NULL};
+	const char *del[] = {runtime, "delete", "-f", id, NULL};
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
+	if (ncreated < 8)
+		snprintf(created[ncreated++], sizeof(created[0]), "%s:%s", runtime, id);
+	rc = run_quiet(argv, NULL);
+	run_quiet(del, NULL);
+	return rc;
+}
+
+static void host_open(const char *path)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY);
+		_exit(fd < 0);
+	}
+	waitpid(pid, NULL, 0);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void cleanup(void)
+{
+	for (int i = 0; i < ncreated; i++) {
+		char rt[16], *colon = strchr(created[i], ':');
+		const char *del[] = {rt, "delete", "-f", colon + 1, NULL};
+
+		snprintf(rt, sizeof(rt), "%.*s", (int)(colon - created[i]), created[i]);
+		run_quiet(del, NULL);
+	}
+	ncreated = 0;
+	if (workdir[0] && strncmp(workdir, "/tmp/sonde-it-containers-", 25) == 0)
+		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	workdir[0] = 0;
+}
+
+static bool setup(const char *runtime)
+{
+	if (!test_is_root())
+		test_skip("needs root");
+	if (!have(runtime) || access("/bin/busybox", X_OK))
+		test_skip("needs runc and busybox-static (scripts/install-deps.sh)");
+	return make_rootfs();
+}
+
+struct scenario {
+	const char *runtime;
+	const char *extra[4]; /* sonde flags */
+	const char *containers[2];
+	const char *annotated[2];
+	char files[2][64];
+	char host_file[512];
+	json_t *events; /* trace_open records naming one of the files */
+};
+
+/* Starts sonde, runs the containers and a host open, returns the matching records. */
+static void run_scenario(struct scenario *s)
+{
+	const char *argv[16] = {"run", "trace_open", "-o", "json", "-v"};
+	struct sonde_proc p;
+	size_t n = 5, i;
+	json_t *all, *ev;
+	char bundles[2][64];
+
+	s->events = json_array();
+	for (int k = 0; k < 4 && s->extra[k]; k++)
+		argv[n++] = s->extra[k];
+	argv[n] = NULL;
+	for (int k = 0; k < 2 && s->containers[k]; k++) {
+		snprintf(s->files[k], sizeof(s->files[k]), "/etc/sonde-%d-%d-%ld", getpid(), k,
+		         random() % 100000);
+		snprintf(bundles[k], sizeof(bundles[k]), "bundle-%s", s->containers[k]);
+		if (!make_bundle(bundles[k], s->files[k], s->annotated[k])) {
+			fprintf(stderr, "cannot build the bundle\n");
+			test_failures++;
+			return;
+		}
+	}
+	snprintf(s->host_file, sizeof(s->host_file), "%s/host-%ld", workdir, random() % 100000);
+	write_file(s->host_file, "host\n");
+	if (sonde_proc_start(&p, argv)) {
+		test_failures++;
+		return;
+	}
+	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
+		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
+		test_failures++;
+	}
+	/* The containers run from a child while this process keeps reading
+	 * sonde's output: a sonde blocked on a full pipe could not answer the
+	 * runtime's exec permission events. */
+	pid_t worker = fork();
+	if (worker == 0) {
+		int bad = 0;
+		for (int k = 0; k < 2 && s->containers[k]; k++)
+			bad |= run_container(s->runtime, bundles[k], s->containers[k]) != 0;
+		host_open(s->host_file);
+		_exit(bad);
+	}
+	for (int k = 0; k < 2 && s->containers[k] && ncreated < 8; k++)
+		snprintf(created[ncreated++], sizeof(created[0]), "%s:%s", s->runtime, s->containers[k]);
+	for (int st, tries = 0; tries < 300; tries++) {
+		pid_t r = waitpid(worker, &st, WNOHANG);
+		if (r == worker) {
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			break;
+		}
+		sonde_proc_wait_for(&p, 1, "\001never", 100);
+	}
+	sonde_proc_wait_for(&p, 1, s->files[0], 2000);
+	usleep(300 * 1000);
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	all = test_json_lines(p.out ? p.out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *fname = test_json_str(ev, "fname");
+
+		if (fname && (!strcmp(fname, s->files[0]) || !strcmp(fname, s->files[1]) ||
+		              !strcmp(fname, s->host_file)))
+			json_array_append(s->events, ev);
+	}
+	if (json_array_size(s->events) == 0)
+		fprintf(stderr, "no matching events; sonde stderr:\n%s\n", p.err ? p.err : "");
+	json_decref(all);
+	sonde_proc_free(&p);
+}
+
+static json_t *find(struct scenario *s, const char *fname)
+{
+	size_t i;
+	json_t *ev;
+
+	json_array_foreach(s->events, i, ev)
+	{
+		const char *f = test_json_str(ev, "fname");
+		if (f && !strcmp(f, fname))
+			return ev;
+	}
+	return NULL;
+}
+
+static void check_container_event(json_t *ev, const char *runtime, const char *id, const char *name)
+{
+	CHECK(ev != NULL);
+	if (!ev)
+		return;
+	CHECK_STR(test_json_str(ev, "runtime.containerId"), id);
+	CHECK_STR(test_json_str(ev, "runtime.containerName"), name);
+	CHECK_STR(test_json_str(ev, "runtime.runtimeName"), runtime);
+	CHECK_STR(test_json_str(ev, "proc.comm"), "cat");
+	CHECK(test_json_int(ev, "runtime.containerPid", 0) > 0);
+	CHECK(test_json_int(ev, "runtime.containerStartedAt", 0) > 0);
+}
+
+/* Without --host: the container's (short-lived) open, and no host event. */
+static void containers_only(const char *runtime)
+{
+	char id[64];
+	struct scenario s = {.runtime = runtime};
+
+	if (!setup(runtime))
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-%s-%d", runtime, getpid());
+	s.containers[0] = id;
+	run_scenario(&s);
+	check_container_event(find(&s, s.files[0]), runtime, id, id);
+	CHECK(find(&s, s.host_file) == NULL);
+	json_decref(s.events);
+out:
+	cleanup();
+}
+
+static void test_runc_containers_only(void)
+{
+	containers_only("runc");
+}
+
+/* --host: host processes too, and container events still enriched. */
+static void test_runc_host(void)
+{
+	char id[64];
+	json_t *ev;
+	struct scenario s = {.runtime = "runc", .extra = {"--host"}, .annotated = {"web"}};
+
+	if (!setup("runc"))
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-host-%d", getpid());
+	s.containers[0] = id;
+	run_scenario(&s);
+	check_container_event(find(&s, s.files[0]), "runc", id, "web");
+	ev = find(&s, s.host_file);
+	CHECK(ev != NULL);
+	if (ev) {
+		CHECK_STR(test_json_str(ev, "runtime.containerName"), "");
+		CHECK_STR(test_json_str(ev, "runtime.containerId"), "");
+	}
+	CHECK_STR(test_json_str(find(&s, s.files[0]), "k8s.containerName"), "web");
+	json_decref(s.events);
+out:
+	cleanup();
+}
+
+/* -c NAME: only that container, not the other one, not the host. */
+static void test_runc_containername(void)
+{
+	char a[64], b[64];
+	struct scenario s = {.runtime = "runc", .extra = {"-c", a}};
+
+	if (!setup("runc"))
+		goto out;
+	snprintf(a, sizeof(a), "sonde-it-a-%d", getpid());
+	snprintf(b, sizeof(b), "sonde-it-b-%d", getpid());
+	s.containers[0] = a;
+	s.containers[1] = b;
+	run_scenario(&s);
+	check_container_event(find(&s, s.files[0]), "runc", a, a);
+	CHECK(find(&s, s.files[1]) == NULL);
+	CHECK(find(&s, s.host_file) == NULL);
+	json_decref(s.events);
+out:
+	cleanup();
+}
+
+/* A container running before sonde starts is found by the initial scan. */
+static void test_runc_list_containers(void)
+{
+	char id[64], dir[512];
+	const char *run[] = {"runc", "run", "-d", "--bundle", dir, id, NULL};
+	const char *list[] = {"list-containers", "-o", "json", NULL};
+	const char *del[] = {"runc", "delete", "-f", id, NULL};
+	char *out = NULL, *err = NULL;
+	json_t *arr, *c;
+	size_t i;
+	bool found = false;
+
+	if (!setup("runc"))
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-ls-%d", getpid());
+	snprintf(dir, sizeof(dir), "%s/bundle-ls", workdir);
+	REQUIRE(make_bundle("bundle-ls", "/etc/ls", "lister"));
+	{
+		/* a long-lived one: sleep instead of cat */
+		char path[600];
+		json_t *cfg;
+
+		snprintf(path, sizeof(path), "%s/config.json", dir);
+		cfg = json_load_file(path, 0, NULL);
+		REQUIRE(cfg);
+		json_object_set_new(json_object_get(cfg, "process"), "args",
+		                    json_pack("[s,s]", "sleep", "30"));
+		json_dump_file(cfg, path, 0);
+		json_decref(cfg);
+	}
+	snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", id);
+	CHECK_INT(run_quiet(run, NULL), 0);
+	CHECK_INT(sonde_run_cmd(list, &out, &err, 10000), 0);
+	arr = json_loads(out ? out : "", 0, NULL);
+	CHECK(json_is_array(arr));
+	json_array_foreach(arr, i, c)
+	{
+		const char *cid = test_json_str(c, "runtime.containerId");
+		if (!cid || strcmp(cid, id))
+			continue;
+		found = true;
+		CHECK_STR(test_json_str(c, "runtime.containerName"), "lister");
+		CHECK_STR(test_json_str(c, "runtime.runtimeName"), "runc");
+		CHECK(test_json_int(c, "mntns", 0) > 0);
+		CHECK(test_json_int(c, "runtime.containerPid", 0) > 1);
+		CHECK_STR(
+		    json_string_value(json_object_get(json_object_get(c, "annotations"), "org.sonde.test")),
+		    "1");
+	}
+	CHECK(found);
+	json_decref(arr);
+	free(out);
+	free(err);
+	run_quiet(del, NULL);
+out:
+	cleanup();
+}
+
+/* crun refuses cgroup v1/v2 hybrid hosts; run it only where it works. */
+static void test_crun_containers_only(void)
+{
+	char id[64], dir[512];
+	const char *probe[] = {"crun", "run", "--bundle", dir, id, NULL};
+	const char *del[] = {"crun", "delete", "-f", id, NULL};
+
+	if (!test_is_root() || !have("crun") || access("/bin/busybox", X_OK)) {
+		printf("crun or busybox missing: crun case not run\n");
+		return;
+	}
+	if (!make_rootfs())
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-probe-%d", getpid());
+	snprintf(dir, sizeof(dir), "%s/bundle-probe", workdir);
+	REQUIRE(make_bundle("bundle-probe", "/etc/probe", NULL));
+	snprintf(created[ncreated++], sizeof(created[0]), "crun:%s", id);
+	if (run_quiet(probe, NULL)) {
+		/* not a skip of the whole file: the runc cases ran */
+		printf("crun cannot run containers on this host (cgroup hybrid mode): crun case not run\n");
+		run_quiet(del, NULL);
+		cleanup();
+		return;
+	}
+	run_quiet(del, NULL);
+	cleanup();
+	containers_only("crun");
+	return;
+out:
+	cleanup();
+}
+
+TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_host), TEST(test_runc_containername),
+          TEST(test_runc_list_containers), TEST(test_crun_containers_only))
