@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke bench clean format
+.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke bench soak clean format
 
 all: build
 
@@ -53,6 +53,10 @@ check: test-asan fuzz-smoke test
 bench: build
 	$(BUILD)/bench/bench_pipeline
 	bench/overhead.sh $(BUILD)
+
+# Ten minutes of trace_open under a steady workload: RSS flat, nothing lost (root).
+soak: build
+	bench/soak.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
