@@ -63,6 +63,13 @@ int ebpf_apply_operator_vars(struct ebpf_gadget *g)
 			return err;
 		}
 		sonde_debug("ebpf: map '%s' replaced by fd %d", replaceable[i], *fd);
+		/* reuse_fd renames the map after the kernel's: publish the gadget's name too */
+		{
+			char var[64];
+
+			snprintf(var, sizeof(var), "map/%s", replaceable[i]);
+			sonde_gadget_set_var(g->ctx, var, map);
+		}
 	}
 	for (size_t i = 0; i < g->nvars; i++) {
 		struct ebpf_var *v = &g->vars[i];
