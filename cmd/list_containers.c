@@ -26,14 +26,14 @@ static json_t *to_json(const struct sonde_container *c)
 
 	for (size_t i = 0; i < c->nannotations; i++)
 		json_object_set_new(ann, c->ann_keys[i], json_string(c->ann_values[i]));
-	return json_pack("{s:{s:s,s:s,s:s,s:I,s:s,s:s,s:I},s:{s:s,s:s,s:s,s:s},s:I,s:I,s:s,s:I,s:s,s:o}",
-	                 "runtime", "runtimeName", c->runtime, "containerId", c->id, "containerName", c->name,
-	                 "containerPid", (json_int_t)c->pid, "containerImageName", c->image_name,
-	                 "containerImageDigest", "", "containerStartedAt", (json_int_t)c->started_at_ns,
-	                 "k8s", "namespace", c->k8s_namespace, "podName", c->k8s_pod_name, "containerName",
-	                 c->k8s_container_name, "podUID", c->k8s_pod_uid, "mntns", (json_int_t)c->mntns,
-	                 "netns", (json_int_t)c->netns, "cgroupPath", c->cgroup_path, "cgroupID",
-	                 (json_int_t)c->cgroup_id, "bundle", c->bundle, "annotations", ann);
+	return json_pack(
+	    "{s:{s:s,s:s,s:s,s:I,s:s,s:s,s:I},s:{s:s,s:s,s:s,s:s},s:I,s:I,s:s,s:I,s:s,s:o}", "runtime",
+	    "runtimeName", c->runtime, "containerId", c->id, "containerName", c->name, "containerPid",
+	    (json_int_t)c->pid, "containerImageName", c->image_name, "containerImageDigest", c->image_digest,
+	    "containerStartedAt", (json_int_t)c->started_at_ns, "k8s", "namespace", c->k8s_namespace,
+	    "podName", c->k8s_pod_name, "containerName", c->k8s_container_name, "podUID", c->k8s_pod_uid,
+	    "mntns", (json_int_t)c->mntns, "netns", (json_int_t)c->netns, "cgroupPath", c->cgroup_path,
+	    "cgroupID", (json_int_t)c->cgroup_id, "bundle", c->bundle, "annotations", ann);
 }
 
 static void print_json(const struct sonde_container *c, const char *event)

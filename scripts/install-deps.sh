@@ -3,7 +3,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev runc crun busybox-static"
+libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev runc crun podman busybox-static"
 
 missing=""
 for p in $PACKAGES; do

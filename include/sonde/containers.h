@@ -23,14 +23,15 @@
  * a collection ("" when unknown). */
 struct sonde_container {
 	char *id;
-	char *name;    /* annotation-given name, else the id */
-	char *runtime; /* "runc", "crun" */
+	char *name;    /* annotation- or podman-given name, else the id */
+	char *runtime; /* "runc", "crun", "podman" */
 	uint32_t pid;  /* init process, in the host pid namespace */
 	uint64_t mntns, netns;
 	char *cgroup_path;  /* cgroup v2 path ("/demo1"); v1 fallback when no v2 line */
 	uint64_t cgroup_id; /* inode of the v2 cgroup directory, 0 if unknown */
 	char *bundle;
 	char *image_name;
+	char *image_digest;    /* "sha256:…" when the runtime's storage says */
 	int64_t started_at_ns; /* ns since the epoch, 0 if unknown */
 	/* Kubernetes metadata from OCI annotations ("" when absent). */
 	char *k8s_namespace, *k8s_pod_name, *k8s_container_name, *k8s_pod_uid;

@@ -34,12 +34,14 @@ struct sonde_container *sonde_container_new(const char *id, const char *runtime)
 	c->cgroup_path = dup_or_empty(NULL);
 	c->bundle = dup_or_empty(NULL);
 	c->image_name = dup_or_empty(NULL);
+	c->image_digest = dup_or_empty(NULL);
 	c->k8s_namespace = dup_or_empty(NULL);
 	c->k8s_pod_name = dup_or_empty(NULL);
 	c->k8s_container_name = dup_or_empty(NULL);
 	c->k8s_pod_uid = dup_or_empty(NULL);
 	if (!c->id || !c->name || !c->runtime || !c->cgroup_path || !c->bundle || !c->image_name ||
-	    !c->k8s_namespace || !c->k8s_pod_name || !c->k8s_container_name || !c->k8s_pod_uid) {
+	    !c->image_digest || !c->k8s_namespace || !c->k8s_pod_name || !c->k8s_container_name ||
+	    !c->k8s_pod_uid) {
 		sonde_container_free(c);
 		return NULL;
 	}
@@ -62,6 +64,7 @@ void sonde_container_free(struct sonde_container *c)
 	free(c->cgroup_path);
 	free(c->bundle);
 	free(c->image_name);
+	free(c->image_digest);
 	free(c->k8s_namespace);
 	free(c->k8s_pod_name);
 	free(c->k8s_container_name);

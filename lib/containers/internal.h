@@ -51,4 +51,20 @@ int runtime_scan(struct sonde_containers *set, const struct runtime_desc *rt, co
  * resolved inside the bundle's rootfs (symlinks kept inside it); caller frees. */
 int oci_bundle_exec_path(const char *bundle, char **path);
 
+/* ---- podman.c: names and images from podman's storage files ---- */
+struct podman_meta {
+	char *name, *image_name, *image_id, *image_digest; /* NULL when unknown */
+};
+void podman_meta_clear(struct podman_meta *m);
+/* The entry of container `id` in a containers/storage containers.json (fills
+ * only members still NULL). -ENOENT if absent, -EINVAL on garbage. */
+int podman_containers_json_find(const char *text, size_t len, const char *id, struct podman_meta *m);
+/* The entry of image `image_id` in an images.json: digest, first name. */
+int podman_images_json_find(const char *text, size_t len, const char *image_id, struct podman_meta *m);
+/* Both lookups in the store next to `bundle` (<graphroot>/<driver>-containers/<id>/userdata);
+ * falls back to /var/lib/containers/storage and the /run/containers/storage runroot. */
+int podman_lookup(const char *bundle, const char *id, struct podman_meta *m);
+/* Sets name, image name and digest of a podman container; unchanged if not found. */
+void podman_enrich(struct sonde_container *c);
+
 #endif

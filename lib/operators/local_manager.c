@@ -213,7 +213,7 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	put_str(d, RT_ID, rec, c ? c->id : "");
 	sonde_field_put_uint(d->f[RT_PID], rec, c ? c->pid : 0);
 	put_str(d, RT_IMAGE, rec, c ? c->image_name : "");
-	put_str(d, RT_DIGEST, rec, "");
+	put_str(d, RT_DIGEST, rec, c ? c->image_digest : "");
 	sonde_field_put_int(d->f[RT_STARTED], rec, c ? c->started_at_ns : 0);
 	put_str(d, K8S_NODE, rec, "");
 	put_str(d, K8S_NAMESPACE, rec, c ? c->k8s_namespace : "");
