@@ -157,6 +157,10 @@ static int run_gadget(const char *const *params, int64_t timeout_ns)
 	if (!ctx || devnull < 0)
 		return -ENOMEM;
 	r = sonde_gadget_instantiate(ctx);
+	/* the workload runs on the host, not in a container */
+	if (!r && sonde_params_find(sonde_gadget_params(ctx), "operator.LocalManager.host"))
+		r = sonde_params_set(sonde_gadget_params(ctx), "operator.LocalManager.host", "true", err,
+		                     sizeof(err));
 	for (size_t i = 0; !r && params[i]; i += 2) {
 		r = sonde_params_set(sonde_gadget_params(ctx), params[i], params[i + 1], err, sizeof(err));
 		if (r)

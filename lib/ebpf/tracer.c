@@ -74,8 +74,9 @@ int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t)
 
 /* A gadget declares its ring size for one busy CPU (upstream: 256 KiB). Every
  * CPU can fill it at once while the reader is scheduled out, so the ring
- * grows with the CPU count: RINGBUF_PER_CPU each, a power of two, capped. */
-#define RINGBUF_PER_CPU (1u << 20)
+ * grows with the CPU count: RINGBUF_PER_CPU each (2 MiB: ~20 ms of a CPU
+ * opening files as fast as it can), a power of two, capped. */
+#define RINGBUF_PER_CPU (2u << 20)
 #define RINGBUF_MAX     (64u << 20)
 
 static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
