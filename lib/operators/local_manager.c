@@ -74,7 +74,8 @@ struct lm_ds {
 	struct sonde_ds *ds;
 	struct sonde_field *mntns;
 	struct sonde_field *f[NFIELDS];
-	bool requested;
+	bool want[NFIELDS]; /* requested by some consumer: only those are filled */
+	bool requested;     /* any of them */
 };
 
 struct lm {
@@ -194,7 +195,7 @@ static int parse_names(struct lm *lm, const char *list)
 
 static int put_str(struct lm_ds *d, enum lm_field i, struct sonde_record *rec, const char *s)
 {
-	return sonde_field_put_string(d->f[i], rec, s, (uint32_t)strlen(s));
+	return d->want[i] ? sonde_field_put_string(d->f[i], rec, s, (uint32_t)strlen(s)) : 0;
 }
 
 static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
@@ -207,19 +208,22 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		return 0;
 	if (sonde_field_as_uint64(d->mntns, rec, &mntns))
 		c = sonde_containers_by_mntns(d->lm->set, mntns);
-	/* every field every time: records are reused */
+	/* every wanted field every time: records are reused */
 	put_str(d, RT_NAME, rec, c ? c->name : "");
 	put_str(d, RT_RUNTIME, rec, c ? c->runtime : "");
 	put_str(d, RT_ID, rec, c ? c->id : "");
-	sonde_field_put_uint(d->f[RT_PID], rec, c ? c->pid : 0);
+	if (d->want[RT_PID])
+		sonde_field_put_uint(d->f[RT_PID], rec, c ? c->pid : 0);
 	put_str(d, RT_IMAGE, rec, c ? c->image_name : "");
 	put_str(d, RT_DIGEST, rec, c ? c->image_digest : "");
-	sonde_field_put_int(d->f[RT_STARTED], rec, c ? c->started_at_ns : 0);
+	if (d->want[RT_STARTED])
+		sonde_field_put_int(d->f[RT_STARTED], rec, c ? c->started_at_ns : 0);
 	put_str(d, K8S_NODE, rec, "");
 	put_str(d, K8S_NAMESPACE, rec, c ? c->k8s_namespace : "");
 	put_str(d, K8S_POD, rec, c ? c->k8s_pod_name : "");
 	put_str(d, K8S_CONTAINER, rec, c ? c->k8s_container_name : "");
-	sonde_field_put_bool(d->f[K8S_HOSTNET], rec, false);
+	if (d->want[K8S_HOSTNET])
+		sonde_field_put_bool(d->f[K8S_HOSTNET], rec, false);
 	put_str(d, K8S_LABELS, rec, "");
 	return 0;
 }
@@ -389,8 +393,10 @@ static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 		struct lm_ds *d = &lm->dss[i];
 
 		d->requested = false;
-		for (size_t k = 0; k < NFIELDS; k++)
-			d->requested |= sonde_field_is_requested(d->f[k]);
+		for (size_t k = 0; k < NFIELDS; k++) {
+			d->want[k] = sonde_field_is_requested(d->f[k]);
+			d->requested |= d->want[k];
+		}
 	}
 	if (fd >= 0) {
 		int err = sonde_gadget_watch_fd(ctx, fd, on_watcher, lm);
