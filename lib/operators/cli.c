@@ -9,7 +9,9 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "core/trim.h"
 #include "operators/cli.h"
+#include "operators/ds_spec.h"
 #include "output/columns.h"
 #include "output/json.h"
 #include "output/outbuf.h"
@@ -187,18 +189,6 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 
 /* ---- params ---- */
 
-static char *trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = 0;
-	return s;
-}
-
 /* Whether `mode` is in the comma list `list` (or the default set when NULL). */
 static bool supports(const char *list, const char *mode)
 {
@@ -255,7 +245,7 @@ static int default_mode(struct sonde_ds *ds, char *out, size_t outlen)
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = trim(tok);
+		tok = sonde_trim_blanks(tok);
 		if (*tok && (!best || strcmp(tok, best) < 0))
 			best = tok;
 	}
@@ -287,60 +277,38 @@ static bool known_mode(struct sonde_gadget_ctx *ctx, const char *mode)
 static int requested_mode(struct sonde_gadget_ctx *ctx, const char *value, struct sonde_ds *ds, char *out,
                           size_t outlen)
 {
-	char *copy = strdup(value), *save = NULL, *tok;
-	int err = 0;
-	bool have_global = false;
-	char global[64] = "";
+	const char *global = NULL;
+	struct ds_spec spec;
+	int err = ds_spec_parse(value, ',', &spec);
 
 	*out = 0;
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *colon, *mode;
+	for (size_t i = 0; i < spec.n && !err; i++) {
+		const struct ds_spec_part *part = &spec.parts[i];
 
-		tok = trim(tok);
-		if (!*tok)
-			continue;
-		colon = strchr(tok, ':');
-		mode = colon ? trim(colon + 1) : tok;
-		if (colon) {
-			*colon = 0;
-			tok = trim(tok);
-		}
-		if (!*mode) {
+		err = -EINVAL;
+		if (!*part->value)
 			sonde_err("cli: --output \"%s\": missing mode", value);
-			err = -EINVAL;
-			break;
-		}
-		if (!known_mode(ctx, mode)) {
+		else if (!known_mode(ctx, part->value))
 			sonde_err(
 			    "cli: unknown output mode \"%s\" (use columns, json, jsonpretty, yaml or none)",
-			    mode);
-			err = -EINVAL;
+			    part->value);
+		else if (part->ds && !referenced_ds(ctx, part->ds))
+			sonde_err("cli: --output names unknown data source \"%s\"", part->ds);
+		else if (!part->ds && global)
+			sonde_err("cli: --output \"%s\" gives more than one mode for all data sources",
+			          value);
+		else
+			err = 0;
+		if (err)
 			break;
-		}
-		if (colon && !referenced_ds(ctx, tok)) {
-			sonde_err("cli: --output names unknown data source \"%s\"", tok);
-			err = -EINVAL;
-			break;
-		}
-		if (!colon) {
-			if (have_global) {
-				sonde_err(
-				    "cli: --output \"%s\" gives more than one mode for all data sources",
-				    value);
-				err = -EINVAL;
-				break;
-			}
-			have_global = true;
-			snprintf(global, sizeof(global), "%s", mode);
-		} else if (strcmp(tok, sonde_ds_name(ds)) == 0) {
-			snprintf(out, outlen, "%s", mode);
-		}
+		if (!part->ds)
+			global = part->value;
+		else if (strcmp(part->ds, sonde_ds_name(ds)) == 0)
+			snprintf(out, outlen, "%s", part->value);
 	}
-	if (!err && !*out && have_global)
+	if (!err && !*out && global)
 		snprintf(out, outlen, "%s", global);
-	free(copy);
+	ds_spec_free(&spec);
 	return err;
 }
 
@@ -349,33 +317,23 @@ static int requested_mode(struct sonde_gadget_ctx *ctx, const char *value, struc
 static int fields_for(struct sonde_gadget_ctx *ctx, const char *value, struct sonde_ds *ds, char **out,
                       bool *global)
 {
-	char *copy = strdup(value), *save = NULL, *tok;
-	char *mine = NULL, *all = NULL;
-	int err = 0;
+	const char *mine = NULL, *all = NULL;
+	struct ds_spec spec;
+	int err = ds_spec_parse(value, ';', &spec);
 
 	*out = NULL;
 	*global = false;
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ";", &save); tok; tok = strtok_r(NULL, ";", &save)) {
-		char *colon;
+	for (size_t i = 0; i < spec.n && !err; i++) {
+		const struct ds_spec_part *part = &spec.parts[i];
 
-		tok = trim(tok);
-		if (!*tok)
-			continue;
-		colon = strchr(tok, ':');
-		if (!colon) {
-			all = tok;
-			continue;
-		}
-		*colon = 0;
-		if (!referenced_ds(ctx, trim(tok))) {
-			sonde_err("cli: --fields names unknown data source \"%s\"", trim(tok));
+		if (!part->ds) {
+			all = part->value;
+		} else if (!referenced_ds(ctx, part->ds)) {
+			sonde_err("cli: --fields names unknown data source \"%s\"", part->ds);
 			err = -EINVAL;
-			break;
+		} else if (strcmp(part->ds, sonde_ds_name(ds)) == 0) {
+			mine = part->value;
 		}
-		if (strcmp(trim(tok), sonde_ds_name(ds)) == 0)
-			mine = colon + 1;
 	}
 	if (!err && (mine || all)) {
 		*out = strdup(mine ? mine : all);
@@ -383,7 +341,7 @@ static int fields_for(struct sonde_gadget_ctx *ctx, const char *value, struct so
 		if (!*out)
 			err = -ENOMEM;
 	}
-	free(copy);
+	ds_spec_free(&spec);
 	return err;
 }
 
@@ -399,15 +357,15 @@ static char *filter_spec(struct sonde_ds *ds, const char *spec)
 		return NULL;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *name = trim(tok);
+		char *name = sonde_trim_blanks(tok);
 
 		if (*name == '+' || *name == '-')
-			name = trim(name + 1);
+			name = sonde_trim_blanks(name + 1);
 		if (!*name || !sonde_ds_field(ds, name))
 			continue;
 		if (*out)
 			strcat(out, ",");
-		strcat(out, trim(tok));
+		strcat(out, sonde_trim_blanks(tok));
 	}
 	free(copy);
 	return out;
@@ -423,11 +381,11 @@ static int check_shared_spec(struct cli *cli, const char *spec)
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
-		char *name = trim(tok);
+		char *name = sonde_trim_blanks(tok);
 		bool found = false;
 
 		if (*name == '+' || *name == '-')
-			name = trim(name + 1);
+			name = sonde_trim_blanks(name + 1);
 		if (!*name)
 			continue;
 		for (size_t i = 0; i < cli->ndss && !found; i++)

@@ -6,19 +6,8 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "core/trim.h"
 #include "operators/ds_spec.h"
-
-char *ds_spec_trim(char *s)
-{
-	char *end;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	end = s + strlen(s);
-	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
-		*--end = 0;
-	return s;
-}
 
 int ds_spec_parse(const char *spec, char sep, struct ds_spec *out)
 {
@@ -35,14 +24,14 @@ int ds_spec_parse(const char *spec, char sep, struct ds_spec *out)
 	for (char *tok = strtok_r(out->buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
 		char *colon;
 
-		tok = ds_spec_trim(tok);
+		tok = sonde_trim_blanks(tok);
 		if (!*tok)
 			continue;
 		colon = strchr(tok, ':');
 		if (colon) {
 			*colon = 0;
 			out->parts[out->n++] =
-			    (struct ds_spec_part){ds_spec_trim(tok), ds_spec_trim(colon + 1)};
+			    (struct ds_spec_part){sonde_trim_blanks(tok), sonde_trim_blanks(colon + 1)};
 			out->nprefixed++;
 		} else {
 			out->parts[out->n++] = (struct ds_spec_part){NULL, tok};

@@ -26,7 +26,5 @@ int ds_spec_parse(const char *spec, char sep, struct ds_spec *out);
 void ds_spec_free(struct ds_spec *s);
 /* The error for a part naming no usable DataSource: not an array, or unknown. */
 void ds_spec_report_bad_ds(struct sonde_gadget_ctx *ctx, const char *op, const char *name, const char *spec);
-/* Blanks cut from both ends, in place. */
-char *ds_spec_trim(char *s);
 
 #endif

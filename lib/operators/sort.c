@@ -8,6 +8,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "core/trim.h"
 #include "operators/ds_spec.h"
 #include "operators/sort.h"
 
@@ -216,13 +217,13 @@ static int set_keys(struct sort_ds *s, char *list)
 		return -EINVAL;
 	}
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *name = ds_spec_trim(tok);
+		char *name = sonde_trim_blanks(tok);
 		bool descending = *name == '-';
 		struct sort_key k = {.descending = descending};
 		enum sonde_kind kind;
 
 		if (descending)
-			name = ds_spec_trim(name + 1);
+			name = sonde_trim_blanks(name + 1);
 		if (!*name)
 			continue;
 		k.field = sonde_ds_field(s->ds, name);

@@ -7,6 +7,7 @@
 #include <sonde/log.h>
 
 #include "columns.h"
+#include "core/trim.h"
 #include "goquote.h"
 #include "numfmt.h"
 #include "utf8.h"
@@ -128,13 +129,8 @@ static int select_fields(const struct sonde_ds *ds, const char *spec, struct son
 	/* pass 1: explicit names replace the defaults */
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct sonde_field *f;
-		char *end;
 
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = 0;
+		tok = sonde_trim_blanks(tok);
 		if (!*tok || *tok == '+' || *tok == '-')
 			continue;
 		f = lookup(ds, tok);
@@ -153,19 +149,13 @@ static int select_fields(const struct sonde_ds *ds, const char *spec, struct son
 	strcpy(copy, spec);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct sonde_field *f;
-		char *end;
 		char op;
 
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		end = tok + strlen(tok);
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = 0;
+		tok = sonde_trim_blanks(tok);
 		if (*tok != '+' && *tok != '-')
 			continue;
 		op = *tok++;
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
+		tok = sonde_trim_blanks(tok);
 		if (!*tok) {
 			sonde_err("empty field name after '%c' in the field list of data source \"%s\"", op,
 			          sonde_ds_name(ds));
