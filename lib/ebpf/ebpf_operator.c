@@ -250,7 +250,6 @@ static int load(struct ebpf_gadget *g)
 	int err;
 
 	ebpf_libbpf_log_reset();
-	g->load_attempted = true;
 	err = bpf_object__load(g->obj);
 	if (!err) {
 		g->loaded = true;
@@ -280,10 +279,6 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	int64_t t0;
 	int err;
 
-	if (g->load_attempted) {
-		sonde_err("gadget %s: an eBPF object runs once per gadget context", g->name);
-		return -EALREADY;
-	}
 	err = ebpf_params_write(g);
 	if (!err)
 		err = ebpf_apply_operator_vars(g);

@@ -176,7 +176,6 @@ struct ebpf_gadget {
 	int lost_timer;
 	int drain_timer;
 	size_t producers_running;
-	bool load_attempted;
 	bool loaded;
 	int64_t load_ns, attach_ns; /* measured durations */
 };

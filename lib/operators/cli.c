@@ -556,11 +556,6 @@ static int cli_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	int *fdp = sonde_gadget_var(ctx, "cli.fd");
 	int err;
 
-	if (cli->dss) {
-		/* subscriptions cannot be undone: a second run would print twice */
-		sonde_err("cli: this gadget context already ran; create a new one");
-		return -EALREADY;
-	}
 	cli->fd = fdp ? *fdp : STDOUT_FILENO;
 	cli->tty = isatty(cli->fd);
 	cli->dss = calloc(sonde_gadget_nds(ctx) + 1, sizeof(*cli->dss));
