@@ -29,44 +29,25 @@ static void touch(const char *path)
 		close(fd);
 }
 
-/* A child that opens `paths` when told to (one byte on go_fd), then exits. */
-struct opener {
-	pid_t pid;
-	int go_fd;
-};
-
-static void start_opener(struct opener *o, const char *const *paths)
+/* In the held child: opens (creating) every path of a NULL-terminated list. */
+static int touch_all(void *arg)
 {
-	int go[2];
+	const char *const *paths = arg;
 
-	if (pipe(go))
-		abort();
-	o->pid = fork();
-	if (o->pid == 0) {
-		char c;
-
-		close(go[1]);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		for (size_t i = 0; paths[i]; i++)
-			touch(paths[i]);
-		_exit(0);
-	}
-	close(go[0]);
-	o->go_fd = go[1];
+	for (size_t i = 0; paths[i]; i++)
+		touch(paths[i]);
+	return 0;
 }
 
-static void finish_opener(struct opener *o)
+static void start_opener(struct test_child *o, const char *const *paths)
 {
-	if (write(o->go_fd, "x", 1) != 1)
-		test_failures++;
-	close(o->go_fd);
-	waitpid(o->pid, NULL, 0);
+	test_child_start(o, touch_all, (void *)paths);
 }
 
 /* Runs trace_open with `filter` while `o` opens its files and the test
  * itself opens `own` files; returns the JSON events and sonde's stderr. */
-static json_t *trace_with_filter(const char *filter, struct opener *o, const char *const *own, char **err_out)
+static json_t *trace_with_filter(const char *filter, struct test_child *o, const char *const *own,
+                                 char **err_out)
 {
 	const char *argv[] = {"run", "trace_open", "--host", "-o", "json", "-v", "--filter", filter, NULL};
 	struct sonde_proc p;
@@ -83,7 +64,7 @@ static json_t *trace_with_filter(const char *filter, struct opener *o, const cha
 	}
 	for (size_t i = 0; own && own[i]; i++)
 		touch(own[i]);
-	finish_opener(o);
+	CHECK_INT(test_child_release(o), 0);
 	usleep(300000); /* let the ring buffer drain before stopping */
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	evs = test_json_lines(p.out ? p.out : "");
@@ -110,7 +91,7 @@ static size_t count_fname(json_t *evs, const char *path)
 static void test_filter_regex(void)
 {
 	char tag[64], re[128], a[128], b[128], other[128], filter[160];
-	struct opener o;
+	struct test_child o;
 	json_t *evs, *ev;
 	char *err;
 	size_t i;
@@ -146,7 +127,7 @@ static void test_filter_regex(void)
 static void test_filter_pid_pushdown(void)
 {
 	char path[128], filter[64], want[160];
-	struct opener o;
+	struct test_child o;
 	json_t *evs, *ev;
 	char *err;
 	size_t i;
@@ -179,7 +160,7 @@ static void test_filter_pid_pushdown(void)
 static void test_filter_parent_pid_not_pushed(void)
 {
 	char path[128], filter[200];
-	struct opener o;
+	struct test_child o;
 	json_t *evs, *ev;
 	char *err;
 	size_t i;

@@ -2,11 +2,9 @@
  * error, flags, mode and timestamp as text next to the raw numbers. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,52 +12,23 @@
 
 #define CHILD_COMM "sonde_it_fmt"
 
-struct opener {
-	pid_t pid;
-	int go_fd, result_fd;
+/* What the held child opens, and how. */
+struct open_args {
+	const char *path;
+	int flags;
+	mode_t mode;
 };
 
-/* A child that opens `path` when told to and reports the fd (or -errno). */
-static void start_opener(struct opener *o, const char *path, int flags, mode_t mode)
+/* In the child (umask 0, so the mode is exactly what is asked): the fd it got, or -errno. */
+static int open_as_child(void *arg)
 {
-	int go[2], res[2];
+	const struct open_args *a = arg;
+	int fd;
 
-	if (pipe(go) || pipe(res))
-		abort();
-	o->pid = fork();
-	if (o->pid == 0) {
-		char c;
-		int fd;
-
-		close(go[1]);
-		close(res[0]);
-		prctl(PR_SET_NAME, CHILD_COMM);
-		umask(0);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		fd = open(path, flags, mode);
-		if (fd < 0)
-			fd = -errno;
-		if (write(res[1], &fd, sizeof(fd)) != sizeof(fd))
-			_exit(1);
-		_exit(0);
-	}
-	close(go[0]);
-	close(res[1]);
-	o->go_fd = go[1];
-	o->result_fd = res[0];
-}
-
-static int run_opener(struct opener *o)
-{
-	int fd = 0;
-
-	if (write(o->go_fd, "x", 1) != 1 || read(o->result_fd, &fd, sizeof(fd)) != sizeof(fd))
-		fd = -9999;
-	waitpid(o->pid, NULL, 0);
-	close(o->go_fd);
-	close(o->result_fd);
-	return fd;
+	prctl(PR_SET_NAME, CHILD_COMM);
+	umask(0);
+	fd = open(a->path, a->flags, a->mode);
+	return fd < 0 ? -errno : fd;
 }
 
 /* Runs `sonde run trace_open --host <args>` while the child opens `path`;
@@ -67,29 +36,15 @@ static int run_opener(struct opener *o)
 static char *trace(const char *path, int flags, mode_t mode, const char *const *extra, int *child_fd)
 {
 	const char *argv[16] = {"run", "trace_open", "--host", "-v"};
+	struct open_args args = {path, flags, mode};
+	struct test_child c;
 	size_t n = 4;
-	struct opener o;
-	struct sonde_proc p;
-	char *out;
 
 	for (size_t i = 0; extra && extra[i] && n < 15; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	start_opener(&o, path, flags, mode);
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
-		return NULL;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
-	*child_fd = run_opener(&o);
-	sonde_proc_wait_for(&p, 1, path, 3000);
-	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
-	out = p.out ? strdup(p.out) : NULL;
-	sonde_proc_free(&p);
-	return out;
+	test_child_start(&c, open_as_child, &args);
+	return sonde_run_around_child(argv, &c, path, child_fd);
 }
 
 /* The one JSON event whose fname is `path` (caller decrefs), or NULL. */

@@ -2,98 +2,58 @@
  * and exactly that event comes out, with the right process and arguments. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
 
 #define CHILD_COMM "sonde_it_open"
 
-struct opener {
-	pid_t pid;
-	int go_fd;     /* write a byte to let the child open */
-	int result_fd; /* the child reports the fd it got (or -errno) */
+/* What the held child opens, and how. */
+struct open_args {
+	const char *path;
+	int flags;
+	mode_t mode;
 };
 
-static void start_opener(struct opener *o, const char *path, int flags, mode_t mode)
+/* In the child: returns the fd it got, or -errno. */
+static int open_as_child(void *arg)
 {
-	int go[2], res[2];
+	const struct open_args *a = arg;
+	int fd;
 
-	if (pipe(go) || pipe(res))
-		abort();
-	o->pid = fork();
-	if (o->pid == 0) {
-		char c;
-		int fd;
-
-		close(go[1]);
-		close(res[0]);
-		prctl(PR_SET_NAME, CHILD_COMM);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		fd = open(path, flags, mode);
-		if (fd < 0)
-			fd = -errno;
-		if (write(res[1], &fd, sizeof(fd)) != sizeof(fd))
-			_exit(1);
-		_exit(0);
-	}
-	close(go[0]);
-	close(res[1]);
-	o->go_fd = go[1];
-	o->result_fd = res[0];
-}
-
-static int run_opener(struct opener *o)
-{
-	int fd = 0;
-
-	if (write(o->go_fd, "x", 1) != 1 || read(o->result_fd, &fd, sizeof(fd)) != sizeof(fd))
-		fd = -9999;
-	waitpid(o->pid, NULL, 0);
-	close(o->go_fd);
-	close(o->result_fd);
-	return fd;
+	prctl(PR_SET_NAME, CHILD_COMM);
+	fd = open(a->path, a->flags, a->mode);
+	return fd < 0 ? -errno : fd;
 }
 
 /* Starts sonde with extra args, lets the child open `path`, returns the events naming `path`. */
 static json_t *trace_one_open(const char *path, int flags, mode_t mode, const char *extra_flag, int *child_fd,
                               pid_t *child_pid)
 {
+	struct open_args args = {path, flags, mode};
 	char pidbuf[32];
 	const char *argv[12] = {"run", "trace_open", "--host", "-o", "json", "-v"};
 	size_t n = 6;
-	struct opener o;
-	struct sonde_proc p;
+	struct test_child c;
 	json_t *all, *matching = json_array();
 	size_t i;
 	json_t *ev;
+	char *out;
 
-	start_opener(&o, path, flags, mode);
+	test_child_start(&c, open_as_child, &args);
 	if (extra_flag && !strcmp(extra_flag, "--pid")) {
-		snprintf(pidbuf, sizeof(pidbuf), "%d", o.pid);
+		snprintf(pidbuf, sizeof(pidbuf), "%d", c.pid);
 		argv[n++] = "--pid";
 		argv[n++] = pidbuf;
 	} else if (extra_flag) {
 		argv[n++] = extra_flag;
 	}
 	argv[n] = NULL;
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
-		return matching;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
-	*child_fd = run_opener(&o);
-	*child_pid = o.pid;
-	sonde_proc_wait_for(&p, 1, path, 3000);
-	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
-	all = test_json_lines(p.out ? p.out : "");
+	*child_pid = c.pid;
+	out = sonde_run_around_child(argv, &c, path, child_fd);
+	all = test_json_lines(out ? out : "");
 	json_array_foreach(all, i, ev)
 	{
 		const char *fname = test_json_str(ev, "fname");
@@ -101,7 +61,7 @@ static json_t *trace_one_open(const char *path, int flags, mode_t mode, const ch
 			json_array_append(matching, ev);
 	}
 	json_decref(all);
-	sonde_proc_free(&p);
+	free(out);
 	return matching;
 }
 
@@ -189,22 +149,20 @@ static void test_columns_output(void)
 	setup();
 	const char *argv[] = {"run", "trace_open", "--host", "-v", "--fields", "proc.comm,fname", NULL};
 	char path[128];
-	struct opener o;
-	struct sonde_proc p;
+	struct open_args args = {path, O_WRONLY | O_CREAT, 0600};
+	struct test_child c;
+	char *out;
 
 	snprintf(path, sizeof(path), "/tmp/sonde-it-col-%d", getpid());
-	start_opener(&o, path, O_WRONLY | O_CREAT, 0600);
-	REQUIRE(sonde_proc_start(&p, argv) == 0);
-	CHECK(sonde_proc_wait_for(&p, 2, "running", 15000));
-	run_opener(&o);
+	test_child_start(&c, open_as_child, &args);
+	out = sonde_run_around_child(argv, &c, path, NULL);
 	unlink(path);
-	CHECK(sonde_proc_wait_for(&p, 1, path, 3000));
-	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
-	REQUIRE(p.out);
-	CHECK(strncmp(p.out, "COMM", 4) == 0);
-	CHECK(strstr(p.out, "FNAME") != NULL);
-	CHECK(strstr(p.out, CHILD_COMM) != NULL);
-	sonde_proc_free(&p);
+	REQUIRE(out);
+	CHECK(strstr(out, path) != NULL);
+	CHECK(strncmp(out, "COMM", 4) == 0);
+	CHECK(strstr(out, "FNAME") != NULL);
+	CHECK(strstr(out, CHILD_COMM) != NULL);
+	free(out);
 }
 
 /* The default columns: the header comes at once, before any event, and raw

@@ -4,49 +4,29 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
 
-struct opener {
-	pid_t pid;
-	int go_fd;
+/* Who the held child is and what it opens. */
+struct open_as {
+	uid_t uid;
+	gid_t gid;
+	const char *path;
 };
 
-/* A child that waits for a byte, then opens `path` as uid/gid. */
-static void start_opener(struct opener *o, const char *path, uid_t uid, gid_t gid)
+/* In the child: opens `path` as uid/gid; 0, or -1 if it could not become them. */
+static int open_as_user(void *arg)
 {
-	int go[2];
+	const struct open_as *a = arg;
 
-	if (pipe(go))
-		abort();
-	o->pid = fork();
-	if (o->pid == 0) {
-		char c;
-
-		close(go[1]);
-		prctl(PR_SET_NAME, "sonde_it_user");
-		if (setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
-			_exit(2);
-		if (read(go[0], &c, 1) != 1)
-			_exit(1);
-		open(path, O_RDONLY); /* failing (EACCES, ENOENT) is fine: it is traced */
-		_exit(0);
-	}
-	close(go[0]);
-	o->go_fd = go[1];
-}
-
-static void run_opener(struct opener *o)
-{
-	if (write(o->go_fd, "x", 1) != 1)
-		test_failures++;
-	waitpid(o->pid, NULL, 0);
-	close(o->go_fd);
+	prctl(PR_SET_NAME, "sonde_it_user");
+	if (setresgid(a->gid, a->gid, a->gid) || setresuid(a->uid, a->uid, a->uid))
+		return -1;
+	open(a->path, O_RDONLY); /* failing (EACCES, ENOENT) is fine: it is traced */
+	return 0;
 }
 
 /* What the host's files say, through libc (fine in a test). */
@@ -70,29 +50,18 @@ static void expected_names(uid_t uid, gid_t gid, char *user, size_t ulen, char *
 static char *trace_as(uid_t uid, gid_t gid, const char *path, const char *const *extra)
 {
 	const char *argv[16] = {"run", "trace_open", "--host", "-v"};
+	struct open_as args = {uid, gid, path};
+	struct test_child c;
 	size_t n = 4;
-	struct opener o;
-	struct sonde_proc p;
 	char *out;
+	int r;
 
 	for (size_t i = 0; extra && extra[i] && n < 15; i++)
 		argv[n++] = extra[i];
 	argv[n] = NULL;
-	start_opener(&o, path, uid, gid);
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
-		return NULL;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
-	run_opener(&o);
-	sonde_proc_wait_for(&p, 1, path, 3000);
-	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
-	out = p.out;
-	p.out = NULL;
-	sonde_proc_free(&p);
+	test_child_start(&c, open_as_user, &args);
+	out = sonde_run_around_child(argv, &c, path, &r);
+	CHECK_INT(r, 0);
 	return out;
 }
 

@@ -211,6 +211,73 @@ int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_m
 	return status;
 }
 
+void test_child_start(struct test_child *c, int (*fn)(void *arg), void *arg)
+{
+	int go[2], res[2];
+
+	if (pipe(go) || pipe(res))
+		abort();
+	c->pid = fork();
+	if (c->pid < 0)
+		abort();
+	if (c->pid == 0) {
+		char byte;
+		int r;
+
+		close(go[1]);
+		close(res[0]);
+		if (read(go[0], &byte, 1) != 1)
+			_exit(1);
+		r = fn(arg);
+		if (write(res[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(go[0]);
+	close(res[1]);
+	c->go_fd = go[1];
+	c->result_fd = res[0];
+}
+
+int test_child_release(struct test_child *c)
+{
+	int r = 0;
+
+	if (write(c->go_fd, "x", 1) != 1 || read(c->result_fd, &r, sizeof(r)) != sizeof(r))
+		r = -9999;
+	waitpid(c->pid, NULL, 0);
+	close(c->go_fd);
+	close(c->result_fd);
+	return r;
+}
+
+char *sonde_run_around_child(const char *const *argv, struct test_child *c, const char *needle,
+                             int *child_result)
+{
+	struct sonde_proc p;
+	char *out;
+	int r;
+
+	if (sonde_proc_start(&p, argv)) {
+		test_failures++;
+		test_child_release(c);
+		return NULL;
+	}
+	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
+		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
+		test_failures++;
+	}
+	r = test_child_release(c);
+	if (child_result)
+		*child_result = r;
+	sonde_proc_wait_for(&p, 1, needle, 3000);
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	out = p.out ? p.out : strdup("");
+	p.out = NULL;
+	sonde_proc_free(&p);
+	return out;
+}
+
 json_t *test_json_lines(const char *text)
 {
 	json_t *all = json_array();

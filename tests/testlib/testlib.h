@@ -93,6 +93,23 @@ void sonde_proc_free(struct sonde_proc *p);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
 
+/* A child process held until released, so that a test can start tracing
+ * first: after the release it runs fn(arg) and exits; fn's return value
+ * comes back from test_child_release (-9999 if the child died first). */
+struct test_child {
+	pid_t pid;
+	int go_fd, result_fd;
+};
+void test_child_start(struct test_child *c, int (*fn)(void *arg), void *arg);
+int test_child_release(struct test_child *c);
+
+/* Runs sonde with argv (which must hold -v: it waits for "running"),
+ * releases the child, waits up to 3 s for `needle` on stdout, then stops
+ * sonde with SIGINT and checks it exits 0. Returns stdout (caller frees, NULL
+ * if sonde did not start); *child_result gets the child's result if not NULL. */
+char *sonde_run_around_child(const char *const *argv, struct test_child *c, const char *needle,
+                             int *child_result);
+
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>
 
