@@ -106,34 +106,30 @@ static char *cache_dir(void)
 	return dir;
 }
 
-static char *cache_file(const void *image, size_t len, const char *suffix)
+char *ebpf_core_btf_path(const void *image, size_t len)
 {
 	char *dir = cache_dir(), *path = NULL;
 
-	if (dir && asprintf(&path, "%s/%016llx%s", dir, (unsigned long long)fnv1a64(image, len), suffix) < 0)
+	if (dir && asprintf(&path, "%s/%016llx.btf", dir, (unsigned long long)fnv1a64(image, len)) < 0)
 		path = NULL;
 	free(dir);
 	return path;
 }
 
-char *ebpf_core_btf_cached(const void *image, size_t len)
+bool ebpf_core_btf_usable(const char *path)
 {
-	char *path = cache_file(image, len, ".btf");
 	struct btf *btf;
 
-	if (!path || access(path, R_OK)) {
-		free(path);
-		return NULL;
-	}
+	if (!path || access(path, R_OK))
+		return false;
 	btf = btf__parse_raw(path);
 	if (!btf) {
 		sonde_warn("ebpf: cached CO-RE BTF %s is unreadable; removed", path);
 		unlink(path);
-		free(path);
-		return NULL;
+		return false;
 	}
 	btf__free(btf);
-	return path;
+	return true;
 }
 
 void ebpf_core_btf_invalidate(const char *path)
@@ -210,15 +206,20 @@ static void generate_detached(const char *bpftool, const char *obj, const char *
 	unlink(obj);
 }
 
-void ebpf_core_btf_generate(const void *image, size_t len)
+void ebpf_core_btf_generate(const char *path, const void *image, size_t len)
 {
-	char *final = cache_file(image, len, ".btf"), *obj = cache_file(image, len, ".o.tmp");
-	char *tmp = cache_file(image, len, ".btf.tmp");
-	char *dir = cache_dir();
 	const char *bpftool = find_bpftool();
+	char *dir = NULL, *obj = NULL, *tmp = NULL;
 	pid_t pid;
 
-	if (!final || !obj || !tmp || !dir || !bpftool || access(final, F_OK) == 0)
+	if (!path || !bpftool || access(path, F_OK) == 0)
+		return;
+	dir = strndup(path, (size_t)(strrchr(path, '/') - path));
+	if (asprintf(&obj, "%s.o.tmp", path) < 0)
+		obj = NULL;
+	if (asprintf(&tmp, "%s.tmp", path) < 0)
+		tmp = NULL;
+	if (!dir || !obj || !tmp)
 		goto out;
 	if (mkdir_p(dir) || write_file(obj, image, len)) {
 		sonde_debug("ebpf: no CO-RE BTF cache in %s: %s", dir, strerror(errno));
@@ -230,16 +231,15 @@ void ebpf_core_btf_generate(const void *image, size_t len)
 	if (pid == 0) {
 		if (fork() == 0) {
 			setsid();
-			generate_detached(bpftool, obj, tmp, final);
+			generate_detached(bpftool, obj, tmp, path);
 		}
 		_exit(0);
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-	sonde_debug("ebpf: generating the CO-RE BTF cache %s", final);
+	sonde_debug("ebpf: generating the CO-RE BTF cache %s", path);
 out:
-	free(final);
+	free(dir);
 	free(obj);
 	free(tmp);
-	free(dir);
 }

@@ -157,8 +157,9 @@ static int open_object(struct ebpf_gadget *g, const struct sonde_layer *layer)
 		return -ENOMEM;
 	memcpy(g->image, layer->data, layer->len);
 	g->image_len = layer->len;
-	g->core_btf = ebpf_core_btf_cached(g->image, g->image_len);
-	opts.btf_custom_path = g->core_btf;
+	g->core_btf = ebpf_core_btf_path(g->image, g->image_len);
+	g->core_btf_used = ebpf_core_btf_usable(g->core_btf);
+	opts.btf_custom_path = g->core_btf_used ? g->core_btf : NULL;
 	ebpf_libbpf_log_reset();
 	g->obj = bpf_object__open_mem(g->image, g->image_len, &opts);
 	if (!g->obj) {
@@ -257,7 +258,8 @@ static int load(struct ebpf_gadget *g)
 		return 0;
 	}
 	/* A cached kernel BTF that does not fit must not fail the next run too. */
-	ebpf_core_btf_invalidate(g->core_btf);
+	if (g->core_btf_used)
+		ebpf_core_btf_invalidate(g->core_btf);
 	prog_name = ebpf_libbpf_failed_prog();
 	if (prog_name) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(g->obj, prog_name);
@@ -309,10 +311,10 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 		return err;
 	}
 	sonde_debug("ebpf: gadget %s loaded in %.3f ms%s, attached in %.3f ms", g->name,
-	            (double)g->load_ns / 1e6, g->core_btf ? " (kernel types from the cache)" : "",
+	            (double)g->load_ns / 1e6, g->core_btf_used ? " (kernel types from the cache)" : "",
 	            (double)g->attach_ns / 1e6);
-	if (!g->core_btf)
-		ebpf_core_btf_generate(g->image, g->image_len);
+	if (!g->core_btf_used)
+		ebpf_core_btf_generate(g->core_btf, g->image, g->image_len);
 	return 0;
 }
 

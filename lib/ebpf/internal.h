@@ -146,7 +146,8 @@ struct ebpf_gadget {
 	char *name;
 	void *image; /* private copy of the layer: libbpf keeps pointing into it */
 	size_t image_len;
-	char *core_btf; /* cached minimal kernel BTF given to libbpf, or NULL */
+	char *core_btf;     /* path of this object's minimal kernel BTF in the cache, or NULL */
+	bool core_btf_used; /* it was there and given to libbpf */
 	struct bpf_object *obj;
 	const struct btf *btf;
 
@@ -262,10 +263,13 @@ static inline uint32_t ebpf_btf_resolve(const struct btf *btf, uint32_t id)
 /* ---- core_btf_cache.c ---- */
 /* Hex GNU build id from an ELF notes blob (/sys/kernel/notes): 0, -ENOENT, -EINVAL. */
 int ebpf_build_id_from_notes(const void *notes, size_t len, char *out, size_t outlen);
-/* Path of a valid cached minimal kernel BTF for this object, or NULL (caller frees). */
-char *ebpf_core_btf_cached(const void *image, size_t len);
+/* Where the minimal kernel BTF of this object goes on this kernel (caller
+ * frees); NULL when there is no cache (turned off, no kernel build id). */
+char *ebpf_core_btf_path(const void *image, size_t len);
+/* Whether the file at `path` is there and parses; an unreadable one is removed. */
+bool ebpf_core_btf_usable(const char *path);
 /* Starts a detached generation of that file if it is missing; never waits for it. */
-void ebpf_core_btf_generate(const void *image, size_t len);
+void ebpf_core_btf_generate(const char *path, const void *image, size_t len);
 /* Removes a cached file that failed to load. */
 void ebpf_core_btf_invalidate(const char *path);
 
