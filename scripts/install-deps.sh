@@ -3,7 +3,8 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev runc crun podman busybox-static"
+libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+runc crun podman busybox-static containerd"
 
 missing=""
 for p in $PACKAGES; do

@@ -23,9 +23,10 @@
  * a collection ("" when unknown). */
 struct sonde_container {
 	char *id;
-	char *name;    /* annotation- or podman-given name, else the id */
-	char *runtime; /* "runc", "crun", "podman" */
-	uint32_t pid;  /* init process, in the host pid namespace */
+	char *name;              /* annotation- or podman-given name, else the id */
+	char *runtime;           /* "runc", "crun", "podman", "containerd", "cri-o" */
+	char *runtime_namespace; /* containerd's namespace ("k8s.io", "default"), else "" */
+	uint32_t pid;            /* init process, in the host pid namespace */
 	uint64_t mntns, netns;
 	char *cgroup_path;  /* cgroup v2 path ("/demo1"); v1 fallback when no v2 line */
 	uint64_t cgroup_id; /* inode of the v2 cgroup directory, 0 if unknown */
@@ -35,7 +36,14 @@ struct sonde_container {
 	int64_t started_at_ns; /* ns since the epoch, 0 if unknown */
 	/* Kubernetes metadata from OCI annotations ("" when absent). */
 	char *k8s_namespace, *k8s_pod_name, *k8s_container_name, *k8s_pod_uid;
+	char *sandbox_id; /* the pod sandbox this container belongs to (itself for a sandbox) */
 	bool k8s_sandbox;
+	/* From the runtime's clients (CRI PodSandboxStatus), "" / false when unknown. */
+	char *pod_ip;
+	bool host_network; /* shares the host's network namespace */
+	/* Kubernetes pod labels, in the order the runtime gave them. */
+	size_t nlabels;
+	char **label_keys, **label_values;
 	/* OCI annotations, in the order found. */
 	size_t nannotations;
 	char **ann_keys, **ann_values;
@@ -49,6 +57,11 @@ int sonde_container_set_str(char **member, const char *s);
 /* Adds or replaces an annotation. */
 int sonde_container_set_annotation(struct sonde_container *c, const char *key, const char *value);
 const char *sonde_container_annotation(const struct sonde_container *c, const char *key);
+/* Adds or replaces a pod label. */
+int sonde_container_set_label(struct sonde_container *c, const char *key, const char *value);
+const char *sonde_container_label(const struct sonde_container *c, const char *key);
+/* The pod labels as "k=v,k2=v2", sorted by key (the k8s.podLabels field); caller frees. */
+char *sonde_container_labels_string(const struct sonde_container *c);
 /* Derives name and k8s.* members from well-known annotations
  * (io.kubernetes.cri.container-name, io.kubernetes.pod.name, …). */
 void sonde_container_apply_annotations(struct sonde_container *c);

@@ -1,6 +1,7 @@
 /* The container record: owned strings, OCI annotations and what they tell
  * about names and Kubernetes (spec §8.3 step 1). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,26 +23,38 @@ int sonde_container_set_str(char **member, const char *s)
 	return 0;
 }
 
+/* Every string member, so that new/free cannot forget one. */
+#define STRING_MEMBERS(c)                                                                                    \
+	(&(c)->id), (&(c)->name), (&(c)->runtime), (&(c)->runtime_namespace), (&(c)->cgroup_path),           \
+	    (&(c)->bundle), (&(c)->image_name), (&(c)->image_digest), (&(c)->k8s_namespace),                 \
+	    (&(c)->k8s_pod_name), (&(c)->k8s_container_name), (&(c)->k8s_pod_uid), (&(c)->sandbox_id),       \
+	    (&(c)->pod_ip)
+
+static void kv_free(size_t n, char **keys, char **values)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(keys[i]);
+		free(values[i]);
+	}
+	free(keys);
+	free(values);
+}
+
 struct sonde_container *sonde_container_new(const char *id, const char *runtime)
 {
 	struct sonde_container *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
-	c->id = dup_or_empty(id);
-	c->name = dup_or_empty(id);
-	c->runtime = dup_or_empty(runtime);
-	c->cgroup_path = dup_or_empty(NULL);
-	c->bundle = dup_or_empty(NULL);
-	c->image_name = dup_or_empty(NULL);
-	c->image_digest = dup_or_empty(NULL);
-	c->k8s_namespace = dup_or_empty(NULL);
-	c->k8s_pod_name = dup_or_empty(NULL);
-	c->k8s_container_name = dup_or_empty(NULL);
-	c->k8s_pod_uid = dup_or_empty(NULL);
-	if (!c->id || !c->name || !c->runtime || !c->cgroup_path || !c->bundle || !c->image_name ||
-	    !c->image_digest || !c->k8s_namespace || !c->k8s_pod_name || !c->k8s_container_name ||
-	    !c->k8s_pod_uid) {
+	char **members[] = {STRING_MEMBERS(c)};
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++) {
+		if (!(*members[i] = dup_or_empty(NULL))) {
+			sonde_container_free(c);
+			return NULL;
+		}
+	}
+	if (sonde_container_set_str(&c->id, id) || sonde_container_set_str(&c->name, id) ||
+	    sonde_container_set_str(&c->runtime, runtime)) {
 		sonde_container_free(c);
 		return NULL;
 	}
@@ -52,58 +65,100 @@ void sonde_container_free(struct sonde_container *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nannotations; i++) {
-		free(c->ann_keys[i]);
-		free(c->ann_values[i]);
-	}
-	free(c->ann_keys);
-	free(c->ann_values);
-	free(c->id);
-	free(c->name);
-	free(c->runtime);
-	free(c->cgroup_path);
-	free(c->bundle);
-	free(c->image_name);
-	free(c->image_digest);
-	free(c->k8s_namespace);
-	free(c->k8s_pod_name);
-	free(c->k8s_container_name);
-	free(c->k8s_pod_uid);
+	char **members[] = {STRING_MEMBERS(c)};
+	for (size_t i = 0; i < sizeof(members) / sizeof(members[0]); i++)
+		free(*members[i]);
+	kv_free(c->nannotations, c->ann_keys, c->ann_values);
+	kv_free(c->nlabels, c->label_keys, c->label_values);
 	free(c);
+}
+
+static const char *kv_get(size_t n, char *const *keys, char *const *values, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(keys[i], key) == 0)
+			return values[i];
+	return NULL;
+}
+
+static int kv_set(size_t *n, char ***keysp, char ***valuesp, const char *key, const char *value)
+{
+	char **keys, **values;
+
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*keysp)[i], key) == 0)
+			return sonde_container_set_str(&(*valuesp)[i], value);
+	keys = realloc(*keysp, (*n + 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	*keysp = keys;
+	values = realloc(*valuesp, (*n + 1) * sizeof(*values));
+	if (!values)
+		return -ENOMEM;
+	*valuesp = values;
+	keys[*n] = strdup(key);
+	values[*n] = dup_or_empty(value);
+	if (!keys[*n] || !values[*n]) {
+		free(keys[*n]);
+		free(values[*n]);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
 }
 
 const char *sonde_container_annotation(const struct sonde_container *c, const char *key)
 {
-	for (size_t i = 0; i < c->nannotations; i++)
-		if (strcmp(c->ann_keys[i], key) == 0)
-			return c->ann_values[i];
-	return NULL;
+	return kv_get(c->nannotations, c->ann_keys, c->ann_values, key);
 }
 
 int sonde_container_set_annotation(struct sonde_container *c, const char *key, const char *value)
 {
-	char **keys, **values;
+	return kv_set(&c->nannotations, &c->ann_keys, &c->ann_values, key, value);
+}
 
-	for (size_t i = 0; i < c->nannotations; i++)
-		if (strcmp(c->ann_keys[i], key) == 0)
-			return sonde_container_set_str(&c->ann_values[i], value);
-	keys = realloc(c->ann_keys, (c->nannotations + 1) * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	c->ann_keys = keys;
-	values = realloc(c->ann_values, (c->nannotations + 1) * sizeof(*values));
-	if (!values)
-		return -ENOMEM;
-	c->ann_values = values;
-	keys[c->nannotations] = strdup(key);
-	values[c->nannotations] = dup_or_empty(value);
-	if (!keys[c->nannotations] || !values[c->nannotations]) {
-		free(keys[c->nannotations]);
-		free(values[c->nannotations]);
-		return -ENOMEM;
+const char *sonde_container_label(const struct sonde_container *c, const char *key)
+{
+	return kv_get(c->nlabels, c->label_keys, c->label_values, key);
+}
+
+int sonde_container_set_label(struct sonde_container *c, const char *key, const char *value)
+{
+	return kv_set(&c->nlabels, &c->label_keys, &c->label_values, key, value);
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+	return strcmp(**(char *const *const *)a, **(char *const *const *)b);
+}
+
+char *sonde_container_labels_string(const struct sonde_container *c)
+{
+	size_t len = 1;
+	char ***order, *out, *p;
+
+	for (size_t i = 0; i < c->nlabels; i++)
+		len += strlen(c->label_keys[i]) + strlen(c->label_values[i]) + 2;
+	out = malloc(len);
+	order = malloc((c->nlabels ? c->nlabels : 1) * sizeof(*order));
+	if (!out || !order) {
+		free(out);
+		free(order);
+		return NULL;
 	}
-	c->nannotations++;
-	return 0;
+	/* sort indices through pointers to the keys */
+	for (size_t i = 0; i < c->nlabels; i++)
+		order[i] = &c->label_keys[i];
+	qsort(order, c->nlabels, sizeof(*order), cmp_str_ptr);
+	p = out;
+	*p = 0;
+	for (size_t k = 0; k < c->nlabels; k++) {
+		size_t i = (size_t)(order[k] - c->label_keys);
+
+		p += sprintf(p, "%s%s=%s", k ? "," : "", c->label_keys[i], c->label_values[i]);
+	}
+	free(order);
+	return out;
 }
 
 /* The first of `keys` that is annotated with a non-empty value. */
@@ -132,6 +187,8 @@ void sonde_container_apply_annotations(struct sonde_container *c)
 	    first_of(c, KEYS("io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName"));
 	const char *type =
 	    first_of(c, KEYS("io.kubernetes.cri.container-type", "io.kubernetes.cri-o.ContainerType"));
+	const char *sandbox =
+	    first_of(c, KEYS("io.kubernetes.cri.sandbox-id", "io.kubernetes.cri-o.SandboxID"));
 
 	if (name) {
 		sonde_container_set_str(&c->name, name);
@@ -145,6 +202,8 @@ void sonde_container_apply_annotations(struct sonde_container *c)
 		sonde_container_set_str(&c->k8s_pod_uid, uid);
 	if (image)
 		sonde_container_set_str(&c->image_name, image);
+	if (sandbox)
+		sonde_container_set_str(&c->sandbox_id, sandbox);
 	const char *manager = sonde_container_annotation(c, "io.container.manager");
 
 	if (manager && strcmp(manager, "libpod") == 0)
