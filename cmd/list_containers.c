@@ -70,6 +70,7 @@ struct opts {
 	bool json;
 	bool watch;
 	const char *name;
+	const char *containerd_socket;
 };
 
 static void on_change(struct sonde_containers *set, enum sonde_container_event ev,
@@ -94,6 +95,8 @@ static void usage(FILE *out)
 	             "  -o, --output MODE          columns (default) or json\n"
 	             "  -c, --containername NAME   only this container\n"
 	             "  -w, --watch                then print containers as they are added and removed\n"
+	             "      --containerd-socketpath PATH   containerd's socket (default "
+	             "/run/containerd/containerd.sock)\n"
 	             "  -h, --help                 this help\n");
 }
 
@@ -114,15 +117,19 @@ static int parse(int argc, char **argv, struct opts *o)
 			v = strchr(a, '=') + 1;
 		else if (!strncmp(a, "--containername=", 16) || !strncmp(a, "-c=", 3))
 			v = strchr(a, '=') + 1;
+		else if (!strncmp(a, "--containerd-socketpath=", 24))
+			v = strchr(a, '=') + 1;
 		else if ((!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "-c") ||
-		          !strcmp(a, "--containername")) &&
+		          !strcmp(a, "--containername") || !strcmp(a, "--containerd-socketpath")) &&
 		         i + 1 < argc)
 			v = argv[++i];
 		if (!v) {
 			cli_error("unknown or incomplete flag \"%s\" (see sonde list-containers --help)", a);
 			return -EINVAL;
 		}
-		if (a[1] == 'c' || !strncmp(a, "--containername", 15)) {
+		if (!strncmp(a, "--containerd-socketpath", 23)) {
+			o->containerd_socket = v;
+		} else if (a[1] == 'c' || !strncmp(a, "--containername", 15)) {
 			o->name = v;
 		} else if (!strcmp(v, "json")) {
 			o->json = true;
@@ -151,6 +158,7 @@ int cmd_list_containers(int argc, char **argv)
 		return 1;
 	}
 	wo.no_live = !o.watch;
+	wo.containerd_socket = o.containerd_socket;
 	r = sonde_container_watcher_new(set, &wo, &w);
 	if (r) {
 		cli_error("cannot read the containers: %s", strerror(-r));

@@ -110,7 +110,7 @@ void sonde_containers_set_removed_ttl(struct sonde_containers *set, int64_t ttl_
 int sonde_containers_subscribe(struct sonde_containers *set, sonde_container_fn fn, void *arg);
 void sonde_containers_unsubscribe(struct sonde_containers *set, int id);
 
-/* ---- discovery and live detection (runc, crun) ---- */
+/* ---- discovery and live detection (runc, crun, containerd) ---- */
 
 struct sonde_container_watch_opts {
 	size_t sz;
@@ -118,6 +118,10 @@ struct sonde_container_watch_opts {
 	const char *crun_root; /* default /run/crun */
 	const char *proc_root; /* default /proc */
 	bool no_live;          /* initial scan only: no fanotify/inotify */
+	/* containerd's runc state, one directory per namespace; default /run/containerd/runc */
+	const char *containerd_runc_root;
+	/* containerd's gRPC socket, also its CRI plugin's; default /run/containerd/containerd.sock */
+	const char *containerd_socket;
 };
 
 struct sonde_container_watcher;

@@ -1,5 +1,11 @@
 /* Unary gRPC calls on gRPC core: one channel and one pluck completion queue
- * per endpoint, one 6-op batch per call (see grpc_client.h). */
+ * per endpoint, one 6-op batch per call (see grpc_client.h).
+ *
+ * gRPC core is loaded with dlopen on the first call, not linked: it brings
+ * about fifty libraries (abseil, OpenSSL, c-ares) that would add ~8 MiB of
+ * RSS and ~8 ms to every start of sonde, most of which never meet a
+ * containerd socket. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +27,75 @@
 #define DEFAULT_TIMEOUT_MS 500
 #define DEFAULT_BACKOFF_MS 5000
 #define MAX_METADATA       4
+
+/* Every gRPC core function this file calls, resolved from the library. */
+#define GRPC_FUNCTIONS(X)                                                                          \
+	X(grpc_init)                                                                               \
+	X(grpc_shutdown)                                                                           \
+	X(grpc_insecure_credentials_create)                                                        \
+	X(grpc_channel_credentials_release)                                                        \
+	X(grpc_channel_create)                                                                     \
+	X(grpc_channel_destroy)                                                                    \
+	X(grpc_channel_create_call)                                                                \
+	X(grpc_completion_queue_create_for_pluck)                                                  \
+	X(grpc_completion_queue_pluck)                                                             \
+	X(grpc_completion_queue_shutdown)                                                          \
+	X(grpc_completion_queue_destroy)                                                           \
+	X(grpc_call_start_batch)                                                                   \
+	X(grpc_call_cancel)                                                                        \
+	X(grpc_call_unref)                                                                         \
+	X(grpc_metadata_array_init)                                                                \
+	X(grpc_metadata_array_destroy)                                                             \
+	X(grpc_raw_byte_buffer_create)                                                             \
+	X(grpc_byte_buffer_destroy)                                                                \
+	X(grpc_byte_buffer_reader_init)                                                            \
+	X(grpc_byte_buffer_reader_readall)                                                         \
+	X(grpc_byte_buffer_reader_destroy)                                                         \
+	X(grpc_empty_slice)                                                                        \
+	X(grpc_slice_malloc)                                                                       \
+	X(grpc_slice_from_static_string)                                                           \
+	X(grpc_slice_from_copied_string)                                                           \
+	X(grpc_slice_unref)                                                                        \
+	X(grpc_slice_to_c_string)                                                                  \
+	X(gpr_free)                                                                                \
+	X(gpr_now)                                                                                 \
+	X(gpr_inf_future)                                                                          \
+	X(gpr_time_add)                                                                            \
+	X(gpr_time_from_millis)
+
+static struct {
+#define GRPC_MEMBER(fn) __typeof__(fn) *fn;
+	GRPC_FUNCTIONS(GRPC_MEMBER)
+#undef GRPC_MEMBER
+} grpc;
+
+/* 0 not tried, 1 loaded, -1 unavailable. Never unloaded: gRPC keeps threads. */
+static int grpc_loaded;
+
+static int load_grpc(void)
+{
+	void *h;
+
+	if (grpc_loaded)
+		return grpc_loaded > 0 ? 0 : -ENOSYS;
+	grpc_loaded = -1;
+	h = dlopen(SONDE_GRPC_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		sonde_warn("containers: cannot load gRPC core (%s): metadata from runtime APIs is missing",
+		           dlerror());
+		return -ENOSYS;
+	}
+#define GRPC_RESOLVE(fn)                                                                           \
+	if (!(grpc.fn = (__typeof__(fn) *)dlsym(h, #fn))) {                                         \
+		sonde_warn("containers: %s lacks %s: metadata from runtime APIs is missing",        \
+		           SONDE_GRPC_SONAME, #fn);                                                 \
+		return -ENOSYS;                                                                    \
+	}
+	GRPC_FUNCTIONS(GRPC_RESOLVE)
+#undef GRPC_RESOLVE
+	grpc_loaded = 1;
+	return 0;
+}
 
 struct grpc_endpoint {
 	char *path, *target, *what;
@@ -65,16 +140,16 @@ struct grpc_endpoint *grpc_endpoint_new(const char *socket_path, const char *wha
 static void disconnect(struct grpc_endpoint *ep)
 {
 	if (ep->channel)
-		grpc_channel_destroy(ep->channel);
+		grpc.grpc_channel_destroy(ep->channel);
 	if (ep->cq) {
-		grpc_completion_queue_shutdown(ep->cq);
-		while (grpc_completion_queue_pluck(ep->cq, NULL, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+		grpc.grpc_completion_queue_shutdown(ep->cq);
+		while (grpc.grpc_completion_queue_pluck(ep->cq, NULL, grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
 		           .type != GRPC_QUEUE_SHUTDOWN)
 			;
-		grpc_completion_queue_destroy(ep->cq);
+		grpc.grpc_completion_queue_destroy(ep->cq);
 	}
 	if (ep->channel || ep->cq)
-		grpc_shutdown(); /* one grpc_init per connected endpoint */
+		grpc.grpc_shutdown(); /* one grpc_init per connected endpoint */
 	ep->channel = NULL;
 	ep->cq = NULL;
 }
@@ -110,11 +185,13 @@ static int connect_lazily(struct grpc_endpoint *ep)
 
 	if (ep->channel)
 		return 0;
-	grpc_init();
-	creds = grpc_insecure_credentials_create();
-	ep->channel = grpc_channel_create(ep->target, creds, &chargs);
-	grpc_channel_credentials_release(creds);
-	ep->cq = grpc_completion_queue_create_for_pluck(NULL);
+	if (load_grpc())
+		return -ENOSYS;
+	grpc.grpc_init();
+	creds = grpc.grpc_insecure_credentials_create();
+	ep->channel = grpc.grpc_channel_create(ep->target, creds, &chargs);
+	grpc.grpc_channel_credentials_release(creds);
+	ep->cq = grpc.grpc_completion_queue_create_for_pluck(NULL);
 	if (!ep->channel || !ep->cq) {
 		disconnect(ep);
 		return -ENOMEM;
@@ -143,24 +220,24 @@ static int unpack(grpc_byte_buffer *buf, const ProtobufCMessageDescriptor *desc,
 	grpc_byte_buffer_reader rd;
 	grpc_slice all;
 
-	if (!buf || !grpc_byte_buffer_reader_init(&rd, buf))
+	if (!buf || !grpc.grpc_byte_buffer_reader_init(&rd, buf))
 		return -EPROTO;
-	all = grpc_byte_buffer_reader_readall(&rd);
-	grpc_byte_buffer_reader_destroy(&rd);
+	all = grpc.grpc_byte_buffer_reader_readall(&rd);
+	grpc.grpc_byte_buffer_reader_destroy(&rd);
 	*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(all), GRPC_SLICE_START_PTR(all));
-	grpc_slice_unref(all);
+	grpc.grpc_slice_unref(all);
 	return *out ? 0 : -EPROTO;
 }
 
 static grpc_byte_buffer *pack(const ProtobufCMessage *req)
 {
 	size_t n = protobuf_c_message_get_packed_size(req);
-	grpc_slice s = grpc_slice_malloc(n);
+	grpc_slice s = grpc.grpc_slice_malloc(n);
 	grpc_byte_buffer *bb;
 
 	protobuf_c_message_pack(req, GRPC_SLICE_START_PTR(s));
-	bb = grpc_raw_byte_buffer_create(&s, 1);
-	grpc_slice_unref(s);
+	bb = grpc.grpc_raw_byte_buffer_create(&s, 1);
+	grpc.grpc_slice_unref(s);
 	return bb;
 }
 
@@ -173,7 +250,7 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	grpc_metadata_array init_md, trail_md;
 	grpc_byte_buffer *send, *recv = NULL;
 	grpc_status_code status = GRPC_STATUS_UNKNOWN;
-	grpc_slice details = grpc_empty_slice(), mslice;
+	grpc_slice details, mslice;
 	grpc_call *call;
 	grpc_op ops[6];
 	size_t nmd = 0;
@@ -188,17 +265,18 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	err = connect_lazily(ep);
 	if (err)
 		return err;
+	details = grpc.grpc_empty_slice();
 	for (; metadata && metadata[0] && metadata[1] && nmd < MAX_METADATA; metadata += 2, nmd++)
-		md[nmd] = (grpc_metadata){.key = grpc_slice_from_static_string(metadata[0]),
-		                          .value = grpc_slice_from_copied_string(metadata[1])};
+		md[nmd] = (grpc_metadata){.key = grpc.grpc_slice_from_static_string(metadata[0]),
+		                          .value = grpc.grpc_slice_from_copied_string(metadata[1])};
 	deadline =
-	    gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_millis(ep->timeout_ms, GPR_TIMESPAN));
-	mslice = grpc_slice_from_static_string(method);
-	call = grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ep->cq, mslice, NULL,
+	    grpc.gpr_time_add(grpc.gpr_now(GPR_CLOCK_MONOTONIC), grpc.gpr_time_from_millis(ep->timeout_ms, GPR_TIMESPAN));
+	mslice = grpc.grpc_slice_from_static_string(method);
+	call = grpc.grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ep->cq, mslice, NULL,
 	                                deadline, NULL);
 	send = pack(req);
-	grpc_metadata_array_init(&init_md);
-	grpc_metadata_array_init(&trail_md);
+	grpc.grpc_metadata_array_init(&init_md);
+	grpc.grpc_metadata_array_init(&trail_md);
 	memset(ops, 0, sizeof(ops));
 	ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
 	ops[0].data.send_initial_metadata.count = nmd;
@@ -214,15 +292,15 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	ops[5].data.recv_status_on_client.status = &status;
 	ops[5].data.recv_status_on_client.status_details = &details;
 	ops[5].data.recv_status_on_client.trailing_metadata = &trail_md;
-	if (!call || !send || grpc_call_start_batch(call, ops, 6, ep, NULL) != GRPC_CALL_OK) {
+	if (!call || !send || grpc.grpc_call_start_batch(call, ops, 6, ep, NULL) != GRPC_CALL_OK) {
 		err = -EIO;
 	} else {
 		/* the call's own deadline ends the batch; wait a little past it */
-		ev = grpc_completion_queue_pluck(
-		    ep->cq, ep, gpr_time_add(deadline, gpr_time_from_millis(1000, GPR_TIMESPAN)), NULL);
+		ev = grpc.grpc_completion_queue_pluck(
+		    ep->cq, ep, grpc.gpr_time_add(deadline, grpc.gpr_time_from_millis(1000, GPR_TIMESPAN)), NULL);
 		if (ev.type != GRPC_OP_COMPLETE) {
-			grpc_call_cancel(call, NULL);
-			grpc_completion_queue_pluck(ep->cq, ep, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+			grpc.grpc_call_cancel(call, NULL);
+			grpc.grpc_completion_queue_pluck(ep->cq, ep, grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
 			status = GRPC_STATUS_DEADLINE_EXCEEDED;
 		}
 		err = status_to_errno(status);
@@ -239,21 +317,21 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	} else if (err == 0) {
 		ep->warned = false;
 	} else if (err != -ENOENT) {
-		char *d = grpc_slice_to_c_string(details);
+		char *d = grpc.grpc_slice_to_c_string(details);
 
 		sonde_debug("containers: %s %s: status %d %s", ep->what, method, (int)status, d);
-		gpr_free(d);
+		grpc.gpr_free(d);
 	}
 	for (size_t i = 0; i < nmd; i++)
-		grpc_slice_unref(md[i].value);
+		grpc.grpc_slice_unref(md[i].value);
 	if (recv)
-		grpc_byte_buffer_destroy(recv);
+		grpc.grpc_byte_buffer_destroy(recv);
 	if (send)
-		grpc_byte_buffer_destroy(send);
-	grpc_slice_unref(details);
-	grpc_metadata_array_destroy(&init_md);
-	grpc_metadata_array_destroy(&trail_md);
+		grpc.grpc_byte_buffer_destroy(send);
+	grpc.grpc_slice_unref(details);
+	grpc.grpc_metadata_array_destroy(&init_md);
+	grpc.grpc_metadata_array_destroy(&trail_md);
 	if (call)
-		grpc_call_unref(call);
+		grpc.grpc_call_unref(call);
 	return err;
 }

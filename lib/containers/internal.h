@@ -35,16 +35,33 @@ struct runtime_desc {
 	const char *state_file; /* file in <root>/<id>/ that holds the pid */
 	int (*parse)(const char *text, size_t len, struct sonde_container *c);
 };
-extern const struct runtime_desc runtime_runc, runtime_crun;
+/* runtime_containerd: runc state kept by containerd's shim, <root>/<namespace>/<id>/ */
+extern const struct runtime_desc runtime_runc, runtime_crun, runtime_containerd;
 
-/* Builds the container <root>/<id> from its state, /proc and its OCI config.
+struct runtime_clients;
+
+/* Builds the container <root>/<id> from its state, /proc, its OCI config and
+ * the runtime's own API (clients may be NULL).
  * pid_hint (0 = none) is used when the state file is not written yet.
  * -ENOENT: no state yet; -ESRCH: its process is gone; -EINVAL: garbage. */
 int runtime_load(const struct runtime_desc *rt, const char *root, const char *id, const char *proc_root,
-                 uint32_t pid_hint, const char *bundle_hint, struct sonde_container **out);
+                 uint32_t pid_hint, const char *bundle_hint, struct runtime_clients *clients,
+                 struct sonde_container **out);
 /* Adds every container of `root` not yet in the set; returns how many. */
 int runtime_scan(struct sonde_containers *set, const struct runtime_desc *rt, const char *root,
-                 const char *proc_root);
+                 const char *proc_root, struct runtime_clients *clients);
+
+/* ---- runtime_clients.c: what the runtimes' APIs add (names, images, pods) ---- */
+struct runtime_clients_opts {
+	size_t sz;
+	const char *containerd_socket; /* default /run/containerd/containerd.sock */
+	int timeout_ms;                /* per call, default 500 */
+};
+struct runtime_clients *runtime_clients_new(const struct runtime_clients_opts *opts);
+void runtime_clients_free(struct runtime_clients *rc);
+/* Completes c from its runtime's API; each call bounded, failures only leave
+ * fields as they were. */
+void runtime_clients_enrich(struct runtime_clients *rc, struct sonde_container *c);
 
 /* ---- oci_exec.c: the first program a bundle runs ---- */
 /* The host path of the executable config.json's process.args[0] names,

@@ -18,6 +18,7 @@
 
 const struct runtime_desc runtime_runc = {"runc", "state.json", sonde_runc_state_parse};
 const struct runtime_desc runtime_crun = {"crun", "status", sonde_crun_status_parse};
+const struct runtime_desc runtime_containerd = {"containerd", "state.json", sonde_runc_state_parse};
 
 static void read_annotations(struct sonde_container *c, const char *config_path)
 {
@@ -31,18 +32,19 @@ static void read_annotations(struct sonde_container *c, const char *config_path)
 	free(text);
 }
 
-static uint64_t self_mntns(const char *proc_root)
+static uint64_t self_ns(const char *proc_root, const char *ns)
 {
 	char self[PATH_MAX];
 	struct stat st;
 
-	/* not /proc/1/ns/mnt: unreadable on some hosts */
-	snprintf(self, sizeof(self), "%s/self/ns/mnt", proc_root);
+	/* not /proc/1/ns/: unreadable on some hosts */
+	snprintf(self, sizeof(self), "%s/self/ns/%s", proc_root, ns);
 	return stat(self, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 int runtime_load(const struct runtime_desc *rt, const char *root, const char *id, const char *proc_root,
-                 uint32_t pid_hint, const char *bundle_hint, struct sonde_container **out)
+                 uint32_t pid_hint, const char *bundle_hint, struct runtime_clients *clients,
+                 struct sonde_container **out)
 {
 	char path[PATH_MAX], *text = NULL, *cg = NULL;
 	struct sonde_container *c;
@@ -69,6 +71,11 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 	}
 	if (!*c->bundle && bundle_hint)
 		sonde_container_set_str(&c->bundle, bundle_hint);
+	if (rt == &runtime_containerd) {
+		const char *ns = strrchr(root, '/');
+
+		sonde_container_set_str(&c->runtime_namespace, ns ? ns + 1 : root);
+	}
 	/* crun keeps a copy of the config next to its state; runc's labels carry the annotations */
 	snprintf(path, sizeof(path), "%s/%s/config.json", root, id);
 	if (!c->nannotations && access(path, R_OK) == 0)
@@ -84,10 +91,11 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 		err = proc_ns_inode(proc_root, c->pid, "net", &c->netns);
 	if (err)
 		goto fail;
-	if (c->mntns == self_mntns(proc_root)) {
+	if (c->mntns == self_ns(proc_root, "mnt")) {
 		err = -EAGAIN; /* not in its own namespaces (yet) */
 		goto fail;
 	}
+	c->host_network = c->netns == self_ns(proc_root, "net");
 	if (proc_cgroup_path(proc_root, c->pid, &cg) == 0) {
 		sonde_container_set_str(&c->cgroup_path, cg);
 		free(cg);
@@ -96,6 +104,8 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 	/* podman's OCI config has no name: its storage does */
 	if (strcmp(c->runtime, "podman") == 0)
 		podman_enrich(c);
+	if (clients)
+		runtime_clients_enrich(clients, c);
 	/* the state may not be written yet (crun run writes it after the exec) */
 	if (!c->started_at_ns)
 		proc_start_time_ns(proc_root, c->pid, &c->started_at_ns);
@@ -107,7 +117,7 @@ fail:
 }
 
 int runtime_scan(struct sonde_containers *set, const struct runtime_desc *rt, const char *root,
-                 const char *proc_root)
+                 const char *proc_root, struct runtime_clients *clients)
 {
 	DIR *d = opendir(root);
 	struct dirent *e;
@@ -126,7 +136,7 @@ int runtime_scan(struct sonde_containers *set, const struct runtime_desc *rt, co
 			live = strcmp(sonde_containers_at(set, i)->id, e->d_name) == 0;
 		if (live)
 			continue;
-		err = runtime_load(rt, root, e->d_name, proc_root, 0, NULL, &c);
+		err = runtime_load(rt, root, e->d_name, proc_root, 0, NULL, clients, &c);
 		if (err == -EINVAL)
 			sonde_warn("containers: %s/%s: unreadable %s state; skipped", root, e->d_name,
 			           rt->name);

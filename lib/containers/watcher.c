@@ -14,6 +14,7 @@
  *  - a pidfd per container: readable when its init exits → removed.
  * Permission events are always answered with "allow"; closing the fanotify fd
  * (on free or crash) allows everything still pending. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,11 +56,14 @@ static const char *const runtime_binaries[] = {
     NULL,
 };
 
+/* A state directory: <root>/<id>/ per container. A nested root holds one
+ * such directory per namespace (containerd's runc root: <root>/<ns>/<id>/). */
 struct root_watch {
 	const struct runtime_desc *rt;
 	char *root;
-	int wd;        /* on the root, -1 until it exists */
-	int parent_wd; /* on its parent while the root is missing */
+	bool nested;
+	int wd;          /* on the root, -1 until it exists */
+	int ancestor_wd; /* on its nearest existing ancestor while it is missing */
 };
 
 struct dir_watch {
@@ -93,8 +97,9 @@ struct sonde_container_watcher {
 	char *proc_root;
 	int epfd, inofd, fanfd;
 	int sub_id;
-	struct root_watch roots[2];
+	struct root_watch **roots; /* stable pointers: pending entries point at them */
 	size_t nroots;
+	struct runtime_clients *clients;
 	struct dir_watch *dirs;
 	size_t ndirs;
 	struct pending *pend;
@@ -248,7 +253,7 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 			pending_free(w, (size_t)pi);
 		return 0;
 	}
-	err = runtime_load(r->rt, r->root, id, w->proc_root, pid_hint, bundle, &c);
+	err = runtime_load(r->rt, r->root, id, w->proc_root, pid_hint, bundle, w->clients, &c);
 	if (err == -EINVAL)
 		sonde_warn("containers: %s/%s: unreadable %s state; skipped", r->root, id, r->rt->name);
 	if (err) {
@@ -363,34 +368,109 @@ static void expire_pending(struct sonde_container_watcher *w)
 
 /* ---- roots ---- */
 
+static bool wd_in_use(struct sonde_container_watcher *w, int wd, const struct root_watch *except)
+{
+	for (size_t i = 0; i < w->nroots; i++)
+		if (w->roots[i] != except && (w->roots[i]->wd == wd || w->roots[i]->ancestor_wd == wd))
+			return true;
+	return false;
+}
+
+static void release_ancestor(struct sonde_container_watcher *w, struct root_watch *r)
+{
+	/* inotify hands out one wd per inode: another root may share it */
+	if (r->ancestor_wd >= 0 && !wd_in_use(w, r->ancestor_wd, r))
+		inotify_rm_watch(w->inofd, r->ancestor_wd);
+	r->ancestor_wd = -1;
+}
+
+/* Watches the root, or while it does not exist (runtime never used yet) the
+ * nearest ancestor that does, to see it appear. IN_MASK_ADD: that ancestor
+ * may be another root with a wider mask. */
 static void watch_root(struct sonde_container_watcher *w, struct root_watch *r)
 {
+	char path[PATH_MAX], *slash;
+	int wd = -1;
+
 	if (w->inofd < 0 || r->wd >= 0)
 		return;
-	r->wd = inotify_add_watch(w->inofd, r->root, IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR);
+	r->wd = inotify_add_watch(w->inofd, r->root,
+	                          IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD);
 	if (r->wd >= 0) {
-		if (r->parent_wd >= 0)
-			inotify_rm_watch(w->inofd, r->parent_wd);
-		r->parent_wd = -1;
+		release_ancestor(w, r);
 		return;
 	}
-	if (r->parent_wd < 0) {
-		char parent[PATH_MAX], *slash;
-
-		snprintf(parent, sizeof(parent), "%s", r->root);
-		slash = strrchr(parent, '/');
-		if (slash && slash != parent)
-			*slash = 0;
-		r->parent_wd = inotify_add_watch(w->inofd, parent, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
+	snprintf(path, sizeof(path), "%s", r->root);
+	while (wd < 0 && (slash = strrchr(path, '/')) && slash != path) {
+		*slash = 0;
+		wd = inotify_add_watch(w->inofd, path, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR | IN_MASK_ADD);
 	}
+	if (wd != r->ancestor_wd) {
+		release_ancestor(w, r);
+		r->ancestor_wd = wd;
+	}
+}
+
+static struct root_watch *add_root(struct sonde_container_watcher *w, const struct runtime_desc *rt,
+                                   const char *root, bool nested)
+{
+	struct root_watch *r = calloc(1, sizeof(*r));
+
+	if (!r || !(r->root = strdup(root)) || append(&w->roots, &w->nroots, &r, sizeof(r))) {
+		if (r)
+			free(r->root);
+		free(r);
+		return NULL;
+	}
+	r->rt = rt;
+	r->nested = nested;
+	r->wd = r->ancestor_wd = -1;
+	return r;
+}
+
+static void scan_root(struct sonde_container_watcher *w, struct root_watch *r);
+
+/* A namespace directory of a nested root: a root of its own. */
+static void add_child_root(struct sonde_container_watcher *w, struct root_watch *parent, const char *name)
+{
+	char path[PATH_MAX];
+	struct root_watch *r = NULL;
+
+	if (!sonde_container_id_valid(name))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", parent->root, name);
+	for (size_t i = 0; i < w->nroots && !r; i++)
+		if (strcmp(w->roots[i]->root, path) == 0)
+			r = w->roots[i];
+	if (!r && !(r = add_root(w, parent->rt, path, false)))
+		return;
+	scan_root(w, r);
+}
+
+static void scan_root(struct sonde_container_watcher *w, struct root_watch *r)
+{
+	watch_root(w, r);
+	if (r->nested) {
+		DIR *d = opendir(r->root);
+		struct dirent *e;
+
+		while (d && (e = readdir(d)))
+			if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
+				add_child_root(w, r, e->d_name);
+		if (d)
+			closedir(d);
+		return;
+	}
+	runtime_scan(w->set, r->rt, r->root, w->proc_root, w->clients);
 }
 
 static void rescan(struct sonde_container_watcher *w)
 {
-	for (size_t i = 0; i < w->nroots; i++) {
-		watch_root(w, &w->roots[i]);
-		runtime_scan(w->set, w->roots[i].rt, w->roots[i].root, w->proc_root);
-	}
+	/* children appended while scanning are scanned by add_child_root */
+	size_t n = w->nroots;
+
+	for (size_t i = 0; i < n; i++)
+		scan_root(w, w->roots[i]);
 }
 
 /* ---- event sources ---- */
@@ -440,46 +520,48 @@ static void handle_fanotify(struct sonde_container_watcher *w)
 	}
 }
 
-static struct root_watch *root_by_wd(struct sonde_container_watcher *w, int wd, bool parent)
+static void on_root_event(struct sonde_container_watcher *w, struct root_watch *r,
+                          const struct inotify_event *e)
 {
-	for (size_t i = 0; i < w->nroots; i++)
-		if ((parent ? w->roots[i].parent_wd : w->roots[i].wd) == wd)
-			return &w->roots[i];
-	return NULL;
+	bool dir = (e->mask & IN_ISDIR) && e->len;
+
+	if (e->mask & IN_IGNORED) {
+		r->wd = -1; /* the root itself went away */
+		watch_root(w, r);
+	} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && dir) {
+		if (r->nested)
+			add_child_root(w, r, e->name);
+		else
+			on_new_dir(w, r, e->name);
+	} else if ((e->mask & IN_DELETE) && dir && !r->nested) {
+		ssize_t pi = pending_index(w, r, e->name);
+
+		if (pi >= 0)
+			pending_free(w, (size_t)pi);
+		if (is_live(w, e->name))
+			sonde_containers_remove(w->set, e->name);
+	}
 }
 
 static void handle_inotify_event(struct sonde_container_watcher *w, const struct inotify_event *e)
 {
-	struct root_watch *r;
+	size_t n = w->nroots; /* roots added on the way are complete already */
 
 	if (e->mask & IN_Q_OVERFLOW) {
 		rescan(w);
 		return;
 	}
-	if ((r = root_by_wd(w, e->wd, false))) {
-		if (e->mask & IN_IGNORED) {
-			r->wd = -1; /* the root itself went away */
-			watch_root(w, r);
-		} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && (e->mask & IN_ISDIR) && e->len) {
-			on_new_dir(w, r, e->name);
-		} else if ((e->mask & IN_DELETE) && (e->mask & IN_ISDIR) && e->len) {
-			ssize_t pi = pending_index(w, r, e->name);
+	/* one wd can be a root and another root's ancestor at once */
+	for (size_t i = 0; i < n; i++) {
+		struct root_watch *r = w->roots[i];
 
-			if (pi >= 0)
-				pending_free(w, (size_t)pi);
-			if (is_live(w, e->name))
-				sonde_containers_remove(w->set, e->name);
-		}
-		return;
-	}
-	if ((r = root_by_wd(w, e->wd, true))) {
-		const char *base = strrchr(r->root, '/');
-
-		if (e->len && base && strcmp(e->name, base + 1) == 0) {
+		if (r->wd == e->wd)
+			on_root_event(w, r, e);
+		else if (r->ancestor_wd == e->wd && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
 			watch_root(w, r);
-			runtime_scan(w->set, r->rt, r->root, w->proc_root);
+			if (r->wd >= 0)
+				scan_root(w, r);
 		}
-		return;
 	}
 	for (size_t i = 0; i < w->ndirs; i++) {
 		struct dir_watch *d = &w->dirs[i];
@@ -560,7 +642,9 @@ static void start_fanotify(struct sonde_container_watcher *w)
 int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde_container_watch_opts *opts,
                                 struct sonde_container_watcher **out)
 {
-	const char *runc_root = "/run/runc", *crun_root = "/run/crun", *proc_root = "/proc";
+	const char *runc_root = "/run/runc", *crun_root = "/run/crun", *proc_root = "/proc",
+	           *containerd_root = "/run/containerd/runc";
+	struct runtime_clients_opts co = {.sz = sizeof(co)};
 	struct sonde_container_watcher *w;
 	bool live = true;
 	struct stat st;
@@ -569,6 +653,8 @@ int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde
 		runc_root = opts->runc_root ? opts->runc_root : runc_root;
 		crun_root = opts->crun_root ? opts->crun_root : crun_root;
 		proc_root = opts->proc_root ? opts->proc_root : proc_root;
+		containerd_root = opts->containerd_runc_root ? opts->containerd_runc_root : containerd_root;
+		co.containerd_socket = opts->containerd_socket;
 		live = !opts->no_live;
 	}
 	w = calloc(1, sizeof(*w));
@@ -577,10 +663,10 @@ int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde
 	w->set = set;
 	w->epfd = w->inofd = w->fanfd = -1;
 	w->proc_root = strdup(proc_root);
-	w->roots[0] = (struct root_watch){&runtime_runc, strdup(runc_root), -1, -1};
-	w->roots[1] = (struct root_watch){&runtime_crun, strdup(crun_root), -1, -1};
-	w->nroots = 2;
-	if (!w->proc_root || !w->roots[0].root || !w->roots[1].root) {
+	w->clients = runtime_clients_new(&co);
+	if (!w->proc_root || !w->clients || !add_root(w, &runtime_runc, runc_root, false) ||
+	    !add_root(w, &runtime_crun, crun_root, false) ||
+	    !add_root(w, &runtime_containerd, containerd_root, true)) {
 		sonde_container_watcher_free(w);
 		return -ENOMEM;
 	}
@@ -630,8 +716,12 @@ void sonde_container_watcher_free(struct sonde_container_watcher *w)
 	}
 	for (size_t i = 0; i < w->ndirs; i++)
 		free(w->dirs[i].id);
-	for (size_t i = 0; i < w->nroots; i++)
-		free(w->roots[i].root);
+	for (size_t i = 0; i < w->nroots; i++) {
+		free(w->roots[i]->root);
+		free(w->roots[i]);
+	}
+	free(w->roots);
+	runtime_clients_free(w->clients);
 	if (w->fanfd >= 0)
 		close(w->fanfd);
 	if (w->inofd >= 0)

@@ -104,6 +104,10 @@ static const struct sonde_param_desc lm_params[] = {
      .description = "Show data from both the host and containers",
      .default_value = "false",
      .type_hint = "bool"},
+    {.key = "containerd-socketpath",
+     .description = "containerd's socket (its own API and its CRI plugin)",
+     .default_value = "/run/containerd/containerd.sock",
+     .type_hint = "string"},
 };
 
 /* ---- selection and the filter map ---- */
@@ -330,7 +334,9 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
 	struct sonde_param *host = param(ctx, "host"), *names = param(ctx, "containername");
-	struct sonde_container_watch_opts wo = {.sz = sizeof(wo)};
+	struct sonde_param *containerd = param(ctx, "containerd-socketpath");
+	struct sonde_container_watch_opts wo = {
+	    .sz = sizeof(wo), .containerd_socket = containerd ? sonde_param_value(containerd) : NULL};
 	int err;
 
 	err = parse_names(lm, names ? sonde_param_value(names) : NULL);
