@@ -14,6 +14,9 @@
 struct sonde_param_desc {
 	const char *key;
 	const char *alias; /* one-letter shorthand, may be NULL */
+	/* A second key (and full name) that sets this same param, as upstream's
+	 * AlternativeKey (`runtime-containername` for `containername`); may be NULL. */
+	const char *alt_key;
 	const char *description;
 	const char *default_value;
 	/* bool, string, int, int8..int64, uint, uint8..uint64, float32, float64,
@@ -37,9 +40,11 @@ struct sonde_param *sonde_params_add(struct sonde_params *ps, const char *prefix
 size_t sonde_params_count(const struct sonde_params *ps);
 struct sonde_param *sonde_params_at(const struct sonde_params *ps, size_t i);
 
-/* Lookup by full name, or by key when `name` has no prefix and the key is unique. */
+/* Lookup by full name, or by key when `name` has no prefix and the key is unique
+ * (alternative keys count as the param's own). */
 struct sonde_param *sonde_params_find(const struct sonde_params *ps, const char *name);
-/* Lookup by key or alias (for CLI flags). Ambiguous keys return NULL and set *ambiguous. */
+/* Lookup by key, alias or alternative key (for CLI flags). Ambiguous keys
+ * return NULL and set *ambiguous. */
 struct sonde_param *sonde_params_find_key(const struct sonde_params *ps, const char *key, bool *ambiguous);
 
 /* Validates and stores. On error returns -EINVAL and writes a one-line reason to err. */

@@ -18,7 +18,8 @@ struct sonde_param {
 	struct sonde_param_desc desc; /* strings owned below */
 	char *prefix;
 	char *full_name;
-	char *value; /* NULL = not set */
+	char *alt_full_name; /* prefix + alt_key, NULL without one */
+	char *value;         /* NULL = not set */
 	char *default_value;
 	struct strlist owned; /* key, alias, description, type hint, possible values, tags */
 	const char **possible;
@@ -41,6 +42,7 @@ static void param_free(struct sonde_param *p)
 		return;
 	free(p->prefix);
 	free(p->full_name);
+	free(p->alt_full_name);
 	free(p->value);
 	free(p->default_value);
 	free(p->possible);
@@ -108,6 +110,12 @@ struct sonde_param *sonde_params_add(struct sonde_params *ps, const char *prefix
 	}
 	p->desc.key = own(p, desc->key);
 	p->desc.alias = own(p, desc->alias);
+	p->desc.alt_key = own(p, desc->alt_key);
+	if (desc->alt_key && asprintf(&p->alt_full_name, "%s%s", p->prefix, desc->alt_key) < 0) {
+		p->alt_full_name = NULL;
+		param_free(p);
+		return NULL;
+	}
 	p->desc.description = own(p, desc->description);
 	p->desc.type_hint = own(p, desc->type_hint);
 	p->desc.mandatory = desc->mandatory;
@@ -140,11 +148,13 @@ struct sonde_param *sonde_params_find(const struct sonde_params *ps, const char 
 	bool ambiguous;
 
 	for (size_t i = 0; i < ps->len; i++)
-		if (strcmp(ps->items[i]->full_name, name) == 0)
+		if (strcmp(ps->items[i]->full_name, name) == 0 ||
+		    (ps->items[i]->alt_full_name && strcmp(ps->items[i]->alt_full_name, name) == 0))
 			return ps->items[i];
 	/* full names compare case-insensitively, as upstream lowercases config keys */
 	for (size_t i = 0; i < ps->len; i++)
-		if (strcasecmp(ps->items[i]->full_name, name) == 0)
+		if (strcasecmp(ps->items[i]->full_name, name) == 0 ||
+		    (ps->items[i]->alt_full_name && strcasecmp(ps->items[i]->alt_full_name, name) == 0))
 			return ps->items[i];
 	if (strchr(name, '.'))
 		return NULL;
@@ -158,8 +168,9 @@ struct sonde_param *sonde_params_find_key(const struct sonde_params *ps, const c
 	*ambiguous = false;
 	for (size_t i = 0; i < ps->len; i++) {
 		struct sonde_param *p = ps->items[i];
-		bool match =
-		    strcmp(p->desc.key, key) == 0 || (p->desc.alias && strcmp(p->desc.alias, key) == 0);
+		bool match = strcmp(p->desc.key, key) == 0 ||
+		             (p->desc.alias && strcmp(p->desc.alias, key) == 0) ||
+		             (p->desc.alt_key && strcmp(p->desc.alt_key, key) == 0);
 		if (!match)
 			continue;
 		if (found) {

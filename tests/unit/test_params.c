@@ -112,4 +112,37 @@ static void test_durations(void)
 	CHECK(sonde_parse_duration_ns("-2s", &ns) == 0 && ns == -2000000000);
 }
 
-TEST_MAIN(TEST(test_names_and_defaults), TEST(test_validation), TEST(test_durations))
+/* An alternative key (upstream's AlternativeKey) names the same param. */
+static void test_alternative_key(void)
+{
+	struct sonde_params *ps = sonde_params_new();
+	struct sonde_param_desc d = {
+	    .key = "containername", .alias = "c", .alt_key = "runtime-containername"};
+	struct sonde_param *p;
+	bool ambiguous = true;
+	char err[256];
+
+	REQUIRE(ps);
+	p = sonde_params_add(ps, "operator.LocalManager.", &d);
+	REQUIRE(p);
+	CHECK(sonde_params_find_key(ps, "runtime-containername", &ambiguous) == p);
+	CHECK(!ambiguous);
+	CHECK(sonde_params_find(ps, "operator.LocalManager.runtime-containername") == p);
+	CHECK(sonde_params_find(ps, "operator.localmanager.RUNTIME-containername") == p);
+	CHECK(sonde_params_find(ps, "runtime-containername") == p);
+	CHECK_INT(
+	    sonde_params_set(ps, "operator.LocalManager.runtime-containername", "web", err, sizeof(err)), 0);
+	CHECK_STR(sonde_param_value(p), "web");
+	CHECK_STR(sonde_param_full_name(p), "operator.LocalManager.containername");
+	CHECK_STR(sonde_param_desc(p)->alt_key, "runtime-containername");
+	/* the copy owns its strings */
+	d.alt_key = NULL;
+	CHECK(sonde_params_find_key(ps, "runtime-containername", &ambiguous) == p);
+	/* no alternative: nothing extra is found */
+	CHECK(sonde_params_add(ps, "operator.other.", &d) != NULL);
+	CHECK(sonde_params_find(ps, "operator.other.runtime-containername") == NULL);
+	sonde_params_free(ps);
+}
+
+TEST_MAIN(TEST(test_names_and_defaults), TEST(test_validation), TEST(test_durations),
+          TEST(test_alternative_key))
