@@ -8,6 +8,7 @@
  * A half-written or foreign file is garbage here: -EINVAL, no partial result
  * is trusted by callers. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,12 @@ int64_t sonde_parse_rfc3339_ns(const char *s)
 	t = timegm(&tm);
 	if (t == (time_t)-1)
 		return 0;
-	return ((int64_t)t - off) * 1000000000LL + frac;
+	t -= off;
+	/* int64 ns reach 1677..2262 only; a state file is written by whoever
+	 * runs the runtime, so a year like 9999 is garbage, not an overflow */
+	if (t > INT64_MAX / 1000000000LL - 1 || t < INT64_MIN / 1000000000LL + 1)
+		return 0;
+	return (int64_t)t * 1000000000LL + frac;
 }
 
 static json_t *load(const char *text, size_t len)

@@ -293,6 +293,22 @@ static void test_rfc3339(void)
 	CHECK_INT(sonde_parse_rfc3339_ns("yesterday"), 0);
 	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T00:00:01"), 0);
 	CHECK_INT(sonde_parse_rfc3339_ns(NULL), 0);
+	/* outside what int64 ns hold (found by fuzz_runtime_state: signed overflow) */
+	CHECK_INT(sonde_parse_rfc3339_ns("2262-04-11T23:47:15Z"), 9223372035000000000LL);
+	CHECK_INT(sonde_parse_rfc3339_ns("2262-04-11T23:47:17Z"), 0);
+	CHECK_INT(sonde_parse_rfc3339_ns("4052-11-22T06:43:26.001124Z"), 0);
+	CHECK_INT(sonde_parse_rfc3339_ns("9999-12-31T23:59:59.999999999-99:99"), 0);
+	CHECK_INT(sonde_parse_rfc3339_ns("1677-09-21T00:12:43Z"), 0);
+	CHECK_INT(sonde_parse_rfc3339_ns("-999-01-01T00:00:00Z"), 0);
+	{
+		static const char status[] = "{\"pid\":29363,\"created\":\"4052-11-22T06:43:26.001124Z\"}";
+		struct sonde_container *c = sonde_container_new("x", "crun");
+
+		REQUIRE(c);
+		CHECK_INT(sonde_crun_status_parse(status, strlen(status), c), 0);
+		CHECK_INT(c->started_at_ns, 0);
+		sonde_container_free(c);
+	}
 }
 
 static void test_k8s_annotations(void)
