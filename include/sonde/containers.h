@@ -75,6 +75,8 @@ struct sonde_containers;
 enum sonde_container_event {
 	SONDE_CONTAINER_ADDED = 1,
 	SONDE_CONTAINER_REMOVED = 2,
+	/* metadata of a running container changed (enrichment completed late) */
+	SONDE_CONTAINER_UPDATED = 3,
 };
 
 typedef void (*sonde_container_fn)(struct sonde_containers *set, enum sonde_container_event ev,
@@ -90,6 +92,9 @@ void sonde_containers_free(struct sonde_containers *set);
 int sonde_containers_add(struct sonde_containers *set, struct sonde_container *c);
 /* Moves the container to the recently-removed cache and notifies. -ENOENT if unknown. */
 int sonde_containers_remove(struct sonde_containers *set, const char *id);
+/* Tells subscribers (UPDATED) that the running container `id` was changed in
+ * place, e.g. its pod labels filled after it was added. -ENOENT if unknown. */
+int sonde_containers_updated(struct sonde_containers *set, const char *id);
 
 /* Running containers first, then the recently removed ones (within the ttl). */
 const struct sonde_container *sonde_containers_by_id(struct sonde_containers *set, const char *id);
@@ -109,6 +114,23 @@ void sonde_containers_set_removed_ttl(struct sonde_containers *set, int64_t ttl_
 /* Subscribers run synchronously on every add/remove; returns an id > 0. */
 int sonde_containers_subscribe(struct sonde_containers *set, sonde_container_fn fn, void *arg);
 void sonde_containers_unsubscribe(struct sonde_containers *set, int id);
+
+/* ---- per-container attachments ----
+ * A gadget whose programs attach per container (uprobes on the libraries
+ * inside each container) publishes an attacher under this context variable;
+ * the container operator calls it for each selected container as it appears
+ * and goes. Before the gadget starts, the container operator sets the bool
+ * SONDE_VAR_ATTACH_HOST: whether the host itself is traced too (--host);
+ * without it (no container operator), a gadget attaches to the host only. */
+#define SONDE_VAR_CONTAINER_ATTACHER "container_attacher"
+#define SONDE_VAR_ATTACH_HOST        "attach_host"
+
+struct sonde_container_attacher {
+	/* Failures are the attacher's to report; a container lacking a library is not one. */
+	void (*attach)(void *arg, const struct sonde_container *c);
+	void (*detach)(void *arg, const struct sonde_container *c);
+	void *arg;
+};
 
 /* ---- discovery and live detection (runc, crun, containerd) ---- */
 

@@ -14,8 +14,7 @@
 
 #include "internal.h"
 
-#define DISABLED    "gadget_program_disabled"
-#define LD_SO_CACHE "/etc/ld.so.cache"
+#define DISABLED "gadget_program_disabled"
 
 static const struct {
 	const char *prefix;
@@ -158,25 +157,33 @@ static void *destroy_link(void *link)
 
 /* Closing a perf-event link (tracepoints, kprobes, uprobes) waits for RCU
  * grace periods, ~60-90 ms each here; concurrent closes share them, so links
- * are destroyed by one thread each (started in reverse attach order). */
-void ebpf_detach_all(struct ebpf_gadget *g)
+ * are destroyed by one thread each (started in reverse order). */
+void ebpf_destroy_links(struct bpf_link **links, size_t n)
 {
 	pthread_t threads[32];
 
-	while (g->nlinks > 0) {
-		size_t n = 0;
+	while (n > 0) {
+		size_t started = 0;
 
-		while (g->nlinks > 0 && n < sizeof(threads) / sizeof(threads[0])) {
-			struct bpf_link *link = g->links[--g->nlinks];
+		while (n > 0 && started < sizeof(threads) / sizeof(threads[0])) {
+			struct bpf_link *link = links[--n];
 
-			if (g->nlinks + n == 0 || pthread_create(&threads[n], NULL, destroy_link, link) != 0)
+			if (n + started == 0 ||
+			    pthread_create(&threads[started], NULL, destroy_link, link) != 0)
 				bpf_link__destroy(link); /* last one (or no thread): inline */
 			else
-				n++;
+				started++;
 		}
-		while (n > 0)
-			pthread_join(threads[--n], NULL);
+		while (started > 0)
+			pthread_join(threads[--started], NULL);
 	}
+}
+
+void ebpf_detach_all(struct ebpf_gadget *g)
+{
+	ebpf_destroy_links(g->links, g->nlinks);
+	g->nlinks = 0;
+	ebpf_uprobes_stop(g);
 }
 
 /* One error line: the program, its section, errno and libbpf's own words. */
@@ -215,82 +222,6 @@ static int attach_tracepoint(struct ebpf_gadget *g, struct bpf_program *prog, co
 	return ebpf_keep_link(g, link);
 }
 
-/* Attaches once per distinct file: ld.so.cache often lists a library under
- * several names (symlinks, hwcaps directories). */
-static int attach_uprobe(struct ebpf_gadget *g, struct bpf_program *prog, const char *target, bool ret)
-{
-	const char *colon = strchr(target, ':');
-	char **paths = NULL, *single[2] = {NULL, NULL};
-	struct stat seen[64];
-	size_t n = 0, nseen = 0;
-	char lib[256];
-	int err = 0;
-
-	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(lib)) {
-		sonde_err("program '%s' (%s): uprobe target must be <path-or-library>:<symbol>",
-		          bpf_program__name(prog), ebpf_prog_section(prog));
-		return -EINVAL;
-	}
-	memcpy(lib, target, (size_t)(colon - target));
-	lib[colon - target] = '\0';
-	if (strchr(lib, '/')) {
-		if (lib[0] != '/') {
-			sonde_err("program '%s' (%s): uprobe path '%s' must be absolute",
-			          bpf_program__name(prog), ebpf_prog_section(prog), lib);
-			return -EINVAL;
-		}
-		single[0] = lib;
-		paths = single;
-		n = 1;
-	} else {
-		err = ebpf_ldcache_lookup(LD_SO_CACHE, lib, &paths, &n);
-		if (err)
-			return err;
-		if (n == 0) {
-			sonde_err("program '%s' (%s): library '%s' not found in %s", bpf_program__name(prog),
-			          ebpf_prog_section(prog), lib, LD_SO_CACHE);
-			ebpf_ldcache_free(paths);
-			return -ENOENT;
-		}
-	}
-	for (size_t i = 0; i < n && !err; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = colon + 1, .retprobe = ret);
-		struct bpf_link *link;
-		struct stat st;
-		bool dup = false;
-
-		if (stat(paths[i], &st)) {
-			if (paths != single)
-				continue; /* stale cache entry */
-			err = attach_failed(prog, paths[i], -errno);
-			break;
-		}
-		for (size_t j = 0; j < nseen; j++)
-			dup |= seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino;
-		if (dup)
-			continue;
-		if (nseen < sizeof(seen) / sizeof(seen[0]))
-			seen[nseen++] = st;
-		ebpf_libbpf_log_reset();
-		link = bpf_program__attach_uprobe_opts(prog, -1, paths[i], 0, &opts);
-		if (!link) {
-			err = attach_failed(prog, paths[i], -errno);
-			break;
-		}
-		err = ebpf_keep_link(g, link);
-		sonde_debug("ebpf: program '%s' attached to %s:%s", bpf_program__name(prog), paths[i],
-		            colon + 1);
-	}
-	if (paths != single)
-		ebpf_ldcache_free(paths);
-	if (!err && nseen == 0) {
-		sonde_err("program '%s' (%s): no file found for library '%s'", bpf_program__name(prog),
-		          ebpf_prog_section(prog), lib);
-		return -ENOENT;
-	}
-	return err;
-}
-
 static int attach_one(struct ebpf_gadget *g, struct bpf_program *prog)
 {
 	const char *target, *ov = attach_override(g, prog);
@@ -305,7 +236,7 @@ static int attach_one(struct ebpf_gadget *g, struct bpf_program *prog)
 		return attach_tracepoint(g, prog, target);
 	case EBPF_SEC_UPROBE:
 	case EBPF_SEC_URETPROBE:
-		return attach_uprobe(g, prog, target, kind == EBPF_SEC_URETPROBE);
+		return 0; /* per root: uprobes.c */
 	case EBPF_SEC_RAW_TP:
 		link = bpf_program__attach_raw_tracepoint(prog, target);
 		break;
@@ -338,10 +269,10 @@ int ebpf_attach_all(struct ebpf_gadget *g)
 {
 	struct bpf_program *prog;
 
+	int err;
+
 	bpf_object__for_each_program(prog, g->obj)
 	{
-		int err;
-
 		if (!bpf_program__autoload(prog))
 			continue;
 		err = attach_one(g, prog);
@@ -350,5 +281,8 @@ int ebpf_attach_all(struct ebpf_gadget *g)
 			return err;
 		}
 	}
-	return 0;
+	err = ebpf_uprobes_start(g);
+	if (err)
+		ebpf_detach_all(g);
+	return err;
 }

@@ -172,6 +172,7 @@ struct ebpf_gadget {
 	struct sonde_param *map_fetch_interval, *map_fetch_count;
 
 	/* run time */
+	struct ebpf_uprobes *uprobes; /* per-root uprobe links (uprobes.c), NULL if none */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
 	int lost_timer;
@@ -349,6 +350,15 @@ int ebpf_attach_all(struct ebpf_gadget *g);
 /* Keeps a link so that stop destroys it (in reverse order). */
 int ebpf_keep_link(struct ebpf_gadget *g, struct bpf_link *link);
 void ebpf_detach_all(struct ebpf_gadget *g);
+/* Destroys n links concurrently (their RCU waits overlap). */
+void ebpf_destroy_links(struct bpf_link **links, size_t n);
+
+/* ---- uprobes.c: uprobes per root (host, containers) ---- */
+bool ebpf_has_uprobes(struct ebpf_gadget *g);
+/* Attaches the host (unless the container operator says it is not traced)
+ * and publishes the container attacher. */
+int ebpf_uprobes_start(struct ebpf_gadget *g);
+void ebpf_uprobes_stop(struct ebpf_gadget *g);
 /* "<section>" name for messages. */
 const char *ebpf_prog_section(const struct bpf_program *prog);
 

@@ -1,0 +1,319 @@
+/* Uprobes, attached per root: the host's (/), and each container's
+ * (/proc/<pid>/root) as the container operator reports it.
+ *
+ * A target names a library (`uprobe/libc:malloc`, resolved through the
+ * root's own /etc/ld.so.cache) or an absolute path. Files are opened inside
+ * the root with RESOLVE_IN_ROOT, so a container's absolute symlinks resolve
+ * against its root, not the host's. The kernel puts a uprobe on the real
+ * inode behind overlayfs, so two containers of one image share a file: one
+ * link serves both, counted, and goes with the last of them. Overlayfs
+ * reports its own st_dev per mount but the real inode number, so the key
+ * is the inode number with size and mtime rather than st_dev. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <sonde/containers.h>
+#include <sonde/gadget.h>
+#include <sonde/log.h>
+
+#include "internal.h"
+
+#define HOST_ID "<host>"
+
+struct uprobe_file_key {
+	ino_t ino;
+	off_t size;
+	int64_t mtime_ns;
+};
+
+struct uprobe_link {
+	struct bpf_program *prog;
+	struct uprobe_file_key key;
+	struct bpf_link *link;
+	unsigned refs;
+};
+
+struct uprobe_root {
+	char *id;
+	size_t *links; /* indices into ebpf_uprobes.links */
+	size_t nlinks;
+};
+
+struct ebpf_uprobes {
+	struct uprobe_link *links;
+	size_t nlinks;
+	struct uprobe_root *roots;
+	size_t nroots;
+	struct sonde_container_attacher attacher;
+};
+
+static bool is_uprobe(struct bpf_program *prog)
+{
+	enum ebpf_sec_kind k = ebpf_section_kind(ebpf_prog_section(prog), NULL);
+
+	return bpf_program__autoload(prog) && (k == EBPF_SEC_UPROBE || k == EBPF_SEC_URETPROBE);
+}
+
+bool ebpf_has_uprobes(struct ebpf_gadget *g)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, g->obj)
+	{
+		if (is_uprobe(prog))
+			return true;
+	}
+	return false;
+}
+
+static int open_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+static struct uprobe_root *find_root(struct ebpf_uprobes *u, const char *id)
+{
+	for (size_t i = 0; i < u->nroots; i++)
+		if (strcmp(u->roots[i].id, id) == 0)
+			return &u->roots[i];
+	return NULL;
+}
+
+static bool same_key(const struct uprobe_file_key *a, const struct uprobe_file_key *b)
+{
+	return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
+}
+
+/* Takes one more reference on (prog, file), attaching when it is new. */
+static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_program *prog, int fd,
+                     const char *shown, const char *symbol, bool ret)
+{
+	struct ebpf_uprobes *u = g->uprobes;
+	struct uprobe_link nl = {.prog = prog, .refs = 1};
+	char fdpath[64];
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st))
+		return -errno;
+	nl.key = (struct uprobe_file_key){st.st_ino, st.st_size,
+	                                  (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
+	for (i = 0; i < u->nlinks; i++)
+		if (u->links[i].prog == prog && u->links[i].refs && same_key(&u->links[i].key, &nl.key))
+			break;
+	for (size_t k = 0; k < r->nlinks; k++)
+		if (r->links[k] == i)
+			return 0; /* this root already holds it (a library listed twice) */
+	if (i < u->nlinks) {
+		u->links[i].refs++;
+	} else {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = symbol, .retprobe = ret);
+
+		/* both libbpf (symbol lookup) and the kernel (inode) follow the fd */
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		ebpf_libbpf_log_reset();
+		nl.link = bpf_program__attach_uprobe_opts(prog, -1, fdpath, 0, &opts);
+		if (!nl.link) {
+			int err = -errno;
+			const char *why = ebpf_libbpf_reason();
+
+			sonde_err("program '%s' (%s): cannot attach to %s:%s: %s%s%s",
+			          bpf_program__name(prog), ebpf_prog_section(prog), shown, symbol,
+			          strerror(-err), *why ? "; libbpf: " : "", why);
+			return err;
+		}
+		if (ebpf_append(&u->links, &u->nlinks, &nl, sizeof(nl))) {
+			bpf_link__destroy(nl.link);
+			return -ENOMEM;
+		}
+		sonde_debug("ebpf: program '%s' attached to %s:%s", bpf_program__name(prog), shown, symbol);
+	}
+	if (ebpf_append(&r->links, &r->nlinks, &i, sizeof(i))) {
+		u->links[i].refs--;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Attaches one program in one root; *found counts the files it reached. */
+static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd, const char *rootdir,
+                       struct bpf_program *prog, bool strict)
+{
+	const char *target;
+	enum ebpf_sec_kind kind = ebpf_section_kind(ebpf_prog_section(prog), &target);
+	const char *colon = target ? strchr(target, ':') : NULL;
+	char lib[256], cache[PATH_MAX], **paths = NULL, *single[2] = {lib, NULL};
+	size_t n = 0, found = 0;
+	int err = 0;
+
+	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(lib)) {
+		sonde_err("program '%s' (%s): uprobe target must be <path-or-library>:<symbol>",
+		          bpf_program__name(prog), ebpf_prog_section(prog));
+		return -EINVAL;
+	}
+	memcpy(lib, target, (size_t)(colon - target));
+	lib[colon - target] = '\0';
+	if (strchr(lib, '/')) {
+		if (lib[0] != '/') {
+			sonde_err("program '%s' (%s): uprobe path '%s' must be absolute",
+			          bpf_program__name(prog), ebpf_prog_section(prog), lib);
+			return -EINVAL;
+		}
+		paths = single;
+		n = 1;
+	} else {
+		snprintf(cache, sizeof(cache), "%s/etc/ld.so.cache", rootdir);
+		err = ebpf_ldcache_lookup(cache, lib, &paths, &n);
+		if (err)
+			return strict ? err : 0; /* a container without a cache has no such library */
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		char shown[PATH_MAX];
+		int fd = open_in_root(rootfd, paths[i]);
+
+		if (fd < 0)
+			continue; /* a stale cache entry, or a path this root does not have */
+		snprintf(shown, sizeof(shown), "%s%s", rootdir, paths[i]);
+		err = hold_link(g, r, prog, fd, shown, colon + 1, kind == EBPF_SEC_URETPROBE);
+		close(fd);
+		found++;
+	}
+	if (paths != single)
+		ebpf_ldcache_free(paths);
+	if (!err && !found && strict) {
+		sonde_err("program '%s' (%s): no file found for '%s'", bpf_program__name(prog),
+		          ebpf_prog_section(prog), lib);
+		return -ENOENT;
+	}
+	return err;
+}
+
+static void release_root(struct ebpf_uprobes *u, struct uprobe_root *r)
+{
+	struct bpf_link **gone = calloc(r->nlinks ? r->nlinks : 1, sizeof(*gone));
+	size_t ngone = 0;
+
+	for (size_t k = 0; k < r->nlinks; k++) {
+		struct uprobe_link *l = &u->links[r->links[k]];
+
+		if (l->refs && --l->refs == 0) {
+			if (gone)
+				gone[ngone++] = l->link;
+			else
+				bpf_link__destroy(l->link);
+			l->link = NULL;
+		}
+	}
+	ebpf_destroy_links(gone, ngone);
+	free(gone);
+	free(r->links);
+	free(r->id);
+	*r = u->roots[--u->nroots];
+}
+
+/* strict: every program must attach somewhere (the host); a container may
+ * simply lack a library. */
+static int attach_root(struct ebpf_gadget *g, const char *id, const char *rootdir, bool strict)
+{
+	struct ebpf_uprobes *u = g->uprobes;
+	struct uprobe_root nr = {.id = strdup(id)};
+	struct bpf_program *prog;
+	int rootfd, err = 0;
+
+	if (!nr.id || find_root(u, id)) {
+		free(nr.id);
+		return nr.id ? 0 : -ENOMEM;
+	}
+	if (ebpf_append(&u->roots, &u->nroots, &nr, sizeof(nr))) {
+		free(nr.id);
+		return -ENOMEM;
+	}
+	rootfd = open(*rootdir ? rootdir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0) {
+		err = -errno; /* the container is already gone */
+		release_root(u, &u->roots[u->nroots - 1]);
+		return strict ? err : 0;
+	}
+	bpf_object__for_each_program(prog, g->obj)
+	{
+		if (is_uprobe(prog) &&
+		    (err = attach_prog(g, &u->roots[u->nroots - 1], rootfd, rootdir, prog, strict)))
+			break;
+	}
+	close(rootfd);
+	if (err)
+		release_root(u, find_root(u, id));
+	return err;
+}
+
+static void attach_container(void *arg, const struct sonde_container *c)
+{
+	struct ebpf_gadget *g = arg;
+	char rootdir[64];
+	int err;
+
+	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
+	err = attach_root(g, c->id, rootdir, false);
+	if (err)
+		sonde_warn("ebpf: gadget %s: container %s: uprobes not attached: %s", g->name, c->name,
+		           strerror(-err));
+}
+
+static void detach_container(void *arg, const struct sonde_container *c)
+{
+	struct ebpf_gadget *g = arg;
+	struct uprobe_root *r = g->uprobes ? find_root(g->uprobes, c->id) : NULL;
+
+	if (r)
+		release_root(g->uprobes, r);
+}
+
+int ebpf_uprobes_start(struct ebpf_gadget *g)
+{
+	const bool *host = sonde_gadget_var(g->ctx, SONDE_VAR_ATTACH_HOST);
+	int err = 0;
+
+	if (!ebpf_has_uprobes(g))
+		return 0;
+	g->uprobes = calloc(1, sizeof(*g->uprobes));
+	if (!g->uprobes)
+		return -ENOMEM;
+	if (!host || *host)
+		err = attach_root(g, HOST_ID, "", true);
+	if (err) {
+		ebpf_uprobes_stop(g);
+		return err;
+	}
+	/* the container operator attaches containers from its start on */
+	g->uprobes->attacher = (struct sonde_container_attacher){attach_container, detach_container, g};
+	if (host)
+		sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, &g->uprobes->attacher);
+	return 0;
+}
+
+void ebpf_uprobes_stop(struct ebpf_gadget *g)
+{
+	struct ebpf_uprobes *u = g->uprobes;
+
+	if (!u)
+		return;
+	sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, NULL);
+	while (u->nroots)
+		release_root(u, &u->roots[u->nroots - 1]);
+	for (size_t i = 0; i < u->nlinks; i++)
+		bpf_link__destroy(u->links[i].link); /* NULL once released */
+	free(u->links);
+	free(u->roots);
+	free(u);
+	g->uprobes = NULL;
+}
