@@ -8,10 +8,13 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sonde/container_selector.h>
 #include <sonde/containers.h>
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
+#include "operators/container_resolve.h"
+#include "operators/labels_cache.h"
 #include "operators/local_manager.h"
 
 #define LM_PRIORITY     -1
@@ -72,7 +75,8 @@ static const struct field_def field_defs[NFIELDS] = {
 struct lm_ds {
 	struct lm *lm;
 	struct sonde_ds *ds;
-	struct sonde_field *mntns;
+	struct sonde_field *mntns; /* either may be NULL, not both */
+	struct sonde_field *netns;
 	struct sonde_field *f[NFIELDS];
 	bool want[NFIELDS]; /* requested by some consumer: only those are filled */
 	bool requested;     /* any of them */
@@ -91,14 +95,30 @@ struct lm {
 	bool filter_var; /* the value behind the gadget_filter_by_mntns variable */
 	int map_fd;      /* our map, handed to the gadget */
 	int sync_fd;     /* the map kept in sync: ours, or the gadget's own if it refused ours */
-	char **names;    /* -c selection, NULL = every container */
-	size_t nnames;
+	struct sonde_container_selector *sel;
+	struct sonde_labels_cache *labels;
 };
 
 static const struct sonde_param_desc lm_params[] = {
     {.key = "containername",
      .alias = "c",
-     .description = "Show only data from containers with these names (comma-separated)",
+     .alt_key = "runtime-containername",
+     .description = "Show only data from containers with these names (comma-separated, !name excludes)",
+     .type_hint = "string"},
+    {.key = "k8s-namespace",
+     .description = "Show only data from containers in these Kubernetes namespaces (comma-separated, !ns "
+                    "excludes)",
+     .type_hint = "string"},
+    {.key = "k8s-podname",
+     .description = "Show only data from containers in these pods (comma-separated, !pod excludes)",
+     .type_hint = "string"},
+    {.key = "k8s-containername",
+     .description = "Show only data from containers with these Kubernetes container names "
+                    "(comma-separated, !name excludes)",
+     .type_hint = "string"},
+    {.key = "k8s-selector",
+     .description = "Show only data from pods with all these labels (key=value or key!=value, "
+                    "comma-separated)",
      .type_hint = "string"},
     {.key = "host",
      .description = "Show data from both the host and containers",
@@ -110,39 +130,64 @@ static const struct sonde_param_desc lm_params[] = {
      .type_hint = "string"},
 };
 
+static struct sonde_param *param(struct sonde_gadget_ctx *ctx, const char *key)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "operator.LocalManager.%s", key);
+	return sonde_params_find(sonde_gadget_params(ctx), name);
+}
+
+static const char *param_value(struct sonde_gadget_ctx *ctx, const char *key)
+{
+	struct sonde_param *p = param(ctx, key);
+
+	return p ? sonde_param_value(p) : NULL;
+}
+
 /* ---- selection and the filter map ---- */
 
+/* Pod sandboxes (pause containers) run no workload: never traced by
+ * selection, as upstream drops them, though their events are still enriched. */
 static bool selected(const struct lm *lm, const struct sonde_container *c)
 {
-	if (!lm->nnames)
-		return true;
-	for (size_t i = 0; i < lm->nnames; i++)
-		if (strcmp(lm->names[i], c->name) == 0)
-			return true;
-	return false;
+	return !c->k8s_sandbox && sonde_container_selector_match(lm->sel, c);
 }
 
 static void map_add(struct lm *lm, const struct sonde_container *c)
 {
 	uint32_t one = 1;
 
-	if (lm->sync_fd < 0 || !c->mntns || !selected(lm, c))
+	if (lm->sync_fd < 0 || !c->mntns)
 		return;
+	/* BPF_ANY: adding twice (an update of a selected container) is harmless */
 	if (bpf_map_update_elem(lm->sync_fd, &c->mntns, &one, BPF_ANY))
 		sonde_warn("LocalManager: cannot add container %s to the filter: %s", c->name,
 		           strerror(errno));
 }
 
+/* Also for a container that stays but is no longer selected: its own record is
+ * skipped, not only removed ones. */
 static void map_remove(struct lm *lm, const struct sonde_container *c)
 {
+	if (lm->sync_fd < 0 || !c->mntns)
+		return;
 	/* a newer running container may have the same (reused) mntns */
 	for (size_t i = 0; i < sonde_containers_count(lm->set); i++) {
 		const struct sonde_container *o = sonde_containers_at(lm->set, i);
 		if (o != c && o->mntns == c->mntns && selected(lm, o))
 			return;
 	}
-	if (lm->sync_fd >= 0 && c->mntns)
-		bpf_map_delete_elem(lm->sync_fd, &c->mntns);
+	bpf_map_delete_elem(lm->sync_fd, &c->mntns);
+}
+
+/* Added or changed: in the map exactly when selected now. */
+static void map_sync(struct lm *lm, const struct sonde_container *c)
+{
+	if (selected(lm, c))
+		map_add(lm, c);
+	else
+		map_remove(lm, c);
 }
 
 static void on_container(struct sonde_containers *set, enum sonde_container_event ev,
@@ -150,49 +195,49 @@ static void on_container(struct sonde_containers *set, enum sonde_container_even
 {
 	struct lm *lm = arg;
 
-	sonde_debug("LocalManager: container %s %s (%s, mntns %llu)", c->name,
-	            ev == SONDE_CONTAINER_ADDED ? "added" : "removed", c->runtime,
-	            (unsigned long long)c->mntns);
-	if (ev == SONDE_CONTAINER_ADDED)
-		map_add(lm, c);
-	else
+	sonde_debug("LocalManager: container %s %s (%s, mntns %llu%s)", c->name,
+	            ev == SONDE_CONTAINER_ADDED     ? "added"
+	            : ev == SONDE_CONTAINER_REMOVED ? "removed"
+	                                            : "updated",
+	            c->runtime, (unsigned long long)c->mntns, selected(lm, c) ? ", selected" : "");
+	/* added or updated (labels may come after ADDED): everything re-evaluated */
+	if (ev != SONDE_CONTAINER_REMOVED) {
+		if (sonde_labels_cache_update(lm->labels, c))
+			sonde_warn("LocalManager: out of memory for the pod labels of %s", c->name);
+		map_sync(lm, c);
+	} else {
 		map_remove(lm, c);
+	}
+	sonde_labels_cache_sweep(lm->labels, set);
 }
 
 static void fill_map(struct lm *lm)
 {
-	for (size_t i = 0; i < sonde_containers_count(lm->set); i++)
-		map_add(lm, sonde_containers_at(lm->set, i));
+	for (size_t i = 0; i < sonde_containers_count(lm->set); i++) {
+		const struct sonde_container *c = sonde_containers_at(lm->set, i);
+
+		if (selected(lm, c))
+			map_add(lm, c);
+	}
 }
 
-static int parse_names(struct lm *lm, const char *list)
+static int parse_selector(struct lm *lm)
 {
-	char *copy, *tok, *save = NULL;
+	struct sonde_gadget_ctx *ctx = lm->ctx;
+	struct sonde_container_selector_opts so = {
+	    .sz = sizeof(so),
+	    .containername = param_value(ctx, "containername"),
+	    .k8s_namespace = param_value(ctx, "k8s-namespace"),
+	    .k8s_podname = param_value(ctx, "k8s-podname"),
+	    .k8s_containername = param_value(ctx, "k8s-containername"),
+	    .k8s_selector = param_value(ctx, "k8s-selector"),
+	};
+	char err[512];
+	int r = sonde_container_selector_parse(&so, &lm->sel, err, sizeof(err));
 
-	if (!list || !*list)
-		return 0;
-	copy = strdup(list);
-	if (!copy)
-		return -ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char **n;
-
-		while (*tok == ' ')
-			tok++;
-		if (!*tok)
-			continue;
-		n = realloc(lm->names, (lm->nnames + 1) * sizeof(*n));
-		if (!n || !(n[lm->nnames] = strdup(tok))) {
-			if (n)
-				lm->names = n;
-			free(copy);
-			return -ENOMEM;
-		}
-		lm->names = n;
-		lm->nnames++;
-	}
-	free(copy);
-	return 0;
+	if (r)
+		sonde_err("%s", err);
+	return r;
 }
 
 /* ---- enrichment ---- */
@@ -205,13 +250,19 @@ static int put_str(struct lm_ds *d, enum lm_field i, struct sonde_record *rec, c
 static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct lm_ds *d = arg;
-	const struct sonde_container *c = NULL;
-	uint64_t mntns = 0;
+	struct sonde_container_match m;
+	const struct sonde_container *c, *pod;
+	uint64_t mntns = 0, netns = 0;
 
 	if (!d->requested)
 		return 0;
-	if (sonde_field_as_uint64(d->mntns, rec, &mntns))
-		c = sonde_containers_by_mntns(d->lm->set, mntns);
+	if (d->mntns && !sonde_field_as_uint64(d->mntns, rec, &mntns))
+		mntns = 0;
+	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
+		netns = 0;
+	m = sonde_container_resolve(d->lm->set, mntns, netns);
+	pod = m.c;
+	c = m.pod_only ? NULL : m.c; /* container-level fields stay empty for a pod */
 	/* every wanted field every time: records are reused */
 	put_str(d, RT_NAME, rec, c ? c->name : "");
 	put_str(d, RT_RUNTIME, rec, c ? c->runtime : "");
@@ -223,12 +274,13 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	if (d->want[RT_STARTED])
 		sonde_field_put_int(d->f[RT_STARTED], rec, c ? c->started_at_ns : 0);
 	put_str(d, K8S_NODE, rec, "");
-	put_str(d, K8S_NAMESPACE, rec, c ? c->k8s_namespace : "");
-	put_str(d, K8S_POD, rec, c ? c->k8s_pod_name : "");
+	put_str(d, K8S_NAMESPACE, rec, pod ? pod->k8s_namespace : "");
+	put_str(d, K8S_POD, rec, pod ? pod->k8s_pod_name : "");
 	put_str(d, K8S_CONTAINER, rec, c ? c->k8s_container_name : "");
 	if (d->want[K8S_HOSTNET])
-		sonde_field_put_bool(d->f[K8S_HOSTNET], rec, false);
-	put_str(d, K8S_LABELS, rec, "");
+		sonde_field_put_bool(d->f[K8S_HOSTNET], rec, pod && pod->host_network);
+	if (d->want[K8S_LABELS])
+		put_str(d, K8S_LABELS, rec, sonde_labels_cache_get(d->lm->labels, pod));
 	return 0;
 }
 
@@ -259,17 +311,28 @@ static int add_fields(struct lm_ds *d)
 
 /* ---- lifecycle ---- */
 
+/* The first field with the tag (spec §5.3: only the first of each is used). */
+static struct sonde_field *ns_field(struct sonde_ds *ds, const char *tag, const char *what)
+{
+	struct sonde_field *f[2];
+	size_t found = sonde_ds_fields_with_tag(ds, tag, f, 2);
+
+	if (found > 1)
+		sonde_warn("LocalManager: datasource %s has several %s namespace fields; using %s",
+		           sonde_ds_name(ds), what, sonde_field_full_name(f[0]));
+	return found ? f[0] : NULL;
+}
+
 static void lm_free(struct lm *lm)
 {
 	if (!lm)
 		return;
 	sonde_container_watcher_free(lm->watcher);
 	sonde_containers_free(lm->set);
+	sonde_labels_cache_free(lm->labels);
+	sonde_container_selector_free(lm->sel);
 	if (lm->map_fd >= 0)
 		close(lm->map_fd);
-	for (size_t i = 0; i < lm->nnames; i++)
-		free(lm->names[i]);
-	free(lm->names);
 	free(lm->dss);
 	free(lm);
 }
@@ -285,17 +348,13 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	lm->map_fd = lm->sync_fd = -1;
 	for (size_t i = 0; i < sonde_gadget_nds(ctx) && !err; i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
-		struct sonde_field *mntns[2];
 		struct lm_ds d = {.ds = ds};
 		struct lm_ds *n;
 
-		size_t found = sonde_ds_fields_with_tag(ds, "type:gadget_mntns_id", mntns, 2);
-		if (!found)
+		d.mntns = ns_field(ds, "type:gadget_mntns_id", "mount");
+		d.netns = ns_field(ds, "type:gadget_netns_id", "network");
+		if (!d.mntns && !d.netns)
 			continue;
-		if (found > 1)
-			sonde_warn("LocalManager: datasource %s has several mount namespace fields; using %s",
-			           sonde_ds_name(ds), sonde_field_full_name(mntns[0]));
-		d.mntns = mntns[0];
 		n = realloc(lm->dss, (lm->ndss + 1) * sizeof(*n));
 		if (!n) {
 			err = -ENOMEM;
@@ -322,29 +381,24 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	return 0;
 }
 
-static struct sonde_param *param(struct sonde_gadget_ctx *ctx, const char *key)
-{
-	char name[64];
-
-	snprintf(name, sizeof(name), "operator.LocalManager.%s", key);
-	return sonde_params_find(sonde_gadget_params(ctx), name);
-}
-
 static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
-	struct sonde_param *host = param(ctx, "host"), *names = param(ctx, "containername");
+	struct sonde_param *host = param(ctx, "host");
 	struct sonde_param *containerd = param(ctx, "containerd-socketpath");
 	struct sonde_container_watch_opts wo = {
 	    .sz = sizeof(wo), .containerd_socket = containerd ? sonde_param_value(containerd) : NULL};
 	int err;
 
-	err = parse_names(lm, names ? sonde_param_value(names) : NULL);
+	/* bad selector input fails before anything is created or loaded */
+	err = parse_selector(lm);
 	if (err)
 		return err;
-	lm->filter = !(host && sonde_param_bool(host)) || lm->nnames;
+	/* --host alone traces everything; a selector narrows it again */
+	lm->filter = !(host && sonde_param_bool(host)) || !sonde_container_selector_empty(lm->sel);
 	lm->set = sonde_containers_new();
-	if (!lm->set)
+	lm->labels = sonde_labels_cache_new();
+	if (!lm->set || !lm->labels)
 		return -ENOMEM;
 	lm->sub_id = sonde_containers_subscribe(lm->set, on_container, lm);
 	if (lm->filter) {
