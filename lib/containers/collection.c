@@ -197,6 +197,17 @@ int sonde_containers_remove(struct sonde_containers *set, const char *id)
 	return 0;
 }
 
+int sonde_containers_updated(struct sonde_containers *set, const char *id)
+{
+	ssize_t i = id ? live_index(set, id) : -1;
+
+	if (i < 0)
+		return -ENOENT;
+	set->cached = NULL; /* its mntns may be what changed */
+	notify(set, SONDE_CONTAINER_UPDATED, set->live[i]);
+	return 0;
+}
+
 /* Newest removed container matching, within the ttl. */
 static const struct sonde_container *find_removed(const struct sonde_containers *set,
                                                   bool (*match)(const struct sonde_container *, const void *),

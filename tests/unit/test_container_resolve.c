@@ -1,6 +1,6 @@
 /* What LocalManager needs from the collection per event and per change:
- * events to containers (mntns, then the netns fallback) and the cached pod
- * labels text. */
+ * events to containers (mntns, then the netns fallback), the cached pod
+ * labels text, and UPDATED notifications. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +214,58 @@ static void test_labels_cache(void)
 	sonde_containers_free(set);
 }
 
+/* Metadata filled after ADDED (CRI answers late): UPDATED re-announces the
+ * container, and the cache follows. */
+struct update_log {
+	struct sonde_labels_cache *lc;
+	int added, updated, removed;
+};
+
+static void log_updates(struct sonde_containers *set, enum sonde_container_event ev,
+                        const struct sonde_container *c, void *arg)
+{
+	struct update_log *l = arg;
+
+	l->added += ev == SONDE_CONTAINER_ADDED;
+	l->updated += ev == SONDE_CONTAINER_UPDATED;
+	l->removed += ev == SONDE_CONTAINER_REMOVED;
+	if (ev != SONDE_CONTAINER_REMOVED)
+		sonde_labels_cache_update(l->lc, c);
+	sonde_labels_cache_sweep(l->lc, set);
+}
+
+static void test_updated(void)
+{
+	struct sonde_containers *set = sonde_containers_new();
+	struct update_log l = {.lc = sonde_labels_cache_new()};
+	struct sonde_container *c = mk("web", 11, 30, "sb", "default", "shop");
+	const struct sonde_container *found;
+
+	REQUIRE(set && l.lc);
+	sonde_containers_subscribe(set, log_updates, &l);
+	sonde_containers_add(set, c);
+	found = sonde_containers_by_mntns(set, 11);
+	CHECK_STR(sonde_labels_cache_get(l.lc, found), "");
+	/* the record changes in place; nothing is told until the update */
+	sonde_container_set_label(c, "app", "shop");
+	CHECK_STR(sonde_labels_cache_get(l.lc, found), "");
+	CHECK_INT(sonde_containers_updated(set, "web"), 0);
+	CHECK_INT(l.updated, 1);
+	CHECK_INT(l.added, 1);
+	CHECK_STR(sonde_labels_cache_get(l.lc, found), "app=shop");
+	CHECK(sonde_containers_by_mntns(set, 11) == found);
+	CHECK_INT(sonde_containers_updated(set, "nope"), -ENOENT);
+	CHECK_INT(sonde_containers_updated(set, NULL), -ENOENT);
+	/* removed containers are not updated (their late events keep the old text) */
+	sonde_containers_remove(set, "web");
+	CHECK_INT(sonde_containers_updated(set, "web"), -ENOENT);
+	CHECK_INT(l.updated, 1);
+	CHECK_INT(l.removed, 1);
+	CHECK_STR(sonde_labels_cache_get(l.lc, sonde_containers_by_mntns(set, 11)), "app=shop");
+	sonde_labels_cache_free(l.lc);
+	sonde_containers_free(set);
+}
+
 /* Addresses of freed containers come back (the ttl of 0 frees each removed
  * one at the next change): never the old text for them. */
 static void test_labels_cache_reuse(void)
@@ -250,5 +302,5 @@ static void test_labels_cache_reuse(void)
 }
 
 TEST_MAIN(TEST(test_mntns_first), TEST(test_netns_pod), TEST(test_netns_ambiguous),
-          TEST(test_netns_host_network), TEST(test_same_pod), TEST(test_labels_cache),
+          TEST(test_netns_host_network), TEST(test_same_pod), TEST(test_labels_cache), TEST(test_updated),
           TEST(test_labels_cache_reuse))
