@@ -106,6 +106,10 @@ struct sonde_container_watcher {
 	size_t npend;
 	struct pid_watch *pids;
 	size_t npids;
+	/* exec marks to remove once no permission event is being held: removing
+	 * the mark of a held exec lets it go on before we answer */
+	char **unmark;
+	size_t nunmark;
 	struct recent recent[NRECENT];
 	size_t recent_next;
 	uint64_t self_mntns;
@@ -182,7 +186,7 @@ static void on_set_change(struct sonde_containers *set, enum sonde_container_eve
 
 	if (ev == SONDE_CONTAINER_ADDED)
 		watch_pid(w, c);
-	else
+	else if (ev == SONDE_CONTAINER_REMOVED)
 		unwatch_pid(w, c->id);
 }
 
@@ -223,12 +227,34 @@ static void pending_free(struct sonde_container_watcher *w, size_t i)
 		if (j != i && w->pend[j].exec_path && p->exec_path && w->pend[j].ino == p->ino &&
 		    w->pend[j].dev == p->dev)
 			shared = true;
-	if (p->exec_path && !shared && w->fanfd >= 0)
-		fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, p->exec_path);
+	if (p->exec_path && !shared && w->fanfd >= 0) {
+		if (append(&w->unmark, &w->nunmark, &p->exec_path, sizeof(p->exec_path)) == 0)
+			p->exec_path = NULL; /* now the unmark list's */
+		else
+			fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, p->exec_path);
+	}
 	free(p->id);
 	free(p->bundle);
 	free(p->exec_path);
 	drop(&w->pend, &w->npend, i, sizeof(*w->pend));
+}
+
+/* After every held exec was answered. */
+static void flush_unmarks(struct sonde_container_watcher *w)
+{
+	for (size_t i = 0; i < w->nunmark; i++) {
+		struct stat st;
+		bool reused = false;
+
+		/* a newer creation may have marked the same file again meanwhile */
+		for (size_t j = 0; j < w->npend && stat(w->unmark[i], &st) == 0; j++)
+			reused |= w->pend[j].exec_path && w->pend[j].ino == st.st_ino &&
+			          w->pend[j].dev == st.st_dev;
+		if (!reused)
+			fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, w->unmark[i]);
+		free(w->unmark[i]);
+	}
+	w->nunmark = 0;
 }
 
 static ssize_t pending_index(struct sonde_container_watcher *w, struct root_watch *r, const char *id)
@@ -510,6 +536,7 @@ static void handle_fanotify(struct sonde_container_watcher *w)
 					sonde_warn(
 					    "containers: cannot answer a fanotify permission event: %s",
 					    strerror(errno));
+				flush_unmarks(w);
 			} else if (m->mask & FAN_OPEN_EXEC) {
 				w->recent[w->recent_next] = (struct recent){(uint32_t)m->pid, now_ns()};
 				w->recent_next = (w->recent_next + 1) % NRECENT;
@@ -613,6 +640,7 @@ void sonde_container_watcher_process(struct sonde_container_watcher *w)
 		if (evs[i].data.u64 >> 32 == TAG_PIDFD)
 			pid_exited(w, (int)(uint32_t)evs[i].data.u64);
 	expire_pending(w);
+	flush_unmarks(w);
 }
 
 /* ---- setup ---- */
@@ -710,6 +738,8 @@ void sonde_container_watcher_free(struct sonde_container_watcher *w)
 		sonde_containers_unsubscribe(w->set, w->sub_id);
 	while (w->npend)
 		pending_free(w, w->npend - 1);
+	flush_unmarks(w);
+	free(w->unmark);
 	for (size_t i = 0; i < w->npids; i++) {
 		close(w->pids[i].fd);
 		free(w->pids[i].id);

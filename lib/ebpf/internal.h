@@ -365,7 +365,8 @@ const char *ebpf_prog_section(const struct bpf_program *prog);
 /* ---- ldcache.c ---- */
 /* Paths of every ld.so.cache entry whose name starts with "<name>.so", for the
  * host architecture. *paths is a NULL-terminated array the caller frees with
- * ebpf_ldcache_free. */
+ * ebpf_ldcache_free. -errno when the file cannot be read, -EBADMSG when it is
+ * not a cache; nothing is logged (a container without one is normal). */
 int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths, size_t *n);
 void ebpf_ldcache_free(char **paths);
 

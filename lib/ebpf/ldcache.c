@@ -3,6 +3,7 @@
  *
  * Two layouts exist: the legacy "ld.so-1.7.0" table (optionally followed by
  * the new table) and the "glibc-ld.so.cache1.1" table alone (glibc ≥ 2.32). */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -198,16 +199,13 @@ int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths,
 	if (snprintf(prefix, sizeof(prefix), "%s.so", name) >= (int)sizeof(prefix))
 		return -ENAMETOOLONG;
 	err = read_all(cache_path, &buf, &len);
-	if (err) {
-		sonde_err("cannot read %s: %s", cache_path, strerror(-err));
+	if (err)
 		return err;
-	}
 	err = parse(buf, len, prefix, &r);
 	free(buf);
 	if (err) {
-		sonde_err("%s is not a ld.so cache", cache_path);
 		ebpf_ldcache_free(r.paths);
-		return err;
+		return -EBADMSG;
 	}
 	if (r.err) {
 		ebpf_ldcache_free(r.paths);

@@ -95,7 +95,8 @@ static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
 	while (size && size < want && size <= RINGBUF_MAX / 2)
 		size *= 2;
 	if (size != bpf_map__max_entries(m) && bpf_map__set_max_entries(m, size) == 0)
-		sonde_debug("map '%s': ring buffer of %u KiB for %d CPUs", bpf_map__name(m), size >> 10, ncpus);
+		sonde_debug("map '%s': ring buffer of %u KiB for %d CPUs", bpf_map__name(m), size >> 10,
+		            ncpus);
 }
 
 int ebpf_tracers_fix_maps(struct ebpf_gadget *g)

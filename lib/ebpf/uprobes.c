@@ -6,7 +6,7 @@
  * the root with RESOLVE_IN_ROOT, so a container's absolute symlinks resolve
  * against its root, not the host's. The kernel puts a uprobe on the real
  * inode behind overlayfs, so two containers of one image share a file: one
- * link serves both, counted, and goes with the last of them. Overlayfs
+ * link serves both (and any later one; see release_root). Overlayfs
  * reports its own st_dev per mount but the real inode number, so the key
  * is the inode number with size and mtime rather than st_dev. */
 #include <errno.h>
@@ -38,7 +38,6 @@ struct uprobe_link {
 	struct bpf_program *prog;
 	struct uprobe_file_key key;
 	struct bpf_link *link;
-	unsigned refs;
 };
 
 struct uprobe_root {
@@ -94,12 +93,12 @@ static bool same_key(const struct uprobe_file_key *a, const struct uprobe_file_k
 	return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
-/* Takes one more reference on (prog, file), attaching when it is new. */
+/* Makes the root hold the link of (prog, file), attaching when it is new. */
 static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_program *prog, int fd,
                      const char *shown, const char *symbol, bool ret)
 {
 	struct ebpf_uprobes *u = g->uprobes;
-	struct uprobe_link nl = {.prog = prog, .refs = 1};
+	struct uprobe_link nl = {.prog = prog};
 	char fdpath[64];
 	struct stat st;
 	size_t i;
@@ -109,14 +108,12 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 	nl.key = (struct uprobe_file_key){st.st_ino, st.st_size,
 	                                  (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec};
 	for (i = 0; i < u->nlinks; i++)
-		if (u->links[i].prog == prog && u->links[i].refs && same_key(&u->links[i].key, &nl.key))
+		if (u->links[i].prog == prog && same_key(&u->links[i].key, &nl.key))
 			break;
 	for (size_t k = 0; k < r->nlinks; k++)
 		if (r->links[k] == i)
 			return 0; /* this root already holds it (a library listed twice) */
-	if (i < u->nlinks) {
-		u->links[i].refs++;
-	} else {
+	if (i == u->nlinks) {
 		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = symbol, .retprobe = ret);
 
 		/* both libbpf (symbol lookup) and the kernel (inode) follow the fd */
@@ -138,11 +135,7 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 		}
 		sonde_debug("ebpf: program '%s' attached to %s:%s", bpf_program__name(prog), shown, symbol);
 	}
-	if (ebpf_append(&r->links, &r->nlinks, &i, sizeof(i))) {
-		u->links[i].refs--;
-		return -ENOMEM;
-	}
-	return 0;
+	return ebpf_append(&r->links, &r->nlinks, &i, sizeof(i));
 }
 
 /* Attaches one program in one root; *found counts the files it reached. */
@@ -174,6 +167,10 @@ static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd,
 	} else {
 		snprintf(cache, sizeof(cache), "%s/etc/ld.so.cache", rootdir);
 		err = ebpf_ldcache_lookup(cache, lib, &paths, &n);
+		if (err && strict)
+			sonde_err("program '%s' (%s): cannot look up '%s' in %s: %s", bpf_program__name(prog),
+			          ebpf_prog_section(prog), lib, cache,
+			          err == -EBADMSG ? "not a ld.so cache" : strerror(-err));
 		if (err)
 			return strict ? err : 0; /* a container without a cache has no such library */
 	}
@@ -198,24 +195,16 @@ static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd,
 	return err;
 }
 
+/* Drops the root's references. A link nobody holds stays attached until the
+ * gadget stops: detaching a uprobe costs ~90 ms of kernel synchronisation,
+ * serialised, so 20 probes would stall the event loop for almost two seconds
+ * at every container exit. An idle link costs nothing while no process maps
+ * the file, the next container of the same image takes it again, and what
+ * the selection excludes is dropped by the in-kernel mount-namespace filter. */
 static void release_root(struct ebpf_uprobes *u, struct uprobe_root *r)
 {
-	struct bpf_link **gone = calloc(r->nlinks ? r->nlinks : 1, sizeof(*gone));
-	size_t ngone = 0;
-
-	for (size_t k = 0; k < r->nlinks; k++) {
-		struct uprobe_link *l = &u->links[r->links[k]];
-
-		if (l->refs && --l->refs == 0) {
-			if (gone)
-				gone[ngone++] = l->link;
-			else
-				bpf_link__destroy(l->link);
-			l->link = NULL;
-		}
-	}
-	ebpf_destroy_links(gone, ngone);
-	free(gone);
+	if (r->nlinks)
+		sonde_debug("ebpf: uprobes of %s released (%zu links)", r->id, r->nlinks);
 	free(r->links);
 	free(r->id);
 	*r = u->roots[--u->nroots];
@@ -310,8 +299,19 @@ void ebpf_uprobes_stop(struct ebpf_gadget *g)
 	sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, NULL);
 	while (u->nroots)
 		release_root(u, &u->roots[u->nroots - 1]);
-	for (size_t i = 0; i < u->nlinks; i++)
-		bpf_link__destroy(u->links[i].link); /* NULL once released */
+	{
+		struct bpf_link **links = calloc(u->nlinks ? u->nlinks : 1, sizeof(*links));
+
+		for (size_t i = 0; i < u->nlinks; i++) {
+			if (links)
+				links[i] = u->links[i].link;
+			else
+				bpf_link__destroy(u->links[i].link);
+		}
+		if (links)
+			ebpf_destroy_links(links, u->nlinks);
+		free(links);
+	}
 	free(u->links);
 	free(u->roots);
 	free(u);

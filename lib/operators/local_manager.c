@@ -97,6 +97,9 @@ struct lm {
 	int sync_fd;     /* the map kept in sync: ours, or the gadget's own if it refused ours */
 	struct sonde_container_selector *sel;
 	struct sonde_labels_cache *labels;
+	/* per-container attachments (uprobes) of the gadget, NULL if it has none */
+	const struct sonde_container_attacher *attacher;
+	bool attach_host; /* the value behind SONDE_VAR_ATTACH_HOST */
 };
 
 static const struct sonde_param_desc lm_params[] = {
@@ -190,6 +193,17 @@ static void map_sync(struct lm *lm, const struct sonde_container *c)
 		map_remove(lm, c);
 }
 
+/* The gadget's per-container programs follow the selection too. */
+static void attach_sync(struct lm *lm, const struct sonde_container *c, bool gone)
+{
+	if (!lm->attacher)
+		return;
+	if (!gone && selected(lm, c))
+		lm->attacher->attach(lm->attacher->arg, c);
+	else
+		lm->attacher->detach(lm->attacher->arg, c);
+}
+
 static void on_container(struct sonde_containers *set, enum sonde_container_event ev,
                          const struct sonde_container *c, void *arg)
 {
@@ -208,6 +222,7 @@ static void on_container(struct sonde_containers *set, enum sonde_container_even
 	} else {
 		map_remove(lm, c);
 	}
+	attach_sync(lm, c, ev == SONDE_CONTAINER_REMOVED);
 	sonde_labels_cache_sweep(lm->labels, set);
 }
 
@@ -401,6 +416,9 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	if (!lm->set || !lm->labels)
 		return -ENOMEM;
 	lm->sub_id = sonde_containers_subscribe(lm->set, on_container, lm);
+	/* uprobes on the host's own libraries only when the host is traced */
+	lm->attach_host = !lm->filter;
+	sonde_gadget_set_var(ctx, SONDE_VAR_ATTACH_HOST, &lm->attach_host);
 	if (lm->filter) {
 		lm->map_fd = bpf_map_create(BPF_MAP_TYPE_HASH, FILTER_MAP_NAME, sizeof(uint64_t),
 		                            sizeof(uint32_t), FILTER_MAP_SIZE, NULL);
@@ -458,6 +476,10 @@ static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 			d->requested |= d->want[k];
 		}
 	}
+	/* published by the ebpf operator's start, which runs before ours */
+	lm->attacher = sonde_gadget_var(ctx, SONDE_VAR_CONTAINER_ATTACHER);
+	for (size_t i = 0; lm->attacher && i < sonde_containers_count(lm->set); i++)
+		attach_sync(lm, sonde_containers_at(lm->set, i), false);
 	if (fd >= 0) {
 		int err = sonde_gadget_watch_fd(ctx, fd, on_watcher, lm);
 		if (err)
@@ -478,6 +500,7 @@ static int lm_stop(struct sonde_gadget_ctx *ctx, void *state)
 	if (lm->watching)
 		sonde_gadget_unwatch_fd(ctx, sonde_container_watcher_fd(lm->watcher));
 	lm->watching = false;
+	lm->attacher = NULL; /* the gadget detaches everything itself */
 	return 0;
 }
 

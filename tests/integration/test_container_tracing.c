@@ -416,6 +416,241 @@ out:
 	cleanup();
 }
 
+/* ---- uprobes in containers: trace_malloc on the container's own libc ---- */
+
+/* Copies the host's dynamically linked `cat`, its libraries (as ldd lists
+ * them) and an ld.so.cache into the rootfs: the container gets a libc file
+ * of its own, which the host's processes never map. */
+static bool add_dynamic_cat(void)
+{
+	char cmd[2048], line[512], dst[700];
+	FILE *ldd;
+	bool ok = true;
+
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -p %s/rootfs/usr/bin %s/rootfs/lib/x86_64-linux-gnu %s/rootfs/lib64 && "
+	         "cp /usr/bin/cat %s/rootfs/usr/bin/cat",
+	         workdir, workdir, workdir, workdir);
+	if (system(cmd))
+		return false;
+	ldd = popen("ldd /usr/bin/cat", "r");
+	if (!ldd)
+		return false;
+	while (ok && fgets(line, sizeof(line), ldd)) {
+		char *path = strchr(line, '/'), *end;
+
+		if (!path)
+			continue; /* linux-vdso */
+		end = strpbrk(path, " \n");
+		if (end)
+			*end = 0;
+		snprintf(dst, sizeof(dst), "%s/rootfs%s", workdir, path);
+		snprintf(cmd, sizeof(cmd), "cp -L %s %s", path, dst);
+		ok = system(cmd) == 0;
+	}
+	pclose(ldd);
+	snprintf(dst, sizeof(dst), "%s/rootfs/etc/ld.so.conf", workdir);
+	write_file(dst, "/lib/x86_64-linux-gnu\n");
+	snprintf(cmd, sizeof(cmd), "ldconfig -r %s/rootfs", workdir);
+	return ok && system(cmd) == 0;
+}
+
+/* A bundle whose init is the dynamic cat itself: uprobes must be in place
+ * before its first instruction. */
+static bool make_cat_bundle(const char *name, const char *file)
+{
+	char path[600];
+	json_t *cfg;
+	bool ok;
+
+	if (!make_bundle(name, file, NULL))
+		return false;
+	snprintf(path, sizeof(path), "%s/%s/config.json", workdir, name);
+	cfg = json_load_file(path, 0, NULL);
+	if (!cfg)
+		return false;
+	json_object_set_new(json_object_get(cfg, "process"), "args",
+	                    json_pack("[s,s]", "/usr/bin/cat", file));
+	ok = json_dump_file(cfg, path, 0) == 0;
+	json_decref(cfg);
+	return ok;
+}
+
+struct malloc_run {
+	json_t *events; /* trace_malloc records of cat */
+	char *err;
+	pid_t host_cat;
+};
+
+static void host_cat(const char *path, pid_t *pid)
+{
+	*pid = fork();
+	if (*pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		execl("/usr/bin/cat", "cat", path, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(*pid, NULL, 0);
+}
+
+/* sonde run trace_malloc around two containers run one after the other
+ * (the same libc file: its links are released and taken again) and a host cat. */
+static void run_malloc(const char *const *extra, const char ids[2][64], struct malloc_run *m)
+{
+	const char *argv[12] = {"run", "trace_malloc", "-o", "json", "-v", "--comm", "cat"};
+	char files[2][64], bundles[2][64], host_file[600];
+	struct sonde_proc p;
+	size_t n = 7, i;
+	json_t *all, *ev;
+
+	m->events = json_array();
+	m->err = NULL;
+	for (int k = 0; extra && extra[k]; k++)
+		argv[n++] = extra[k];
+	argv[n] = NULL;
+	for (int k = 0; k < 2; k++) {
+		snprintf(files[k], sizeof(files[k]), "/etc/sonde-malloc-%d-%d", getpid(), k);
+		snprintf(bundles[k], sizeof(bundles[k]), "bundle-malloc-%d", k);
+		if (!make_cat_bundle(bundles[k], files[k])) {
+			fprintf(stderr, "cannot build the bundle\n");
+			test_failures++;
+			return;
+		}
+	}
+	snprintf(host_file, sizeof(host_file), "%s/host-malloc", workdir);
+	write_file(host_file, "host\n");
+	if (sonde_proc_start(&p, argv)) {
+		test_failures++;
+		return;
+	}
+	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
+		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
+		test_failures++;
+	}
+	pid_t worker = fork();
+	if (worker == 0) {
+		int bad = 0;
+
+		for (int k = 0; k < 2; k++) {
+			bad |= run_container("runc", bundles[k], ids[k]) != 0;
+			usleep(300 * 1000); /* the exit is seen, the links released */
+		}
+		_exit(bad);
+	}
+	for (int k = 0; k < 2 && ncreated < 8; k++)
+		snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", ids[k]);
+	for (int st, tries = 0; tries < 300; tries++) {
+		pid_t r = waitpid(worker, &st, WNOHANG);
+		if (r == worker) {
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			break;
+		}
+		sonde_proc_wait_for(&p, 1, "\001never", 100);
+	}
+	host_cat(host_file, &m->host_cat);
+	sonde_proc_wait_for(&p, 1, "\001never", 500);
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	all = test_json_lines(p.out ? p.out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *comm = test_json_str(ev, "proc.comm");
+
+		if (comm && !strcmp(comm, "cat"))
+			json_array_append(m->events, ev);
+	}
+	json_decref(all);
+	m->err = p.err ? strdup(p.err) : strdup("");
+	sonde_proc_free(&p);
+}
+
+/* Counts cat's MALLOC events in container `id` (or on the host: id NULL, pid). */
+static size_t mallocs(struct malloc_run *m, const char *id, pid_t pid)
+{
+	size_t i, count = 0;
+	json_t *ev;
+
+	json_array_foreach(m->events, i, ev)
+	{
+		const char *name = test_json_str(ev, "runtime.containerName");
+		const char *op = test_json_str(ev, "operation");
+
+		if (!name || !op || strcmp(op, "MALLOC"))
+			continue;
+		if (id ? !strcmp(name, id) : (!*name && test_json_int(ev, "proc.pid", 0) == pid))
+			count++;
+	}
+	return count;
+}
+
+static bool setup_uprobes(void)
+{
+	if (!setup("runc"))
+		return false;
+	if (access("/usr/bin/cat", X_OK) || access("/usr/sbin/ldconfig", X_OK))
+		test_skip("needs /usr/bin/cat and ldconfig");
+	return add_dynamic_cat();
+}
+
+/* Without --host: the uprobes go on each container's libc only, from the
+ * container's first instruction; released when it exits, taken again by the next. */
+static void test_runc_uprobes(void)
+{
+	char ids[2][64];
+	struct malloc_run m = {0};
+
+	if (!setup_uprobes())
+		goto out;
+	for (int k = 0; k < 2; k++)
+		snprintf(ids[k], sizeof(ids[k]), "sonde-it-malloc-%d-%d", k, getpid());
+	run_malloc(NULL, ids, &m);
+	if (!m.err)
+		goto out;
+	CHECK(mallocs(&m, ids[0], 0) > 0);
+	CHECK(mallocs(&m, ids[1], 0) > 0);
+	CHECK_INT(mallocs(&m, NULL, m.host_cat), 0);
+	CHECK(strstr(m.err, "attached to /proc/") != NULL);
+	CHECK(strstr(m.err, "attached to /lib/") == NULL); /* not the host's libc */
+	CHECK(strstr(m.err, "attached to /usr/lib/") == NULL);
+	{
+		char released[128];
+
+		snprintf(released, sizeof(released), "uprobes of %s released", ids[0]);
+		CHECK(strstr(m.err, released) != NULL);
+	}
+	if (test_failures)
+		fprintf(stderr, "sonde stderr:\n%s\n", m.err);
+out:
+	json_decref(m.events);
+	free(m.err);
+	cleanup();
+}
+
+/* --host: the host's libc too, and containers still attributed. */
+static void test_runc_uprobes_host(void)
+{
+	char ids[2][64];
+	const char *extra[] = {"--host", NULL};
+	struct malloc_run m = {0};
+
+	if (!setup_uprobes())
+		goto out;
+	for (int k = 0; k < 2; k++)
+		snprintf(ids[k], sizeof(ids[k]), "sonde-it-mhost-%d-%d", k, getpid());
+	run_malloc(extra, ids, &m);
+	if (!m.err)
+		goto out;
+	CHECK(mallocs(&m, ids[0], 0) > 0);
+	CHECK(mallocs(&m, NULL, m.host_cat) > 0);
+	if (test_failures)
+		fprintf(stderr, "sonde stderr:\n%s\n", m.err);
+out:
+	json_decref(m.events);
+	free(m.err);
+	cleanup();
+}
+
 /* crun refuses cgroup v1/v2 hybrid hosts; run it only where it works. */
 static void test_crun_containers_only(void)
 {
@@ -449,4 +684,5 @@ out:
 }
 
 TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_host), TEST(test_runc_containername),
-          TEST(test_runc_list_containers), TEST(test_crun_containers_only))
+          TEST(test_runc_list_containers), TEST(test_runc_uprobes), TEST(test_runc_uprobes_host),
+          TEST(test_crun_containers_only))
