@@ -66,6 +66,13 @@ void cri_apply_pod_status(const Runtime__V1__PodSandboxStatus *st, struct sonde_
 		if (set(k) && !kubelet_label(k))
 			sonde_container_set_label(c, k, st->labels[i]->value);
 	}
+	/* the pod's annotations, where the container's own OCI ones do not say otherwise */
+	for (size_t i = 0; i < st->n_annotations; i++) {
+		const char *k = st->annotations[i]->key;
+
+		if (set(k) && !sonde_container_annotation(c, k))
+			sonde_container_set_annotation(c, k, st->annotations[i]->value);
+	}
 	if (st->network && set(st->network->ip))
 		sonde_container_set_str(&c->pod_ip, st->network->ip);
 	if (st->linux && st->linux->namespaces && st->linux->namespaces->options)

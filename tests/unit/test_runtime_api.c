@@ -144,6 +144,7 @@ static void test_pod_status(void)
 	pb_entry(&st, 7, "app", "web");
 	pb_entry(&st, 7, "io.kubernetes.pod.name", "mypod"); /* kubelet's own: not a pod label */
 	pb_entry(&st, 8, "note", "x");
+	pb_entry(&st, 8, "io.kubernetes.cri.sandbox-id", "other");
 	pb_msg(&resp, 1, &st);
 
 	r = runtime__v1__pod_sandbox_status_response__unpack(NULL, resp.n, resp.b);
@@ -153,6 +154,8 @@ static void test_pod_status(void)
 	CHECK_STR(c->k8s_namespace, "team-a");
 	CHECK_STR(c->k8s_pod_uid, "uid-1");
 	CHECK_STR(c->pod_ip, "10.99.0.7");
+	CHECK_STR(sonde_container_annotation(c, "note"), "x");
+	CHECK_STR(sonde_container_annotation(c, "io.kubernetes.cri.sandbox-id"), "sb1"); /* its own kept */
 	CHECK(c->host_network);
 	CHECK_INT(c->nlabels, 2);
 	labels = sonde_container_labels_string(c);
