@@ -3,7 +3,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev libgrpc-dev libprotobuf-c-dev protobuf-c-compiler
+libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev libgrpc-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 runc crun podman busybox-static containerd"
 
 missing=""
