@@ -65,7 +65,8 @@ static void print_row(const struct sonde_container *c, const char *event)
 {
 	if (event)
 		printf("%-8s ", event);
-	printf("%-8s %-16.64s %-24s %-8u %-12llu %-12llu %s\n", c->runtime, c->id, c->name, c->pid,
+	/* ids cut to 13 characters, as upstream's containerId column (full ids in -o json) */
+	printf("%-10s %-13.13s %-24s %-8u %-12llu %-12llu %s\n", c->runtime, c->id, c->name, c->pid,
 	       (unsigned long long)c->mntns, (unsigned long long)c->netns, c->cgroup_path);
 }
 
@@ -73,7 +74,7 @@ static void print_header(bool watch)
 {
 	if (watch)
 		printf("%-8s ", "EVENT");
-	printf("%-8s %-16s %-24s %-8s %-12s %-12s %s\n", "RUNTIME", "CONTAINERID", "CONTAINERNAME", "PID",
+	printf("%-10s %-13s %-24s %-8s %-12s %-12s %s\n", "RUNTIME", "CONTAINERID", "CONTAINERNAME", "PID",
 	       "MNTNS", "NETNS", "CGROUP");
 }
 
