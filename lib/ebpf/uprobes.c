@@ -95,7 +95,7 @@ static bool same_key(const struct uprobe_file_key *a, const struct uprobe_file_k
 
 /* Makes the root hold the link of (prog, file), attaching when it is new. */
 static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_program *prog, int fd,
-                     const char *shown, const char *symbol, bool ret)
+                     const char *shown, const char *symbol, bool ret, bool strict)
 {
 	struct ebpf_uprobes *u = g->uprobes;
 	struct uprobe_link nl = {.prog = prog};
@@ -124,7 +124,9 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 			int err = -errno;
 			const char *why = ebpf_libbpf_reason();
 
-			sonde_err("program '%s' (%s): cannot attach to %s:%s: %s%s%s",
+			/* a container's library may lack the symbol (musl has no pvalloc) */
+			sonde_log(strict ? SONDE_LOG_ERROR : SONDE_LOG_DEBUG,
+			          "program '%s' (%s): cannot attach to %s:%s: %s%s%s",
 			          bpf_program__name(prog), ebpf_prog_section(prog), shown, symbol,
 			          strerror(-err), *why ? "; libbpf: " : "", why);
 			return err;
@@ -181,7 +183,7 @@ static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd,
 		if (fd < 0)
 			continue; /* a stale cache entry, or a path this root does not have */
 		snprintf(shown, sizeof(shown), "%s%s", rootdir, paths[i]);
-		err = hold_link(g, r, prog, fd, shown, colon + 1, kind == EBPF_SEC_URETPROBE);
+		err = hold_link(g, r, prog, fd, shown, colon + 1, kind == EBPF_SEC_URETPROBE, strict);
 		close(fd);
 		found++;
 	}
@@ -235,9 +237,12 @@ static int attach_root(struct ebpf_gadget *g, const char *id, const char *rootdi
 	}
 	bpf_object__for_each_program(prog, g->obj)
 	{
-		if (is_uprobe(prog) &&
-		    (err = attach_prog(g, &u->roots[u->nroots - 1], rootfd, rootdir, prog, strict)))
+		if (!is_uprobe(prog))
+			continue;
+		err = attach_prog(g, &u->roots[u->nroots - 1], rootfd, rootdir, prog, strict);
+		if (err && strict)
 			break;
+		err = 0; /* in a container, the programs that attached still work */
 	}
 	close(rootfd);
 	if (err)
