@@ -68,8 +68,12 @@ static inline void sonde_outbuf_commit(struct sonde_outbuf *ob, size_t n)
  * variable size costs more than the bytes. */
 static inline void sonde_copy_short(char *d, const char *s, size_t n)
 {
-	if (n >= 16) {
+	if (n > 32) {
 		memcpy(d, s, n);
+	} else if (n >= 16) {
+		/* merged JSON literals ("},\"runtime\":{\"containerId\":") are mostly 16..32 */
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
 	} else if (n >= 8) {
 		memcpy(d, s, 8);
 		memcpy(d + n - 8, s + n - 8, 8);

@@ -2,6 +2,7 @@
 #include <math.h>
 
 #include "../../lib/output/json.h"
+#include "../../lib/output/utf8.h"
 #include "test_output_fixture.h"
 
 static const char expected_compact[] =
@@ -123,6 +124,137 @@ static void test_strings(void)
 	CHECK_STR(ob_text(&ob), "\"\xe2\x82\xac\\ufffd\\ufffd\\ufffd\\u2028\\u2029\xf0\x9f\x98\x80\"");
 	sonde_json_write_string(&ob, "\xc0\xaf", 2); /* overlong */
 	CHECK_STR(ob_text(&ob), "\"\\ufffd\\ufffd\"");
+	sonde_outbuf_fini(&ob);
+}
+
+/* The escaping rules one byte at a time, as the writer applied them before it
+ * scanned words: the reference for test_strings_wordwise. */
+static size_t ref_string(char *out, const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (size_t i = 0; i < n;) {
+		unsigned char c = u[i];
+		int size = 1;
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			int32_t r = sonde_utf8_decode(u + i, n - i, &size);
+
+			if (r == SONDE_UTF8_ERROR)
+				o += (size_t)sprintf(out + o, "\\ufffd");
+			else if (r == 0x2028 || r == 0x2029)
+				o += (size_t)sprintf(out + o, "\\u%04x", (unsigned)r);
+			else
+				memcpy(out + o, s + i, (size_t)size), o += (size_t)size;
+		} else if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else {
+			o += (size_t)sprintf(out + o, "\\u%04x", c);
+		}
+		i += (size_t)size;
+	}
+	out[o++] = '"';
+	out[o] = 0;
+	return o;
+}
+
+static void check_string(struct sonde_outbuf *ob, const char *s, size_t n)
+{
+	static char want[6 * 200 + 3];
+
+	REQUIRE(n <= 200);
+	ref_string(want, s, n);
+	sonde_outbuf_reset(ob);
+	sonde_json_write_string(ob, s, n);
+	if (ob->len != strlen(want) || memcmp(ob->data, want, ob->len) != 0) {
+		fprintf(stderr, "string of %zu bytes:", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %02x", (unsigned char)s[i]);
+		fprintf(stderr, "\n");
+	}
+	CHECK_INT(ob->len, strlen(want));
+	CHECK(memcmp(ob->data, want, ob->len) == 0);
+}
+
+/* The writer scans eight (or four) bytes at a time: every byte that needs
+ * an escape, at every position and string length around the word sizes, in
+ * strings that start at any alignment; then random bytes. */
+static void test_strings_wordwise(void)
+{
+	static const char *const specials[] = {
+	    "\x00",
+	    "\x01",
+	    "\x1f",
+	    "\"",
+	    "\\",
+	    "\n",
+	    "\x7f",
+	    "\x80",
+	    "\xc3\xa9",
+	    "\xe2\x80\xa8",
+	    "\xe2\x80\xa9",
+	    "\xf0\x9f\x98\x80",
+	    "\xff",
+	    "\xc3",
+	    "\xe2\x80",
+	    " ",
+	    "!",
+	    "#",
+	    "[",
+	    "]",
+	    "\x5b",
+	    "\x5d",
+	    "~",
+	};
+	struct sonde_outbuf ob;
+	char buf[128];
+	uint32_t seed = 12345;
+
+	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t align = 0; align < 8; align++) {
+			char *s = buf + align;
+
+			for (size_t i = 0; i < len; i++)
+				s[i] = (char)('a' + i % 26);
+			check_string(&ob, s, len);
+			for (size_t pos = 0; pos < len; pos++) {
+				for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+					size_t sl = k == 0 ? 1 : strlen(specials[k]);
+
+					if (pos + sl > len)
+						continue;
+					for (size_t i = 0; i < len; i++)
+						s[i] = (char)('a' + i % 26);
+					memcpy(s + pos, specials[k], sl);
+					check_string(&ob, s, len);
+				}
+			}
+		}
+	}
+	for (int round = 0; round < 20000; round++) {
+		size_t len;
+
+		seed = seed * 1103515245u + 12345u;
+		len = (seed >> 16) % 70;
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* mostly printable ASCII, some controls, quotes and high bytes */
+			buf[i] = (seed >> 24) < 200 ? (char)(0x20 + (seed >> 16) % 95) : (char)(seed >> 16);
+		}
+		check_string(&ob, buf, len);
+	}
 	sonde_outbuf_fini(&ob);
 }
 
@@ -313,5 +445,5 @@ static void test_requested(void)
 	fixture_fini(&fx);
 }
 
-TEST_MAIN(TEST(test_compact), TEST(test_pretty), TEST(test_strings), TEST(test_array_packets),
-          TEST(test_nesting), TEST(test_empty_ds), TEST(test_requested))
+TEST_MAIN(TEST(test_compact), TEST(test_pretty), TEST(test_strings), TEST(test_strings_wordwise),
+          TEST(test_array_packets), TEST(test_nesting), TEST(test_empty_ds), TEST(test_requested))
