@@ -1,6 +1,6 @@
 /* Number formatting for the output formatters.
  *
- * Integers: two digits at a time from a table, written backwards.
+ * Integers: two digits at a time from a table, in 8-digit chunks.
  * Floats: the shortest digits that read back as the same value. Values with
  * few decimals take an exact arithmetic path (fast_shortest); the others are
  * printed with 15/16/17 (float32: 6..9) significant digits until the text
@@ -26,38 +26,66 @@ static const char digit_pairs[] = "00010203040506070809"
                                   "80818283848586878889"
                                   "90919293949596979899";
 
-static size_t count_digits(uint64_t v)
+static inline void put_pair(char *d, uint32_t v)
 {
-	size_t n = 1;
-
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
-	}
-	return n + (v >= 10) + (v >= 100) + (v >= 1000);
+	memcpy(d, digit_pairs + 2 * v, 2);
 }
 
-size_t sonde_fmt_u64(char *buf, uint64_t v)
+/* Exactly eight digits of v < 10^8, leading zeros included. */
+static inline void put8(char *d, uint32_t v)
 {
-	size_t n = count_digits(v);
+	uint32_t hi = v / 10000, lo = v % 10000;
+
+	put_pair(d, hi / 100);
+	put_pair(d + 2, hi % 100);
+	put_pair(d + 4, lo / 100);
+	put_pair(d + 6, lo % 100);
+}
+
+/* v < 10^8 without leading zeros. */
+static size_t put_small(char *buf, uint32_t v)
+{
+	size_t n = v < 10         ? 1
+	           : v < 100      ? 2
+	           : v < 1000     ? 3
+	           : v < 10000    ? 4
+	           : v < 100000   ? 5
+	           : v < 1000000  ? 6
+	           : v < 10000000 ? 7
+	                          : 8;
 	char *p = buf + n; /* written in place, backwards: no copy */
 
 	while (v >= 100) {
-		unsigned i = (unsigned)(v % 100) * 2;
-
+		p -= 2;
+		put_pair(p, v % 100);
 		v /= 100;
-		*--p = digit_pairs[i + 1];
-		*--p = digit_pairs[i];
 	}
-	if (v >= 10) {
-		unsigned i = (unsigned)v * 2;
-
-		*--p = digit_pairs[i + 1];
-		*--p = digit_pairs[i];
-	} else {
-		*--p = (char)('0' + v);
-	}
+	if (v >= 10)
+		put_pair(p - 2, v);
+	else
+		p[-1] = (char)('0' + v);
 	return n;
+}
+
+/* Values of events are ids (4-7 digits), inode and namespace numbers (10) and
+ * nanosecond timestamps (19): split into 8-digit chunks that are cut in
+ * 32-bit arithmetic, instead of one 64-bit division per digit pair. */
+size_t sonde_fmt_u64(char *buf, uint64_t v)
+{
+	size_t n;
+
+	if (v < 100000000)
+		return put_small(buf, (uint32_t)v);
+	if (v < 10000000000000000ULL) {
+		n = put_small(buf, (uint32_t)(v / 100000000));
+		put8(buf + n, (uint32_t)(v % 100000000));
+		return n + 8;
+	}
+	n = put_small(buf, (uint32_t)(v / 10000000000000000ULL));
+	v %= 10000000000000000ULL;
+	put8(buf + n, (uint32_t)(v / 100000000));
+	put8(buf + n + 8, (uint32_t)(v % 100000000));
+	return n + 16;
 }
 
 size_t sonde_fmt_i64(char *buf, int64_t v)

@@ -57,6 +57,36 @@ static void test_integers(void)
 	CHECK_STR(buf, "0");
 	buf[sonde_fmt_hex_upper(buf, 0xdeadBEEF)] = 0;
 	CHECK_STR(buf, "DEADBEEF");
+	/* every digit count, at and around its powers of ten (the chunk boundaries) */
+	for (uint64_t p10 = 1;; p10 *= 10) {
+		uint64_t around[5] = {p10 - 1, p10, p10 + 1, p10, p10};
+
+		if (p10 <= UINT64_MAX / 10) {
+			around[3] = p10 * 5;
+			around[4] = p10 * 10 - 2;
+		}
+		for (size_t i = 0; i < 5; i++) {
+			char want[32];
+
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)around[i]);
+			buf[sonde_fmt_u64(buf, around[i])] = 0;
+			CHECK_STR(buf, want);
+		}
+		if (p10 > UINT64_MAX / 10)
+			break;
+	}
+	for (uint64_t v = 1, k = 0; k < 100000;
+	     k++, v = v * 6364136223846793005ULL + 1442695040888963407ULL) {
+		char want[32];
+		uint64_t x = v >> (k % 64);
+
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)x);
+		buf[sonde_fmt_u64(buf, x)] = 0;
+		if (strcmp(buf, want) != 0) {
+			CHECK_STR(buf, want);
+			break;
+		}
+	}
 	/* every value up to 100000 round-trips */
 	for (uint64_t v = 0; v < 100000; v++) {
 		buf[sonde_fmt_u64(buf, v)] = 0;
