@@ -76,6 +76,15 @@ static void test_mode(void)
 	CHECK_STR(mode_str(1u << 26 | 1u << 21 | 0620), "Dcrw--w----");
 	CHECK_STR(mode_str(UINT32_MAX), "dalTLDpSugct?rwxrwxrwx");
 	CHECK(strlen(mode_str(UINT32_MAX)) < SONDE_FMT_FILE_MODE_MAX);
+	/* truncation keeps the first bytes, NUL-terminated */
+	{
+		char small[5] = "xxxx";
+
+		CHECK_INT(sonde_fmt_file_mode(UINT32_MAX, small, sizeof(small)), 4);
+		CHECK_STR(small, "dalT");
+		CHECK_INT(sonde_fmt_file_mode(0640, small, 1), 0);
+		CHECK_STR(small, "");
+	}
 }
 
 TEST_MAIN(TEST(test_flags), TEST(test_mode))
