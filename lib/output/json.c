@@ -176,6 +176,12 @@ static int build_node(struct sonde_json_plan *p, size_t i, unsigned base)
 
 /* ---- flattening the tree into ops ---- */
 
+/* Literals up to this size are copied as one fixed-size block (two vector
+ * moves, no branches on the length); the pool ends with this many spare
+ * bytes and the output has room for them, the bytes past the literal are
+ * overwritten by what follows. */
+#define LIT_SLACK 32
+
 /* Constant text waiting for the next value (kept apart from the pool, which
  * grows while it is filled). */
 struct pending {
@@ -280,6 +286,12 @@ static int flatten(struct sonde_json_plan *p)
 	if (!err)
 		err = pend_take(p, &pd, &p->tail);
 	free(pd.buf);
+	/* LIT_SLACK readable bytes after every literal (see put_pre) */
+	if (!err) {
+		static const char zeros[LIT_SLACK];
+
+		err = pool_add(p, zeros, sizeof(zeros));
+	}
 	return err;
 }
 
@@ -567,12 +579,83 @@ static void write_numarray(const struct sonde_json_plan *p, struct sonde_outbuf 
 	put_lit(p, ob, op->close);
 }
 
+/* Integers and plain strings (most values) go out with the literal before
+ * them under one capacity check. */
+/* Room for the literal before a value and `extra` bytes of value; returns
+ * where the value goes (NULL on no memory). */
+static inline char *put_pre(struct sonde_outbuf *ob, const char *pre, uint32_t plen, size_t extra)
+{
+	char *d = sonde_outbuf_reserve(ob, (size_t)plen + LIT_SLACK + extra);
+
+	if (!d)
+		return NULL;
+	if (plen <= LIT_SLACK)
+		memcpy(d, pre, LIT_SLACK);
+	else
+		memcpy(d, pre, plen);
+	ob->len += plen;
+	return d + plen;
+}
+
+static inline void write_int_op(struct sonde_outbuf *ob, const char *pre, uint32_t plen, uint64_t mag,
+                                bool neg)
+{
+	char *d = put_pre(ob, pre, plen, 21);
+	size_t n = 0;
+
+	if (!d)
+		return;
+	if (neg)
+		d[n++] = '-';
+	if (mag < 10)
+		d[n++] = (char)('0' + mag);
+	else
+		n += sonde_fmt_u64(d + n, mag);
+	sonde_outbuf_commit(ob, n);
+}
+
 static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
                             const struct sonde_record *rec)
 {
-	uint32_t len = 0;
+	const char *pre = p->pool + op->pre.off;
+	uint32_t plen = op->pre.len, len = 0;
 	const void *val = op_get(op, rec, &len);
 
+	switch (op->v.type) {
+	case SONDE_V_UINT:
+		write_int_op(ob, pre, plen, sonde_v_uint(val, len, op->v.size), false);
+		return;
+	case SONDE_V_INT: {
+		int64_t v = sonde_v_int(val, len, op->v.size);
+
+		/* negate in unsigned arithmetic: INT64_MIN has no positive counterpart */
+		write_int_op(ob, pre, plen, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
+		return;
+	}
+	case SONDE_V_STRING: {
+		uint32_t slen;
+		const char *s = sonde_v_string(val, len, op->v.cstring, &slen);
+		size_t i = slen ? safe_span((const unsigned char *)s, 0, slen) : 0;
+		char *d;
+
+		if (i < slen) {
+			sonde_outbuf_write(ob, pre, plen);
+			write_string_escaped(ob, s, slen, i);
+			return;
+		}
+		d = put_pre(ob, pre, plen, (size_t)slen + 2);
+		if (d) {
+			d[0] = '"';
+			sonde_copy_short(d + 1, s, slen);
+			d[slen + 1] = '"';
+			sonde_outbuf_commit(ob, (size_t)slen + 2);
+		}
+		return;
+	}
+	default:
+		break;
+	}
+	sonde_outbuf_write(ob, pre, plen);
 	switch (op->v.type) {
 	case SONDE_V_BOOL:
 		if (sonde_v_bool(val, len))
@@ -580,19 +663,10 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 		else
 			sonde_outbuf_write(ob, "false", 5);
 		break;
-	case SONDE_V_INT:
-	case SONDE_V_UINT:
 	case SONDE_V_F32:
 	case SONDE_V_F64:
 		put_number(ob, op->v.type, val, len, op->v.size);
 		break;
-	case SONDE_V_STRING: {
-		uint32_t slen;
-		const char *s = sonde_v_string(val, len, op->v.cstring, &slen);
-
-		write_string(ob, s, slen);
-		break;
-	}
 	case SONDE_V_NUMARRAY:
 		write_numarray(p, ob, op, val, len);
 		break;
@@ -608,10 +682,8 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *ob,
                          const struct sonde_record *rec)
 {
-	for (size_t i = 0; i < p->nops; i++) {
-		put_lit(p, ob, p->ops[i].pre);
-		write_op(p, ob, &p->ops[i], rec);
-	}
+	for (size_t i = 0; i < p->nops; i++)
+		write_op(p, ob, &p->ops[i], rec); /* the literal before the value, the value */
 	put_lit(p, ob, p->tail);
 }
 
