@@ -401,17 +401,31 @@ void record_free(struct sonde_record *rec)
  * static blocks keep their bytes (producers overwrite or re-point them). */
 void record_reset(const struct sonde_ds *ds, struct sonde_record *rec)
 {
-	for (uint32_t i = 0; i < rec->npayloads; i++) {
-		struct sonde_payload *p = &rec->payloads[i];
-		uint32_t size = ds->slots[i].size;
+	/* runs for every event: counts and arrays in locals (the stores below
+	 * could alias them otherwise), small values zeroed inline */
+	struct sonde_payload *p = rec->payloads;
+	const struct payload_slot *slots = ds->slots;
+	uint32_t n = rec->npayloads;
 
-		p->data = p->own;
-		if (size) {
-			p->len = size;
-			if (!ds->slots[i].static_block)
-				memset(p->own, 0, size);
-		} else {
-			p->len = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t size = slots[i].size;
+
+		p[i].data = p[i].own;
+		p[i].len = size;
+		if (!size || slots[i].static_block)
+			continue;
+		switch (size) {
+		case 1:
+			*(uint8_t *)p[i].own = 0;
+			break;
+		case 4:
+			memset(p[i].own, 0, 4);
+			break;
+		case 8:
+			memset(p[i].own, 0, 8);
+			break;
+		default:
+			memset(p[i].own, 0, size);
 		}
 	}
 }
