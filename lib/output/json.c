@@ -633,11 +633,18 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 		return;
 	}
 	case SONDE_V_STRING: {
-		uint32_t slen;
-		const char *s = sonde_v_string(val, len, op->v.cstring, &slen);
-		size_t i = slen ? safe_span((const unsigned char *)s, 0, slen) : 0;
+		const char *s = val ? val : "";
+		size_t slen = val ? len : 0, i = slen ? safe_span((const unsigned char *)s, 0, slen) : 0;
 		char *d;
 
+		/* a CString ends at its first NUL, which the scan stops at as an
+		 * unsafe byte: no separate search for it when the text is plain */
+		if (op->v.cstring && i < slen) {
+			const char *nul = s[i] ? memchr(s + i, 0, slen - i) : s + i;
+
+			if (nul)
+				slen = (size_t)(nul - s);
+		}
 		if (i < slen) {
 			sonde_outbuf_write(ob, pre, plen);
 			write_string_escaped(ob, s, slen, i);

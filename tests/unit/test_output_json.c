@@ -81,6 +81,30 @@ static void test_compact(void)
 		CHECK(strstr(t, "\"str\":\"\",") != NULL);
 		CHECK(strstr(t, "\"comm\":\"0123456789abcdef\"") != NULL);
 	}
+	/* a CString ends at its first NUL, also when bytes before or after it need escapes */
+	{
+		static const struct {
+			const char name[16], *want;
+		} cases[] = {
+		    {"q\"x\0\x01\xff", "\"name\":\"q\\\"x\","},
+		    {"plain\0\x01\xff\"", "\"name\":\"plain\","},
+		    {"\0\"\"", "\"name\":\"\","},
+		    {"\xc3\xa9t\xc3\xa9\0\n", "\"name\":\"\xc3\xa9t\xc3\xa9\","},
+		    {"0123456789abcde", "\"name\":\"0123456789abcde\","},
+		};
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			const char *t;
+
+			memcpy(ev.name, cases[i].name, sizeof(ev.name));
+			fixture_fill(&fx, rec, &ev, "", 0);
+			sonde_json_write_record(plan, &ob, rec);
+			t = ob_text(&ob);
+			if (!strstr(t, cases[i].want))
+				fprintf(stderr, "case %zu: %s\n", i, t);
+			CHECK(strstr(t, cases[i].want) != NULL);
+		}
+	}
 	sonde_json_plan_free(plan);
 	sonde_outbuf_fini(&ob);
 	fixture_fini(&fx);
