@@ -18,6 +18,13 @@ struct resolved_field {
 	struct sonde_field *src, *dst;
 	bool group;
 	char unknown[24]; /* "uid:4294967295" */
+	/* The last id and its name: consecutive events mostly come from the same
+	 * user, and a hit skips the table lookup and the strlen. Valid while
+	 * last_gen == r->gen (the tables are replaced on reload). */
+	uint64_t last_id;
+	const char *last_name;
+	uint32_t last_len;
+	unsigned last_gen;
 };
 
 struct uidgid_resolver {
@@ -26,6 +33,7 @@ struct uidgid_resolver {
 	size_t nfields;
 	char passwd_path[PATH_MAX], group_path[PATH_MAX];
 	struct name_cache *cache;
+	unsigned gen; /* bumped whenever names may have been reloaded; 0 = never loaded */
 	bool load_failed;
 	bool watching;
 };
@@ -34,6 +42,7 @@ static void on_files_changed(struct sonde_gadget_ctx *ctx, int fd, void *arg)
 {
 	struct uidgid_resolver *r = arg;
 
+	r->gen++; /* the names read before may be freed now */
 	if (name_cache_handle_events(r->cache) < 0)
 		sonde_warn("uidgidresolver: out of memory while reloading names; keeping the old ones");
 }
@@ -45,6 +54,7 @@ static struct name_cache *cache_of(struct uidgid_resolver *r)
 	if (r->cache || r->load_failed)
 		return r->cache;
 	r->cache = name_cache_new(r->passwd_path, r->group_path);
+	r->gen++;
 	if (!r->cache) {
 		r->load_failed = true;
 		sonde_warn("uidgidresolver: out of memory loading user and group names");
@@ -67,14 +77,23 @@ static int resolve(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	if (!sonde_field_is_requested(f->dst) || !sonde_field_as_uint64(f->src, rec, &id))
 		return 0;
 	cache = cache_of(f->r);
+	if (f->last_gen == f->r->gen && f->last_id == id && f->last_name)
+		return sonde_field_put_string(f->dst, rec, f->last_name, f->last_len);
 	if (cache && id <= UINT32_MAX)
 		name =
 		    f->group ? name_cache_group(cache, (uint32_t)id) : name_cache_user(cache, (uint32_t)id);
-	if (name)
-		return sonde_field_put_string(f->dst, rec, name, (uint32_t)strlen(name));
-	n = snprintf(f->unknown, sizeof(f->unknown), "%s:%llu", f->group ? "gid" : "uid",
-	             (unsigned long long)id);
-	return sonde_field_put_string(f->dst, rec, f->unknown, (uint32_t)n);
+	if (name) {
+		n = (int)strlen(name);
+	} else {
+		n = snprintf(f->unknown, sizeof(f->unknown), "%s:%llu", f->group ? "gid" : "uid",
+		             (unsigned long long)id);
+		name = f->unknown;
+	}
+	f->last_id = id;
+	f->last_name = name;
+	f->last_len = (uint32_t)n;
+	f->last_gen = f->r->gen;
+	return sonde_field_put_string(f->dst, rec, name, (uint32_t)n);
 }
 
 /* Target name: annotation, else the name minus "_raw", else user/group. */
