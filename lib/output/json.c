@@ -41,7 +41,9 @@ struct jop {
 	struct lit pre;
 	struct sonde_vinfo v;
 	bool static_member; /* a member of a static block: at `off` in its payload */
+	bool main_block;    /* ... of the plan's main_slot, read once per record */
 	uint32_t slot, off, size;
+	uint64_t end;                 /* off + size */
 	struct lit open, close, esep; /* numeric arrays */
 };
 
@@ -50,7 +52,8 @@ struct sonde_json_plan {
 	size_t n;
 	struct jop *ops;
 	size_t nops;
-	struct lit tail; /* after the last value (or the whole text when there is none) */
+	struct lit tail;    /* after the last value (or the whole text when there is none) */
+	uint32_t main_slot; /* the static block of most fields (the event struct) */
 	char *pool;
 	size_t pool_len, pool_cap;
 	bool pretty;
@@ -268,6 +271,10 @@ static int flatten_value(struct sonde_json_plan *p, struct pending *pd, const st
 	op->off = sonde_field_offset(jn->field);
 	op->size = sonde_field_size(jn->field);
 	op->static_member = sonde_field_flags(jn->field) & SONDE_FIELD_STATIC_MEMBER;
+	op->end = (uint64_t)op->off + op->size;
+	if (op->static_member && p->main_slot == UINT32_MAX)
+		p->main_slot = op->slot;
+	op->main_block = op->static_member && op->slot == p->main_slot;
 	if (pend_take(p, pd, &op->pre))
 		return -ENOMEM;
 	p->nops++;
@@ -279,6 +286,7 @@ static int flatten(struct sonde_json_plan *p)
 	struct pending pd = {0};
 	int err;
 
+	p->main_slot = UINT32_MAX;
 	p->ops = calloc(p->n ? p->n : 1, sizeof(*p->ops)); /* at most one per node */
 	if (!p->ops)
 		return -ENOMEM;
@@ -369,26 +377,32 @@ static inline uint32_t unsafe_bytes32(uint32_t x)
 /* Index of the first byte from i on that json_safe rejects (n if none).
  * Word at a time: unsafe_bytes* sets the high bit of every byte >= 0x80,
  * < 0x20, '"' or '\' (the usual has-zero/has-less tricks; they may also flag
- * bytes after a flagged one, never without a flagged one before), and a word
- * with a flag is searched byte by byte, which stops inside it. The last
- * bytes are one load that overlaps bytes already known to be safe. Most
+ * bytes above a flagged one, never below, so the lowest flag is exact: on
+ * little-endian hosts it is the answer, elsewhere the word is searched byte by
+ * byte). The last bytes are one load that overlaps bytes already known to be
+ * safe. Most
  * strings of an event (paths, names, timestamps: plain ASCII) so take a
  * handful of word operations instead of four tests per byte. */
 static inline size_t safe_span(const unsigned char *u, size_t i, size_t n)
 {
-	uint64_t x;
+	uint64_t x, flags;
 	uint32_t y;
 
 	if (n - i >= 8) {
 		for (; i + 8 <= n; i += 8) {
 			memcpy(&x, u + i, 8);
-			if (unsafe_bytes64(x))
-				goto bytewise;
+			if ((flags = unsafe_bytes64(x))) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				return i + (size_t)__builtin_ctzll(flags) / 8; /* the lowest flag is exact */
+#else
+				break;
+#endif
+			}
 		}
 		if (i == n)
 			return n;
 		memcpy(&x, u + n - 8, 8);
-		if (!unsafe_bytes64(x))
+		if (i + 8 > n && !unsafe_bytes64(x))
 			return n;
 	} else if (n - i >= 4) {
 		memcpy(&y, u + i, 4);
@@ -398,7 +412,6 @@ static inline size_t safe_span(const unsigned char *u, size_t i, size_t n)
 				return n;
 		}
 	}
-bytewise:
 	while (i < n && json_safe(u[i]))
 		i++;
 	return i;
@@ -539,19 +552,33 @@ static inline void put_number(struct sonde_outbuf *ob, uint8_t type, const void 
 	}
 }
 
+/* The payload of the plan's main static block in one record. */
+struct block {
+	const char *data;
+	uint32_t len;
+};
+
 /* sonde_field_get with the field's layout read once at plan time (a
- * DataSource's layout is fixed before any sink plans it). */
-static inline const void *op_get(const struct jop *op, const struct sonde_record *rec, uint32_t *len)
+ * DataSource's layout is fixed before any sink plans it), and the event
+ * struct most fields live in looked up once per record. */
+static inline const void *op_get(const struct jop *op, const struct sonde_record *rec, struct block blk,
+                                 uint32_t *len)
 {
 	const struct sonde_payload *pl;
 
+	if (op->main_block) {
+		if (!blk.data || op->end > blk.len)
+			return NULL;
+		*len = op->size;
+		return blk.data + op->off;
+	}
 	if (op->slot >= rec->npayloads)
 		return NULL;
 	pl = &rec->payloads[op->slot];
 	if (!pl->data)
 		return NULL;
 	if (op->static_member) {
-		if ((uint64_t)op->off + op->size > pl->len)
+		if (op->end > pl->len)
 			return NULL;
 		*len = op->size;
 		return (const char *)pl->data + op->off;
@@ -615,11 +642,11 @@ static inline void write_int_op(struct sonde_outbuf *ob, const char *pre, uint32
 }
 
 static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
-                            const struct sonde_record *rec)
+                            const struct sonde_record *rec, struct block blk)
 {
 	const char *pre = p->pool + op->pre.off;
 	uint32_t plen = op->pre.len, len = 0;
-	const void *val = op_get(op, rec, &len);
+	const void *val = op_get(op, rec, blk, &len);
 
 	switch (op->v.type) {
 	case SONDE_V_UINT:
@@ -689,8 +716,14 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *ob,
                          const struct sonde_record *rec)
 {
+	struct block blk = {NULL, 0};
+
+	if (p->main_slot < rec->npayloads && rec->payloads[p->main_slot].data) {
+		blk.data = rec->payloads[p->main_slot].data;
+		blk.len = rec->payloads[p->main_slot].len;
+	}
 	for (size_t i = 0; i < p->nops; i++)
-		write_op(p, ob, &p->ops[i], rec); /* the literal before the value, the value */
+		write_op(p, ob, &p->ops[i], rec, blk); /* the literal before the value, the value */
 	put_lit(p, ob, p->tail);
 }
 
