@@ -4,117 +4,46 @@
  * trace_open` (in-kernel filter map) and by `sonde list-containers`. Only
  * containers created here are deleted. */
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "oci_rootfs.h"
 #include "testlib.h"
+
+#define WORKDIR_PREFIX "/tmp/sonde-it-selector-"
 
 static char workdir[256];
 
-static int run_quiet(const char *const *argv)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void cleanup(void)
 {
-	if (workdir[0] && strncmp(workdir, "/tmp/sonde-it-selector-", 23) == 0)
-		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(workdir, WORKDIR_PREFIX);
 	workdir[0] = 0;
 }
 
 /* busybox rootfs shared by the bundles */
 static bool setup(void)
 {
-	const char *version[] = {"runc", "--version", NULL};
-	char cmd[1024];
+	static const char *const applets[] = {"cat", "sleep", NULL};
 
-	if (!test_is_root())
-		test_skip("needs root");
-	if (run_quiet(version) || access("/bin/busybox", X_OK))
-		test_skip("needs runc and busybox-static (scripts/install-deps.sh)");
-	snprintf(workdir, sizeof(workdir), "/tmp/sonde-it-selector-XXXXXX");
-	if (!mkdtemp(workdir))
-		return false;
-	snprintf(
-	    cmd, sizeof(cmd),
-	    "cd %s && mkdir -p rootfs/bin rootfs/proc rootfs/sys rootfs/dev rootfs/etc rootfs/tmp && "
-	    "cp /bin/busybox rootfs/bin/ && ln -s busybox rootfs/bin/cat && ln -s busybox rootfs/bin/sleep "
-	    "&& echo 'root:x:0:0:root:/root:/bin/sh' > rootfs/etc/passwd && echo 'root:x:0:' > "
-	    "rootfs/etc/group",
-	    workdir);
-	return system(cmd) == 0;
+	oci_require("runc");
+	return oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0;
 }
 
 /* A bundle as containerd's CRI plugin would leave it for container `name`
  * of pod ns/pod; its process runs args. */
 static bool make_bundle(const char *bundle, const char *ns, const char *pod, const char *name, json_t *args)
 {
-	char dir[512], path[600], rootfs[512];
-	const char *spec[] = {"runc", "spec", "--bundle", dir, NULL};
-	json_t *cfg, *process;
-	bool ok;
+	char dir[512], rootfs[512];
 
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
-	mkdir(dir, 0755);
-	if (run_quiet(spec)) {
-		json_decref(args);
-		return false;
-	}
-	snprintf(path, sizeof(path), "%s/config.json", dir);
-	cfg = json_load_file(path, 0, NULL);
-	if (!cfg) {
-		json_decref(args);
-		return false;
-	}
-	process = json_object_get(cfg, "process");
-	json_object_set_new(process, "terminal", json_false());
-	json_object_set_new(process, "args", args);
-	json_object_set_new(json_object_get(cfg, "root"), "path", json_string(rootfs));
-	json_object_set_new(
-	    cfg, "annotations",
-	    json_pack("{s:s,s:s,s:s,s:s,s:s}", "io.kubernetes.cri.container-type", "container",
-	              "io.kubernetes.cri.sandbox-namespace", ns, "io.kubernetes.cri.sandbox-name", pod,
-	              "io.kubernetes.cri.container-name", name, "io.kubernetes.cri.sandbox-id", pod));
-	ok = json_dump_file(cfg, path, JSON_INDENT(1)) == 0;
-	json_decref(cfg);
-	return ok;
+	return oci_bundle_write(dir, rootfs, args,
+	                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "io.kubernetes.cri.container-type",
+	                                  "container", "io.kubernetes.cri.sandbox-namespace", ns,
+	                                  "io.kubernetes.cri.sandbox-name", pod,
+	                                  "io.kubernetes.cri.container-name", name,
+	                                  "io.kubernetes.cri.sandbox-id", pod)) == 0;
 }
 
 struct scenario {
@@ -146,17 +75,14 @@ static void run_scenario(struct scenario *s)
 		         random() % 100000);
 		snprintf(bundles[k], sizeof(bundles[k]), "bundle-%c", 'a' + k);
 		snprintf(path, sizeof(path), "%s/rootfs%s", workdir, s->files[k]);
-		write_file(path, "in a pod\n");
+		test_write_file_or_abort(path, "in a pod\n");
 		REQUIRE(
 		    make_bundle(bundles[k], ns[k], pods[k], "app", json_pack("[s,s]", "cat", s->files[k])));
 	}
 	snprintf(s->host_file, sizeof(s->host_file), "%s/host-%ld", workdir, random() % 100000);
-	write_file(s->host_file, "host\n");
-	REQUIRE(sonde_proc_start(&p, argv) == 0);
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
+	test_write_file_or_abort(s->host_file, "host\n");
+	if (sonde_proc_start_running(&p, argv))
+		return;
 	/* from a child, while this process keeps reading sonde's output: a sonde
 	 * blocked on a full pipe could not answer the runtime's exec permission events */
 	worker = fork();
@@ -165,22 +91,13 @@ static void run_scenario(struct scenario *s)
 
 		for (int k = 0; k < 2; k++) {
 			char dir[512];
-			const char *run[] = {"runc", "run", "--bundle", dir, s->ids[k], NULL};
-			const char *del[] = {"runc", "delete", "-f", s->ids[k], NULL};
 
 			snprintf(dir, sizeof(dir), "%s/%s", workdir, bundles[k]);
-			bad |= run_quiet(run) != 0;
-			run_quiet(del);
+			bad |= oci_run("runc", dir, s->ids[k]) != 0;
 		}
 		_exit(bad || open(s->host_file, O_RDONLY) < 0);
 	}
-	for (int st, tries = 0; tries < 300; tries++) {
-		if (waitpid(worker, &st, WNOHANG) == worker) {
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			break;
-		}
-		sonde_proc_wait_for(&p, 1, "\001never", 100);
-	}
+	sonde_proc_await_child(&p, worker);
 	usleep(300 * 1000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	all = test_json_lines(p.out ? p.out : "");
@@ -249,8 +166,6 @@ out:
 static void test_list_containers(void)
 {
 	char id[64], dir[512], *out = NULL, *err = NULL;
-	const char *run[] = {"runc", "run", "-d", "--bundle", dir, id, NULL};
-	const char *del[] = {"runc", "delete", "-f", id, NULL};
 	const char *mine[] = {"list-containers", "-o",    "json", "--k8s-namespace", "team-a",
 	                      "--k8s-podname",   "pod-a", NULL};
 	const char *other[] = {"list-containers", "-o=json", "--k8s-namespace=team-b", NULL};
@@ -263,7 +178,7 @@ static void test_list_containers(void)
 	snprintf(id, sizeof(id), "sonde-it-sel-ls-%d", getpid());
 	snprintf(dir, sizeof(dir), "%s/bundle-ls", workdir);
 	REQUIRE(make_bundle("bundle-ls", "team-a", "pod-a", "lister", json_pack("[s,s]", "sleep", "30")));
-	CHECK_INT(run_quiet(run), 0);
+	CHECK_INT(oci_run_detached("runc", dir, id), 0);
 	CHECK_INT(sonde_run_cmd(mine, &out, &err, 10000), 0);
 	arr = json_loads(out ? out : "", 0, NULL);
 	CHECK(json_is_array(arr));
@@ -290,7 +205,7 @@ static void test_list_containers(void)
 	CHECK(out && !strstr(out, id));
 	free(out);
 	free(err);
-	run_quiet(del);
+	oci_delete("runc", id);
 out:
 	cleanup();
 }

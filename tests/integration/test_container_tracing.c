@@ -3,141 +3,55 @@
  * `sonde run trace_open`. Each container lives a few milliseconds (it only
  * cats a file named after the test), so attribution must not depend on
  * catching it with a poll. Only containers created here are deleted. */
-#include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "oci_rootfs.h"
 #include "testlib.h"
+
+#define WORKDIR_PREFIX "/tmp/sonde-it-containers-"
 
 static char workdir[256];
 static char created[8][96]; /* ids of containers this test made, for cleanup */
 static int ncreated;
 
-static int run_quiet(const char *const *argv, const char *cwd)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (cwd && chdir(cwd))
-			_exit(126);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static bool have(const char *tool)
-{
-	const char *argv[] = {tool, "--version", NULL};
-	return run_quiet(argv, NULL) == 0;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
 /* rootfs with busybox and a few applets, shared by every bundle */
 static bool make_rootfs(void)
 {
-	static const char *const dirs[] = {"bin", "proc", "sys", "dev", "etc", "tmp", "root", "run", NULL};
 	static const char *const applets[] = {"sh", "cat", "sleep", NULL};
-	char path[512];
 
-	snprintf(workdir, sizeof(workdir), "/tmp/sonde-it-containers-XXXXXX");
-	if (!mkdtemp(workdir))
-		return false;
-	snprintf(path, sizeof(path), "%s/rootfs", workdir);
-	mkdir(path, 0755);
-	for (size_t i = 0; dirs[i]; i++) {
-		snprintf(path, sizeof(path), "%s/rootfs/%s", workdir, dirs[i]);
-		mkdir(path, 0755);
-	}
-	{
-		snprintf(path, sizeof(path), "%s/rootfs/bin/busybox", workdir);
-		const char *cp[] = {"cp", "/bin/busybox", path, NULL};
-		if (run_quiet(cp, NULL))
-			return false;
-	}
-	for (size_t i = 0; applets[i]; i++) {
-		snprintf(path, sizeof(path), "%s/rootfs/bin/%s", workdir, applets[i]);
-		if (symlink("/bin/busybox", path))
-			return false;
-	}
-	snprintf(path, sizeof(path), "%s/rootfs/etc/passwd", workdir);
-	write_file(path, "root:x:0:0:root:/root:/bin/sh\n");
-	snprintf(path, sizeof(path), "%s/rootfs/etc/group", workdir);
-	write_file(path, "root:x:0:\n");
-	return true;
+	return oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0;
 }
 
-/* A bundle whose container cats /etc/<file> (created in the rootfs) and exits. */
-static bool make_bundle(const char *name, const char *file, const char *annotated_name)
+/* A bundle whose container runs args (by default: cats /etc/<file>, which is
+ * created in the rootfs) and exits. */
+static bool make_bundle(const char *name, const char *file, const char *annotated_name, json_t *args)
 {
 	char dir[512], path[600], rootfs[512];
-	const char *spec[] = {"runc", "spec", NULL};
-	json_error_t jerr;
-	json_t *cfg, *process, *ann = json_object();
-	bool ok;
+	json_t *ann = json_object();
 
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, name);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
-	mkdir(dir, 0755);
-	if (run_quiet(spec, dir))
-		return false;
-	snprintf(path, sizeof(path), "%s/config.json", dir);
-	cfg = json_load_file(path, 0, &jerr);
-	if (!cfg)
-		return false;
-	process = json_object_get(cfg, "process");
-	json_object_set_new(process, "terminal", json_false());
-	json_object_set_new(process, "args", json_pack("[s,s]", "cat", file));
-	json_object_set_new(json_object_get(cfg, "root"), "path", json_string(rootfs));
 	if (annotated_name)
 		json_object_set_new(ann, "io.kubernetes.cri.container-name", json_string(annotated_name));
 	json_object_set_new(ann, "org.sonde.test", json_string("1"));
-	json_object_set_new(cfg, "annotations", ann);
-	ok = json_dump_file(cfg, path, JSON_INDENT(1)) == 0;
-	json_decref(cfg);
+	if (oci_bundle_write(dir, rootfs, args ? args : json_pack("[s,s]", "cat", file), ann))
+		return false;
 	snprintf(path, sizeof(path), "%s/rootfs%s", workdir, file);
-	write_file(path, "hello from a container\n");
-	return ok;
+	test_write_file_or_abort(path, "hello from a container\n");
+	return true;
 }
 
-/* Runs the container to completion: runtime run --bundle DIR ID. */
+/* Runs the container to completion (and deletes it). */
 static int run_container(const char *runtime, const char *bundle, const char *id)
 {
 	char dir[512];
-	const char *argv[] = {runtime, "run", "--bundle", dir, id, NULL};
-	const char *del[] = {runtime, "delete", "-f", id, NULL};
-	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
-	if (ncreated < 8)
-		snprintf(created[ncreated++], sizeof(created[0]), "%s:%s", runtime, id);
-	rc = run_quiet(argv, NULL);
-	run_quiet(del, NULL);
-	return rc;
+	return oci_run(runtime, dir, id);
 }
 
 static void host_open(const char *path)
@@ -151,32 +65,22 @@ static void host_open(const char *path)
 	waitpid(pid, NULL, 0);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void cleanup(void)
 {
 	for (int i = 0; i < ncreated; i++) {
 		char rt[16], *colon = strchr(created[i], ':');
-		const char *del[] = {rt, "delete", "-f", colon + 1, NULL};
 
 		snprintf(rt, sizeof(rt), "%.*s", (int)(colon - created[i]), created[i]);
-		run_quiet(del, NULL);
+		oci_delete(rt, colon + 1);
 	}
 	ncreated = 0;
-	if (workdir[0] && strncmp(workdir, "/tmp/sonde-it-containers-", 25) == 0)
-		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(workdir, WORKDIR_PREFIX);
 	workdir[0] = 0;
 }
 
 static bool setup(const char *runtime)
 {
-	if (!test_is_root())
-		test_skip("needs root");
-	if (!have(runtime) || access("/bin/busybox", X_OK))
-		test_skip("needs runc and busybox-static (scripts/install-deps.sh)");
+	oci_require(runtime);
 	return make_rootfs();
 }
 
@@ -207,22 +111,16 @@ static void run_scenario(struct scenario *s)
 		snprintf(s->files[k], sizeof(s->files[k]), "/etc/sonde-%d-%d-%ld", getpid(), k,
 		         random() % 100000);
 		snprintf(bundles[k], sizeof(bundles[k]), "bundle-%s", s->containers[k]);
-		if (!make_bundle(bundles[k], s->files[k], s->annotated[k])) {
+		if (!make_bundle(bundles[k], s->files[k], s->annotated[k], NULL)) {
 			fprintf(stderr, "cannot build the bundle\n");
 			test_failures++;
 			return;
 		}
 	}
 	snprintf(s->host_file, sizeof(s->host_file), "%s/host-%ld", workdir, random() % 100000);
-	write_file(s->host_file, "host\n");
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
+	test_write_file_or_abort(s->host_file, "host\n");
+	if (sonde_proc_start_running(&p, argv))
 		return;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
 	/* The containers run from a child while this process keeps reading
 	 * sonde's output: a sonde blocked on a full pipe could not answer the
 	 * runtime's exec permission events. */
@@ -236,14 +134,7 @@ static void run_scenario(struct scenario *s)
 	}
 	for (int k = 0; k < 2 && s->containers[k] && ncreated < 8; k++)
 		snprintf(created[ncreated++], sizeof(created[0]), "%s:%s", s->runtime, s->containers[k]);
-	for (int st, tries = 0; tries < 300; tries++) {
-		pid_t r = waitpid(worker, &st, WNOHANG);
-		if (r == worker) {
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			break;
-		}
-		sonde_proc_wait_for(&p, 1, "\001never", 100);
-	}
+	sonde_proc_await_child(&p, worker);
 	sonde_proc_wait_for(&p, 1, s->files[0], 2000);
 	usleep(300 * 1000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
@@ -264,16 +155,7 @@ static void run_scenario(struct scenario *s)
 
 static json_t *find(struct scenario *s, const char *fname)
 {
-	size_t i;
-	json_t *ev;
-
-	json_array_foreach(s->events, i, ev)
-	{
-		const char *f = test_json_str(ev, "fname");
-		if (f && !strcmp(f, fname))
-			return ev;
-	}
-	return NULL;
+	return test_json_find(s->events, "fname", fname);
 }
 
 static void check_container_event(json_t *ev, const char *runtime, const char *id, const char *name)
@@ -362,9 +244,7 @@ out:
 static void test_runc_list_containers(void)
 {
 	char id[64], dir[512];
-	const char *run[] = {"runc", "run", "-d", "--bundle", dir, id, NULL};
 	const char *list[] = {"list-containers", "-o", "json", NULL};
-	const char *del[] = {"runc", "delete", "-f", id, NULL};
 	char *out = NULL, *err = NULL;
 	json_t *arr, *c;
 	size_t i;
@@ -374,22 +254,10 @@ static void test_runc_list_containers(void)
 		goto out;
 	snprintf(id, sizeof(id), "sonde-it-ls-%d", getpid());
 	snprintf(dir, sizeof(dir), "%s/bundle-ls", workdir);
-	REQUIRE(make_bundle("bundle-ls", "/etc/ls", "lister"));
-	{
-		/* a long-lived one: sleep instead of cat */
-		char path[600];
-		json_t *cfg;
-
-		snprintf(path, sizeof(path), "%s/config.json", dir);
-		cfg = json_load_file(path, 0, NULL);
-		REQUIRE(cfg);
-		json_object_set_new(json_object_get(cfg, "process"), "args",
-		                    json_pack("[s,s]", "sleep", "30"));
-		json_dump_file(cfg, path, 0);
-		json_decref(cfg);
-	}
+	/* a long-lived one: sleep instead of cat */
+	REQUIRE(make_bundle("bundle-ls", "/etc/ls", "lister", json_pack("[s,s]", "sleep", "30")));
 	snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", id);
-	CHECK_INT(run_quiet(run, NULL), 0);
+	CHECK_INT(oci_run_detached("runc", dir, id), 0);
 	CHECK_INT(sonde_run_cmd(list, &out, &err, 10000), 0);
 	arr = json_loads(out ? out : "", 0, NULL);
 	CHECK(json_is_array(arr));
@@ -411,7 +279,7 @@ static void test_runc_list_containers(void)
 	json_decref(arr);
 	free(out);
 	free(err);
-	run_quiet(del, NULL);
+	oci_delete("runc", id);
 out:
 	cleanup();
 }
@@ -450,7 +318,7 @@ static bool add_dynamic_cat(void)
 	}
 	pclose(ldd);
 	snprintf(dst, sizeof(dst), "%s/rootfs/etc/ld.so.conf", workdir);
-	write_file(dst, "/lib/x86_64-linux-gnu\n");
+	test_write_file_or_abort(dst, "/lib/x86_64-linux-gnu\n");
 	snprintf(cmd, sizeof(cmd), "ldconfig -r %s/rootfs", workdir);
 	return ok && system(cmd) == 0;
 }
@@ -459,21 +327,7 @@ static bool add_dynamic_cat(void)
  * before its first instruction. */
 static bool make_cat_bundle(const char *name, const char *file)
 {
-	char path[600];
-	json_t *cfg;
-	bool ok;
-
-	if (!make_bundle(name, file, NULL))
-		return false;
-	snprintf(path, sizeof(path), "%s/%s/config.json", workdir, name);
-	cfg = json_load_file(path, 0, NULL);
-	if (!cfg)
-		return false;
-	json_object_set_new(json_object_get(cfg, "process"), "args",
-	                    json_pack("[s,s]", "/usr/bin/cat", file));
-	ok = json_dump_file(cfg, path, 0) == 0;
-	json_decref(cfg);
-	return ok;
+	return make_bundle(name, file, NULL, json_pack("[s,s]", "/usr/bin/cat", file));
 }
 
 struct malloc_run {
@@ -482,17 +336,14 @@ struct malloc_run {
 	pid_t host_cat;
 };
 
-static void host_cat(const char *path, pid_t *pid)
+/* The host's dynamic cat reading path; its pid, to find its events by. */
+static pid_t host_cat(const char *path)
 {
-	*pid = fork();
-	if (*pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
+	const char *cat[] = {"/usr/bin/cat", path, NULL};
+	pid_t pid = test_spawn_quiet(cat);
 
-		dup2(null, 1);
-		execl("/usr/bin/cat", "cat", path, (char *)NULL);
-		_exit(127);
-	}
-	waitpid(*pid, NULL, 0);
+	test_wait_status(pid);
+	return pid;
 }
 
 /* sonde run trace_malloc around two containers run one after the other
@@ -520,15 +371,9 @@ static void run_malloc(const char *const *extra, const char ids[2][64], struct m
 		}
 	}
 	snprintf(host_file, sizeof(host_file), "%s/host-malloc", workdir);
-	write_file(host_file, "host\n");
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
+	test_write_file_or_abort(host_file, "host\n");
+	if (sonde_proc_start_running(&p, argv))
 		return;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
 	pid_t worker = fork();
 	if (worker == 0) {
 		int bad = 0;
@@ -541,15 +386,8 @@ static void run_malloc(const char *const *extra, const char ids[2][64], struct m
 	}
 	for (int k = 0; k < 2 && ncreated < 8; k++)
 		snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", ids[k]);
-	for (int st, tries = 0; tries < 300; tries++) {
-		pid_t r = waitpid(worker, &st, WNOHANG);
-		if (r == worker) {
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			break;
-		}
-		sonde_proc_wait_for(&p, 1, "\001never", 100);
-	}
-	host_cat(host_file, &m->host_cat);
+	sonde_proc_await_child(&p, worker);
+	m->host_cat = host_cat(host_file);
 	sonde_proc_wait_for(&p, 1, "\001never", 500);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	all = test_json_lines(p.out ? p.out : "");
@@ -593,6 +431,29 @@ static bool setup_uprobes(void)
 	return add_dynamic_cat();
 }
 
+/* The start of a trace_malloc case: the rootfs with the dynamic cat, ids
+ * sonde-it-<tag>-<k>-<pid> and run_malloc with extra. False when there is
+ * nothing to check (what failed is already counted). */
+static bool malloc_case(const char *tag, const char *const *extra, char ids[2][64], struct malloc_run *m)
+{
+	if (!setup_uprobes())
+		return false;
+	for (int k = 0; k < 2; k++)
+		snprintf(ids[k], 64, "sonde-it-%s-%d-%d", tag, k, getpid());
+	run_malloc(extra, ids, m);
+	return m->err != NULL;
+}
+
+/* The end of one: sonde's stderr if a check failed, then the cleanup. */
+static void malloc_case_end(struct malloc_run *m)
+{
+	if (m->err && test_failures)
+		fprintf(stderr, "sonde stderr:\n%s\n", m->err);
+	json_decref(m->events);
+	free(m->err);
+	cleanup();
+}
+
 /* Without --host: the uprobes go on each container's libc only, from the
  * container's first instruction; released when it exits, taken again by the next. */
 static void test_runc_uprobes(void)
@@ -600,12 +461,7 @@ static void test_runc_uprobes(void)
 	char ids[2][64];
 	struct malloc_run m = {0};
 
-	if (!setup_uprobes())
-		goto out;
-	for (int k = 0; k < 2; k++)
-		snprintf(ids[k], sizeof(ids[k]), "sonde-it-malloc-%d-%d", k, getpid());
-	run_malloc(NULL, ids, &m);
-	if (!m.err)
+	if (!malloc_case("malloc", NULL, ids, &m))
 		goto out;
 	CHECK(mallocs(&m, ids[0], 0) > 0);
 	CHECK(mallocs(&m, ids[1], 0) > 0);
@@ -619,12 +475,8 @@ static void test_runc_uprobes(void)
 		snprintf(released, sizeof(released), "uprobes of %s released", ids[0]);
 		CHECK(strstr(m.err, released) != NULL);
 	}
-	if (test_failures)
-		fprintf(stderr, "sonde stderr:\n%s\n", m.err);
 out:
-	json_decref(m.events);
-	free(m.err);
-	cleanup();
+	malloc_case_end(&m);
 }
 
 /* --host: the host's libc too, and containers still attributed. */
@@ -634,31 +486,20 @@ static void test_runc_uprobes_host(void)
 	const char *extra[] = {"--host", NULL};
 	struct malloc_run m = {0};
 
-	if (!setup_uprobes())
-		goto out;
-	for (int k = 0; k < 2; k++)
-		snprintf(ids[k], sizeof(ids[k]), "sonde-it-mhost-%d-%d", k, getpid());
-	run_malloc(extra, ids, &m);
-	if (!m.err)
+	if (!malloc_case("mhost", extra, ids, &m))
 		goto out;
 	CHECK(mallocs(&m, ids[0], 0) > 0);
 	CHECK(mallocs(&m, NULL, m.host_cat) > 0);
-	if (test_failures)
-		fprintf(stderr, "sonde stderr:\n%s\n", m.err);
 out:
-	json_decref(m.events);
-	free(m.err);
-	cleanup();
+	malloc_case_end(&m);
 }
 
 /* crun refuses cgroup v1/v2 hybrid hosts; run it only where it works. */
 static void test_crun_containers_only(void)
 {
 	char id[64], dir[512];
-	const char *probe[] = {"crun", "run", "--bundle", dir, id, NULL};
-	const char *del[] = {"crun", "delete", "-f", id, NULL};
 
-	if (!test_is_root() || !have("crun") || access("/bin/busybox", X_OK)) {
+	if (!test_is_root() || !test_have("crun") || access("/bin/busybox", X_OK)) {
 		printf("crun or busybox missing: crun case not run\n");
 		return;
 	}
@@ -666,16 +507,14 @@ static void test_crun_containers_only(void)
 		goto out;
 	snprintf(id, sizeof(id), "sonde-it-probe-%d", getpid());
 	snprintf(dir, sizeof(dir), "%s/bundle-probe", workdir);
-	REQUIRE(make_bundle("bundle-probe", "/etc/probe", NULL));
+	REQUIRE(make_bundle("bundle-probe", "/etc/probe", NULL, NULL));
 	snprintf(created[ncreated++], sizeof(created[0]), "crun:%s", id);
-	if (run_quiet(probe, NULL)) {
+	if (oci_run("crun", dir, id)) {
 		/* not a skip of the whole file: the runc cases ran */
 		printf("crun cannot run containers on this host (cgroup hybrid mode): crun case not run\n");
-		run_quiet(del, NULL);
 		cleanup();
 		return;
 	}
-	run_quiet(del, NULL);
 	cleanup();
 	containers_only("crun");
 	return;

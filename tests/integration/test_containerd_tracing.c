@@ -6,11 +6,8 @@
  * for upstream. Each container waits a second, cats a file named after this
  * run (it does not exist: the failed open is traced all the same) and sleeps,
  * so attribution must come from discovery, not from a lucky scan. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "containerd_env.h"
@@ -25,58 +22,12 @@ struct scenario {
 	json_t *events; /* trace_open records of cat naming one of the files */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* sonde's stderr without its -v debug lines, for a failed run. */
-static void print_sonde_errors(const struct sonde_proc *p)
-{
-	const char *line = p->err;
-
-	fprintf(stderr, "sonde exited with status %d; its messages:\n", p->status);
-	while (line && *line) {
-		const char *nl = strchr(line, '\n');
-		int len = nl ? (int)(nl - line) : (int)strlen(line);
-
-		if (strncmp(line, "sonde: debug:", 13) != 0)
-			fprintf(stderr, "  %.*s\n", len, line);
-		line = nl ? nl + 1 : NULL;
-	}
-}
-
-static struct ctrd_env *setup(void)
-{
-	struct ctrd_env *e;
-
-	ctrd_require();
-	e = ctrd_env_start();
-	if (!e) {
-		fprintf(stderr, "the private containerd did not come up\n");
-		test_failures++;
-	}
-	return e;
-}
-
 /* A host process (not in any container) opening path. */
 static void host_cat(const char *path)
 {
-	pid_t pid = fork();
+	const char *cat[] = {"cat", path, NULL};
 
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(null, 2);
-		execlp("cat", "cat", path, (char *)NULL);
-		_exit(127);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+	test_run_quiet(cat);
 }
 
 /* Starts sonde, then the containers and a host cat, and keeps the records
@@ -102,15 +53,8 @@ static void run_scenario(struct ctrd_env *e, struct scenario *s)
 		         random() % 100000);
 	snprintf(s->host_file, sizeof(s->host_file), "/tmp/sonde-it-ctrd-host-%d-%ld", getpid(),
 	         random() % 100000);
-	if (sonde_proc_start(&p, argv)) {
-		fprintf(stderr, "cannot start sonde\n");
-		test_failures++;
+	if (sonde_proc_start_running(&p, argv))
 		return;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
 	sonde_drain_start(&drain, &p);
 	for (int k = 0; k < s->ncontainers; k++) {
 		char script[160];
@@ -122,20 +66,20 @@ static void run_scenario(struct ctrd_env *e, struct scenario *s)
 			test_failures++;
 		}
 	}
-	last_started = now_ms();
+	last_started = test_now_ms();
 	host_cat(s->host_file);
 	sonde_drain_stop(&drain);
 	/* every scenario expects the first container's open; an event that must
 	 * not show (a filtered container's) has had time to arrive when the last
 	 * container's cat, a second after its start, is well past */
 	sonde_proc_wait_for(&p, 1, s->files[0], 5000);
-	if (now_ms() < last_started + 1700)
-		sonde_proc_wait_for(&p, 1, "\001never", (int)(last_started + 1700 - now_ms()));
+	if (test_now_ms() < last_started + 1700)
+		sonde_proc_wait_for(&p, 1, "\001never", (int)(last_started + 1700 - test_now_ms()));
 	usleep(300 * 1000);
 	rc = sonde_proc_finish(&p, SIGINT, 10000);
 	CHECK_INT(rc, 0);
 	if (rc != 0)
-		print_sonde_errors(&p);
+		sonde_proc_print_errors(&p);
 	all = test_json_lines(p.out ? p.out : "");
 	json_array_foreach(all, i, ev)
 	{
@@ -159,37 +103,18 @@ static void run_scenario(struct ctrd_env *e, struct scenario *s)
 
 static json_t *find(struct scenario *s, const char *fname)
 {
-	size_t i;
-	json_t *ev;
-
-	json_array_foreach(s->events, i, ev)
-	{
-		const char *f = test_json_str(ev, "fname");
-
-		if (f && !strcmp(f, fname))
-			return ev;
-	}
-	return NULL;
+	return test_json_find(s->events, "fname", fname);
 }
 
 static void check_ctr_event(struct ctrd_env *e, json_t *ev, const char *id, const char *fname)
 {
-	const char *digest;
-
 	if (!ev) {
 		fprintf(stderr, "no event of container %s opening %s\n", id, fname);
 		test_failures++;
 		return;
 	}
-	CHECK_STR(test_json_str(ev, "runtime.runtimeName"), "containerd");
-	CHECK_STR(test_json_str(ev, "runtime.containerId"), id);
+	ctrd_check_busybox_record(e, ev, id);
 	CHECK_STR(test_json_str(ev, "runtime.containerName"), id);
-	CHECK_STR(test_json_str(ev, "runtime.containerImageName"), CTRD_BUSYBOX_IMAGE);
-	digest = test_json_str(ev, "runtime.containerImageDigest");
-	CHECK(digest && strncmp(digest, "sha256:", 7) == 0 && strlen(digest) == 71);
-	/* containerd's image digest is its manifest's, which this test computed */
-	CHECK_STR(digest, e->busybox.manifest_digest);
-	CHECK(test_json_int(ev, "runtime.containerPid", 0) > 1);
 	/* not a pod: no Kubernetes metadata made up */
 	CHECK_STR(test_json_str(ev, "k8s.podName"), "");
 }
@@ -197,7 +122,7 @@ static void check_ctr_event(struct ctrd_env *e, json_t *ev, const char *id, cons
 /* Without --host: the container's open, enriched from containerd; not the host's. */
 static void test_ctr_container_enriched(void)
 {
-	struct ctrd_env *e = setup();
+	struct ctrd_env *e = ctrd_env_setup();
 	struct scenario s = {.ncontainers = 1};
 
 	if (!e)
@@ -213,7 +138,7 @@ static void test_ctr_container_enriched(void)
 /* -c NAME: that container only, not the other one, not the host. */
 static void test_ctr_containername(void)
 {
-	struct ctrd_env *e = setup();
+	struct ctrd_env *e = ctrd_env_setup();
 	struct scenario s = {.ncontainers = 2, .extra = {"-c"}};
 
 	if (!e)
@@ -233,7 +158,7 @@ static void test_ctr_containername(void)
  * container's still enriched. */
 static void test_ctr_host(void)
 {
-	struct ctrd_env *e = setup();
+	struct ctrd_env *e = ctrd_env_setup();
 	/* cat only, in the kernel: every other open of a busy host (a flood
 	 * test next door) could overflow the ring before the container's */
 	struct scenario s = {.ncontainers = 1, .extra = {"--host", "--comm", "cat"}};

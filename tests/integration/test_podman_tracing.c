@@ -6,70 +6,32 @@
  * rlimits within the hard limits), so the host's /etc is not touched.
  * Skipped (77) when podman is missing or cannot run a container here. Only
  * the containers and the image made here are removed. */
-#include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "oci_rootfs.h"
 #include "testlib.h"
+
+#define WORKDIR_PREFIX "/tmp/sonde-it-podman-"
 
 static char workdir[256], image[96];
 static bool image_made;
 
-static int run_quiet(const char *const *argv)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void remove_container(const char *name)
 {
 	const char *rm[] = {"podman", "rm", "-f", "-t", "0", "--ignore", name, NULL};
-	run_quiet(rm);
+	test_run_quiet(rm);
 }
 
 static void cleanup(void)
 {
 	if (image_made) {
 		const char *rmi[] = {"podman", "rmi", "-f", image, NULL};
-		run_quiet(rmi);
+		test_run_quiet(rmi);
 		image_made = false;
 	}
-	if (workdir[0] && strncmp(workdir, "/tmp/sonde-it-podman-", 21) == 0)
-		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_tree(workdir, WORKDIR_PREFIX);
 	workdir[0] = 0;
 	unsetenv("CONTAINERS_CONF"); /* it was in workdir */
 }
@@ -83,63 +45,41 @@ static void skip(const char *why)
 /* busybox-static rootfs → tarball → `podman import` as a local image. */
 static void make_image(void)
 {
-	static const char *const dirs[] = {"bin", "proc", "sys", "dev", "etc", "tmp", "root", "run", NULL};
 	static const char *const applets[] = {"sh", "cat", "true", "sleep", NULL};
-	char path[512], rootfs[300], tarball[300], conf[300];
+	char rootfs[300], tarball[300], conf[300];
 
-	snprintf(workdir, sizeof(workdir), "/tmp/sonde-it-podman-XXXXXX");
+	snprintf(workdir, sizeof(workdir), WORKDIR_PREFIX "XXXXXX");
 	REQUIRE(mkdtemp(workdir));
 	snprintf(conf, sizeof(conf), "%s/containers.conf", workdir);
-	write_file(conf, "[containers]\n"
-	                 "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
-	                 "netns = \"none\"\n"
-	                 "[engine]\n"
-	                 "runtime = \"runc\"\n");
+	test_write_file_or_abort(conf, "[containers]\n"
+	                               "default_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n"
+	                               "netns = \"none\"\n"
+	                               "[engine]\n"
+	                               "runtime = \"runc\"\n");
 	setenv("CONTAINERS_CONF", conf, 1);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
-	mkdir(rootfs, 0755);
-	for (size_t i = 0; dirs[i]; i++) {
-		snprintf(path, sizeof(path), "%s/%s", rootfs, dirs[i]);
-		mkdir(path, 0755);
-	}
-	snprintf(path, sizeof(path), "%s/bin/busybox", rootfs);
-	{
-		const char *cp[] = {"cp", "/bin/busybox", path, NULL};
-		REQUIRE(run_quiet(cp) == 0);
-	}
-	for (size_t i = 0; applets[i]; i++) {
-		snprintf(path, sizeof(path), "%s/bin/%s", rootfs, applets[i]);
-		REQUIRE(symlink("/bin/busybox", path) == 0);
-	}
-	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	write_file(path, "root:x:0:0:root:/root:/bin/sh\n");
-	snprintf(path, sizeof(path), "%s/etc/group", rootfs);
-	write_file(path, "root:x:0:\n");
+	REQUIRE(oci_rootfs_busybox(rootfs, applets) == 0);
 	snprintf(tarball, sizeof(tarball), "%s/rootfs.tar.gz", workdir);
 	{
 		const char *tar[] = {"tar", "-C", rootfs, "-czf", tarball, ".", NULL};
-		REQUIRE(run_quiet(tar) == 0);
+		REQUIRE(test_run_quiet(tar) == 0);
 	}
 	snprintf(image, sizeof(image), "localhost/sonde-it-podman-%d:latest", getpid());
 	const char *import[] = {"podman", "import", tarball, image, NULL};
-	if (run_quiet(import))
+	if (test_run_quiet(import))
 		skip("podman cannot import an image here");
 	image_made = true;
 }
 
 static void setup(void)
 {
-	const char *version[] = {"podman", "--version", NULL};
 	char probe[64];
 
-	if (!test_is_root())
-		test_skip("needs root");
-	if (run_quiet(version) || access("/bin/busybox", X_OK))
-		test_skip("needs podman and busybox-static (scripts/install-deps.sh)");
+	oci_require("podman");
 	make_image();
 	snprintf(probe, sizeof(probe), "sonde-it-podprobe-%d", getpid());
 	const char *run[] = {"podman", "run", "--rm", "--name", probe, image, "true", NULL};
-	if (run_quiet(run)) {
+	if (test_run_quiet(run)) {
 		remove_container(probe);
 		skip("podman cannot run containers on this host");
 	}
@@ -166,14 +106,8 @@ static json_t *trace(const char *const *extra, struct pod_run *runs, int nruns)
 		snprintf(runs[k].cidfile, sizeof(runs[k].cidfile), "%s/%s.cid", workdir, runs[k].name);
 		unlink(runs[k].cidfile);
 	}
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
+	if (sonde_proc_start_running(&p, argv))
 		return events;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
-	}
 	/* podman runs from a child while this process drains sonde's output:
 	 * a sonde blocked on a full pipe could not answer exec permission events */
 	pid_t worker = fork();
@@ -183,17 +117,11 @@ static json_t *trace(const char *const *extra, struct pod_run *runs, int nruns)
 			const char *run[] = {"podman",    "run",           "--rm", "--name", runs[k].name,
 			                     "--cidfile", runs[k].cidfile, image,  "cat",    "/etc/hostname",
 			                     NULL};
-			bad |= run_quiet(run) != 0;
+			bad |= test_run_quiet(run) != 0;
 		}
 		_exit(bad);
 	}
-	for (int st, tries = 0; tries < 300; tries++) {
-		if (waitpid(worker, &st, WNOHANG) == worker) {
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			break;
-		}
-		sonde_proc_wait_for(&p, 1, "\001never", 100);
-	}
+	sonde_proc_await_child(&p, worker);
 	sonde_proc_wait_for(&p, 1, runs[0].name, 2000);
 	usleep(300 * 1000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
@@ -222,16 +150,7 @@ static json_t *trace(const char *const *extra, struct pod_run *runs, int nruns)
 
 static json_t *event_of(json_t *events, const char *name)
 {
-	size_t i;
-	json_t *ev;
-
-	json_array_foreach(events, i, ev)
-	{
-		const char *n = test_json_str(ev, "runtime.containerName");
-		if (n && !strcmp(n, name))
-			return ev;
-	}
-	return NULL;
+	return test_json_find(events, "runtime.containerName", name);
 }
 
 static void check_podman_event(json_t *ev, const struct pod_run *r)

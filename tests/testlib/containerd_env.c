@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -25,20 +24,13 @@
 #include "containers/grpc_client.h"
 #include "cri_runtime_v1.pb-c.h"
 #include "containerd_env.h"
+#include "oci_rootfs.h"
 
 #define DIR_PREFIX      "/tmp/sonde-ctrd-"
 #define CMD_TIMEOUT_MS  30000
 #define BOOT_TIMEOUT_MS 20000
 #define CRI_TIMEOUT_MS  10000
 #define STOP_TIMEOUT_MS 5000
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* SONDE_TEST_VERBOSE=1: how long each step took, for tuning the tests. */
 static void verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -77,7 +69,7 @@ static int run_capture(const char *const *argv, char **out, char **err, int time
 	int po[2], pe[2], st = 0;
 	char *bufs[2] = {NULL, NULL};
 	size_t lens[2] = {0, 0};
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = test_now_ms() + timeout_ms;
 	bool exited = false, killed = false;
 	pid_t pid;
 
@@ -110,14 +102,14 @@ static int run_capture(const char *const *argv, char **out, char **err, int time
 	close(pe[1]);
 	struct pollfd fds[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
 	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - test_now_ms();
 		char chunk[8192];
 
 		/* never once reaped: the pid may be another process's by now */
 		if (left <= 0 && !killed && !exited) {
 			kill(pid, SIGKILL);
 			killed = true;
-			deadline = now_ms() + 1000; /* what a grandchild keeps open */
+			deadline = test_now_ms() + 1000; /* what a grandchild keeps open */
 			continue;
 		}
 		if (left <= 0)
@@ -140,8 +132,8 @@ static int run_capture(const char *const *argv, char **out, char **err, int time
 		/* a daemonized grandchild may hold the pipes: the child's exit ends it */
 		if (!exited && waitpid(pid, &st, WNOHANG) == pid) {
 			exited = true;
-			if (deadline > now_ms() + 500)
-				deadline = now_ms() + 500;
+			if (deadline > test_now_ms() + 500)
+				deadline = test_now_ms() + 500;
 		}
 	}
 	for (int i = 0; i < 2; i++)
@@ -201,24 +193,6 @@ static bool have_cmd(const char *const *argv)
 
 /* ---- files ---- */
 
-static int write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int bad;
-
-	if (!f) {
-		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	fputs(text, f);
-	bad = ferror(f);
-	if (fclose(f) || bad) {
-		fprintf(stderr, "cannot write %s\n", path);
-		return -1;
-	}
-	return 0;
-}
-
 static int mkdir_in(const char *base, const char *sub)
 {
 	char path[512];
@@ -229,21 +203,6 @@ static int mkdir_in(const char *base, const char *sub)
 		return -1;
 	}
 	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (remove(path) && errno != ENOENT)
-		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
-/* FTW_MOUNT: a mount that survived the unmount pass is left alone rather
- * than emptied through. */
-static void rm_tree(const char *dir)
-{
-	if (dir[0] && strncmp(dir, DIR_PREFIX, strlen(DIR_PREFIX)) == 0)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* "sha256:<hex>" of a file. */
@@ -319,7 +278,7 @@ static int add_blob_json(const char *layout, json_t *j, char *digest, size_t dsz
 	if (!text)
 		return -1;
 	snprintf(tmp, sizeof(tmp), "%s/blob.tmp", layout);
-	rc = write_text(tmp, text);
+	rc = test_write_file(tmp, text);
 	free(text);
 	return rc ? rc : add_blob_file(layout, tmp, digest, dsz, size);
 }
@@ -347,7 +306,7 @@ static int pack_image(const char *work, const char *rootfs, const char *name, co
 		return -1;
 	}
 	snprintf(path, sizeof(path), "%s/oci-layout", layout);
-	if (write_text(path, "{\"imageLayoutVersion\":\"1.0.0\"}"))
+	if (test_write_file(path, "{\"imageLayoutVersion\":\"1.0.0\"}"))
 		return -1;
 
 	/* fixed owners and times: the same rootfs always gives the same digests */
@@ -414,36 +373,12 @@ static int pack_image(const char *work, const char *rootfs, const char *name, co
 
 static int make_busybox_rootfs(const char *rootfs)
 {
-	static const char *const dirs[] = {"bin", "proc", "sys", "dev", "etc",
-	                                   "tmp", "root", "run", "var", NULL};
+	/* what the tests' containers and pods run, and a few a shell in one may want */
 	static const char *const applets[] = {"sh",    "cat", "sleep", "true", "echo",     "ls",  "touch",
 	                                      "mkdir", "rm",  "id",    "ps",   "readlink", "env", "hostname",
 	                                      "grep",  "wc",  "head",  "kill", NULL};
-	char path[512];
 
-	if (mkdir(rootfs, 0755)) {
-		fprintf(stderr, "cannot create %s: %s\n", rootfs, strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; dirs[i]; i++)
-		if (mkdir_in(rootfs, dirs[i]))
-			return -1;
-	snprintf(path, sizeof(path), "%s/bin/busybox", rootfs);
-	const char *cp[] = {"cp", "/bin/busybox", path, NULL};
-	if (run_checked(cp, NULL, CMD_TIMEOUT_MS))
-		return -1;
-	for (size_t i = 0; applets[i]; i++) {
-		snprintf(path, sizeof(path), "%s/bin/%s", rootfs, applets[i]);
-		if (symlink("busybox", path)) {
-			fprintf(stderr, "cannot create %s: %s\n", path, strerror(errno));
-			return -1;
-		}
-	}
-	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	if (write_text(path, "root:x:0:0:root:/root:/bin/sh\n"))
-		return -1;
-	snprintf(path, sizeof(path), "%s/etc/group", rootfs);
-	return write_text(path, "root:x:0:\n");
+	return oci_rootfs_busybox(rootfs, applets);
 }
 
 static int make_pause_rootfs(const char *rootfs)
@@ -523,6 +458,19 @@ void ctrd_require(void)
 		test_skip("needs root");
 	if (!have_cmd(cd) || !have_cmd(ctr))
 		test_skip("needs containerd and ctr (scripts/install-deps.sh)");
+}
+
+struct ctrd_env *ctrd_env_setup(void)
+{
+	struct ctrd_env *e;
+
+	ctrd_require();
+	e = ctrd_env_start();
+	if (!e) {
+		fprintf(stderr, "the private containerd did not come up\n");
+		test_failures++;
+	}
+	return e;
 }
 
 /* The rest of what the images need is no reason to skip: a host with
@@ -607,13 +555,13 @@ static int write_config(const struct ctrd_env *e, const char *path)
 	         "    bin_dir = \"/usr/lib/cni\"\n"
 	         "    conf_dir = \"%1$s/cni\"\n",
 	         e->dir, e->socket, CTRD_PAUSE_IMAGE);
-	return write_text(path, text);
+	return test_write_file(path, text);
 }
 
 static int start_daemon(struct ctrd_env *e, const char *config)
 {
 	pid_t parent = getpid();
-	int64_t t0 = now_ms(), deadline = t0 + BOOT_TIMEOUT_MS;
+	int64_t t0 = test_now_ms(), deadline = t0 + BOOT_TIMEOUT_MS;
 	const char *version[] = {"ctr", "--address", e->socket, "version", NULL};
 	int logfd = open(e->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -651,7 +599,7 @@ static int start_daemon(struct ctrd_env *e, const char *config)
 			ctrd_env_dump_log(e, 30);
 			return -1;
 		}
-		if (now_ms() > deadline) {
+		if (test_now_ms() > deadline) {
 			fprintf(stderr, "containerd (pid %d) did not answer on %s within %d ms\n",
 			        (int)e->pid, e->socket, BOOT_TIMEOUT_MS);
 			ctrd_env_dump_log(e, 30);
@@ -659,7 +607,7 @@ static int start_daemon(struct ctrd_env *e, const char *config)
 		}
 		usleep(20 * 1000);
 	}
-	verbose("containerd (pid %d) up in %lld ms", (int)e->pid, (long long)(now_ms() - t0));
+	verbose("containerd (pid %d) up in %lld ms", (int)e->pid, (long long)(test_now_ms() - t0));
 	return 0;
 }
 
@@ -700,7 +648,7 @@ struct ctrd_env *ctrd_env_start(void)
 	char work[128], rootfs[160], config[128];
 	const char *pause_ep[] = {"/pause", NULL};
 	const char *sh[] = {"/bin/sh", NULL};
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	char owner[96], owner_text[64];
 
 	reclaim_stale_envs();
@@ -717,7 +665,7 @@ struct ctrd_env *ctrd_env_start(void)
 	}
 	snprintf(owner, sizeof(owner), "%s/owner", e->dir);
 	owner_id(getpid(), owner_text, sizeof(owner_text));
-	if (write_text(owner, owner_text))
+	if (test_write_file(owner, owner_text))
 		goto fail;
 	snprintf(e->socket, sizeof(e->socket), "%s/c.sock", e->dir);
 	snprintf(e->log, sizeof(e->log), "%s/containerd.log", e->dir);
@@ -736,16 +684,16 @@ struct ctrd_env *ctrd_env_start(void)
 	if (make_pause_rootfs(rootfs) ||
 	    pack_image(work, rootfs, CTRD_PAUSE_IMAGE, pause_ep, NULL, &e->pause))
 		goto fail;
-	int64_t t_images = now_ms();
+	int64_t t_images = test_now_ms();
 
 	if (write_config(e, config) || start_daemon(e, config))
 		goto fail;
-	int64_t t_up = now_ms();
+	int64_t t_up = test_now_ms();
 	if (import_image(e, "k8s.io", &e->pause) || import_image(e, "k8s.io", &e->busybox) ||
 	    import_image(e, "default", &e->busybox))
 		goto fail;
 	verbose("%s: images built in %lld ms, containerd up in %lld ms, imported in %lld ms", e->dir,
-	        (long long)(t_images - t0), (long long)(t_up - t_images), (long long)(now_ms() - t_up));
+	        (long long)(t_images - t0), (long long)(t_up - t_images), (long long)(test_now_ms() - t_up));
 	return e;
 fail:
 	fprintf(stderr, "cannot set up the private containerd in %s\n", e->dir);
@@ -849,7 +797,7 @@ static void remove_dir(const char *dir)
 		fprintf(stderr, "%s is left in place: %d mounts under it would not unmount\n", dir, left);
 		return;
 	}
-	rm_tree(dir);
+	test_rm_tree(dir, DIR_PREFIX);
 }
 
 /* Processes whose command line has an argument equal to `arg` and whose
@@ -904,14 +852,14 @@ static bool running(pid_t pid)
 /* SIGTERM, then SIGKILL for what is still running after a second. */
 static void end_procs(const pid_t *pids, int n, const char *what)
 {
-	int64_t deadline = now_ms() + 1000;
+	int64_t deadline = test_now_ms() + 1000;
 
 	for (int i = 0; i < n; i++) {
 		fprintf(stderr, "stopping the leftover %s, pid %d\n", what, (int)pids[i]);
 		kill(pids[i], SIGTERM);
 	}
 	for (int i = 0; i < n; i++) {
-		while (running(pids[i]) && now_ms() < deadline)
+		while (running(pids[i]) && test_now_ms() < deadline)
 			usleep(20 * 1000);
 		if (running(pids[i]))
 			kill(pids[i], SIGKILL);
@@ -1023,13 +971,13 @@ static void stop_daemon(struct ctrd_env *e)
 	if (e->pid <= 0)
 		return;
 	kill(e->pid, SIGTERM);
-	deadline = now_ms() + STOP_TIMEOUT_MS;
+	deadline = test_now_ms() + STOP_TIMEOUT_MS;
 	for (;;) {
 		pid_t r = waitpid(e->pid, &st, WNOHANG);
 
 		if (r == e->pid || (r < 0 && errno == ECHILD))
 			break;
-		if (now_ms() > deadline) {
+		if (test_now_ms() > deadline) {
 			fprintf(stderr, "containerd (pid %d) ignored SIGTERM for %d ms: SIGKILL\n",
 			        (int)e->pid, STOP_TIMEOUT_MS);
 			kill(e->pid, SIGKILL);
@@ -1044,7 +992,7 @@ static void stop_daemon(struct ctrd_env *e)
 void ctrd_env_stop(struct ctrd_env *e)
 {
 	static const char *const namespaces[] = {"k8s.io", "default"};
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 
 	if (!e)
 		return;
@@ -1069,7 +1017,7 @@ void ctrd_env_stop(struct ctrd_env *e)
 		/* whatever containerd did not clean up (it died, a delete failed) is
 		 * found by pids and paths; after a clean sweep there is nothing */
 		reap_dir(e->dir);
-		verbose("%s stopped and removed in %lld ms", e->dir, (long long)(now_ms() - t0));
+		verbose("%s stopped and removed in %lld ms", e->dir, (long long)(test_now_ms() - t0));
 	}
 	free(e);
 }
@@ -1088,10 +1036,10 @@ int ctrd_run(struct ctrd_env *e, const char *id, const char *const *labels, cons
 	for (size_t i = 0; argv[i] && n < sizeof(args) / sizeof(args[0]) - 1; i++)
 		args[n++] = argv[i];
 	args[n] = NULL;
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 	int rc = ctrd_ctr(e, "default", args, NULL);
 
-	verbose("ctr run -d %s: %d in %lld ms", id, rc, (long long)(now_ms() - t0));
+	verbose("ctr run -d %s: %d in %lld ms", id, rc, (long long)(test_now_ms() - t0));
 	return rc ? -1 : 0;
 }
 
@@ -1116,7 +1064,7 @@ const char *ctrd_task_status(const struct ctrd_env *e, const char *ns, const cha
 
 int ctrd_task_wait(const struct ctrd_env *e, const char *ns, const char *id, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = test_now_ms() + timeout_ms;
 	char status[32];
 
 	while (strcmp(ctrd_task_status(e, ns, id, status, sizeof(status)), "STOPPED") != 0) {
@@ -1124,7 +1072,7 @@ int ctrd_task_wait(const struct ctrd_env *e, const char *ns, const char *id, int
 			fprintf(stderr, "%s/%s has no task to wait for\n", ns, id);
 			return -1;
 		}
-		if (now_ms() > deadline) {
+		if (test_now_ms() > deadline) {
 			fprintf(stderr, "%s/%s still %s after %d ms\n", ns, id, status, timeout_ms);
 			return -1;
 		}
@@ -1140,7 +1088,7 @@ void ctrd_remove(struct ctrd_env *e, const char *ns, const char *id)
 	const char *del_task[] = {"ctr", "--address", e->socket, "-n", ns, "tasks", "delete", "-f", id, NULL};
 	const char *del_ctr[] = {"ctr", "--address", e->socket, "-n", ns, "containers", "delete", id, NULL};
 	char status[32];
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 
 	/* a container without a task, or an exited task, is not an error here */
 	if (*ctrd_task_status(e, ns, id, status, sizeof(status))) {
@@ -1154,7 +1102,21 @@ void ctrd_remove(struct ctrd_env *e, const char *ns, const char *id)
 		run_capture(del_task, NULL, NULL, CMD_TIMEOUT_MS);
 		run_checked(del_ctr, NULL, CMD_TIMEOUT_MS);
 	}
-	verbose("removed %s/%s in %lld ms", ns, id, (long long)(now_ms() - t0));
+	verbose("removed %s/%s in %lld ms", ns, id, (long long)(test_now_ms() - t0));
+}
+
+void ctrd_check_busybox_record(const struct ctrd_env *e, json_t *ev, const char *id)
+{
+	const char *digest;
+
+	CHECK_STR(test_json_str(ev, "runtime.runtimeName"), "containerd");
+	CHECK_STR(test_json_str(ev, "runtime.containerId"), id);
+	CHECK_STR(test_json_str(ev, "runtime.containerImageName"), CTRD_BUSYBOX_IMAGE);
+	digest = test_json_str(ev, "runtime.containerImageDigest");
+	CHECK(digest && strncmp(digest, "sha256:", 7) == 0 && strlen(digest) == 71);
+	/* containerd's image digest is its manifest's, which pack_image computed */
+	CHECK_STR(digest, e->busybox.manifest_digest);
+	CHECK(test_json_int(ev, "runtime.containerPid", 0) > 1);
 }
 
 /* ---- CRI ---- */
@@ -1181,7 +1143,7 @@ static int cri_call(struct ctrd_env *e, const char *method, const char *about, c
 	int err;
 
 	snprintf(path, sizeof(path), "/runtime.v1.RuntimeService/%s", method);
-	int64_t t0 = now_ms();
+	int64_t t0 = test_now_ms();
 
 	sonde_log_set_level(SONDE_LOG_DEBUG);
 	sonde_log_set_sink(capture_sink, &cap);
@@ -1190,7 +1152,7 @@ static int cri_call(struct ctrd_env *e, const char *method, const char *about, c
 	sonde_log_set_level(level);
 	if (!quiet)
 		verbose("CRI %s(%s): %s in %lld ms", method, about, err ? strerror(-err) : "ok",
-		        (long long)(now_ms() - t0));
+		        (long long)(test_now_ms() - t0));
 	if (err && !quiet)
 		fprintf(stderr, "CRI %s(%s) on %s failed: %s%s%s\n", method, about, e->socket, strerror(-err),
 		        cap.msg[0] ? ": " : "", cap.msg);
@@ -1231,7 +1193,7 @@ static int cri_connect(struct ctrd_env *e)
 	struct grpc_endpoint_opts opts = {.sz = sizeof(opts), .timeout_ms = CRI_TIMEOUT_MS, .backoff_ms = 1};
 	Runtime__V1__VersionRequest req = RUNTIME__V1__VERSION_REQUEST__INIT;
 	ProtobufCMessage *resp = NULL;
-	int64_t t0 = now_ms(), deadline = t0 + BOOT_TIMEOUT_MS;
+	int64_t t0 = test_now_ms(), deadline = t0 + BOOT_TIMEOUT_MS;
 	int err;
 
 	if (e->cri)
@@ -1247,7 +1209,7 @@ static int cri_connect(struct ctrd_env *e)
 	}
 	req.version = "v1";
 	for (;;) {
-		bool last = now_ms() > deadline;
+		bool last = test_now_ms() > deadline;
 
 		err = cri_call(e, "Version", "readiness", &req.base,
 		               &runtime__v1__version_response__descriptor, &resp, !last);
@@ -1262,7 +1224,7 @@ static int cri_connect(struct ctrd_env *e)
 		return -1;
 	}
 	while (!cri_has_images(e)) {
-		if (now_ms() > deadline) {
+		if (test_now_ms() > deadline) {
 			fprintf(stderr, "CRI: %s and %s not in CRI's image store after %d ms\n",
 			        e->pause.name, e->busybox.name, BOOT_TIMEOUT_MS);
 			ctrd_env_dump_log(e, 20);
@@ -1276,7 +1238,7 @@ static int cri_connect(struct ctrd_env *e)
 	verbose("CRI: %s %s, api %s, ready with the images after %lld ms",
 	        ((Runtime__V1__VersionResponse *)resp)->runtime_name,
 	        ((Runtime__V1__VersionResponse *)resp)->runtime_version,
-	        ((Runtime__V1__VersionResponse *)resp)->runtime_api_version, (long long)(now_ms() - t0));
+	        ((Runtime__V1__VersionResponse *)resp)->runtime_api_version, (long long)(test_now_ms() - t0));
 	protobuf_c_message_free_unpacked(resp, NULL);
 	return 0;
 }
@@ -1426,29 +1388,35 @@ int cri_container_start(struct ctrd_env *e, const struct cri_pod *pod, const cha
 	return 0;
 }
 
+/* A stop or remove call, for which what is already gone (-ENOENT) is done
+ * too; the answer is not needed. 0 or -1. */
+static int cri_call_gone_ok(struct ctrd_env *e, const char *method, const char *id,
+                            const ProtobufCMessage *req, const ProtobufCMessageDescriptor *desc)
+{
+	ProtobufCMessage *resp = NULL;
+	int err = cri_call(e, method, id, req, desc, &resp, false);
+
+	if (err && err != -ENOENT)
+		return -1;
+	protobuf_c_message_free_unpacked(resp, NULL);
+	return 0;
+}
+
 int cri_container_remove(struct ctrd_env *e, const char *id)
 {
 	Runtime__V1__StopContainerRequest stop = RUNTIME__V1__STOP_CONTAINER_REQUEST__INIT;
 	Runtime__V1__RemoveContainerRequest rm = RUNTIME__V1__REMOVE_CONTAINER_REQUEST__INIT;
-	ProtobufCMessage *resp = NULL;
-	int err;
 
 	if (cri_connect(e))
 		return -1;
 	stop.container_id = (char *)id;
 	stop.timeout = 0;
-	err = cri_call(e, "StopContainer", id, &stop.base, &runtime__v1__stop_container_response__descriptor,
-	               &resp, false);
-	if (err && err != -ENOENT)
-		return -1;
-	protobuf_c_message_free_unpacked(resp, NULL);
-	resp = NULL;
 	rm.container_id = (char *)id;
-	err = cri_call(e, "RemoveContainer", id, &rm.base,
-	               &runtime__v1__remove_container_response__descriptor, &resp, false);
-	if (err && err != -ENOENT)
+	if (cri_call_gone_ok(e, "StopContainer", id, &stop.base,
+	                     &runtime__v1__stop_container_response__descriptor) ||
+	    cri_call_gone_ok(e, "RemoveContainer", id, &rm.base,
+	                     &runtime__v1__remove_container_response__descriptor))
 		return -1;
-	protobuf_c_message_free_unpacked(resp, NULL);
 	untrack(e->cri_ctrs, &e->ncri_ctrs, id);
 	return 0;
 }
@@ -1457,26 +1425,18 @@ int cri_pod_remove(struct ctrd_env *e, const char *pod_id)
 {
 	Runtime__V1__StopPodSandboxRequest stop = RUNTIME__V1__STOP_POD_SANDBOX_REQUEST__INIT;
 	Runtime__V1__RemovePodSandboxRequest rm = RUNTIME__V1__REMOVE_POD_SANDBOX_REQUEST__INIT;
-	ProtobufCMessage *resp = NULL;
 	char id[72];
-	int err;
 
 	snprintf(id, sizeof(id), "%s", pod_id); /* pod_id may be an entry of e->pods */
 	if (cri_connect(e))
 		return -1;
 	stop.pod_sandbox_id = id;
-	err = cri_call(e, "StopPodSandbox", id, &stop.base,
-	               &runtime__v1__stop_pod_sandbox_response__descriptor, &resp, false);
-	if (err && err != -ENOENT)
-		return -1;
-	protobuf_c_message_free_unpacked(resp, NULL);
-	resp = NULL;
 	rm.pod_sandbox_id = id;
-	err = cri_call(e, "RemovePodSandbox", id, &rm.base,
-	               &runtime__v1__remove_pod_sandbox_response__descriptor, &resp, false);
-	if (err && err != -ENOENT)
+	if (cri_call_gone_ok(e, "StopPodSandbox", id, &stop.base,
+	                     &runtime__v1__stop_pod_sandbox_response__descriptor) ||
+	    cri_call_gone_ok(e, "RemovePodSandbox", id, &rm.base,
+	                     &runtime__v1__remove_pod_sandbox_response__descriptor))
 		return -1;
-	protobuf_c_message_free_unpacked(resp, NULL);
 	untrack(e->pods, &e->npods, id);
 	return 0;
 }

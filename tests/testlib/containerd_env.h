@@ -54,6 +54,9 @@ void ctrd_require(void);
  * k8s.io and busybox into default and k8s.io. NULL after printing why (and
  * cleaning up). */
 struct ctrd_env *ctrd_env_start(void);
+/* What a test case starts with: ctrd_require, then ctrd_env_start; an env
+ * that does not come up is a test failure (and NULL). */
+struct ctrd_env *ctrd_env_setup(void);
 /* Removes every pod, container and task, stops containerd by its pid,
  * unmounts what is left under the temp dir, removes it and frees e. Without a
  * working containerd, its containers, shims and daemon are found by their pids
@@ -76,6 +79,11 @@ void ctrd_remove(struct ctrd_env *e, const char *ns, const char *id);
 const char *ctrd_task_status(const struct ctrd_env *e, const char *ns, const char *id, char *buf, size_t sz);
 /* Waits until the task has exited (STOPPED). 0, or -1 after saying why. */
 int ctrd_task_wait(const struct ctrd_env *e, const char *ns, const char *id, int timeout_ms);
+
+/* Checks the runtime fields sonde's containerd enrichment gives a record of
+ * busybox container id: runtimeName containerd, the id, the image name, its
+ * digest (the manifest's, which the env computed) and a container pid. */
+void ctrd_check_busybox_record(const struct ctrd_env *e, json_t *ev, const char *id);
 
 /* ---- CRI (runtime.v1 on the same socket) ---- */
 

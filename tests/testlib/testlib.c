@@ -1,9 +1,11 @@
 /* Test harness: case runner and helpers that run the sonde command. */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,12 +78,87 @@ char *test_read_file(const char *path, size_t *len)
 	return buf;
 }
 
-static int64_t now_ms(void)
+int test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int bad;
+
+	if (!f) {
+		fprintf(stderr, "cannot write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	fputs(text, f);
+	bad = ferror(f);
+	if (fclose(f) || bad) {
+		fprintf(stderr, "cannot write %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+void test_write_file_or_abort(const char *path, const char *text)
+{
+	if (test_write_file(path, text))
+		abort();
+}
+
+/* Goes on past a failure: the rest of the tree is still worth removing. */
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (remove(path) && errno != ENOENT)
+		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+void test_rm_tree(const char *dir, const char *prefix)
+{
+	if (dir[0] && strncmp(dir, prefix, strlen(prefix)) == 0)
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+int64_t test_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+pid_t test_spawn_quiet(const char *const *argv)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return pid < 0 ? -1 : pid;
+}
+
+int test_wait_status(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+int test_run_quiet(const char *const *argv)
+{
+	return test_wait_status(test_spawn_quiet(argv));
+}
+
+bool test_have(const char *tool)
+{
+	const char *argv[] = {tool, "--version", NULL};
+
+	return test_run_quiet(argv) == 0;
 }
 
 int sonde_proc_start(struct sonde_proc *p, const char *const *argv)
@@ -151,25 +228,25 @@ static bool drain(struct sonde_proc *p, int timeout_ms)
 
 bool sonde_proc_wait_for(struct sonde_proc *p, int which, const char *needle, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = test_now_ms() + timeout_ms;
 
 	for (;;) {
 		const char *hay = which == 2 ? p->err : p->out;
 		if (hay && strstr(hay, needle))
 			return true;
-		if (now_ms() >= deadline || !drain(p, 50))
+		if (test_now_ms() >= deadline || !drain(p, 50))
 			return hay && strstr(hay, needle);
 	}
 }
 
 int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = test_now_ms() + timeout_ms;
 
 	if (sig)
 		kill(p->pid, sig);
 	while (drain(p, 50)) {
-		if (now_ms() >= deadline) {
+		if (test_now_ms() >= deadline) {
 			kill(p->pid, SIGKILL);
 			break;
 		}
@@ -177,6 +254,46 @@ int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms)
 	if (waitpid(p->pid, &p->status, 0) < 0)
 		return -1;
 	return WIFEXITED(p->status) ? WEXITSTATUS(p->status) : 128 + WTERMSIG(p->status);
+}
+
+int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv)
+{
+	if (sonde_proc_start(p, argv)) {
+		fprintf(stderr, "cannot start sonde\n");
+		test_failures++;
+		return -1;
+	}
+	if (!sonde_proc_wait_for(p, 2, "running", 15000)) {
+		fprintf(stderr, "sonde did not start:\n%s\n", p->err ? p->err : "");
+		test_failures++;
+	}
+	return 0;
+}
+
+void sonde_proc_await_child(struct sonde_proc *p, pid_t child)
+{
+	for (int st, tries = 0; tries < 300; tries++) {
+		if (waitpid(child, &st, WNOHANG) == child) {
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+			break;
+		}
+		sonde_proc_wait_for(p, 1, "\001never", 100);
+	}
+}
+
+void sonde_proc_print_errors(const struct sonde_proc *p)
+{
+	const char *line = p->err;
+
+	fprintf(stderr, "sonde exited with status %d; its messages:\n", p->status);
+	while (line && *line) {
+		const char *nl = strchr(line, '\n');
+		int len = nl ? (int)(nl - line) : (int)strlen(line);
+
+		if (strncmp(line, "sonde: debug:", 13) != 0)
+			fprintf(stderr, "  %.*s\n", len, line);
+		line = nl ? nl + 1 : NULL;
+	}
 }
 
 void sonde_proc_free(struct sonde_proc *p)
@@ -258,14 +375,9 @@ char *sonde_run_around_child(const char *const *argv, struct test_child *c, cons
 	char *out;
 	int r;
 
-	if (sonde_proc_start(&p, argv)) {
-		test_failures++;
+	if (sonde_proc_start_running(&p, argv)) {
 		test_child_release(c);
 		return NULL;
-	}
-	if (!sonde_proc_wait_for(&p, 2, "running", 15000)) {
-		fprintf(stderr, "sonde did not start:\n%s\n", p.err ? p.err : "");
-		test_failures++;
 	}
 	r = test_child_release(c);
 	if (child_result)
@@ -318,4 +430,19 @@ long long test_json_int(json_t *obj, const char *path, long long dflt)
 	json_t *v = test_json_path(obj, path);
 
 	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+json_t *test_json_find(json_t *arr, const char *path, const char *value)
+{
+	size_t i;
+	json_t *el;
+
+	json_array_foreach(arr, i, el)
+	{
+		const char *s = test_json_str(el, path);
+
+		if (s && !strcmp(s, value))
+			return el;
+	}
+	return NULL;
 }

@@ -74,6 +74,33 @@ void test_skip(const char *why);
 
 /* Reads a whole file; caller frees. */
 char *test_read_file(const char *path, size_t *len);
+/* Writes text to path: 0, or -1 after saying why on stderr (for setup code
+ * that reports its own failures). */
+int test_write_file(const char *path, const char *text);
+/* The same for test bodies that do not check: a file that cannot be written
+ * ends the test (abort) rather than making a later check fail obscurely. */
+void test_write_file_or_abort(const char *path, const char *text);
+/* Removes the tree at dir (depth first, not following links nor crossing
+ * into other mounts: what survived an unmount is left alone rather than
+ * emptied through), but only if dir starts with prefix, the test's own temp
+ * dir template, so that a wrong path can never remove anything else. */
+void test_rm_tree(const char *dir, const char *prefix);
+
+/* CLOCK_MONOTONIC in ms, for deadlines. */
+int64_t test_now_ms(void);
+
+/* ---- other commands (runtimes, podman, tar, …) ---- */
+
+/* Starts argv (PATH searched) with stdin, stdout and stderr on /dev/null;
+ * the pid, or -1. */
+pid_t test_spawn_quiet(const char *const *argv);
+/* Waits for pid: its exit status, 128 if a signal ended it, -1 if pid is
+ * not a child. */
+int test_wait_status(pid_t pid);
+/* test_spawn_quiet and test_wait_status: runs argv to completion. */
+int test_run_quiet(const char *const *argv);
+/* Whether `tool --version` runs and exits 0. */
+bool test_have(const char *tool);
 
 /* A running sonde process with its stdout/stderr captured. */
 struct sonde_proc {
@@ -90,6 +117,19 @@ bool sonde_proc_wait_for(struct sonde_proc *p, int which, const char *needle, in
 /* Sends SIGINT (if sig) and collects all output and the exit status. */
 int sonde_proc_finish(struct sonde_proc *p, int sig, int timeout_ms);
 void sonde_proc_free(struct sonde_proc *p);
+/* sonde_proc_start, then waits up to 15 s for "running" on stderr (argv must
+ * hold -v). A sonde that could not start is a test failure and -1; one that
+ * does not say "running" in time is a test failure too (its stderr printed),
+ * but 0: p is started and must be finished. */
+int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv);
+/* Waits for child (a worker doing what sonde must see) to exit, reading
+ * sonde's output meanwhile: a sonde blocked on a full pipe could not answer
+ * the exec permission events a runtime's exec waits on. Up to 300 rounds of
+ * 100 ms; checks that the child exited 0 when it did exit. */
+void sonde_proc_await_child(struct sonde_proc *p, pid_t child);
+/* sonde's stderr without its -v debug lines, with its exit status, for a
+ * failed run. */
+void sonde_proc_print_errors(const struct sonde_proc *p);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
 
@@ -119,4 +159,6 @@ json_t *test_json_lines(const char *text);
 json_t *test_json_path(json_t *obj, const char *path);
 const char *test_json_str(json_t *obj, const char *path);
 long long test_json_int(json_t *obj, const char *path, long long dflt);
+/* The first element of array arr whose string at path equals value, or NULL. */
+json_t *test_json_find(json_t *arr, const char *path, const char *value);
 #endif
