@@ -59,8 +59,8 @@ struct runtime_clients_opts {
 };
 struct runtime_clients *runtime_clients_new(const struct runtime_clients_opts *opts);
 void runtime_clients_free(struct runtime_clients *rc);
-/* Completes c from its runtime's API; each call bounded, failures only leave
- * fields as they were. */
+/* Completes c from its runtime's storage or API (rc NULL: storage only); each
+ * call bounded, failures only leave fields as they were. */
 void runtime_clients_enrich(struct runtime_clients *rc, struct sonde_container *c);
 
 /* ---- oci_exec.c: the first program a bundle runs ---- */

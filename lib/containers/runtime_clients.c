@@ -1,6 +1,6 @@
-/* Which runtime API completes which container. Only containerd is spoken to
- * for now (its own API and its CRI plugin share one socket); runc, crun and
- * podman containers are complete from their state files. */
+/* What completes a container beyond its OCI state, by runtime: podman's
+ * storage files (its OCI config has no name), containerd's own API and its
+ * CRI plugin (one socket for both). runc and crun have nothing more to say. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +47,9 @@ void runtime_clients_enrich(struct runtime_clients *rc, struct sonde_container *
 {
 	int err;
 
-	if (strcmp(c->runtime, "containerd") != 0)
+	if (strcmp(c->runtime, "podman") == 0)
+		podman_enrich(c);
+	if (!rc || strcmp(c->runtime, "containerd") != 0)
 		return;
 	/* containers of the CRI plugin say so in their OCI annotations */
 	if (sonde_container_annotation(c, "io.kubernetes.cri.container-type")) {

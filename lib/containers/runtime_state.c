@@ -101,11 +101,7 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 		free(cg);
 	}
 	c->cgroup_id = cgroup_v2_id(c->cgroup_path);
-	/* podman's OCI config has no name: its storage does */
-	if (strcmp(c->runtime, "podman") == 0)
-		podman_enrich(c);
-	if (clients)
-		runtime_clients_enrich(clients, c);
+	runtime_clients_enrich(clients, c);
 	/* the state may not be written yet (crun run writes it after the exec) */
 	if (!c->started_at_ns)
 		proc_start_time_ns(proc_root, c->pid, &c->started_at_ns);
