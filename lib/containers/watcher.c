@@ -1,10 +1,12 @@
-/* Keeps a container collection in sync with runc and crun, event-driven.
+/* Keeps a container collection in sync with runc, crun and containerd (whose
+ * shim runs runc with a root per namespace), event-driven.
  *
  * Sources, all behind one epoll fd that the caller's loop watches:
  *  - fanotify FAN_OPEN_EXEC on the runtime binaries: remembers the pids of
  *    recent runtime invocations (their argv and cwd name the bundle);
- *  - inotify on each state root (/run/runc): a new <id>/ directory is a
- *    container being created. Its bundle's first program (config.json
+ *  - inotify on each state root (/run/runc, /run/containerd/runc/<ns>; on the
+ *    nearest existing ancestor of one not there yet): a new <id>/ directory is
+ *    a container being created. Its bundle's first program (config.json
  *    process.args[0] in its rootfs) gets a FAN_OPEN_EXEC_PERM mark: the
  *    container's init execs it from inside its namespaces and waits until we
  *    answer, so the container is in the collection (and in-kernel filters)
@@ -13,7 +15,8 @@
  *    program could not be resolved);
  *  - a pidfd per container: readable when its init exits → removed.
  * Permission events are always answered with "allow"; closing the fanotify fd
- * (on free or crash) allows everything still pending. */
+ * (on free or crash) allows everything still pending. A held exec's mark is
+ * removed only after its answer: removing it lets the exec go on at once. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -247,9 +250,10 @@ static void flush_unmarks(struct sonde_container_watcher *w)
 		bool reused = false;
 
 		/* a newer creation may have marked the same file again meanwhile */
-		for (size_t j = 0; j < w->npend && stat(w->unmark[i], &st) == 0; j++)
-			reused |= w->pend[j].exec_path && w->pend[j].ino == st.st_ino &&
-			          w->pend[j].dev == st.st_dev;
+		if (stat(w->unmark[i], &st) == 0)
+			for (size_t j = 0; j < w->npend; j++)
+				reused |= w->pend[j].exec_path && w->pend[j].ino == st.st_ino &&
+				          w->pend[j].dev == st.st_dev;
 		if (!reused)
 			fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, w->unmark[i]);
 		free(w->unmark[i]);
