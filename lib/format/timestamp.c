@@ -198,13 +198,20 @@ static void put_zone(struct fmtbuf *b, long offset, bool colon, bool minutes, bo
 
 static void put_fraction(struct fmtbuf *b, const struct sonde_timefmt_chunk *c, uint32_t nsec)
 {
+	/* every event's timestamp: two digits per division, not one */
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	    "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
+	    "81828384858687888990919293949596979899";
 	char digits[9];
 	int n = c->digits;
+	uint32_t r = nsec % 100000000;
 
-	for (int i = 8; i >= 0; i--) {
-		digits[i] = (char)('0' + nsec % 10);
-		nsec /= 10;
-	}
+	digits[0] = (char)('0' + nsec / 100000000 % 10);
+	memcpy(digits + 1, pairs + 2 * (r / 1000000), 2);
+	memcpy(digits + 3, pairs + 2 * (r / 10000 % 100), 2);
+	memcpy(digits + 5, pairs + 2 * (r / 100 % 100), 2);
+	memcpy(digits + 7, pairs + 2 * (r % 100), 2);
 	if (c->kind == K_FRAC9) {
 		while (n > 0 && digits[n - 1] == '0')
 			n--;
