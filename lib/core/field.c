@@ -428,13 +428,35 @@ int sonde_field_put_float(const struct sonde_field *f, struct sonde_record *rec,
 	return -EINVAL;
 }
 
-int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec, const char *s, uint32_t len)
+/* The general path of sonde_field_put_string, kept out of line so that the
+ * fast path below needs no stack frame. */
+static __attribute__((noinline)) int put_string_slow(const struct sonde_field *f, struct sonde_record *rec,
+                                                     const char *s, uint32_t len)
 {
-	if (f->kind != SONDE_KIND_STRING && f->kind != SONDE_KIND_CSTRING && f->kind != SONDE_KIND_BYTES)
-		return -EINVAL;
 	if ((f->flags & SONDE_FIELD_STATIC_MEMBER) && len >= f->size && f->kind == SONDE_KIND_CSTRING)
 		len = f->size - 1; /* keep room for the terminating NUL */
 	return sonde_field_set(f, rec, s, len);
+}
+
+int sonde_field_put_string(const struct sonde_field *f, struct sonde_record *rec, const char *s, uint32_t len)
+{
+	struct sonde_payload *p;
+
+	if (f->kind != SONDE_KIND_STRING && f->kind != SONDE_KIND_CSTRING && f->kind != SONDE_KIND_BYTES)
+		return -EINVAL;
+	/* The enrichers' strings (names, formatted values; about fifteen per
+	 * event, most short or empty) into storage that already fits: what
+	 * sonde_field_set does for them, without its general checks. */
+	if ((f->flags & SONDE_FIELD_STATIC_MEMBER) || f->size || f->payload_index >= rec->npayloads)
+		return put_string_slow(f, rec, s, len);
+	p = &rec->payloads[f->payload_index];
+	if (len > p->cap)
+		return put_string_slow(f, rec, s, len);
+	p->data = p->own;
+	p->len = len;
+	if (len)
+		memcpy(p->own, s, len);
+	return 0;
 }
 
 /* ---- kinds ---- */
