@@ -412,6 +412,7 @@ void record_reset(const struct sonde_ds *ds, struct sonde_record *rec)
 
 		p[i].data = p[i].own;
 		p[i].len = size;
+		p[i].patch_len = 0;
 		if (!size || slots[i].static_block)
 			continue;
 		switch (size) {

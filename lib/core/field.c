@@ -205,9 +205,24 @@ bool sonde_field_is_requested(const struct sonde_field *f)
 
 /* ---- values ---- */
 
+/* A foreign block (and its patch) copied into owned storage. */
+static int materialize(struct sonde_payload *p)
+{
+	bool patched = sonde_payload_patched(p);
+
+	if (p->len > p->cap)
+		return -EINVAL;
+	memmove(p->own, p->data, p->len);
+	p->data = p->own;
+	if (patched)
+		memcpy((char *)p->own + p->patch_off, p->patch, p->patch_len);
+	p->patch_len = 0;
+	return 0;
+}
+
 const void *sonde_field_get(const struct sonde_field *f, const struct sonde_record *rec, uint32_t *len)
 {
-	const struct sonde_payload *p;
+	struct sonde_payload *p; /* the record's storage; the patch may be folded in below */
 
 	if (f->payload_index >= rec->npayloads)
 		return NULL;
@@ -217,6 +232,17 @@ const void *sonde_field_get(const struct sonde_field *f, const struct sonde_reco
 	if (f->flags & SONDE_FIELD_STATIC_MEMBER) {
 		if ((uint64_t)f->offset + f->size > p->len)
 			return NULL;
+		if (sonde_payload_patched(p)) {
+			if (f->offset == p->patch_off && f->size == p->patch_len) {
+				if (len)
+					*len = f->size;
+				return p->patch;
+			}
+			/* a read across the written member (its parent struct): the block as written */
+			if (f->offset < (uint64_t)p->patch_off + p->patch_len &&
+			    (uint64_t)f->offset + f->size > p->patch_off && materialize(p))
+				return NULL;
+		}
 		if (len)
 			*len = f->size;
 		return (const char *)p->data + f->offset;
@@ -261,14 +287,23 @@ int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const
 			return -EINVAL;
 		if (len > f->size || (!is_string && len != f->size))
 			return -EINVAL;
-		/* the block may be a read-only view of kernel memory: copy it to owned storage first */
+		/* The block may be a read-only view of kernel memory. A small member
+		 * goes aside (one per block): copying a 1 KiB event into owned storage
+		 * to change 8 bytes of it cost more than the rest of the event's
+		 * formatting. Anything else copies the block (and the patch) first. */
 		if (p->data != p->own) {
-			uint32_t blen = p->len;
-			const void *src = p->data;
-			if (blen > p->cap)
+			if (f->size && f->size <= sizeof(p->patch) &&
+			    (!sonde_payload_patched(p) ||
+			     (p->patch_off == f->offset && p->patch_len == f->size))) {
+				memcpy(p->patch, data, len);
+				memset(p->patch + len, 0, f->size - len);
+				p->patch_base = p->data;
+				p->patch_off = f->offset;
+				p->patch_len = f->size;
+				return 0;
+			}
+			if (materialize(p))
 				return -EINVAL;
-			memmove(p->own, src, blen);
-			p->data = p->own;
 		}
 		dst = (char *)p->data + f->offset;
 		memcpy(dst, data, len);

@@ -39,6 +39,7 @@ struct jnode {
 /* One printed value: the literal before it, where it is and how to print it. */
 struct jop {
 	struct lit pre;
+	const struct sonde_field *field;
 	struct sonde_vinfo v;
 	bool static_member; /* a member of a static block: at `off` in its payload */
 	bool main_block;    /* ... of the plan's main_slot, read once per record */
@@ -267,6 +268,7 @@ static int flatten_value(struct sonde_json_plan *p, struct pending *pd, const st
 		return flatten_object(p, pd, jn);
 	op = &p->ops[p->nops];
 	*op = (struct jop){.v = jn->v, .open = jn->open, .close = jn->close, .esep = jn->esep};
+	op->field = jn->field;
 	op->slot = sonde_field_payload_index(jn->field);
 	op->off = sonde_field_offset(jn->field);
 	op->size = sonde_field_size(jn->field);
@@ -552,15 +554,18 @@ static inline void put_number(struct sonde_outbuf *ob, uint8_t type, const void 
 	}
 }
 
-/* The payload of the plan's main static block in one record. */
+/* The payload of the plan's main static block in one record, and the range
+ * of a member written aside (sonde_payload_patched; pend 0: none). */
 struct block {
 	const char *data;
 	uint32_t len;
+	uint64_t poff, pend;
 };
 
 /* sonde_field_get with the field's layout read once at plan time (a
  * DataSource's layout is fixed before any sink plans it), and the event
- * struct most fields live in looked up once per record. */
+ * struct most fields live in looked up once per record; a member written
+ * aside, and members of other blocks, go through sonde_field_get. */
 static inline const void *op_get(const struct jop *op, const struct sonde_record *rec, struct block blk,
                                  uint32_t *len)
 {
@@ -569,20 +574,18 @@ static inline const void *op_get(const struct jop *op, const struct sonde_record
 	if (op->main_block) {
 		if (!blk.data || op->end > blk.len)
 			return NULL;
+		if (op->off < blk.pend && op->end > blk.poff)
+			return sonde_field_get(op->field, rec, len); /* the written member */
 		*len = op->size;
 		return blk.data + op->off;
 	}
+	if (op->static_member)
+		return sonde_field_get(op->field, rec, len); /* other blocks: rare, and may be patched */
 	if (op->slot >= rec->npayloads)
 		return NULL;
 	pl = &rec->payloads[op->slot];
 	if (!pl->data)
 		return NULL;
-	if (op->static_member) {
-		if (op->end > pl->len)
-			return NULL;
-		*len = op->size;
-		return (const char *)pl->data + op->off;
-	}
 	*len = pl->len;
 	return pl->data;
 }
@@ -716,11 +719,17 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *ob,
                          const struct sonde_record *rec)
 {
-	struct block blk = {NULL, 0};
+	struct block blk = {NULL, 0, 0, 0};
 
 	if (p->main_slot < rec->npayloads && rec->payloads[p->main_slot].data) {
-		blk.data = rec->payloads[p->main_slot].data;
-		blk.len = rec->payloads[p->main_slot].len;
+		const struct sonde_payload *pl = &rec->payloads[p->main_slot];
+
+		blk.data = pl->data;
+		blk.len = pl->len;
+		if (sonde_payload_patched(pl)) {
+			blk.poff = pl->patch_off;
+			blk.pend = (uint64_t)pl->patch_off + pl->patch_len;
+		}
 	}
 	for (size_t i = 0; i < p->nops; i++)
 		write_op(p, ob, &p->ops[i], rec, blk); /* the literal before the value, the value */

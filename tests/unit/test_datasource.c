@@ -119,6 +119,74 @@ static void test_values_zero_copy(void)
 	sonde_ds_free(ds);
 }
 
+/* A small member written while the block is a view (the formatters' wall
+ * clock in every event's timestamp) goes aside: the view stays in place and
+ * untouched, readers of that member see the new value, a read across it
+ * (its parent struct) sees the block as written. */
+static void test_values_written_aside(void)
+{
+	/* read-only memory, as the ring buffer's pages are: a write would fault */
+	static const struct raw_event ro = {.ts = 7, .proc = {"cat", 4242}, .ret = -2, .flag = 1};
+	static const struct raw_event ro2 = {.ts = 9, .proc = {"dog", 1}, .ret = 0, .flag = 0};
+	struct sonde_field *f[6];
+	struct sonde_ds *ds = make_ds(f);
+	struct sonde_record *rec;
+	const char *s;
+	uint32_t len;
+
+	REQUIRE(ds);
+	REQUIRE(sonde_ds_seal(ds) == 0);
+	rec = sonde_ds_record(ds);
+	rec->payloads[0].data = (void *)&ro;
+	rec->payloads[0].len = sizeof(ro);
+	CHECK(sonde_field_put_uint(f[0], rec, 1795333181891518406ULL) == 0);
+	CHECK(sonde_field_uint64(f[0], rec) == 1795333181891518406ULL);
+	CHECK(rec->payloads[0].data == &ro); /* no copy */
+	CHECK_INT(sonde_field_uint32(f[3], rec), 4242);
+	s = sonde_field_get(f[1], rec, &len); /* proc does not cover ts */
+	CHECK(s == (const char *)&ro + 8 && len == 20);
+	/* the same member again replaces the value aside */
+	CHECK(sonde_field_put_uint(f[0], rec, 5) == 0);
+	CHECK(sonde_field_uint64(f[0], rec) == 5);
+	/* another member: block and first write copied together, then written in place */
+	CHECK(sonde_field_put_int(f[4], rec, -7) == 0);
+	CHECK(rec->payloads[0].data == rec->payloads[0].own);
+	CHECK(sonde_field_uint64(f[0], rec) == 5);
+	CHECK_INT(sonde_field_int32(f[4], rec), -7);
+	CHECK_INT(sonde_field_uint32(f[3], rec), 4242);
+
+	/* a read across the member written aside: the parent struct as written */
+	rec = sonde_ds_record(ds);
+	rec->payloads[0].data = (void *)&ro;
+	rec->payloads[0].len = sizeof(ro);
+	CHECK(sonde_field_put_string(f[2], rec, "vi", 2) == 0);
+	s = sonde_field_string(f[2], rec, &len);
+	CHECK(len == 2 && memcmp(s, "vi", 2) == 0);
+	CHECK(rec->payloads[0].data == &ro);
+	s = sonde_field_get(f[1], rec, &len);
+	REQUIRE(s && len == 20);
+	CHECK(memcmp(s, "vi\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16) == 0);
+	CHECK(rec->payloads[0].data == rec->payloads[0].own);
+	CHECK(sonde_field_uint64(f[0], rec) == 7);
+	CHECK(strcmp(ro.proc.comm, "cat") == 0);
+
+	/* pointing the record at another event drops what was written for the first */
+	rec = sonde_ds_record(ds);
+	rec->payloads[0].data = (void *)&ro;
+	rec->payloads[0].len = sizeof(ro);
+	CHECK(sonde_field_put_uint(f[0], rec, 11) == 0);
+	rec->payloads[0].data = (void *)&ro2;
+	CHECK(sonde_field_uint64(f[0], rec) == 9);
+	/* and so does the next record */
+	rec->payloads[0].data = (void *)&ro;
+	CHECK(sonde_field_put_uint(f[0], rec, 12) == 0);
+	rec = sonde_ds_record(ds);
+	rec->payloads[0].data = (void *)&ro;
+	rec->payloads[0].len = sizeof(ro);
+	CHECK(sonde_field_uint64(f[0], rec) == 7);
+	sonde_ds_free(ds);
+}
+
 static void test_added_fields(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("d", SONDE_DS_SINGLE);
@@ -292,5 +360,5 @@ static void test_hidden_unreferenced(void)
 }
 
 TEST_MAIN(TEST(test_static_layout), TEST(test_static_bounds), TEST(test_values_zero_copy),
-          TEST(test_added_fields), TEST(test_subscription_order), TEST(test_array_discard),
-          TEST(test_requested), TEST(test_hidden_unreferenced))
+          TEST(test_values_written_aside), TEST(test_added_fields), TEST(test_subscription_order),
+          TEST(test_array_discard), TEST(test_requested), TEST(test_hidden_unreferenced))
