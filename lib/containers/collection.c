@@ -213,8 +213,13 @@ static const struct sonde_container *find_removed(const struct sonde_containers 
                                                   bool (*match)(const struct sonde_container *, const void *),
                                                   const void *key)
 {
-	int64_t now = now_ns();
+	int64_t now;
 
+	/* every event of a process outside containers ends here: no clock read
+	 * when nothing was removed */
+	if (set->nremoved == 0)
+		return NULL;
+	now = now_ns();
 	for (size_t i = set->nremoved; i-- > 0;)
 		if (!expired(set, &set->removed[i], now) && match(set->removed[i].c, key))
 			return set->removed[i].c;
