@@ -276,9 +276,10 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
 		netns = 0;
 	m = sonde_container_resolve(d->lm->set, mntns, netns);
+	if (!m.c)
+		return 0; /* every record starts reset: empty strings, zeros (most host events) */
 	pod = m.c;
 	c = m.pod_only ? NULL : m.c; /* container-level fields stay empty for a pod */
-	/* every wanted field every time: records are reused */
 	put_str(d, RT_NAME, rec, c ? c->name : "");
 	put_str(d, RT_RUNTIME, rec, c ? c->runtime : "");
 	put_str(d, RT_ID, rec, c ? c->id : "");
