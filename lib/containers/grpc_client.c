@@ -29,38 +29,37 @@
 #define MAX_METADATA       4
 
 /* Every gRPC core function this file calls, resolved from the library. */
-#define GRPC_FUNCTIONS(X)                                                                          \
-	X(grpc_init)                                                                               \
-	X(grpc_shutdown)                                                                           \
-	X(grpc_insecure_credentials_create)                                                        \
-	X(grpc_channel_credentials_release)                                                        \
-	X(grpc_channel_create)                                                                     \
-	X(grpc_channel_destroy)                                                                    \
-	X(grpc_channel_create_call)                                                                \
-	X(grpc_completion_queue_create_for_pluck)                                                  \
-	X(grpc_completion_queue_pluck)                                                             \
-	X(grpc_completion_queue_shutdown)                                                          \
-	X(grpc_completion_queue_destroy)                                                           \
-	X(grpc_call_start_batch)                                                                   \
-	X(grpc_call_cancel)                                                                        \
-	X(grpc_call_unref)                                                                         \
-	X(grpc_metadata_array_init)                                                                \
-	X(grpc_metadata_array_destroy)                                                             \
-	X(grpc_raw_byte_buffer_create)                                                             \
-	X(grpc_byte_buffer_destroy)                                                                \
-	X(grpc_byte_buffer_reader_init)                                                            \
-	X(grpc_byte_buffer_reader_readall)                                                         \
-	X(grpc_byte_buffer_reader_destroy)                                                         \
-	X(grpc_empty_slice)                                                                        \
-	X(grpc_slice_malloc)                                                                       \
-	X(grpc_slice_from_static_string)                                                           \
-	X(grpc_slice_from_copied_string)                                                           \
-	X(grpc_slice_unref)                                                                        \
-	X(grpc_slice_to_c_string)                                                                  \
-	X(gpr_free)                                                                                \
-	X(gpr_now)                                                                                 \
-	X(gpr_inf_future)                                                                          \
-	X(gpr_time_add)                                                                            \
+#define GRPC_FUNCTIONS(X)                                                                                    \
+	X(grpc_init)                                                                                         \
+	X(grpc_shutdown)                                                                                     \
+	X(grpc_insecure_credentials_create)                                                                  \
+	X(grpc_channel_credentials_release)                                                                  \
+	X(grpc_channel_create)                                                                               \
+	X(grpc_channel_destroy)                                                                              \
+	X(grpc_channel_create_call)                                                                          \
+	X(grpc_completion_queue_create_for_pluck)                                                            \
+	X(grpc_completion_queue_pluck)                                                                       \
+	X(grpc_completion_queue_shutdown)                                                                    \
+	X(grpc_completion_queue_destroy)                                                                     \
+	X(grpc_call_start_batch)                                                                             \
+	X(grpc_call_cancel)                                                                                  \
+	X(grpc_call_unref)                                                                                   \
+	X(grpc_metadata_array_init)                                                                          \
+	X(grpc_metadata_array_destroy)                                                                       \
+	X(grpc_raw_byte_buffer_create)                                                                       \
+	X(grpc_byte_buffer_destroy)                                                                          \
+	X(grpc_byte_buffer_reader_init)                                                                      \
+	X(grpc_byte_buffer_reader_readall)                                                                   \
+	X(grpc_byte_buffer_reader_destroy)                                                                   \
+	X(grpc_empty_slice)                                                                                  \
+	X(grpc_slice_malloc)                                                                                 \
+	X(grpc_slice_from_copied_string)                                                                     \
+	X(grpc_slice_unref)                                                                                  \
+	X(grpc_slice_to_c_string)                                                                            \
+	X(gpr_free)                                                                                          \
+	X(gpr_now)                                                                                           \
+	X(gpr_inf_future)                                                                                    \
+	X(gpr_time_add)                                                                                      \
 	X(gpr_time_from_millis)
 
 static struct {
@@ -85,11 +84,11 @@ static int load_grpc(void)
 		           dlerror());
 		return -ENOSYS;
 	}
-#define GRPC_RESOLVE(fn)                                                                           \
-	if (!(grpc.fn = (__typeof__(fn) *)dlsym(h, #fn))) {                                         \
-		sonde_warn("containers: %s lacks %s: metadata from runtime APIs is missing",        \
-		           SONDE_GRPC_SONAME, #fn);                                                 \
-		return -ENOSYS;                                                                    \
+#define GRPC_RESOLVE(fn)                                                                                     \
+	if (!(grpc.fn = (__typeof__(fn) *)dlsym(h, #fn))) {                                                  \
+		sonde_warn("containers: %s lacks %s: metadata from runtime APIs is missing",                 \
+		           SONDE_GRPC_SONAME, #fn);                                                          \
+		return -ENOSYS;                                                                              \
 	}
 	GRPC_FUNCTIONS(GRPC_RESOLVE)
 #undef GRPC_RESOLVE
@@ -143,7 +142,8 @@ static void disconnect(struct grpc_endpoint *ep)
 		grpc.grpc_channel_destroy(ep->channel);
 	if (ep->cq) {
 		grpc.grpc_completion_queue_shutdown(ep->cq);
-		while (grpc.grpc_completion_queue_pluck(ep->cq, NULL, grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
+		while (grpc.grpc_completion_queue_pluck(ep->cq, NULL,
+		                                        grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL)
 		           .type != GRPC_QUEUE_SHUTDOWN)
 			;
 		grpc.grpc_completion_queue_destroy(ep->cq);
@@ -267,13 +267,15 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 		return err;
 	details = grpc.grpc_empty_slice();
 	for (; metadata && metadata[0] && metadata[1] && nmd < MAX_METADATA; metadata += 2, nmd++)
-		md[nmd] = (grpc_metadata){.key = grpc.grpc_slice_from_static_string(metadata[0]),
+		md[nmd] = (grpc_metadata){.key = grpc.grpc_slice_from_copied_string(metadata[0]),
 		                          .value = grpc.grpc_slice_from_copied_string(metadata[1])};
-	deadline =
-	    grpc.gpr_time_add(grpc.gpr_now(GPR_CLOCK_MONOTONIC), grpc.gpr_time_from_millis(ep->timeout_ms, GPR_TIMESPAN));
-	mslice = grpc.grpc_slice_from_static_string(method);
+	deadline = grpc.gpr_time_add(grpc.gpr_now(GPR_CLOCK_MONOTONIC),
+	                             grpc.gpr_time_from_millis(ep->timeout_ms, GPR_TIMESPAN));
+	/* copied, not static: gRPC's header compression keeps a static slice
+	 * beyond the call, and a caller's method string may not outlive it */
+	mslice = grpc.grpc_slice_from_copied_string(method);
 	call = grpc.grpc_channel_create_call(ep->channel, NULL, GRPC_PROPAGATE_DEFAULTS, ep->cq, mslice, NULL,
-	                                deadline, NULL);
+	                                     deadline, NULL);
 	send = pack(req);
 	grpc.grpc_metadata_array_init(&init_md);
 	grpc.grpc_metadata_array_init(&trail_md);
@@ -297,10 +299,12 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	} else {
 		/* the call's own deadline ends the batch; wait a little past it */
 		ev = grpc.grpc_completion_queue_pluck(
-		    ep->cq, ep, grpc.gpr_time_add(deadline, grpc.gpr_time_from_millis(1000, GPR_TIMESPAN)), NULL);
+		    ep->cq, ep, grpc.gpr_time_add(deadline, grpc.gpr_time_from_millis(1000, GPR_TIMESPAN)),
+		    NULL);
 		if (ev.type != GRPC_OP_COMPLETE) {
 			grpc.grpc_call_cancel(call, NULL);
-			grpc.grpc_completion_queue_pluck(ep->cq, ep, grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
+			grpc.grpc_completion_queue_pluck(ep->cq, ep, grpc.gpr_inf_future(GPR_CLOCK_MONOTONIC),
+			                                 NULL);
 			status = GRPC_STATUS_DEADLINE_EXCEEDED;
 		}
 		err = status_to_errno(status);
@@ -322,8 +326,11 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 		sonde_debug("containers: %s %s: status %d %s", ep->what, method, (int)status, d);
 		grpc.gpr_free(d);
 	}
-	for (size_t i = 0; i < nmd; i++)
+	for (size_t i = 0; i < nmd; i++) {
+		grpc.grpc_slice_unref(md[i].key);
 		grpc.grpc_slice_unref(md[i].value);
+	}
+	grpc.grpc_slice_unref(mslice);
 	if (recv)
 		grpc.grpc_byte_buffer_destroy(recv);
 	if (send)
