@@ -7,6 +7,8 @@
 
 #include <sonde/containers.h>
 
+#include "containers/internal.h"
+
 static char *dup_or_empty(const char *s)
 {
 	return strdup(s ? s : "");
@@ -214,6 +216,24 @@ void sonde_container_apply_annotations(struct sonde_container *c)
 	/* CRI sandboxes without a container name are named after their pod */
 	if (!name && c->k8s_sandbox && pod)
 		sonde_container_set_str(&c->name, pod);
+}
+
+void container_apply_kubelet_label(struct sonde_container *c, const char *key, const char *value)
+{
+	char **member = NULL;
+
+	if (!key || !value || !*value)
+		return;
+	if (!strcmp(key, "io.kubernetes.pod.name"))
+		member = &c->k8s_pod_name;
+	else if (!strcmp(key, "io.kubernetes.pod.namespace"))
+		member = &c->k8s_namespace;
+	else if (!strcmp(key, "io.kubernetes.pod.uid"))
+		member = &c->k8s_pod_uid;
+	else if (!strcmp(key, "io.kubernetes.container.name"))
+		member = &c->k8s_container_name;
+	if (member && !**member)
+		sonde_container_set_str(member, value);
 }
 
 bool sonde_container_id_valid(const char *id)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "containers/internal.h"
 #include "containers/runtime_api.h"
 
 #define CONTAINERS_GET "/containerd.services.containers.v1.Containers/Get"
@@ -13,18 +14,8 @@ void containerd_apply_container(const Containerd__Api__Container *ct, struct son
 	if (ct->image && *ct->image && !*c->image_name)
 		sonde_container_set_str(&c->image_name, ct->image);
 	/* containers of containerd's CRI plugin: kubelet's labels name the pod */
-	for (size_t i = 0; i < ct->n_labels; i++) {
-		const char *k = ct->labels[i]->key, *v = ct->labels[i]->value;
-
-		if (!k || !v || !*v)
-			continue;
-		if (!strcmp(k, "io.kubernetes.pod.name") && !*c->k8s_pod_name)
-			sonde_container_set_str(&c->k8s_pod_name, v);
-		else if (!strcmp(k, "io.kubernetes.pod.namespace") && !*c->k8s_namespace)
-			sonde_container_set_str(&c->k8s_namespace, v);
-		else if (!strcmp(k, "io.kubernetes.container.name") && !*c->k8s_container_name)
-			sonde_container_set_str(&c->k8s_container_name, v);
-	}
+	for (size_t i = 0; i < ct->n_labels; i++)
+		container_apply_kubelet_label(c, ct->labels[i]->key, ct->labels[i]->value);
 }
 
 void containerd_apply_image(const Containerd__Api__Image *im, struct sonde_container *c)

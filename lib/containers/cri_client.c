@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "containers/internal.h"
 #include "containers/runtime_api.h"
 
 #define CRI_METHOD(m) "/runtime.v1.RuntimeService/" m
@@ -34,18 +35,8 @@ void cri_apply_container_status(const Runtime__V1__ContainerStatus *st, struct s
 	 * by name, else the image id, which is not a manifest digest */
 	if (set(st->image_ref) && (at = strchr(st->image_ref, '@')) && set(at + 1))
 		sonde_container_set_str(&c->image_digest, at + 1);
-	for (size_t i = 0; i < st->n_labels; i++) {
-		const char *k = st->labels[i]->key, *v = st->labels[i]->value;
-
-		if (!set(k) || !set(v))
-			continue;
-		if (!strcmp(k, "io.kubernetes.pod.name") && !*c->k8s_pod_name)
-			sonde_container_set_str(&c->k8s_pod_name, v);
-		else if (!strcmp(k, "io.kubernetes.pod.namespace") && !*c->k8s_namespace)
-			sonde_container_set_str(&c->k8s_namespace, v);
-		else if (!strcmp(k, "io.kubernetes.pod.uid") && !*c->k8s_pod_uid)
-			sonde_container_set_str(&c->k8s_pod_uid, v);
-	}
+	for (size_t i = 0; i < st->n_labels; i++)
+		container_apply_kubelet_label(c, st->labels[i]->key, st->labels[i]->value);
 }
 
 void cri_apply_pod_status(const Runtime__V1__PodSandboxStatus *st, struct sonde_container *c)

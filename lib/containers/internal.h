@@ -8,6 +8,10 @@
 
 #include <sonde/containers.h>
 
+/* kubelet's labels on a CRI container (io.kubernetes.pod.name, .pod.namespace,
+ * .pod.uid, .container.name) fill those k8s members still empty. */
+void container_apply_kubelet_label(struct sonde_container *c, const char *key, const char *value);
+
 /* "2026-11-22T06:42:20.746611345Z" (or ±hh:mm) → ns since the epoch; 0 on garbage. */
 int64_t sonde_parse_rfc3339_ns(const char *s);
 
