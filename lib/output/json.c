@@ -13,6 +13,8 @@
 
 #include <sonde/log.h>
 
+#include "core/kvlist.h"
+
 #include "fieldtree.h"
 #include "json.h"
 #include "numfmt.h"
@@ -65,18 +67,8 @@ struct sonde_json_plan {
 
 static int pool_add(struct sonde_json_plan *p, const char *s, size_t n)
 {
-	if (p->pool_len + n > p->pool_cap) {
-		size_t ncap = p->pool_cap ? p->pool_cap : 256;
-		char *np;
-
-		while (ncap < p->pool_len + n)
-			ncap *= 2;
-		np = realloc(p->pool, ncap);
-		if (!np)
-			return -ENOMEM;
-		p->pool = np;
-		p->pool_cap = ncap;
-	}
+	if (grow_array((void **)&p->pool, &p->pool_cap, p->pool_len + n, 1))
+		return -ENOMEM;
 	memcpy(p->pool + p->pool_len, s, n);
 	p->pool_len += n;
 	return 0;
@@ -198,19 +190,9 @@ static void pend_add(struct pending *pd, const char *s, size_t n)
 {
 	if (n == 0)
 		return;
-	if (pd->len + n > pd->cap) {
-		size_t ncap = pd->cap ? pd->cap : 256;
-		char *nb;
-
-		while (ncap < pd->len + n)
-			ncap *= 2;
-		nb = realloc(pd->buf, ncap);
-		if (!nb) {
-			pd->err = -ENOMEM;
-			return;
-		}
-		pd->buf = nb;
-		pd->cap = ncap;
+	if (grow_array((void **)&pd->buf, &pd->cap, pd->len + n, 1)) {
+		pd->err = -ENOMEM;
+		return;
 	}
 	memcpy(pd->buf + pd->len, s, n);
 	pd->len += n;
