@@ -137,38 +137,11 @@ static bool read_uint(const struct conv *c, const struct sonde_record *rec, uint
 
 static void classify_src(struct conv *c)
 {
-	switch (sonde_field_kind(c->src)) {
-	case SONDE_KIND_BOOL:
-	case SONDE_KIND_UINT8:
-		c->src_size = 1;
-		break;
-	case SONDE_KIND_INT8:
-		c->src_size = 1;
-		c->src_signed = true;
-		break;
-	case SONDE_KIND_UINT16:
-		c->src_size = 2;
-		break;
-	case SONDE_KIND_INT16:
-		c->src_size = 2;
-		c->src_signed = true;
-		break;
-	case SONDE_KIND_UINT32:
-		c->src_size = 4;
-		break;
-	case SONDE_KIND_INT32:
-		c->src_size = 4;
-		c->src_signed = true;
-		break;
-	case SONDE_KIND_UINT64:
-		c->src_size = 8;
-		break;
-	case SONDE_KIND_INT64:
-		c->src_size = 8;
-		c->src_signed = true;
-		break;
-	default:
-		break;
+	enum sonde_kind k = sonde_field_kind(c->src);
+
+	if (k == SONDE_KIND_BOOL || sonde_kind_is_int(k)) {
+		c->src_size = (uint8_t)sonde_kind_size(k);
+		c->src_signed = sonde_kind_is_signed(k);
 	}
 }
 
