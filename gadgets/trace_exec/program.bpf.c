@@ -87,6 +87,28 @@ static __always_inline bool append_arg(struct event *event, const char *src)
 	return true;
 }
 
+/*
+ * Every filter but the container one. A new container's first exec is held
+ * by Sonde inside the execve call, after this entry, until the container is
+ * in the filter map: the container filter is read at the exit instead.
+ */
+static __always_inline bool discard_at_entry(void)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+	char comm[TASK_COMM_LEN] = {};
+
+	if (gadget_should_discard_pid((gadget_pid)(pid_tgid >> 32)) ||
+	    gadget_should_discard_tid((gadget_tid)pid_tgid) ||
+	    gadget_should_discard_uid((gadget_uid)uid_gid) ||
+	    gadget_should_discard_gid((gadget_gid)(uid_gid >> 32)))
+		return true;
+	if (!gadget_comm_filter_enabled())
+		return false;
+	bpf_get_current_comm(comm, sizeof(comm));
+	return gadget_should_discard_comm(comm);
+}
+
 static __always_inline int enter_exec(const char *filename,
 				      const char *const *argv)
 {
@@ -95,7 +117,7 @@ static __always_inline int enter_exec(const char *filename,
 	struct event *event;
 	const char *argp;
 
-	if (gadget_should_discard_data_current())
+	if (discard_at_entry())
 		return 0;
 
 	if (bpf_map_update_elem(&execs, &tid, &empty_event, BPF_ANY))
@@ -154,6 +176,8 @@ static __always_inline int exit_exec(void *ctx, long ret)
 		return 0;
 
 	if (ret < 0 && ignore_failed)
+		goto cleanup;
+	if (gadget_should_discard_mntns_id(gadget_get_current_mntns_id()))
 		goto cleanup;
 
 	/* Read now: after a successful exec this is the new program. */

@@ -144,6 +144,9 @@ struct sonde_container_watch_opts {
 	const char *containerd_runc_root;
 	/* containerd's gRPC socket, also its CRI plugin's; default /run/containerd/containerd.sock */
 	const char *containerd_socket;
+	/* how long a new container's first exec may wait for its registration
+	 * (and its subscribers' work: filter maps, uprobes); 0 = 50 ms */
+	int hold_timeout_ms;
 };
 
 struct sonde_container_watcher;

@@ -28,6 +28,9 @@ uint64_t cgroup_v2_id(const char *path);
 int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns);
 /* NUL-separated argv; *len bytes; caller frees. */
 int proc_cmdline(const char *proc_root, uint32_t pid, char **args, size_t *len);
+/* True while the process still runs a container runtime (runc, crun): a
+ * container's init that has not executed the container's program yet. */
+bool proc_runs_runtime(const char *proc_root, uint32_t pid);
 /* readlink of /proc/<pid>/cwd, caller frees. */
 int proc_cwd(const char *proc_root, uint32_t pid, char **cwd);
 /* Reads a whole (small) file, NUL-terminated; -EFBIG above max bytes. */

@@ -2,6 +2,7 @@
  * command line. A process may exit at any moment: every reader returns
  * -ESRCH (or another negative errno) and never blocks. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -165,6 +166,25 @@ int proc_cwd(const char *proc_root, uint32_t pid, char **cwd)
 	target[n] = 0;
 	*cwd = strdup(target);
 	return *cwd ? 0 : -ENOMEM;
+}
+
+bool proc_runs_runtime(const char *proc_root, uint32_t pid)
+{
+	char path[PATH_MAX], *comm;
+	bool runtime;
+	int err;
+
+	/* the exe link does not tell: runc's init runs a sealed memfd copy of
+	 * runc, which reads as "/" once the container's root is pivoted */
+	snprintf(path, sizeof(path), "%s/%u/comm", proc_root, pid);
+	err = read_small_file(path, 64, &comm, NULL);
+	if (err)
+		return false; /* gone: it ran whatever it was meant to */
+	comm[strcspn(comm, "\n")] = 0;
+	/* runc's init is "runc:[2:INIT]"; crun's init keeps crun's name */
+	runtime = strncmp(comm, "runc:[", 6) == 0 || strcmp(comm, "runc") == 0 || strcmp(comm, "crun") == 0;
+	free(comm);
+	return runtime;
 }
 
 int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns)

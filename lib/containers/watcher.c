@@ -14,9 +14,17 @@
  *  - inotify on <id>/: the state file written (the fallback when the first
  *    program could not be resolved);
  *  - a pidfd per container: readable when its init exits → removed.
- * Permission events are always answered with "allow"; closing the fanotify fd
- * (on free or crash) allows everything still pending. A held exec's mark is
- * removed only after its answer: removing it lets the exec go on at once. */
+ * Permission events are answered "allow" by the exec gate, a child process
+ * (exec_gate.h): when we have registered the container, or after
+ * EXEC_GATE_TIMEOUT_MS whatever this process is doing (blocked output,
+ * SIGSTOP); closing the fanotify group (on free or crash) allows everything
+ * still pending. A held exec's mark is removed only after its registration:
+ * removing it lets the exec go on at once.
+ *
+ * The hold is on the exec itself, so a program hooked at the entry of that
+ * execve runs before the container is known (trace_exec reads the container
+ * filter at the exit). A container registered without a hold once its
+ * program runs is said once, by name: its first events may be missing. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,12 +43,14 @@
 
 #include <sonde/log.h>
 
+#include "containers/exec_gate.h"
 #include "containers/internal.h"
 
 #define NRECENT          32
+#define NHOLDS           32                    /* held execs remembered until their hold may time out */
 #define RECENT_NS        (10LL * 1000000000LL) /* a runtime invocation stays relevant this long */
 #define PENDING_NS       (15LL * 1000000000LL) /* as upstream: creations that never start expire */
-#define TAG_FANOTIFY     1ull
+#define TAG_GATE         1ull
 #define TAG_INOTIFY      2ull
 #define TAG_PIDFD        3ull
 #define TAG(kind, value) (((kind) << 32) | (uint32_t)(value))
@@ -83,6 +93,9 @@ struct pending {
 	dev_t dev;
 	ino_t ino;
 	int64_t since;
+	const char *unheld; /* why its first exec cannot be held, NULL if it can */
+	bool said;          /* a warning about it was given already */
+	bool timed_out;     /* its first exec went on before its registration */
 };
 
 struct pid_watch {
@@ -93,6 +106,14 @@ struct pid_watch {
 struct recent {
 	uint32_t pid;
 	int64_t at;
+};
+
+/* A held exec, remembered until its hold may have timed out. */
+struct hold {
+	uint64_t seq;
+	uint32_t pid;
+	dev_t dev;
+	ino_t ino;
 };
 
 struct sonde_container_watcher {
@@ -115,6 +136,10 @@ struct sonde_container_watcher {
 	size_t nunmark;
 	struct recent recent[NRECENT];
 	size_t recent_next;
+	struct exec_gate *gate; /* answers the held execs; NULL: nothing is held */
+	struct hold holds[NHOLDS];
+	size_t holds_next;
+	int hold_timeout_ms;
 	uint64_t self_mntns;
 };
 
@@ -269,9 +294,23 @@ static ssize_t pending_index(struct sonde_container_watcher *w, struct root_watc
 	return -1;
 }
 
-/* Registers <root>/<id> (pid_hint from an exec of its first program). */
+/* A container created while we watch, registered without holding its first
+ * exec: if that exec already happened, its first events were dropped by the
+ * in-kernel filter. Said once, when it is registered. */
+static void say_if_started(struct sonde_container_watcher *w, const struct pending *p,
+                           const struct sonde_container *c)
+{
+	if (proc_runs_runtime(w->proc_root, c->pid))
+		return; /* registered before its program started: nothing missed */
+	sonde_warn("containers: %s (%s) was registered after its program started (%s): events from "
+	           "its first moments may be missing",
+	           c->name, c->id, p->unheld ? p->unheld : "its start was not held in time");
+}
+
+/* Registers <root>/<id> (pid_hint from an exec of its first program, held
+ * while we register it). */
 static int try_register(struct sonde_container_watcher *w, struct root_watch *r, const char *id,
-                        uint32_t pid_hint)
+                        uint32_t pid_hint, bool held)
 {
 	ssize_t pi = pending_index(w, r, id);
 	const char *bundle = pi >= 0 ? w->pend[pi].bundle : NULL;
@@ -284,15 +323,25 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 		return 0;
 	}
 	err = runtime_load(r->rt, r->root, id, w->proc_root, pid_hint, bundle, w->clients, &c);
-	if (err == -EINVAL)
+	if (err == -EINVAL && !(pi >= 0 && w->pend[pi].said)) {
 		sonde_warn("containers: %s/%s: unreadable %s state; skipped", r->root, id, r->rt->name);
+		if (pi >= 0)
+			w->pend[pi].said = true;
+	}
 	if (err) {
 		sonde_debug("containers: %s/%s not registered yet: %s", r->root, id, strerror(-err));
 		return err;
 	}
 	pi = pending_index(w, r, id); /* indices may have moved */
-	if (pi >= 0)
+	if (pi >= 0) {
+		if (w->pend[pi].timed_out)
+			sonde_warn("containers: %s (%s) started after waiting %d ms, the limit, for Sonde "
+			           "to register it: events from its first moments may be missing",
+			           c->name, c->id, w->hold_timeout_ms);
+		else if (!held)
+			say_if_started(w, &w->pend[pi], c);
 		pending_free(w, (size_t)pi);
+	}
 	sonde_debug("containers: %s %s (%s) pid %u mntns %llu", c->runtime, c->id, c->name, c->pid,
 	            (unsigned long long)c->mntns);
 	return sonde_containers_add(w->set, c);
@@ -367,13 +416,20 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 		free(p.bundle);
 		return;
 	}
-	if (p.bundle && w->fanfd >= 0 && oci_bundle_exec_path(p.bundle, &p.exec_path) == 0) {
+	if (!w->gate)
+		p.unheld = "this host cannot hold execs: no fanotify";
+	else if (!p.bundle)
+		p.unheld = "the runtime call that created it was not seen";
+	else if (oci_bundle_exec_path(p.bundle, &p.exec_path))
+		p.unheld = "its first program was not found in its bundle";
+	if (p.exec_path) {
 		if (stat(p.exec_path, &st) == 0 &&
 		    fanotify_mark(w->fanfd, FAN_MARK_ADD, FAN_OPEN_EXEC_PERM, AT_FDCWD, p.exec_path) == 0) {
 			p.dev = st.st_dev;
 			p.ino = st.st_ino;
 			sonde_debug("containers: %s: waiting for its init to exec %s", id, p.exec_path);
 		} else {
+			p.unheld = "its first program could not be marked";
 			free(p.exec_path);
 			p.exec_path = NULL;
 		}
@@ -384,7 +440,7 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 		free(p.exec_path);
 		return;
 	}
-	try_register(w, r, id, 0); /* the state may be complete already */
+	try_register(w, r, id, 0, false); /* the state may be complete already */
 }
 
 static void expire_pending(struct sonde_container_watcher *w)
@@ -505,50 +561,84 @@ static void rescan(struct sonde_container_watcher *w)
 
 /* ---- event sources ---- */
 
-static void handle_fanotify(struct sonde_container_watcher *w)
+static void remember_hold(struct sonde_container_watcher *w, const struct exec_gate_msg *m)
 {
-	char buf[4096] __attribute__((aligned(8)));
+	w->holds[w->holds_next] = (struct hold){m->seq, m->pid, (dev_t)m->dev, (ino_t)m->ino};
+	w->holds_next = (w->holds_next + 1) % NHOLDS;
+}
 
-	for (;;) {
-		ssize_t len = read(w->fanfd, buf, sizeof(buf));
-		struct fanotify_event_metadata *m = (void *)buf;
+/* The gate let a held exec go before we answered. If it was a container's
+ * first program, its first events may have been dropped in the kernel: said
+ * now for a registered container, at its registration for a pending one. */
+static void hold_timed_out(struct sonde_container_watcher *w, uint64_t seq)
+{
+	const struct hold *h = NULL;
 
-		if (len <= 0)
+	for (size_t i = 0; i < NHOLDS && !h; i++)
+		if (w->holds[i].seq == seq)
+			h = &w->holds[i];
+	if (!h)
+		return;
+	for (size_t i = 0; i < sonde_containers_count(w->set); i++) {
+		const struct sonde_container *c = sonde_containers_at(w->set, i);
+
+		if (c->pid == h->pid) {
+			sonde_warn("containers: %s (%s) started after waiting %d ms, the limit, for Sonde "
+			           "to register it: events from its first moments may be missing",
+			           c->name, c->id, w->hold_timeout_ms);
 			return;
-		for (; FAN_EVENT_OK(m, len); m = FAN_EVENT_NEXT(m, len)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION)
-				continue;
-			if (m->mask & FAN_OPEN_EXEC_PERM) {
-				struct fanotify_response resp = {.fd = m->fd, .response = FAN_ALLOW};
-				struct stat st;
-				uint64_t mntns = 0;
-
-				/* the container's init execs its first program */
-				if (m->fd >= 0 && fstat(m->fd, &st) == 0 &&
-				    proc_ns_inode(w->proc_root, (uint32_t)m->pid, "mnt", &mntns) == 0 &&
-				    mntns != w->self_mntns) {
-					for (size_t i = 0; i < w->npend; i++) {
-						struct pending *p = &w->pend[i];
-						if (p->exec_path && p->ino == st.st_ino &&
-						    p->dev == st.st_dev) {
-							try_register(w, p->r, p->id, (uint32_t)m->pid);
-							break;
-						}
-					}
-				}
-				if (write(w->fanfd, &resp, sizeof(resp)) != sizeof(resp))
-					sonde_warn(
-					    "containers: cannot answer a fanotify permission event: %s",
-					    strerror(errno));
-				flush_unmarks(w);
-			} else if (m->mask & FAN_OPEN_EXEC) {
-				w->recent[w->recent_next] = (struct recent){(uint32_t)m->pid, now_ns()};
-				w->recent_next = (w->recent_next + 1) % NRECENT;
-			}
-			if (m->fd >= 0)
-				close(m->fd);
 		}
 	}
+	for (size_t i = 0; i < w->npend; i++)
+		if (w->pend[i].exec_path && w->pend[i].ino == h->ino && w->pend[i].dev == h->dev)
+			w->pend[i].timed_out = true;
+}
+
+/* The exec of a marked file was held: if it is the first program of a
+ * container being created, register it before letting the exec go on. */
+static void on_held_exec(struct sonde_container_watcher *w, const struct exec_gate_msg *m)
+{
+	uint64_t mntns = 0;
+
+	int err = proc_ns_inode(w->proc_root, m->pid, "mnt", &mntns);
+
+	sonde_debug("containers: exec by pid %u held (%s)", m->pid,
+	            err                      ? strerror(-err)
+	            : mntns == w->self_mntns ? "the host"
+	                                     : "in a container");
+	/* our own namespace: the host runs the same file, not a container */
+	if (!err && mntns != w->self_mntns) {
+		for (size_t i = 0; i < w->npend; i++) {
+			struct pending *p = &w->pend[i];
+
+			if (p->exec_path && p->ino == m->ino && p->dev == m->dev) {
+				try_register(w, p->r, p->id, m->pid, true);
+				break;
+			}
+		}
+	}
+	exec_gate_release(w->gate, m->seq);
+}
+
+static void handle_gate(struct sonde_container_watcher *w)
+{
+	struct exec_gate_msg m;
+	bool released = false;
+
+	while (exec_gate_next(w->gate, &m) == 0) {
+		if (m.kind == EXEC_GATE_HELD) {
+			remember_hold(w, &m);
+			on_held_exec(w, &m);
+			released = true;
+		} else if (m.kind == EXEC_GATE_SEEN) {
+			w->recent[w->recent_next] = (struct recent){m.pid, now_ns()};
+			w->recent_next = (w->recent_next + 1) % NRECENT;
+		} else if (m.kind == EXEC_GATE_TIMED_OUT) {
+			hold_timed_out(w, m.seq);
+		}
+	}
+	if (released)
+		flush_unmarks(w);
 }
 
 static void on_root_event(struct sonde_container_watcher *w, struct root_watch *r,
@@ -567,6 +657,12 @@ static void on_root_event(struct sonde_container_watcher *w, struct root_watch *
 	} else if ((e->mask & IN_DELETE) && dir && !r->nested) {
 		ssize_t pi = pending_index(w, r, e->name);
 
+		if (pi >= 0 && !w->pend[pi].said) {
+			/* created and deleted while we watched, never registered */
+			sonde_warn("containers: %s ran and was deleted before Sonde could register it: "
+			           "its events were not traced",
+			           e->name);
+		}
 		if (pi >= 0)
 			pending_free(w, (size_t)pi);
 		if (is_live(w, e->name))
@@ -603,7 +699,7 @@ static void handle_inotify_event(struct sonde_container_watcher *w, const struct
 			free(d->id);
 			drop(&w->dirs, &w->ndirs, i, sizeof(*w->dirs));
 		} else if (e->len && strcmp(e->name, d->r->rt->state_file) == 0) {
-			try_register(w, d->r, d->id, 0);
+			try_register(w, d->r, d->id, 0, false);
 		}
 		return;
 	}
@@ -635,8 +731,8 @@ void sonde_container_watcher_process(struct sonde_container_watcher *w)
 	if (!w || w->epfd < 0)
 		return;
 	/* runtime execs first: a new state directory needs the invocation that made it */
-	if (w->fanfd >= 0)
-		handle_fanotify(w);
+	if (w->gate)
+		handle_gate(w);
 	if (w->inofd >= 0)
 		handle_inotify(w);
 	n = epoll_wait(w->epfd, evs, 32, 0);
@@ -651,8 +747,8 @@ void sonde_container_watcher_process(struct sonde_container_watcher *w)
 
 static void start_fanotify(struct sonde_container_watcher *w)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_FANOTIFY, 0)};
-	int marked = 0;
+	struct epoll_event ev = {.events = EPOLLIN};
+	int marked = 0, err;
 
 	w->fanfd = fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE |
 	                             FAN_UNLIMITED_MARKS,
@@ -668,7 +764,17 @@ static void start_fanotify(struct sonde_container_watcher *w)
 		    fanotify_mark(w->fanfd, FAN_MARK_ADD, FAN_OPEN_EXEC, AT_FDCWD, runtime_binaries[i]) == 0)
 			marked++;
 	sonde_debug("containers: watching %d runtime binaries", marked);
-	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->fanfd, &ev);
+	err = exec_gate_start(w->fanfd, w->hold_timeout_ms, &w->gate);
+	if (err) {
+		sonde_warn("containers: cannot start the exec gate (%s): containers that exit within a "
+		           "moment of starting may be missed",
+		           strerror(-err));
+		close(w->fanfd);
+		w->fanfd = -1;
+		return;
+	}
+	ev.data.u64 = TAG(TAG_GATE, 0);
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, exec_gate_fd(w->gate), &ev);
 }
 
 int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde_container_watch_opts *opts,
@@ -679,6 +785,7 @@ int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde
 	struct runtime_clients_opts co = {.sz = sizeof(co)};
 	struct sonde_container_watcher *w;
 	bool live = true;
+	int hold_timeout_ms;
 	struct stat st;
 
 	if (opts && opts->sz >= sizeof(*opts)) {
@@ -689,10 +796,14 @@ int sonde_container_watcher_new(struct sonde_containers *set, const struct sonde
 		co.containerd_socket = opts->containerd_socket;
 		live = !opts->no_live;
 	}
+	hold_timeout_ms = opts && opts->sz >= sizeof(*opts) && opts->hold_timeout_ms > 0
+	                      ? opts->hold_timeout_ms
+	                      : EXEC_GATE_TIMEOUT_MS;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->set = set;
+	w->hold_timeout_ms = hold_timeout_ms;
 	w->epfd = w->inofd = w->fanfd = -1;
 	w->proc_root = strdup(proc_root);
 	w->clients = runtime_clients_new(&co);
@@ -756,6 +867,7 @@ void sonde_container_watcher_free(struct sonde_container_watcher *w)
 	}
 	free(w->roots);
 	runtime_clients_free(w->clients);
+	exec_gate_stop(w->gate);
 	if (w->fanfd >= 0)
 		close(w->fanfd);
 	if (w->inofd >= 0)

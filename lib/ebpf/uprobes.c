@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -256,8 +257,14 @@ static void attach_container(void *arg, const struct sonde_container *c)
 	char rootdir[64];
 	int err;
 
+	struct timespec t0, t1;
+
 	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = attach_root(g, c->id, rootdir, false);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	sonde_debug("ebpf: uprobes of %s attached in %.3f ms", c->name,
+	            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	if (err)
 		sonde_warn("ebpf: gadget %s: container %s: uprobes not attached: %s", g->name, c->name,
 		           strerror(-err));

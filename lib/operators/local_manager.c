@@ -1,6 +1,7 @@
 /* The LocalManager operator: container enrichment and in-kernel container
  * filtering (see local_manager.h). */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "operators/container_resolve.h"
 #include "operators/labels_cache.h"
 #include "operators/local_manager.h"
+#include "operators/watcher_thread.h"
 
 #define LM_PRIORITY     -1
 #define ENRICH_PRIORITY 0
@@ -88,8 +90,13 @@ struct lm {
 	size_t ndss;
 	struct sonde_containers *set;
 	struct sonde_container_watcher *watcher;
+	struct watcher_thread *thread;
+	/* the set, the labels and the attacher change on the watcher's thread:
+	 * written there while it works, read here while a record is enriched;
+	 * the writer goes first, so a flood of records never delays the
+	 * registration that a container's first exec waits for */
+	pthread_rwlock_t lock;
 	int sub_id;
-	bool watching;
 	/* filtering */
 	bool filter;
 	bool filter_var; /* the value behind the gadget_filter_by_mntns variable */
@@ -127,6 +134,12 @@ static const struct sonde_param_desc lm_params[] = {
      .description = "Show data from both the host and containers",
      .default_value = "false",
      .type_hint = "bool"},
+    {.key = "container-hold-timeout",
+     .description = "How long a new container's first program may wait for Sonde to register it "
+                    "(its events are traced from its first instruction only if it does not wait "
+                    "longer)",
+     .default_value = "50ms",
+     .type_hint = "duration"},
     {.key = "containerd-socketpath",
      .description = "containerd's socket (its own API and its CRI plugin)",
      .default_value = "/run/containerd/containerd.sock",
@@ -262,11 +275,12 @@ static int put_str(struct lm_ds *d, enum lm_field i, struct sonde_record *rec, c
 	return d->want[i] ? sonde_field_put_string(d->f[i], rec, s, (uint32_t)strlen(s)) : 0;
 }
 
+static void fill(struct lm_ds *d, struct sonde_record *rec, struct sonde_container_match m);
+
 static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct lm_ds *d = arg;
 	struct sonde_container_match m;
-	const struct sonde_container *c, *pod;
 	uint64_t mntns = 0, netns = 0;
 
 	if (!d->requested)
@@ -275,9 +289,19 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		mntns = 0;
 	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
 		netns = 0;
+	pthread_rwlock_rdlock(&d->lm->lock);
 	m = sonde_container_resolve(d->lm->set, mntns, netns);
-	if (!m.c)
-		return 0; /* every record starts reset: empty strings, zeros (most host events) */
+	/* every record starts reset: empty strings, zeros (most host events) */
+	if (m.c)
+		fill(d, rec, m);
+	pthread_rwlock_unlock(&d->lm->lock);
+	return 0;
+}
+
+static void fill(struct lm_ds *d, struct sonde_record *rec, struct sonde_container_match m)
+{
+	const struct sonde_container *c, *pod;
+
 	pod = m.c;
 	c = m.pod_only ? NULL : m.c; /* container-level fields stay empty for a pod */
 	put_str(d, RT_NAME, rec, c ? c->name : "");
@@ -297,7 +321,6 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		sonde_field_put_bool(d->f[K8S_HOSTNET], rec, pod && pod->host_network);
 	if (d->want[K8S_LABELS])
 		put_str(d, K8S_LABELS, rec, sonde_labels_cache_get(d->lm->labels, pod));
-	return 0;
 }
 
 static int add_fields(struct lm_ds *d)
@@ -343,12 +366,14 @@ static void lm_free(struct lm *lm)
 {
 	if (!lm)
 		return;
+	watcher_thread_stop(lm->thread);
 	sonde_container_watcher_free(lm->watcher);
 	sonde_containers_free(lm->set);
 	sonde_labels_cache_free(lm->labels);
 	sonde_container_selector_free(lm->sel);
 	if (lm->map_fd >= 0)
 		close(lm->map_fd);
+	pthread_rwlock_destroy(&lm->lock);
 	free(lm->dss);
 	free(lm);
 }
@@ -362,6 +387,14 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 		return -ENOMEM;
 	lm->ctx = ctx;
 	lm->map_fd = lm->sync_fd = -1;
+	{
+		pthread_rwlockattr_t attr;
+
+		pthread_rwlockattr_init(&attr);
+		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		pthread_rwlock_init(&lm->lock, &attr);
+		pthread_rwlockattr_destroy(&attr);
+	}
 	for (size_t i = 0; i < sonde_gadget_nds(ctx) && !err; i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
 		struct lm_ds d = {.ds = ds};
@@ -402,8 +435,17 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	struct lm *lm = state;
 	struct sonde_param *host = param(ctx, "host");
 	struct sonde_param *containerd = param(ctx, "containerd-socketpath");
+	struct sonde_param *hold = param(ctx, "container-hold-timeout");
 	struct sonde_container_watch_opts wo = {
-	    .sz = sizeof(wo), .containerd_socket = containerd ? sonde_param_value(containerd) : NULL};
+	    .sz = sizeof(wo),
+	    .containerd_socket = containerd ? sonde_param_value(containerd) : NULL,
+	};
+	int64_t hold_ns = hold ? sonde_param_duration_ns(hold) : 0;
+
+	/* rounded up (0 would mean the default), at most a day */
+	if (hold_ns > 86400LL * 1000000000LL)
+		hold_ns = 86400LL * 1000000000LL;
+	wo.hold_timeout_ms = (int)((hold_ns + 999999) / 1000000);
 	int err;
 
 	/* bad selector input fails before anything is created or loaded */
@@ -442,13 +484,6 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	return 0;
 }
 
-static void on_watcher(struct sonde_gadget_ctx *ctx, int fd, void *arg)
-{
-	struct lm *lm = arg;
-
-	sonde_container_watcher_process(lm->watcher);
-}
-
 static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
@@ -482,12 +517,14 @@ static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 	for (size_t i = 0; lm->attacher && i < sonde_containers_count(lm->set); i++)
 		attach_sync(lm, sonde_containers_at(lm->set, i), false);
 	if (fd >= 0) {
-		int err = sonde_gadget_watch_fd(ctx, fd, on_watcher, lm);
-		if (err)
-			return err;
-		lm->watching = true;
-		/* anything that happened since the scan */
+		/* anything that happened since the scan; the thread is not running yet */
 		sonde_container_watcher_process(lm->watcher);
+		int err = watcher_thread_start(lm->watcher, &lm->lock, &lm->thread);
+		if (err) {
+			sonde_err("LocalManager: cannot start the container watcher's thread: %s",
+			          strerror(-err));
+			return err;
+		}
 	}
 	sonde_debug("LocalManager: %zu containers%s", sonde_containers_count(lm->set),
 	            lm->filter ? ", filtering in the kernel" : "");
@@ -498,9 +535,9 @@ static int lm_stop(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
 
-	if (lm->watching)
-		sonde_gadget_unwatch_fd(ctx, sonde_container_watcher_fd(lm->watcher));
-	lm->watching = false;
+	/* joined before the gadget (stopped after us) detaches what it attached */
+	watcher_thread_stop(lm->thread);
+	lm->thread = NULL;
 	lm->attacher = NULL; /* the gadget detaches everything itself */
 	return 0;
 }

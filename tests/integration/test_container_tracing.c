@@ -350,10 +350,14 @@ static pid_t host_cat(const char *path)
  * (the same libc file: its links are released and taken again) and a host cat. */
 static void run_malloc(const char *const *extra, const char ids[2][64], struct malloc_run *m)
 {
-	const char *argv[12] = {"run", "trace_malloc", "-o", "json", "-v", "--comm", "cat"};
+	/* the hold waits for the uprobes however loaded the host: what is
+	 * checked here is that they attach before the container's program runs
+	 * (the hold's bound is test_container_churn's) */
+	const char *argv[14] = {
+	    "run", "trace_malloc", "-o", "json", "-v", "--comm", "cat", "--container-hold-timeout", "30s"};
 	char files[2][64], bundles[2][64], host_file[600];
 	struct sonde_proc p;
-	size_t n = 7, i;
+	size_t n = 9, i;
 	json_t *all, *ev;
 
 	m->events = json_array();
