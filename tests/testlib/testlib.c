@@ -290,7 +290,8 @@ void sonde_proc_print_errors(const struct sonde_proc *p)
 		const char *nl = strchr(line, '\n');
 		int len = nl ? (int)(nl - line) : (int)strlen(line);
 
-		if (strncmp(line, "sonde: debug:", 13) != 0)
+		/* SONDE_TEST_VERBOSE=1: the debug lines too */
+		if (strncmp(line, "sonde: debug:", 13) != 0 || getenv("SONDE_TEST_VERBOSE"))
 			fprintf(stderr, "  %.*s\n", len, line);
 		line = nl ? nl + 1 : NULL;
 	}
