@@ -34,6 +34,10 @@ struct sonde_container {
 	char *image_name;
 	char *image_digest;    /* "sha256:…" when the runtime's storage says */
 	int64_t started_at_ns; /* ns since the epoch, 0 if unknown */
+	/* Start of its init, CLOCK_BOOTTIME ns in whole clock ticks (0 if
+	 * unknown): its mount namespace is younger, so an event of that
+	 * namespace from before belongs to an earlier holder of its (reused) id. */
+	int64_t started_boot_ns;
 	/* Kubernetes metadata from OCI annotations ("" when absent). */
 	char *k8s_namespace, *k8s_pod_name, *k8s_container_name, *k8s_pod_uid;
 	char *sandbox_id; /* the pod sandbox this container belongs to (itself for a sandbox) */
@@ -99,6 +103,11 @@ int sonde_containers_updated(struct sonde_containers *set, const char *id);
 /* Running containers first, then the recently removed ones (within the ttl). */
 const struct sonde_container *sonde_containers_by_id(struct sonde_containers *set, const char *id);
 const struct sonde_container *sonde_containers_by_mntns(struct sonde_containers *set, uint64_t mntns);
+/* The container that held mount namespace id mntns at boot_ns (CLOCK_BOOTTIME,
+ * an event's gadget timestamp): the newest claimant that had started by then,
+ * a removed one within its grace period included. boot_ns 0 = now. */
+const struct sonde_container *sonde_containers_by_mntns_at(struct sonde_containers *set, uint64_t mntns,
+                                                           int64_t boot_ns);
 const struct sonde_container *sonde_containers_by_name(struct sonde_containers *set, const char *name);
 /* Running containers only: the first in that netns (`*count` receives how many share it). */
 const struct sonde_container *sonde_containers_by_netns(struct sonde_containers *set, uint64_t netns,

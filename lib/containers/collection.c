@@ -281,6 +281,26 @@ const struct sonde_container *sonde_containers_by_mntns(struct sonde_containers 
 	return c;
 }
 
+const struct sonde_container *sonde_containers_by_mntns_at(struct sonde_containers *set, uint64_t mntns,
+                                                           int64_t boot_ns)
+{
+	const struct sonde_container *c = sonde_containers_by_mntns(set, mntns);
+	int64_t now;
+
+	/* the newest claimant, unless the event is older than it */
+	if (!c || !boot_ns || !c->started_boot_ns || boot_ns >= c->started_boot_ns)
+		return c;
+	now = now_ns();
+	for (size_t i = set->nremoved; i-- > 0;) {
+		const struct sonde_container *r = set->removed[i].c;
+
+		if (r != c && r->mntns == mntns && !expired(set, &set->removed[i], now) &&
+		    r->started_boot_ns <= boot_ns)
+			return r;
+	}
+	return NULL; /* the runtime's own setup, before the container's init */
+}
+
 const struct sonde_container *sonde_containers_by_netns(struct sonde_containers *set, uint64_t netns,
                                                         size_t *count)
 {

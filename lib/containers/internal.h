@@ -24,6 +24,8 @@ int proc_ppid(const char *proc_root, uint32_t pid, uint32_t *ppid);
 int proc_cgroup_path(const char *proc_root, uint32_t pid, char **path);
 /* Inode of the cgroup v2 directory of `path` (0 if not found). */
 uint64_t cgroup_v2_id(const char *path);
+/* Start time of the process, CLOCK_BOOTTIME ns in whole clock ticks (its /proc stat starttime). */
+int proc_start_boot_ns(const char *proc_root, uint32_t pid, int64_t *ns);
 /* Start time of the process, ns since the epoch (from its /proc stat starttime). */
 int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns);
 /* NUL-separated argv; *len bytes; caller frees. */

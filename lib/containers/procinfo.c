@@ -187,11 +187,10 @@ bool proc_runs_runtime(const char *proc_root, uint32_t pid)
 	return runtime;
 }
 
-int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns)
+int proc_start_boot_ns(const char *proc_root, uint32_t pid, int64_t *ns)
 {
 	char path[PATH_MAX], *text, *p;
 	unsigned long long ticks;
-	struct timespec real, boot;
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
@@ -208,9 +207,21 @@ int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns)
 	free(text);
 	if (err)
 		return err;
+	*ns = (int64_t)(ticks * 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	return 0;
+}
+
+int proc_start_time_ns(const char *proc_root, uint32_t pid, int64_t *ns)
+{
+	struct timespec real, boot;
+	int64_t since_boot;
+	int err = proc_start_boot_ns(proc_root, pid, &since_boot);
+
+	if (err)
+		return err;
 	clock_gettime(CLOCK_REALTIME, &real);
 	clock_gettime(CLOCK_BOOTTIME, &boot);
-	*ns = ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec) +
-	      (int64_t)(ticks * 1000000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK));
+	*ns =
+	    ((int64_t)real.tv_sec - boot.tv_sec) * 1000000000LL + (real.tv_nsec - boot.tv_nsec) + since_boot;
 	return 0;
 }

@@ -105,6 +105,7 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 	/* the state may not be written yet (crun run writes it after the exec) */
 	if (!c->started_at_ns)
 		proc_start_time_ns(proc_root, c->pid, &c->started_at_ns);
+	proc_start_boot_ns(proc_root, c->pid, &c->started_boot_ns);
 	*out = c;
 	return 0;
 fail:

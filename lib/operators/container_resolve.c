@@ -50,9 +50,9 @@ struct sonde_container_match sonde_container_resolve_netns(struct sonde_containe
 }
 
 struct sonde_container_match sonde_container_resolve(struct sonde_containers *set, uint64_t mntns,
-                                                     uint64_t netns)
+                                                     uint64_t netns, int64_t boot_ns)
 {
-	struct sonde_container_match m = {sonde_containers_by_mntns(set, mntns), false};
+	struct sonde_container_match m = {sonde_containers_by_mntns_at(set, mntns, boot_ns), false};
 
 	if (m.c)
 		return m;

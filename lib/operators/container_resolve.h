@@ -22,9 +22,11 @@ struct sonde_container_match {
 	bool pod_only;                   /* only c's pod-level metadata applies */
 };
 
-/* mntns or netns 0 = not known. Lookups only: nothing is allocated. */
+/* mntns or netns 0 = not known; boot_ns, the event's time (CLOCK_BOOTTIME),
+ * 0 = not known: the newest holder of a reused mntns id. Lookups only:
+ * nothing is allocated. */
 struct sonde_container_match sonde_container_resolve(struct sonde_containers *set, uint64_t mntns,
-                                                     uint64_t netns);
+                                                     uint64_t netns, int64_t boot_ns);
 /* The netns step alone (the mntns step being sonde_containers_by_mntns). */
 struct sonde_container_match sonde_container_resolve_netns(struct sonde_containers *set, uint64_t netns);
 /* Same pod: same sandbox id, else the same (non-empty) namespace and pod name. */

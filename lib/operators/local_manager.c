@@ -79,6 +79,7 @@ struct lm_ds {
 	struct sonde_ds *ds;
 	struct sonde_field *mntns; /* either may be NULL, not both */
 	struct sonde_field *netns;
+	struct sonde_field *time; /* the event's boot-time timestamp, NULL if none */
 	struct sonde_field *f[NFIELDS];
 	bool want[NFIELDS]; /* requested by some consumer: only those are filled */
 	bool requested;     /* any of them */
@@ -281,16 +282,19 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct lm_ds *d = arg;
 	struct sonde_container_match m;
-	uint64_t mntns = 0, netns = 0;
+	uint64_t mntns = 0, netns = 0, time = 0;
 
 	if (!d->requested)
 		return 0;
+	/* a mntns id is reused at once: the event's time tells which holder */
+	if (d->time && !sonde_field_as_uint64(d->time, rec, &time))
+		time = 0;
 	if (d->mntns && !sonde_field_as_uint64(d->mntns, rec, &mntns))
 		mntns = 0;
 	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
 		netns = 0;
 	pthread_rwlock_rdlock(&d->lm->lock);
-	m = sonde_container_resolve(d->lm->set, mntns, netns);
+	m = sonde_container_resolve(d->lm->set, mntns, netns, (int64_t)time);
 	/* every record starts reset: empty strings, zeros (most host events) */
 	if (m.c)
 		fill(d, rec, m);
@@ -402,6 +406,8 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 
 		d.mntns = ns_field(ds, "type:gadget_mntns_id", "mount");
 		d.netns = ns_field(ds, "type:gadget_netns_id", "network");
+		if (!sonde_ds_fields_with_tag(ds, "type:gadget_timestamp", &d.time, 1))
+			d.time = NULL;
 		if (!d.mntns && !d.netns)
 			continue;
 		n = realloc(lm->dss, (lm->ndss + 1) * sizeof(*n));

@@ -38,7 +38,7 @@ static struct sonde_container *sandbox(const char *id, uint64_t mntns, uint64_t 
 
 static const char *resolved_id(struct sonde_containers *set, uint64_t mntns, uint64_t netns, bool *pod_only)
 {
-	struct sonde_container_match m = sonde_container_resolve(set, mntns, netns);
+	struct sonde_container_match m = sonde_container_resolve(set, mntns, netns, 0);
 
 	*pod_only = m.pod_only;
 	return m.c ? m.c->id : NULL;

@@ -102,6 +102,38 @@ static void test_mntns_reuse(void)
 	sonde_containers_free(set);
 }
 
+/* Events are resolved after the fact: one of a container that has exited
+ * and whose mntns id a newer container took must still name the first. */
+static void test_mntns_reuse_by_time(void)
+{
+	struct sonde_containers *set = sonde_containers_new();
+	struct sonde_container *one = mk("first", "one", 4026532177ull, 1),
+	                       *two = mk("second", "two", 4026532177ull, 2);
+	const uint64_t ns = 4026532177ull;
+
+	REQUIRE(set && one && two);
+	one->started_boot_ns = 1000;
+	two->started_boot_ns = 5000;
+	CHECK_INT(sonde_containers_add(set, one), 0);
+	CHECK_INT(sonde_containers_remove(set, "first"), 0);
+	CHECK_INT(sonde_containers_add(set, two), 0);
+	CHECK_STR(sonde_containers_by_mntns_at(set, ns, 4999)->name, "one");
+	CHECK_STR(sonde_containers_by_mntns_at(set, ns, 1000)->name, "one");
+	CHECK_STR(sonde_containers_by_mntns_at(set, ns, 5000)->name, "two");
+	CHECK_STR(sonde_containers_by_mntns_at(set, ns, 0)->name, "two"); /* no time: the newest */
+	/* before both: the runtime setting up, no container's */
+	CHECK(sonde_containers_by_mntns_at(set, ns, 999) == NULL);
+	/* the cached lookup of the newest does not hide the older one */
+	CHECK_STR(sonde_containers_by_mntns(set, ns)->name, "two");
+	CHECK_STR(sonde_containers_by_mntns_at(set, ns, 2000)->name, "one");
+	/* once the removed one expired, an older event has no container */
+	sonde_containers_set_removed_ttl(set, 1);
+	usleep(1000);
+	CHECK_INT(sonde_containers_add(set, mk("third", "three", 99, 3)), 0); /* a change purges */
+	CHECK(sonde_containers_by_mntns_at(set, ns, 2000) == NULL);
+	sonde_containers_free(set);
+}
+
 static void test_removed_ttl(void)
 {
 	struct sonde_containers *set = sonde_containers_new();
@@ -334,7 +366,7 @@ static void test_k8s_annotations(void)
 	sonde_container_watcher_free(NULL);
 }
 
-TEST_MAIN(TEST(test_add_lookup_remove), TEST(test_mntns_reuse), TEST(test_removed_ttl),
-          TEST(test_same_id_replaces), TEST(test_invalid_ids), TEST(test_unsubscribe_in_callback),
-          TEST(test_runc_state), TEST(test_crun_status), TEST(test_garbage_state), TEST(test_rfc3339),
-          TEST(test_k8s_annotations))
+TEST_MAIN(TEST(test_add_lookup_remove), TEST(test_mntns_reuse), TEST(test_mntns_reuse_by_time),
+          TEST(test_removed_ttl), TEST(test_same_id_replaces), TEST(test_invalid_ids),
+          TEST(test_unsubscribe_in_callback), TEST(test_runc_state), TEST(test_crun_status),
+          TEST(test_garbage_state), TEST(test_rfc3339), TEST(test_k8s_annotations))
