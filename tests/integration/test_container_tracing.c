@@ -427,7 +427,7 @@ static bool setup_uprobes(void)
 	if (!setup("runc"))
 		return false;
 	if (access("/usr/bin/cat", X_OK) || access("/usr/sbin/ldconfig", X_OK))
-		test_skip("needs /usr/bin/cat and ldconfig");
+		test_skip_dep("needs /usr/bin/cat and ldconfig");
 	return add_dynamic_cat();
 }
 

@@ -98,12 +98,11 @@ static char *run_once(const char *path, bool *seen)
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (access("/usr/sbin/bpftool", X_OK) && access("/usr/bin/bpftool", X_OK))
-		test_skip("no bpftool to generate the cache");
+		test_skip_dep("no bpftool to generate the cache");
 	if (access("/sys/kernel/notes", R_OK))
-		test_skip("no kernel build id");
+		test_skip_machine("no kernel build id in /sys/kernel/notes");
 	snprintf(cache, sizeof(cache), "/tmp/sonde-it-cache-XXXXXX");
 	REQUIRE(mkdtemp(cache));
 	setenv("SONDE_CACHE_DIR", cache, 1);

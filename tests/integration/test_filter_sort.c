@@ -16,8 +16,7 @@
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	srandom((unsigned)getpid() ^ (unsigned)time(NULL));
 }
 
@@ -197,7 +196,7 @@ static void test_filter_exec_comm(void)
 
 	setup();
 	if (access("/bin/true", X_OK))
-		test_skip("no /bin/true");
+		test_skip_dep("no /bin/true");
 	if (pipe(go))
 		abort();
 	child = fork();

@@ -58,8 +58,7 @@ static void test_delivered_plus_lost_is_caused(void)
 	unsigned long long lost;
 	pid_t child;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	snprintf(path, sizeof(path), "/nonexistent/sf-%d", getpid());
 	REQUIRE(sonde_proc_start(&p, argv) == 0);
 	REQUIRE(sonde_proc_wait_for(&p, 2, "running", 15000));

@@ -67,8 +67,7 @@ static json_t *trace_one_open(const char *path, int flags, mode_t mode, const ch
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	srandom((unsigned)getpid());
 }
 

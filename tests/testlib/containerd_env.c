@@ -454,10 +454,9 @@ void ctrd_require(void)
 	const char *cd[] = {"containerd", "--version", NULL};
 	const char *ctr[] = {"ctr", "--version", NULL};
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (!have_cmd(cd) || !have_cmd(ctr))
-		test_skip("needs containerd and ctr (scripts/install-deps.sh)");
+		test_skip_dep("needs containerd and ctr (scripts/install-deps.sh)");
 }
 
 struct ctrd_env *ctrd_env_setup(void)

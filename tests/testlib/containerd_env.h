@@ -3,7 +3,7 @@
  * touched), busybox and pause images built here from busybox-static and a
  * static pause program, `ctr` helpers for plain containerd containers and a
  * small CRI client for pods. Everything an env starts is stopped, unmounted
- * and removed by ctrd_env_stop, which also runs at exit (after test_skip, or
+ * and removed by ctrd_env_stop, which also runs at exit (after a test_skip_*, or
  * a case that returned early). Failures print what failed and why on stderr. */
 #ifndef SONDE_TEST_CONTAINERD_ENV_H
 #define SONDE_TEST_CONTAINERD_ENV_H

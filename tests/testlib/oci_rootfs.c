@@ -12,11 +12,10 @@ void oci_require(const char *tool)
 {
 	char why[128];
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (!test_have(tool) || access("/bin/busybox", X_OK)) {
 		snprintf(why, sizeof(why), "needs %s and busybox-static (scripts/install-deps.sh)", tool);
-		test_skip(why);
+		test_skip_dep(why);
 	}
 }
 

@@ -68,9 +68,20 @@ int test_main(const struct test_case *cases, size_t n, int argc, char **argv);
 #fn, fn                                                                                      \
 	}
 
-/* 77 = skipped for ctest (SKIP_RETURN_CODE). */
+/* Skips: the case ends at once (the file's other cases still run) and the
+ * file exits 77, ctest's "Skipped", with "SKIP: kind: why" in its output,
+ * which `make test` lists after ctest's summary. A skip after a failed check
+ * is a failure. Two kinds:
+ *  - test_skip_dep, test_require_root: a package or privilege that
+ *    scripts/install-deps.sh (or running as root, as CI does) provides. With
+ *    CI=true they fail the case: CI must run what the suite claims.
+ *  - test_skip_machine: a documented fact of the machine that no install
+ *    fixes; the reasons allowed are listed in README.md ("Tests"). */
 bool test_is_root(void);
-void test_skip(const char *why);
+bool test_in_ci(void);
+_Noreturn void test_skip_dep(const char *why);
+void test_require_root(void);
+_Noreturn void test_skip_machine(const char *why);
 
 /* Reads a whole file; caller frees. */
 char *test_read_file(const char *path, size_t *len);

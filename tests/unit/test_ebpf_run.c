@@ -557,7 +557,6 @@ int main(int argc, char **argv)
 	    TEST(test_builtin_gadgets),
 	};
 
-	if (!test_is_root())
-		test_skip("loading eBPF programs needs root");
+	test_require_root();
 	return test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
 }
