@@ -3,9 +3,12 @@
  * name), selected with --k8s-namespace / --k8s-podname by `sonde run
  * trace_open` (in-kernel filter map) and by `sonde list-containers`. Only
  * containers created here are deleted. */
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "oci_rootfs.h"
@@ -24,7 +27,7 @@ static void cleanup(void)
 /* busybox rootfs shared by the bundles */
 static bool setup(void)
 {
-	static const char *const applets[] = {"cat", "sleep", NULL};
+	static const char *const applets[] = {"cat", "sleep", "sh", NULL};
 
 	oci_require("runc");
 	if (oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0)
@@ -213,6 +216,159 @@ out:
 	cleanup();
 }
 
+/* ---- the selection drops in the kernel ---- */
+
+#define FLOOD_OPENS 50000
+
+/* Sum of every "lost N samples" warning sonde printed. */
+static unsigned long long sum_lost(const char *err)
+{
+	unsigned long long sum = 0;
+
+	for (const char *p = err ? strstr(err, ": lost ") : NULL; p; p = strstr(p + 1, ": lost "))
+		sum += strtoull(p + 7, NULL, 10);
+	return sum;
+}
+
+/* Waits up to timeout_ms for a line on the FIFO at path (opened without
+ * blocking: a container that never writes fails the wait, not the test run). */
+static bool fifo_wait(const char *path, int timeout_ms)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct pollfd pfd = {fd, POLLIN, 0};
+	char buf[16];
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = poll(&pfd, 1, timeout_ms) == 1 && read(fd, buf, sizeof(buf)) > 0;
+	close(fd);
+	return ok;
+}
+
+/* Container b (pod-b) floods trace_open with FLOOD_OPENS failing opens, from
+ * its own shell (no fork per open), while sonde is stopped (SIGSTOP: nothing
+ * drains its ring); then container a (pod-a) cats its file. With `flags`
+ * selecting pod-a only, the kernel drops b's opens before the ring: nothing
+ * is lost and a's open comes out. *lost gets the lost count, *b_events the
+ * flood's events printed. */
+static void run_flood(const char *const *flags, unsigned long long *lost, size_t *b_events, bool *a_seen)
+{
+	const char *argv[12] = {"run", "trace_open", "-o", "json", "-v"};
+	char go[600], done[600], dir[600], file_a[96], path[700], script[400], flood_path[64], id_a[64],
+	    id_b[64];
+	struct sonde_proc p;
+	json_t *all, *ev;
+	size_t n = 5, i;
+	pid_t worker;
+	int gofd;
+
+	*lost = 0;
+	*b_events = 0;
+	*a_seen = false;
+	for (size_t k = 0; flags[k]; k++)
+		argv[n++] = flags[k];
+	argv[n] = NULL;
+	snprintf(id_a, sizeof(id_a), "sonde-it-fl-a-%d", getpid());
+	snprintf(id_b, sizeof(id_b), "sonde-it-fl-b-%d", getpid());
+	snprintf(flood_path, sizeof(flood_path), "/nonexistent-sonde-flood-%d", getpid());
+	snprintf(file_a, sizeof(file_a), "/etc/sonde-fl-%d-%ld", getpid(), random() % 100000);
+	snprintf(path, sizeof(path), "%s/rootfs%s", workdir, file_a);
+	test_write_file_or_abort(path, "in pod a\n");
+	snprintf(go, sizeof(go), "%s/rootfs/go", workdir);
+	snprintf(done, sizeof(done), "%s/rootfs/done", workdir);
+	REQUIRE(mkfifo(go, 0600) == 0 && mkfifo(done, 0600) == 0);
+	snprintf(script, sizeof(script),
+	         "read x < /go; i=0; while [ $i -lt %d ]; do true < %s; i=$((i+1)); done 2>/dev/null; "
+	         "echo done > /done",
+	         FLOOD_OPENS, flood_path);
+	REQUIRE(make_bundle("bundle-fa", "team-a", "pod-a", "app", json_pack("[s,s]", "cat", file_a)));
+	REQUIRE(
+	    make_bundle("bundle-fb", "team-b", "pod-b", "flood", json_pack("[s,s,s]", "sh", "-c", script)));
+	if (sonde_proc_start_running(&p, argv))
+		return;
+	/* b starts while sonde answers the runtime's exec permission events */
+	worker = fork();
+	if (worker == 0) {
+		snprintf(dir, sizeof(dir), "%s/bundle-fb", workdir);
+		_exit(oci_run_detached("runc", dir, id_b) != 0);
+	}
+	sonde_proc_await_child(&p, worker);
+	/* O_RDWR: never blocks, and keeps the line for b's `read` whenever it opens */
+	gofd = open(go, O_RDWR | O_CLOEXEC);
+	CHECK(gofd >= 0);
+	CHECK(kill(p.pid, SIGSTOP) == 0);
+	CHECK(gofd >= 0 && write(gofd, "go\n", 3) == 3);
+	if (!fifo_wait(done, 60000)) {
+		fprintf(stderr, "container b did not finish its flood in 60 s\n");
+		test_failures++;
+	}
+	CHECK(kill(p.pid, SIGCONT) == 0);
+	if (gofd >= 0)
+		close(gofd);
+	worker = fork();
+	if (worker == 0) {
+		snprintf(dir, sizeof(dir), "%s/bundle-fa", workdir);
+		_exit(oci_run("runc", dir, id_a) != 0);
+	}
+	sonde_proc_await_child(&p, worker);
+	sonde_proc_wait_for(&p, 1, file_a, 3000);
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 30000), 0);
+	oci_delete("runc", id_b);
+	*lost = sum_lost(p.err);
+	all = test_json_lines(p.out ? p.out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *f = test_json_str(ev, "fname");
+
+		*b_events += f && !strcmp(f, flood_path);
+		*a_seen |= f && !strcmp(f, file_a);
+	}
+	json_decref(all);
+	printf("  %s: lost %llu, flood events printed %zu\n", flags[0] ? flags[0] : "no selector", *lost,
+	       *b_events);
+	if (*lost && flags[0])
+		sonde_proc_print_errors(&p);
+	sonde_proc_free(&p);
+}
+
+/* --k8s-podname pod-a: b's flood never reaches the ring. */
+static void test_selection_drops_in_kernel(void)
+{
+	const char *flags[] = {"--k8s-podname", "pod-a", NULL};
+	unsigned long long lost;
+	size_t b_events;
+	bool a_seen;
+
+	if (!setup())
+		goto out;
+	run_flood(flags, &lost, &b_events, &a_seen);
+	CHECK_INT(lost, 0);
+	CHECK_INT(b_events, 0);
+	CHECK(a_seen);
+out:
+	cleanup();
+}
+
+/* The control: with no selector b is traced, and its flood overflows the
+ * ring, so the case above could fail. */
+static void test_selection_flood_control(void)
+{
+	const char *flags[] = {NULL};
+	unsigned long long lost;
+	size_t b_events;
+	bool a_seen;
+
+	if (!setup())
+		goto out;
+	run_flood(flags, &lost, &b_events, &a_seen);
+	CHECK(lost > 0);
+	CHECK(lost + b_events >= FLOOD_OPENS);
+	CHECK(a_seen);
+out:
+	cleanup();
+}
+
 /* Bad selector input: one error line naming the flag, before anything loads. */
 static void test_bad_selector(void)
 {
@@ -233,4 +389,4 @@ static void test_bad_selector(void)
 }
 
 TEST_MAIN(TEST(test_k8s_namespace), TEST(test_host_with_exclusion), TEST(test_list_containers),
-          TEST(test_bad_selector))
+          TEST(test_selection_flood_control), TEST(test_selection_drops_in_kernel), TEST(test_bad_selector))
