@@ -220,16 +220,6 @@ out:
 
 #define FLOOD_OPENS 50000
 
-/* Sum of every "lost N samples" warning sonde printed. */
-static unsigned long long sum_lost(const char *err)
-{
-	unsigned long long sum = 0;
-
-	for (const char *p = err ? strstr(err, ": lost ") : NULL; p; p = strstr(p + 1, ": lost "))
-		sum += strtoull(p + 7, NULL, 10);
-	return sum;
-}
-
 /* Waits up to timeout_ms for a line on the FIFO at path (opened without
  * blocking: a container that never writes fails the wait, not the test run). */
 static bool fifo_wait(const char *path, int timeout_ms)
@@ -315,7 +305,7 @@ static void run_flood(const char *const *flags, unsigned long long *lost, size_t
 	sonde_proc_wait_for(&p, 1, file_a, 3000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 30000), 0);
 	oci_delete("runc", id_b);
-	*lost = sum_lost(p.err);
+	*lost = sonde_lost_samples(p.err);
 	all = test_json_lines(p.out ? p.out : "");
 	json_array_foreach(all, i, ev)
 	{

@@ -93,8 +93,9 @@ static void run_scenario(struct ctrd_env *e, struct scenario *s)
 	}
 	if (json_array_size(s->events) == 0)
 		fprintf(stderr, "no matching events; sonde stderr:\n%s\n", p.err ? p.err : "");
-	else if (p.err && strstr(p.err, "lost"))
-		fprintf(stderr, "sonde lost events (a host busy with opens?):\n%s\n", p.err);
+	else if (sonde_lost_samples(p.err))
+		fprintf(stderr, "sonde lost %llu events (a host busy with opens?):\n%s\n",
+		        sonde_lost_samples(p.err), p.err);
 	json_decref(all);
 	sonde_proc_free(&p);
 	for (int k = 0; k < s->ncontainers; k++)

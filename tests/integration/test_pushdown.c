@@ -130,16 +130,6 @@ static int actor_run(struct actor *a)
 	return rc ? rc : test_wait_status(a->pid);
 }
 
-/* Sum of every "lost N samples" warning sonde printed. */
-static unsigned long long sum_lost(const char *err)
-{
-	unsigned long long sum = 0;
-
-	for (const char *p = err ? strstr(err, ": lost ") : NULL; p; p = strstr(p + 1, ": lost "))
-		sum += strtoull(p + 7, NULL, 10);
-	return sum;
-}
-
 struct verdict {
 	size_t target, other; /* events naming the path: the target's, anyone else's */
 	unsigned long long lost;
@@ -196,7 +186,7 @@ static void run_case(const char *const *flags, const struct actor_cfg *target_cf
 	CHECK(kill(p.pid, SIGCONT) == 0);
 	/* what the kernel kept is drained at stop: no wait needed for it */
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 30000), 0);
-	v->lost = sum_lost(p.err);
+	v->lost = sonde_lost_samples(p.err);
 	all = test_json_lines(p.out ? p.out : "");
 	json_array_foreach(all, i, ev)
 	{

@@ -374,6 +374,27 @@ void sonde_proc_free(struct sonde_proc *p)
 	p->out_fd = p->err_fd = -1;
 }
 
+unsigned long long sonde_lost_samples(const char *err)
+{
+	static const char warn[] = "sonde: warning: ";
+	unsigned long long sum = 0;
+
+	for (const char *line = err; line && *line;) {
+		const char *nl = strchr(line, '\n'), *end = nl ? nl : line + strlen(line);
+		const char *lost = strstr(line, ": lost ");
+
+		if (!strncmp(line, warn, sizeof(warn) - 1) && lost && lost < end) {
+			char *after;
+			unsigned long long n = strtoull(lost + 7, &after, 10);
+
+			if (after > lost + 7 && !strncmp(after, " samples", 8))
+				sum += n;
+		}
+		line = nl ? nl + 1 : NULL;
+	}
+	return sum;
+}
+
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms)
 {
 	struct sonde_proc p;

@@ -141,6 +141,10 @@ void sonde_proc_await_child(struct sonde_proc *p, pid_t child);
 /* sonde's stderr without its -v debug lines, with its exit status, for a
  * failed run. */
 void sonde_proc_print_errors(const struct sonde_proc *p);
+/* The sum of every "sonde: warning: DS: lost N samples" line of sonde's
+ * stderr (each reports what was lost since the previous one); other lines
+ * that mention "lost" (libbpf's debug output) do not count. */
+unsigned long long sonde_lost_samples(const char *err);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
 
