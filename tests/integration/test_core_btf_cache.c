@@ -90,7 +90,8 @@ static char *run_once(const char *path, bool *seen)
 		open_as_child(path);
 		*seen = sonde_proc_wait_for(&p, 1, path, 5000);
 	}
-	sonde_proc_finish(&p, SIGINT, 10000);
+	/* every run, the damaged-cache one included, must end well */
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	err = p.err ? strdup(p.err) : NULL;
 	sonde_proc_free(&p);
 	return err;

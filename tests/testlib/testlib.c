@@ -338,13 +338,21 @@ int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv)
 
 void sonde_proc_await_child(struct sonde_proc *p, pid_t child)
 {
-	for (int st, tries = 0; tries < 300; tries++) {
-		if (waitpid(child, &st, WNOHANG) == child) {
-			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-			break;
+	int64_t deadline = test_now_ms() + 30000;
+	int st;
+
+	while (waitpid(child, &st, WNOHANG) != child) {
+		if (test_now_ms() >= deadline) {
+			/* a worker still running would race the checks that follow */
+			fprintf(stderr, "worker %d did not finish in 30 s: killed\n", child);
+			test_failures++;
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			return;
 		}
 		sonde_proc_wait_for(p, 1, "\001never", 100);
 	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 void sonde_proc_print_errors(const struct sonde_proc *p)

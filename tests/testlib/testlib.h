@@ -135,8 +135,8 @@ void sonde_proc_free(struct sonde_proc *p);
 int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv);
 /* Waits for child (a worker doing what sonde must see) to exit, reading
  * sonde's output meanwhile: a sonde blocked on a full pipe could not answer
- * the exec permission events a runtime's exec waits on. Up to 300 rounds of
- * 100 ms; checks that the child exited 0 when it did exit. */
+ * the exec permission events a runtime's exec waits on. Checks that it
+ * exited 0; one still running after 30 s is killed and a failure. */
 void sonde_proc_await_child(struct sonde_proc *p, pid_t child);
 /* sonde's stderr without its -v debug lines, with its exit status, for a
  * failed run. */
