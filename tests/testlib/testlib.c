@@ -494,10 +494,15 @@ json_t *test_json_lines(const char *text)
 		const char *nl = strchr(line, '\n');
 		size_t len = nl ? (size_t)(nl - line) : strlen(line);
 		json_error_t jerr;
-		json_t *v = json_loadb(line, len, JSON_DECODE_ANY, &jerr);
+		json_t *v = len ? json_loadb(line, len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr) : NULL;
 
-		if (v)
+		if (v) {
 			json_array_append_new(all, v);
+		} else if (len) {
+			/* sonde's JSON output is one document per line: any other line is a bug */
+			fprintf(stderr, "not a JSON line (%s): %.*s\n", jerr.text, (int)len, line);
+			test_failures++;
+		}
 		line = nl ? nl + 1 : NULL;
 	}
 	return all;

@@ -168,7 +168,9 @@ char *sonde_run_around_child(const char *const *argv, struct test_child *c, cons
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>
 
-/* Parses every line of `text` that is a JSON value; returns an array (caller decrefs). */
+/* Parses every line of `text` (sonde's -o json output: one JSON document a
+ * line); returns an array (caller decrefs). A line that is not valid JSON
+ * is printed and counted as a failure, never dropped silently. */
 json_t *test_json_lines(const char *text);
 /* Looks up a dotted path ("proc.pid") in nested objects. */
 json_t *test_json_path(json_t *obj, const char *path);
