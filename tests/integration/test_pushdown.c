@@ -6,7 +6,8 @@
  * would overflow it and sonde would report them lost. With the filter in the
  * kernel nothing is lost, and exactly the target's opens come out: not the
  * decoy's, not the test's own (it opens the path too). Each of --pid, --tid,
- * --uid, --gid, --comm and a --filter rule pushed down is run end to end. */
+ * --uid, --gid, --comm, --param (by full name and by key) and a --filter
+ * rule pushed down is run end to end. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -296,6 +297,24 @@ static void test_comm(void)
 	verdict_free(&v);
 }
 
+/* --param KEY=VALUE sets the same kernel param, by full name or by key. */
+static void test_param(void)
+{
+	const char *full[] = {"--param", "operator.oci.ebpf.pid=%pid", NULL};
+	const char *key[] = {"--param", "uid=4242", NULL};
+	struct actor_cfg cfg = {.comm = "sonde_pd_param", .opens = 2};
+	struct actor_cfg uid_cfg = {.comm = "sonde_pd_param", .uid = TARGET_UID, .opens = 3};
+	struct verdict v;
+
+	setup();
+	run_case(full, &cfg, NULL, &v);
+	check_only_target(&v, 2);
+	verdict_free(&v);
+	run_case(key, &uid_cfg, NULL, &v);
+	check_only_target(&v, 3);
+	verdict_free(&v);
+}
+
 /* --filter proc.pid==N becomes the kernel's pid param: the userspace filter
  * alone would print the same events, but would have let the decoy's flood
  * through the ring. */
@@ -327,4 +346,4 @@ static void test_control_flood_is_lost(void)
 }
 
 TEST_MAIN(TEST(test_control_flood_is_lost), TEST(test_pid), TEST(test_tid), TEST(test_uid), TEST(test_gid),
-          TEST(test_comm), TEST(test_filter_rule_pushed_down))
+          TEST(test_comm), TEST(test_param), TEST(test_filter_rule_pushed_down))

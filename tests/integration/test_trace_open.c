@@ -2,8 +2,10 @@
  * and exactly that event comes out, with the right process and arguments. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -132,6 +134,35 @@ static void test_kernel_filters(void)
 	json_decref(evs);
 }
 
+/* A lone event never fills an eighth of the ring, so it wakes nobody: the
+ * reader's 20 ms drain timer must deliver it while sonde runs, not at stop. */
+static void test_lone_event_drained(void)
+{
+	setup();
+	const char *argv[] = {"run", "trace_open", "--host", "-o", "json", "-v", "--comm", CHILD_COMM, NULL};
+	char path[128];
+	struct open_args args = {path, O_RDONLY, 0};
+	struct sonde_proc p;
+	struct test_child c;
+	int64_t t0;
+	bool seen;
+
+	snprintf(path, sizeof(path), "/tmp/sonde-it-lone-%d-%ld", getpid(), random());
+	test_child_start(&c, open_as_child, &args);
+	if (sonde_proc_start_running(&p, argv)) {
+		test_child_release(&c);
+		return;
+	}
+	t0 = test_now_ms();
+	test_child_release(&c);
+	seen = sonde_proc_wait_for(&p, 1, path, 2000);
+	printf("  the lone event came after %lld ms\n", (long long)(test_now_ms() - t0));
+	CHECK(seen);
+	CHECK(waitpid(p.pid, NULL, WNOHANG) == 0); /* delivered by the running reader */
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	sonde_proc_free(&p);
+}
+
 /* Columns output: a header line and the child's row. */
 static void test_columns_output(void)
 {
@@ -183,4 +214,4 @@ static void test_default_columns(void)
 }
 
 TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters),
-          TEST(test_columns_output), TEST(test_default_columns))
+          TEST(test_lone_event_drained), TEST(test_columns_output), TEST(test_default_columns))
