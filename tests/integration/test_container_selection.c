@@ -38,23 +38,29 @@ static bool setup(void)
 
 /* A bundle as containerd's CRI plugin would leave it for container `name`
  * of pod ns/pod; its process runs args. */
-static bool make_bundle(const char *bundle, const char *ns, const char *pod, const char *name, json_t *args)
+static bool make_typed_bundle(const char *bundle, const char *type, const char *ns, const char *pod,
+                              const char *name, json_t *args)
 {
 	char dir[512], rootfs[512];
 
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
 	return oci_bundle_write(dir, rootfs, args,
-	                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "io.kubernetes.cri.container-type",
-	                                  "container", "io.kubernetes.cri.sandbox-namespace", ns,
+	                        json_pack("{s:s,s:s,s:s,s:s,s:s}", "io.kubernetes.cri.container-type", type,
+	                                  "io.kubernetes.cri.sandbox-namespace", ns,
 	                                  "io.kubernetes.cri.sandbox-name", pod,
 	                                  "io.kubernetes.cri.container-name", name,
 	                                  "io.kubernetes.cri.sandbox-id", pod)) == 0;
 }
 
+static bool make_bundle(const char *bundle, const char *ns, const char *pod, const char *name, json_t *args)
+{
+	return make_typed_bundle(bundle, "container", ns, pod, name, args);
+}
+
 struct scenario {
 	const char *flags[4]; /* selector flags for sonde run */
-	char ids[2][64];      /* container a: team-a/pod-a, b: team-b/pod-b */
+	char ids[2][64];      /* container a: team-a/pod-a/app, b: team-b/pod-b/sidecar */
 	char files[2][96];
 	char host_file[512];
 	json_t *events[3]; /* the open of a's file, b's file, the host file (or NULL) */
@@ -65,6 +71,7 @@ static void run_scenario(struct scenario *s)
 {
 	const char *argv[16] = {"run", "trace_open", "-o", "json", "-v"};
 	static const char *const ns[2] = {"team-a", "team-b"}, *const pods[2] = {"pod-a", "pod-b"};
+	static const char *const names[2] = {"app", "sidecar"};
 	char bundles[2][32];
 	struct sonde_proc p;
 	size_t n = 5, i;
@@ -82,8 +89,8 @@ static void run_scenario(struct scenario *s)
 		snprintf(bundles[k], sizeof(bundles[k]), "bundle-%c", 'a' + k);
 		snprintf(path, sizeof(path), "%s/rootfs%s", workdir, s->files[k]);
 		test_write_file_or_abort(path, "in a pod\n");
-		REQUIRE(
-		    make_bundle(bundles[k], ns[k], pods[k], "app", json_pack("[s,s]", "cat", s->files[k])));
+		REQUIRE(make_bundle(bundles[k], ns[k], pods[k], names[k],
+		                    json_pack("[s,s]", "cat", s->files[k])));
 	}
 	snprintf(s->host_file, sizeof(s->host_file), "%s/host-%ld", workdir, random() % 100000);
 	test_write_file_or_abort(s->host_file, "host\n");
@@ -213,6 +220,145 @@ static void test_list_containers(void)
 	free(err);
 	oci_delete("runc", id);
 out:
+	cleanup();
+}
+
+/* The container-name selectors, end to end: --k8s-containername, -c with
+ * an exclusion and its long form --runtime-containername each keep b only. */
+static void name_case(const char *flag, const char *value)
+{
+	struct scenario s = {.flags = {flag, value}};
+
+	if (!setup())
+		goto out;
+	run_scenario(&s);
+	CHECK(s.events[0] == NULL);
+	CHECK(s.events[1] != NULL);
+	CHECK(s.events[2] == NULL);
+	if (s.events[1]) {
+		CHECK_STR(test_json_str(s.events[1], "k8s.containerName"), "sidecar");
+		CHECK_STR(test_json_str(s.events[1], "runtime.containerName"), "sidecar");
+	}
+	scenario_free(&s);
+out:
+	cleanup();
+}
+
+static void test_k8s_containername(void)
+{
+	name_case("--k8s-containername", "sidecar");
+}
+
+static void test_containername_exclusion(void)
+{
+	name_case("-c", "!app");
+}
+
+static void test_runtime_containername(void)
+{
+	name_case("--runtime-containername", "sidecar");
+}
+
+/* A pod's sandbox is never selected, even by its own pod's name: the
+ * sandbox runs (to completion) before the pod's container, whose open
+ * comes out while the sandbox's does not. */
+static void test_sandbox_never_selected(void)
+{
+	const char *argv[] = {"run", "trace_open", "-o", "json", "-v", "--k8s-podname", "pod-a", NULL};
+	char file_s[96], file_a[96], path[700], id_s[64], id_a[64];
+	struct sonde_proc p;
+	pid_t worker;
+
+	if (!setup())
+		goto out;
+	snprintf(id_s, sizeof(id_s), "sonde-it-sbx-%d", getpid());
+	snprintf(id_a, sizeof(id_a), "sonde-it-sbx-app-%d", getpid());
+	snprintf(file_s, sizeof(file_s), "/etc/sonde-sbx-%d-%ld", getpid(), random() % 100000);
+	snprintf(file_a, sizeof(file_a), "/etc/sonde-sbx-app-%d-%ld", getpid(), random() % 100000);
+	snprintf(path, sizeof(path), "%s/rootfs%s", workdir, file_s);
+	test_write_file_or_abort(path, "sandbox\n");
+	snprintf(path, sizeof(path), "%s/rootfs%s", workdir, file_a);
+	test_write_file_or_abort(path, "app\n");
+	REQUIRE(make_typed_bundle("bundle-sbx", "sandbox", "team-a", "pod-a", "",
+	                          json_pack("[s,s]", "cat", file_s)));
+	REQUIRE(make_bundle("bundle-app", "team-a", "pod-a", "app", json_pack("[s,s]", "cat", file_a)));
+	if (sonde_proc_start_running(&p, argv))
+		goto out;
+	worker = fork();
+	if (worker == 0) {
+		char dir[600];
+		int bad;
+
+		snprintf(dir, sizeof(dir), "%s/bundle-sbx", workdir);
+		bad = oci_run("runc", dir, id_s) != 0;
+		snprintf(dir, sizeof(dir), "%s/bundle-app", workdir);
+		_exit(bad | (oci_run("runc", dir, id_a) != 0));
+	}
+	sonde_proc_await_child(&p, worker);
+	CHECK(sonde_proc_wait_for(&p, 1, file_a, 5000));
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	CHECK(p.out && strstr(p.out, file_a));
+	CHECK(!p.out || !strstr(p.out, file_s));
+	sonde_proc_free(&p);
+out:
+	cleanup();
+}
+
+/* list-containers -w: a selected container shows as added, then removed;
+ * one of another namespace, started first, never shows. */
+static void test_list_containers_watch(void)
+{
+	const char *argv[] = {"list-containers", "-w", "-o", "json", "--k8s-namespace", "team-a", NULL};
+	char id_a[64], id_b[64], dir[600];
+	struct sonde_proc p;
+	bool started = false;
+
+	if (!setup())
+		goto out;
+	snprintf(id_a, sizeof(id_a), "sonde-it-w-a-%d", getpid());
+	snprintf(id_b, sizeof(id_b), "sonde-it-w-b-%d", getpid());
+	REQUIRE(make_bundle("bundle-wa", "team-a", "pod-a", "app", json_pack("[s,s]", "sleep", "30")));
+	REQUIRE(make_bundle("bundle-wb", "team-b", "pod-b", "app", json_pack("[s,s]", "sleep", "30")));
+	REQUIRE(sonde_proc_start(&p, argv) == 0);
+	started = true;
+	snprintf(dir, sizeof(dir), "%s/bundle-wb", workdir);
+	CHECK_INT(oci_run_detached("runc", dir, id_b), 0);
+	snprintf(dir, sizeof(dir), "%s/bundle-wa", workdir);
+	CHECK_INT(oci_run_detached("runc", dir, id_a), 0);
+	if (!sonde_proc_wait_for(&p, 1, id_a, 10000) || !strstr(p.out, "\"added\"")) {
+		fprintf(stderr, "no added event for %s:\n%s\n", id_a, p.out ? p.out : "");
+		test_failures++;
+	}
+	oci_delete("runc", id_a);
+	if (!sonde_proc_wait_for(&p, 1, "\"removed\"", 10000)) {
+		fprintf(stderr, "no removed event for %s:\n%s\n", id_a, p.out ? p.out : "");
+		test_failures++;
+	}
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	{
+		json_t *lines = test_json_lines(p.out ? p.out : ""), *ev;
+		size_t i, n_added = 0, n_removed = 0;
+
+		json_array_foreach(lines, i, ev)
+		{
+			const char *type = test_json_str(ev, "type"),
+			           *cid = test_json_str(ev, "container.runtime.containerId");
+
+			CHECK(cid && strcmp(cid, id_b) != 0); /* team-b: never */
+			if (cid && !strcmp(cid, id_a)) {
+				n_added += type && !strcmp(type, "added");
+				n_removed += type && !strcmp(type, "removed");
+			}
+		}
+		CHECK(n_added >= 1);
+		CHECK_INT(n_removed, 1);
+		json_decref(lines);
+	}
+out:
+	if (started)
+		sonde_proc_free(&p);
+	oci_delete("runc", id_a);
+	oci_delete("runc", id_b);
 	cleanup();
 }
 
@@ -379,4 +525,6 @@ static void test_bad_selector(void)
 }
 
 TEST_MAIN(TEST(test_k8s_namespace), TEST(test_host_with_exclusion), TEST(test_list_containers),
+          TEST(test_k8s_containername), TEST(test_containername_exclusion), TEST(test_runtime_containername),
+          TEST(test_sandbox_never_selected), TEST(test_list_containers_watch),
           TEST(test_selection_flood_control), TEST(test_selection_drops_in_kernel), TEST(test_bad_selector))
