@@ -75,6 +75,9 @@ static void run_scenario(struct ctrd_env *e, struct scenario *s)
 			test_failures++;
 	sonde_drain_stop(&drain);
 	sonde_proc_wait_for(&p, 1, s->files[0], 5000);
+	/* a containerd container was found: gRPC core is loaded now (and only
+	 * now: test_trace_open checks it is not without a socket) */
+	CHECK(test_maps_have(p.pid, "libgrpc"));
 	rc = sonde_proc_finish(&p, SIGINT, 10000);
 	CHECK_INT(rc, 0);
 	if (rc != 0)

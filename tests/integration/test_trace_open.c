@@ -135,11 +135,22 @@ static void test_kernel_filters(void)
 }
 
 /* A lone event never fills an eighth of the ring, so it wakes nobody: the
- * reader's 20 ms drain timer must deliver it while sonde runs, not at stop. */
+ * reader's 20 ms drain timer must deliver it while sonde runs, not at stop.
+ * Without a containerd socket, gRPC core is not loaded meanwhile. */
 static void test_lone_event_drained(void)
 {
 	setup();
-	const char *argv[] = {"run", "trace_open", "--host", "-o", "json", "-v", "--comm", CHILD_COMM, NULL};
+	const char *argv[] = {"run",
+	                      "trace_open",
+	                      "--host",
+	                      "-o",
+	                      "json",
+	                      "-v",
+	                      "--comm",
+	                      CHILD_COMM,
+	                      "--containerd-socketpath",
+	                      "/nonexistent/sonde-it.sock",
+	                      NULL};
 	char path[128];
 	struct open_args args = {path, O_RDONLY, 0};
 	struct sonde_proc p;
@@ -159,6 +170,8 @@ static void test_lone_event_drained(void)
 	printf("  the lone event came after %lld ms\n", (long long)(test_now_ms() - t0));
 	CHECK(seen);
 	CHECK(waitpid(p.pid, NULL, WNOHANG) == 0); /* delivered by the running reader */
+	/* no containerd socket: gRPC core (~8 MiB) is never loaded */
+	CHECK(!test_maps_have(p.pid, "libgrpc"));
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	sonde_proc_free(&p);
 }

@@ -227,6 +227,18 @@ bool test_have(const char *tool)
 	return test_run_quiet(argv) == 0;
 }
 
+bool test_maps_have(pid_t pid, const char *needle)
+{
+	char path[64], *maps;
+	bool found;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	maps = test_read_file(path, NULL);
+	found = maps && strstr(maps, needle);
+	free(maps);
+	return found;
+}
+
 int sonde_proc_start(struct sonde_proc *p, const char *const *argv)
 {
 	int out[2], err[2];

@@ -112,6 +112,8 @@ int test_wait_status(pid_t pid);
 int test_run_quiet(const char *const *argv);
 /* Whether `tool --version` runs and exits 0. */
 bool test_have(const char *tool);
+/* Whether process pid maps a file whose path contains needle (/proc/PID/maps). */
+bool test_maps_have(pid_t pid, const char *needle);
 
 /* A running sonde process with its stdout/stderr captured. */
 struct sonde_proc {
