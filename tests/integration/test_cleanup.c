@@ -256,6 +256,7 @@ static void check_host_after(const struct snapshot *before, const char *what)
  * holds, stops it with sig and checks they are all gone. */
 static void stop_with(const char *gadget, int sig, const char *extra)
 {
+	int failures_before = test_failures;
 	const char *argv[] = {"run", gadget, "--host", "-o", "json", "-v", extra, NULL};
 	static struct idset held[NKINDS];
 	struct snapshot before;
@@ -275,7 +276,7 @@ static void stop_with(const char *gadget, int sig, const char *extra)
 	CHECK(held[MAP].n > 0);
 	printf("  %s: %zu programs, %zu links, %zu maps\n", what, held[PROG].n, held[LINK].n, held[MAP].n);
 	CHECK_INT(sonde_proc_finish(&p, sig, 15000), 0);
-	if (test_failures)
+	if (test_failures != failures_before)
 		sonde_proc_print_errors(&p);
 	sonde_proc_free(&p);
 	CHECK_INT(survivors(held, what), 0);
@@ -305,6 +306,7 @@ static void test_sigterm_uprobes(void)
  * nothing left behind. */
 static void test_failed_start(void)
 {
+	int failures_before = test_failures;
 	const char *argv[] = {SONDE_BIN, "run", "trace_malloc", "--host", "-o", "json", NULL};
 	struct snapshot before;
 	int err[2];
@@ -345,7 +347,7 @@ static void test_failed_start(void)
 	/* it failed where it should: attaching, after others were attached */
 	CHECK(text && strstr(text, "Too many open files"));
 	CHECK(text && strstr(text, "cannot attach to"));
-	if (test_failures)
+	if (test_failures != failures_before)
 		fprintf(stderr, "sonde's messages:\n%s\n", text ? text : "");
 	check_host_after(&before, "trace_malloc, failed start");
 	free(text);

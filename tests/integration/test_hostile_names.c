@@ -119,6 +119,7 @@ static void check_all_seen(const bool *seen, const char *what)
 
 static void test_json(void)
 {
+	int before = test_failures;
 	bool seen[NNAMES] = {0};
 	json_t *all, *ev;
 	char *out;
@@ -136,7 +137,7 @@ static void test_json(void)
 			see(json_string_value(f), json_string_length(f), seen);
 	}
 	check_all_seen(seen, "json");
-	if (test_failures)
+	if (test_failures != before)
 		fprintf(stderr, "sonde printed:\n%s\n", out);
 	json_decref(all);
 	free(out);
@@ -192,6 +193,7 @@ static int yaml_fnames(const char *text, bool *seen)
 
 static void test_yaml(void)
 {
+	int before = test_failures;
 	bool seen[NNAMES] = {0};
 	char *out;
 
@@ -200,7 +202,7 @@ static void test_yaml(void)
 	REQUIRE(out);
 	CHECK_INT(yaml_fnames(out, seen), 0);
 	check_all_seen(seen, "yaml");
-	if (test_failures)
+	if (test_failures != before)
 		fprintf(stderr, "sonde printed:\n%s\n", out);
 	free(out);
 	teardown();
