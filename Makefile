@@ -24,8 +24,9 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/sonde run $(GADGET) $(RUN_ARGS)
 
+# After ctest's summary, why each skipped test did not run (ctest names them only).
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j1
+	cd $(BUILD) && ctest --output-on-failure -j1; rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD); exit $$rc
 
 $(BUILD_ASAN)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_ASAN) -DSONDE_WERROR=ON -DSONDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -34,7 +35,8 @@ $(BUILD_ASAN)/CMakeCache.txt:
 # (gRPC core) and crashes now and then (google/sanitizers#1322).
 test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
-	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1; \
+	rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD_ASAN); exit $$rc
 
 # Unit tests under valgrind memcheck (not part of check: about a minute more).
 test-valgrind: build

@@ -36,6 +36,7 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	/* bad input: one error line and 1, as the README promises */
 	cli_error("unknown command \"%s\" (try: sonde help)", argv[1]);
-	return 2;
+	return 1;
 }

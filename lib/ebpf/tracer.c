@@ -5,9 +5,11 @@
  * ready. A sample at least as large as the event struct is emitted in place
  * (payload points into the ring); shorter ones are copied into a zero-padded
  * scratch buffer. Nothing is allocated per event. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sonde/log.h>
 
@@ -99,11 +101,33 @@ static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
 		            ncpus);
 }
 
+/* 1 if the kernel has ring buffers, 0 if not (creating one is EINVAL),
+ * else the error that kept us from knowing (no fd left, no memory):
+ * libbpf_probe_bpf_map_type says 0 for any failure, and a process out of
+ * fds would have taken perf buffers for a kernel without rings. */
+static int probe_ringbuf(void)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, (uint32_t)sysconf(_SC_PAGESIZE), NULL);
+
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return errno == EINVAL ? 0 : -errno;
+}
+
 int ebpf_tracers_fix_maps(struct ebpf_gadget *g)
 {
+	int have_ringbuf;
+
 	if (g->ntracer_maps == 0)
 		return 0;
-	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL) > 0) {
+	have_ringbuf = probe_ringbuf();
+	if (have_ringbuf < 0) {
+		sonde_err("cannot probe the kernel for ring buffers: %s", strerror(-have_ringbuf));
+		return have_ringbuf;
+	}
+	if (have_ringbuf > 0) {
 		for (size_t i = 0; i < g->ntracer_maps; i++) {
 			struct bpf_map *m = bpf_object__find_map_by_name(g->obj, g->tracer_maps[i]);
 

@@ -7,8 +7,7 @@
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 }
 
 /* The header line of trace_open's columns with these extra flags. */

@@ -31,8 +31,7 @@ static void test_two_runs(void)
 	char pa[64], pb[64], pb2[64];
 	struct sonde_proc a, b;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	snprintf(pa, sizeof(pa), "/tmp/sonde-it-ca-%d", getpid());
 	snprintf(pb, sizeof(pb), "/tmp/sonde-it-cb-%d", getpid());
 	snprintf(pb2, sizeof(pb2), "/tmp/sonde-it-cb2-%d", getpid());

@@ -90,7 +90,8 @@ static char *run_once(const char *path, bool *seen)
 		open_as_child(path);
 		*seen = sonde_proc_wait_for(&p, 1, path, 5000);
 	}
-	sonde_proc_finish(&p, SIGINT, 10000);
+	/* every run, the damaged-cache one included, must end well */
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	err = p.err ? strdup(p.err) : NULL;
 	sonde_proc_free(&p);
 	return err;
@@ -98,12 +99,11 @@ static char *run_once(const char *path, bool *seen)
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (access("/usr/sbin/bpftool", X_OK) && access("/usr/bin/bpftool", X_OK))
-		test_skip("no bpftool to generate the cache");
+		test_skip_dep("no bpftool to generate the cache");
 	if (access("/sys/kernel/notes", R_OK))
-		test_skip("no kernel build id");
+		test_skip_machine("no kernel build id in /sys/kernel/notes");
 	snprintf(cache, sizeof(cache), "/tmp/sonde-it-cache-XXXXXX");
 	REQUIRE(mkdtemp(cache));
 	setenv("SONDE_CACHE_DIR", cache, 1);

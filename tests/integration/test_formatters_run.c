@@ -106,8 +106,7 @@ static long long now_ns(void)
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	srandom((unsigned)getpid());
 }
 

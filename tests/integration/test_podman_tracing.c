@@ -39,7 +39,7 @@ static void cleanup(void)
 static void skip(const char *why)
 {
 	cleanup();
-	test_skip(why);
+	test_skip_dep(why);
 }
 
 /* busybox-static rootfs → tarball → `podman import` as a local image. */

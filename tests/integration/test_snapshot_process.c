@@ -13,8 +13,7 @@ static void test_lists_own_pid(void)
 	size_t i;
 	int status;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	prctl(PR_GET_NAME, comm);
 	status = sonde_run_cmd(argv, &out, &err, 30000);
 	CHECK_INT(status, 0);
@@ -45,8 +44,7 @@ static void test_pid_filter(void)
 	char *out = NULL, *err = NULL;
 	json_t *lines, *arr;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	CHECK_INT(sonde_run_cmd(argv, &out, &err, 30000), 0);
 	lines = test_json_lines(out);

@@ -7,8 +7,7 @@
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 }
 
 static size_t count(const char *s, const char *needle)

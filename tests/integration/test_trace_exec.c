@@ -55,8 +55,7 @@ static void test_exec_event(void)
 	int go, status;
 	pid_t pid;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	snprintf(token, sizeof(token), "sonde-exec-token-%d", getpid());
 	pid = spawn_echo(token, &go);
 	REQUIRE(sonde_proc_start(&p, argv) == 0);
@@ -94,8 +93,7 @@ static void test_failed_exec(void)
 	json_t *evs, *ev;
 	pid_t pid;
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	snprintf(path, sizeof(path), "/nonexistent-sonde-%d", getpid());
 	REQUIRE(sonde_proc_start(&p, argv) == 0);
 	CHECK(sonde_proc_wait_for(&p, 2, "running", 15000));

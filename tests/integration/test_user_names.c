@@ -81,8 +81,7 @@ static json_t *event_for(json_t *all, const char *path)
 
 static void setup(void)
 {
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 }
 
 /* The test itself is root: uid 0 is "root" in every passwd. */

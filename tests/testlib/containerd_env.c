@@ -454,10 +454,9 @@ void ctrd_require(void)
 	const char *cd[] = {"containerd", "--version", NULL};
 	const char *ctr[] = {"ctr", "--version", NULL};
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (!have_cmd(cd) || !have_cmd(ctr))
-		test_skip("needs containerd and ctr (scripts/install-deps.sh)");
+		test_skip_dep("needs containerd and ctr (scripts/install-deps.sh)");
 }
 
 struct ctrd_env *ctrd_env_setup(void)
@@ -1079,6 +1078,55 @@ int ctrd_task_wait(const struct ctrd_env *e, const char *ns, const char *id, int
 		usleep(50 * 1000);
 	}
 	return 0;
+}
+
+pid_t ctrd_task_pid(const struct ctrd_env *e, const char *ns, const char *id)
+{
+	const char *args[] = {"tasks", "ls", NULL};
+	char *out = NULL, *save = NULL, *line;
+	pid_t pid = -1;
+
+	if (ctrd_ctr(e, ns, args, &out) == 0) {
+		/* TASK PID STATUS */
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char task[128];
+			int p;
+
+			if (sscanf(line, "%127s %d", task, &p) == 2 && !strcmp(task, id))
+				pid = p;
+		}
+	}
+	free(out);
+	return pid;
+}
+
+long ctrd_task_wait_counter(const struct ctrd_env *e, const char *ns, const char *id, const char *path,
+                            long min, int timeout_ms)
+{
+	int64_t deadline = test_now_ms() + timeout_ms;
+	pid_t pid = ctrd_task_pid(e, ns, id);
+	char file[300];
+	long v = -1;
+
+	if (pid <= 0) {
+		fprintf(stderr, "%s/%s has no task\n", ns, id);
+		return -1;
+	}
+	snprintf(file, sizeof(file), "/proc/%d/root%s", pid, path);
+	for (;;) {
+		char *text = test_read_file(file, NULL);
+
+		v = text && *text ? strtol(text, NULL, 10) : -1;
+		free(text);
+		if (v >= min)
+			return v;
+		if (test_now_ms() > deadline) {
+			fprintf(stderr, "%s/%s: %s is %ld, not yet %ld, after %d ms\n", ns, id, path, v, min,
+			        timeout_ms);
+			return v;
+		}
+		usleep(20 * 1000); /* a file in another mount namespace: no event to wait on */
+	}
 }
 
 void ctrd_remove(struct ctrd_env *e, const char *ns, const char *id)

@@ -3,7 +3,7 @@
  * touched), busybox and pause images built here from busybox-static and a
  * static pause program, `ctr` helpers for plain containerd containers and a
  * small CRI client for pods. Everything an env starts is stopped, unmounted
- * and removed by ctrd_env_stop, which also runs at exit (after test_skip, or
+ * and removed by ctrd_env_stop, which also runs at exit (after a test_skip_*, or
  * a case that returned early). Failures print what failed and why on stderr. */
 #ifndef SONDE_TEST_CONTAINERD_ENV_H
 #define SONDE_TEST_CONTAINERD_ENV_H
@@ -79,6 +79,15 @@ void ctrd_remove(struct ctrd_env *e, const char *ns, const char *id);
 const char *ctrd_task_status(const struct ctrd_env *e, const char *ns, const char *id, char *buf, size_t sz);
 /* Waits until the task has exited (STOPPED). 0, or -1 after saying why. */
 int ctrd_task_wait(const struct ctrd_env *e, const char *ns, const char *id, int timeout_ms);
+/* The host pid of the task's init (`ctr tasks ls`), or -1. */
+pid_t ctrd_task_pid(const struct ctrd_env *e, const char *ns, const char *id);
+/* Waits until the task's process holds the integer at least `min` in file
+ * path of its root (read through /proc/PID/root: what a container's script
+ * writes there is how a test learns it has done something, without a fixed
+ * wait). The last value read (or -1), when it is not reached in timeout_ms
+ * after saying so. */
+long ctrd_task_wait_counter(const struct ctrd_env *e, const char *ns, const char *id, const char *path,
+                            long min, int timeout_ms);
 
 /* Checks the runtime fields sonde's containerd enrichment gives a record of
  * busybox container id: runtimeName containerd, the id, the image name, its

@@ -1,7 +1,9 @@
 /* Busybox root filesystems, OCI bundles and runtime runs for integration
  * tests (see oci_rootfs.h). */
 #include <errno.h>
+#include <ftw.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,11 +14,10 @@ void oci_require(const char *tool)
 {
 	char why[128];
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	if (!test_have(tool) || access("/bin/busybox", X_OK)) {
 		snprintf(why, sizeof(why), "needs %s and busybox-static (scripts/install-deps.sh)", tool);
-		test_skip(why);
+		test_skip_dep(why);
 	}
 }
 
@@ -130,4 +131,109 @@ void oci_delete(const char *runtime, const char *id)
 	const char *del[] = {runtime, "delete", "-f", id, NULL};
 
 	test_run_quiet(del);
+}
+
+/* ---- crun on a hybrid cgroup host ---- */
+
+#define CG2_CONTROLLERS "/sys/fs/cgroup/unified/cgroup.controllers"
+#define HUGETLB_V1      "/sys/fs/cgroup/hugetlb"
+
+static bool hugetlb_moved, atexit_registered;
+
+/* The hierarchy id of hugetlb in /proc/cgroups: 0 while it is on cgroup2. */
+static int hugetlb_hierarchy(void)
+{
+	FILE *f = fopen("/proc/cgroups", "r");
+	char line[256], name[64];
+	int hier = -1, h;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d", name, &h) == 2 && !strcmp(name, "hugetlb"))
+			hier = h;
+	if (f)
+		fclose(f);
+	return hier;
+}
+
+/* Removes the (empty) child cgroups crun left, deepest first: a v1
+ * hierarchy with children outlives its unmount. */
+static int rmdir_child(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	if (flag == FTW_DP && ftw->level > 0)
+		rmdir(path);
+	return 0;
+}
+
+int oci_crun_cgroups_restore(void)
+{
+	int64_t deadline = test_now_ms() + 10000;
+
+	if (!hugetlb_moved)
+		return 0;
+	/* A hierarchy is destroyed at unmount only when it has no child, dying
+	 * ones included; one unmounted too early stays alive, unmounted, until
+	 * it is mounted and unmounted again once the children are gone. */
+	while (hugetlb_hierarchy() > 0) {
+		if (test_now_ms() > deadline) {
+			fprintf(stderr, "hugetlb did not go back to cgroup2 in 10 s (hierarchy %d)\n",
+			        hugetlb_hierarchy());
+			return -1;
+		}
+		mkdir(HUGETLB_V1, 0755);
+		if (mount("cgroup", HUGETLB_V1, "cgroup", 0, "hugetlb") && errno != EBUSY) {
+			fprintf(stderr, "cannot mount %s: %s\n", HUGETLB_V1, strerror(errno));
+			return -1;
+		}
+		nftw(HUGETLB_V1, rmdir_child, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+		umount(HUGETLB_V1);
+		if (hugetlb_hierarchy() > 0)
+			usleep(50 * 1000); /* the destruction is asynchronous: no event to wait on */
+	}
+	rmdir(HUGETLB_V1);
+	hugetlb_moved = false;
+	return 0;
+}
+
+static void restore_at_exit(void)
+{
+	oci_crun_cgroups_restore();
+}
+
+int oci_crun_cgroups_setup(void)
+{
+	char *ctl = test_read_file(CG2_CONTROLLERS, NULL);
+	char *nl;
+
+	if (!ctl)
+		return 0; /* no cgroup2 mounted there: not the hybrid layout */
+	nl = strchr(ctl, '\n');
+	if (nl)
+		*nl = 0;
+	if (!ctl[0]) {
+		free(ctl);
+		return 0;
+	}
+	if (strcmp(ctl, "hugetlb")) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "cgroup2 holds controllers \"%s\": crun refuses hybrid hosts",
+		         ctl);
+		free(ctl);
+		test_skip_machine(why);
+	}
+	free(ctl);
+	if (mkdir(HUGETLB_V1, 0755) && errno != EEXIST) {
+		fprintf(stderr, "cannot create %s: %s\n", HUGETLB_V1, strerror(errno));
+		return -1;
+	}
+	if (mount("cgroup", HUGETLB_V1, "cgroup", 0, "hugetlb")) {
+		fprintf(stderr, "cannot mount hugetlb on %s: %s\n", HUGETLB_V1, strerror(errno));
+		rmdir(HUGETLB_V1);
+		return -1;
+	}
+	if (!atexit_registered)
+		atexit(restore_at_exit);
+	atexit_registered = hugetlb_moved = true;
+	return 0;
 }

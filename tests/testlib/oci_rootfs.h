@@ -40,4 +40,17 @@ int oci_run_detached(const char *runtime, const char *bundle, const char *id);
 /* `runtime delete -f ID`; a container that is not there is fine. */
 void oci_delete(const char *runtime, const char *id);
 
+/* crun (1.8) refuses a cgroup v1/v2 hybrid host whose cgroup2 hierarchy
+ * holds a controller ("cgroups in hybrid mode not supported, drop all
+ * controllers from cgroupv2"); this machine leaves hugetlb there. This
+ * moves hugetlb to a v1 hierarchy of its own at /sys/fs/cgroup/hugetlb, as
+ * the other controllers are: 0 when crun can run (also when nothing needed
+ * moving), -1 after saying why not. Skips the test (machine-level) when
+ * cgroup2 holds controllers other than hugetlb, which a test cannot move
+ * without disturbing the host's own cgroups. Runs at exit too. */
+int oci_crun_cgroups_setup(void);
+/* Gives hugetlb back to cgroup2 if oci_crun_cgroups_setup moved it: 0, or
+ * -1 after saying why not (the host is then left as crun needs it). */
+int oci_crun_cgroups_restore(void);
+
 #endif

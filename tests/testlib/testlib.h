@@ -68,9 +68,20 @@ int test_main(const struct test_case *cases, size_t n, int argc, char **argv);
 #fn, fn                                                                                      \
 	}
 
-/* 77 = skipped for ctest (SKIP_RETURN_CODE). */
+/* Skips: the case ends at once (the file's other cases still run) and the
+ * file exits 77, ctest's "Skipped", with "SKIP: kind: why" in its output,
+ * which `make test` lists after ctest's summary. A skip after a failed check
+ * is a failure. Two kinds:
+ *  - test_skip_dep, test_require_root: a package or privilege that
+ *    scripts/install-deps.sh (or running as root, as CI does) provides. With
+ *    CI=true they fail the case: CI must run what the suite claims.
+ *  - test_skip_machine: a documented fact of the machine that no install
+ *    fixes; the reasons allowed are listed in README.md ("Tests"). */
 bool test_is_root(void);
-void test_skip(const char *why);
+bool test_in_ci(void);
+_Noreturn void test_skip_dep(const char *why);
+void test_require_root(void);
+_Noreturn void test_skip_machine(const char *why);
 
 /* Reads a whole file; caller frees. */
 char *test_read_file(const char *path, size_t *len);
@@ -101,6 +112,8 @@ int test_wait_status(pid_t pid);
 int test_run_quiet(const char *const *argv);
 /* Whether `tool --version` runs and exits 0. */
 bool test_have(const char *tool);
+/* Whether process pid maps a file whose path contains needle (/proc/PID/maps). */
+bool test_maps_have(pid_t pid, const char *needle);
 
 /* A running sonde process with its stdout/stderr captured. */
 struct sonde_proc {
@@ -124,12 +137,16 @@ void sonde_proc_free(struct sonde_proc *p);
 int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv);
 /* Waits for child (a worker doing what sonde must see) to exit, reading
  * sonde's output meanwhile: a sonde blocked on a full pipe could not answer
- * the exec permission events a runtime's exec waits on. Up to 300 rounds of
- * 100 ms; checks that the child exited 0 when it did exit. */
+ * the exec permission events a runtime's exec waits on. Checks that it
+ * exited 0; one still running after 30 s is killed and a failure. */
 void sonde_proc_await_child(struct sonde_proc *p, pid_t child);
 /* sonde's stderr without its -v debug lines, with its exit status, for a
  * failed run. */
 void sonde_proc_print_errors(const struct sonde_proc *p);
+/* The sum of every "sonde: warning: DS: lost N samples" line of sonde's
+ * stderr (each reports what was lost since the previous one); other lines
+ * that mention "lost" (libbpf's debug output) do not count. */
+unsigned long long sonde_lost_samples(const char *err);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
 
@@ -153,7 +170,9 @@ char *sonde_run_around_child(const char *const *argv, struct test_child *c, cons
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>
 
-/* Parses every line of `text` that is a JSON value; returns an array (caller decrefs). */
+/* Parses every line of `text` (sonde's -o json output: one JSON document a
+ * line); returns an array (caller decrefs). A line that is not valid JSON
+ * is printed and counted as a failure, never dropped silently. */
 json_t *test_json_lines(const char *text);
 /* Looks up a dotted path ("proc.pid") in nested objects. */
 json_t *test_json_path(json_t *obj, const char *path);

@@ -112,7 +112,7 @@ static void test_untrusted_state(void)
 	put("containerd/runc/bad ns/x/state.json", "{}");
 	w = watch(set, false);
 	CHECK_INT(sonde_containers_count(set), 0);
-	CHECK(warnings >= 3); /* garbage and empty runc state, containerd garbage */
+	CHECK_INT(warnings, 3); /* garbage and empty runc state, containerd garbage: once each */
 	sonde_container_watcher_free(w);
 	sonde_containers_free(set);
 	teardown();

@@ -1,4 +1,6 @@
 /* ebpf operator: struct → field inference (spec §2.4/§2.5) on tests/bpf/ebpf_fields.bpf.c. */
+#include <bpf/btf.h>
+
 #include "test_ebpf_helpers.h"
 
 #define ARR(k) ((enum sonde_kind)((uint32_t)(k) | SONDE_KIND_ARRAY_OF))
@@ -6,47 +8,49 @@
 #define SM     SONDE_FIELD_STATIC_MEMBER
 #define HID    SONDE_FIELD_HIDDEN
 
+/* Offsets and sizes are not listed: libbpf's reading of the object's BTF
+ * (btf_layout) is the oracle, so that a change of the fixture or of a
+ * gadget header cannot leave a stale copy here. */
 struct want {
 	const char *full_name;
 	enum sonde_kind kind;
-	uint32_t offset, size, flags;
+	uint32_t flags;
 	const char *tags; /* space separated, besides name:<member> and src:ebpf */
 	const char *template_;
 	const char *alias;
 };
 
 static const struct want fields[] = {
-    {"timestamp_raw", SONDE_KIND_UINT64, 0, 8, SM | HID,
-     "type:gadget_timestamp type:__u64 type:unsigned long long", "timestamp", NULL},
-    {"proc", SONDE_KIND_BYTES, 8, 64, SM | HID, "type:gadget_process", NULL, NULL},
-    {"proc.comm", SONDE_KIND_CSTRING, 8, 16, SM | HP, "type:gadget_comm type:char", "comm", "comm"},
-    {"proc.pid", SONDE_KIND_UINT32, 24, 4, SM | HP, "type:gadget_pid type:__u32 type:unsigned int", "pid",
-     "pid"},
-    {"proc.mntns_id", SONDE_KIND_UINT64, 32, 8, SM | HP | HID, "type:gadget_mntns_id type:__u64", "mntns_id",
+    {"timestamp_raw", SONDE_KIND_UINT64, SM | HID, "type:gadget_timestamp type:__u64 type:unsigned long long",
+     "timestamp", NULL},
+    {"proc", SONDE_KIND_BYTES, SM | HID, "type:gadget_process", NULL, NULL},
+    {"proc.comm", SONDE_KIND_CSTRING, SM | HP, "type:gadget_comm type:char", "comm", "comm"},
+    {"proc.pid", SONDE_KIND_UINT32, SM | HP, "type:gadget_pid type:__u32 type:unsigned int", "pid", "pid"},
+    {"proc.mntns_id", SONDE_KIND_UINT64, SM | HP | HID, "type:gadget_mntns_id type:__u64", "mntns_id",
      "mntns_id"},
-    {"proc.creds", SONDE_KIND_BYTES, 40, 8, SM | HP | HID, "type:gadget_creds", NULL, "creds"},
-    {"proc.creds.uid", SONDE_KIND_UINT32, 40, 4, SM | HP, "type:gadget_uid type:__u32", "uid", "uid"},
-    {"proc.creds.gid", SONDE_KIND_UINT32, 44, 4, SM | HP, "type:gadget_gid", "gid", "gid"},
-    {"proc.parent", SONDE_KIND_BYTES, 48, 20, SM | HP | HID, "type:gadget_parent", NULL, "parent"},
-    {"proc.parent.comm", SONDE_KIND_CSTRING, 48, 16, SM | HP, "type:gadget_comm type:char", "comm", "comm"},
-    {"proc.parent.pid", SONDE_KIND_UINT32, 64, 4, SM | HP, "type:gadget_pid", "pid", "pid"},
-    {"name", SONDE_KIND_CSTRING, 72, 32, SM, "type:char", NULL, NULL},
-    {"counts", ARR(SONDE_KIND_UINT32), 104, 16, SM, "type:__u32 type:unsigned int", NULL, NULL},
-    {"color_raw", SONDE_KIND_UINT32, 120, 4, SM | HID, "type:color", NULL, NULL},
-    {"small", SONDE_KIND_UINT8, 124, 1, SM, "type:small_enum", NULL, NULL},
-    {"level", SONDE_KIND_UINT32, 128, 4, SM, "type:level_t type:__u32 type:unsigned int", NULL, NULL},
-    {"in", SONDE_KIND_BYTES, 132, 4, SM, "type:inner", NULL, NULL},
-    {"in.a", SONDE_KIND_UINT16, 132, 2, SM | HP, "type:__u16 type:unsigned short", NULL, NULL},
-    {"in.b", SONDE_KIND_INT8, 134, 1, SM | HP, "type:__s8 type:signed char", NULL, NULL},
-    {"un", SONDE_KIND_BYTES, 136, 4, SM, "", NULL, NULL},
-    {"un.u32v", SONDE_KIND_UINT32, 136, 4, SM | HP, "type:__u32", NULL, NULL},
-    {"un.bytes4", ARR(SONDE_KIND_UINT8), 136, 4, SM | HP, "type:__u8 type:unsigned char", NULL, NULL},
-    {"flag", SONDE_KIND_BOOL, 140, 1, SM, "type:bool type:_Bool", NULL, NULL},
-    {"delta", SONDE_KIND_INT64, 144, 8, SM, "type:__s64 type:long long", NULL, NULL},
-    {"ratio", SONDE_KIND_FLOAT32, 152, 4, SM, "type:float", NULL, NULL},
-    {"ratio2", SONDE_KIND_FLOAT64, 160, 8, SM, "type:double", NULL, NULL},
-    {"last", SONDE_KIND_UINT8, 172, 1, SM, "type:__u8", NULL, NULL},
-    {"perms_raw", SONDE_KIND_UINT32, 176, 4, SM | HID, "type:perm_set", NULL, NULL},
+    {"proc.creds", SONDE_KIND_BYTES, SM | HP | HID, "type:gadget_creds", NULL, "creds"},
+    {"proc.creds.uid", SONDE_KIND_UINT32, SM | HP, "type:gadget_uid type:__u32", "uid", "uid"},
+    {"proc.creds.gid", SONDE_KIND_UINT32, SM | HP, "type:gadget_gid", "gid", "gid"},
+    {"proc.parent", SONDE_KIND_BYTES, SM | HP | HID, "type:gadget_parent", NULL, "parent"},
+    {"proc.parent.comm", SONDE_KIND_CSTRING, SM | HP, "type:gadget_comm type:char", "comm", "comm"},
+    {"proc.parent.pid", SONDE_KIND_UINT32, SM | HP, "type:gadget_pid", "pid", "pid"},
+    {"name", SONDE_KIND_CSTRING, SM, "type:char", NULL, NULL},
+    {"counts", ARR(SONDE_KIND_UINT32), SM, "type:__u32 type:unsigned int", NULL, NULL},
+    {"color_raw", SONDE_KIND_UINT32, SM | HID, "type:color", NULL, NULL},
+    {"small", SONDE_KIND_UINT8, SM, "type:small_enum", NULL, NULL},
+    {"level", SONDE_KIND_UINT32, SM, "type:level_t type:__u32 type:unsigned int", NULL, NULL},
+    {"in", SONDE_KIND_BYTES, SM, "type:inner", NULL, NULL},
+    {"in.a", SONDE_KIND_UINT16, SM | HP, "type:__u16 type:unsigned short", NULL, NULL},
+    {"in.b", SONDE_KIND_INT8, SM | HP, "type:__s8 type:signed char", NULL, NULL},
+    {"un", SONDE_KIND_BYTES, SM, "", NULL, NULL},
+    {"un.u32v", SONDE_KIND_UINT32, SM | HP, "type:__u32", NULL, NULL},
+    {"un.bytes4", ARR(SONDE_KIND_UINT8), SM | HP, "type:__u8 type:unsigned char", NULL, NULL},
+    {"flag", SONDE_KIND_BOOL, SM, "type:bool type:_Bool", NULL, NULL},
+    {"delta", SONDE_KIND_INT64, SM, "type:__s64 type:long long", NULL, NULL},
+    {"ratio", SONDE_KIND_FLOAT32, SM, "type:float", NULL, NULL},
+    {"ratio2", SONDE_KIND_FLOAT64, SM, "type:double", NULL, NULL},
+    {"last", SONDE_KIND_UINT8, SM, "type:__u8", NULL, NULL},
+    {"perms_raw", SONDE_KIND_UINT32, SM | HID, "type:perm_set", NULL, NULL},
 };
 
 static void check_tags(struct sonde_field *f, const struct want *w)
@@ -79,10 +83,45 @@ static void check_tags(struct sonde_field *f, const struct want *w)
 	CHECK(sonde_field_has_tag(f, "src:ebpf"));
 }
 
+/* Offset and size of the member at dotted path in struct `root` of the
+ * fixture's BTF, as libbpf reads them; false if there is no such member. */
+static bool btf_layout(const struct btf *btf, const char *root, const char *path, uint32_t *off,
+                       uint32_t *size)
+{
+	int id = btf__find_by_name_kind(btf, root, BTF_KIND_STRUCT);
+	char buf[128], *save = NULL;
+
+	*off = 0;
+	if (id < 0)
+		return false;
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *name = strtok_r(buf, ".", &save); name; name = strtok_r(NULL, ".", &save)) {
+		const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, id));
+		const struct btf_member *m;
+		int i, n;
+
+		if (!t || !(btf_is_struct(t) || btf_is_union(t)))
+			return false;
+		m = btf_members(t);
+		n = btf_vlen(t);
+		for (i = 0; i < n; i++, m++)
+			if (!strcmp(btf__name_by_offset(btf, m->name_off), name))
+				break;
+		if (i == n)
+			return false;
+		*off += btf_member_bit_offset(t, i) / 8;
+		id = (int)m->type;
+	}
+	*size = (uint32_t)btf__resolve_size(btf, id);
+	return true;
+}
+
 static void test_struct_fields(void)
 {
 	struct gadget_run r;
 	struct sonde_ds *ds;
+	struct btf *btf;
+	uint32_t off, size;
 	size_t nstatic = 0;
 
 	capture_reset();
@@ -105,6 +144,8 @@ static void test_struct_fields(void)
 		}
 	}
 	CHECK_INT(nstatic, sizeof(fields) / sizeof(fields[0]));
+	btf = btf__parse_elf(fixture_path("ebpf_fields"), NULL);
+	REQUIRE(btf);
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const struct want *w = &fields[i];
 		struct sonde_field *f = sonde_ds_field(ds, w->full_name);
@@ -114,11 +155,16 @@ static void test_struct_fields(void)
 			test_failures++;
 			continue;
 		}
-		if (sonde_field_kind(f) != w->kind || sonde_field_offset(f) != w->offset ||
-		    sonde_field_size(f) != w->size || sonde_field_flags(f) != w->flags) {
+		if (!btf_layout(btf, "event", w->full_name, &off, &size)) {
+			fprintf(stderr, "  %s: no such member of struct event in the BTF\n", w->full_name);
+			test_failures++;
+			continue;
+		}
+		if (sonde_field_kind(f) != w->kind || sonde_field_offset(f) != off ||
+		    sonde_field_size(f) != size || sonde_field_flags(f) != w->flags) {
 			fprintf(stderr, "  %s: kind %#x off %u size %u flags %#x, want %#x %u %u %#x\n",
 			        w->full_name, sonde_field_kind(f), sonde_field_offset(f), sonde_field_size(f),
-			        sonde_field_flags(f), w->kind, w->offset, w->size, w->flags);
+			        sonde_field_flags(f), w->kind, off, size, w->flags);
 			test_failures++;
 		}
 		CHECK_INT(sonde_field_order(f), 0);
@@ -142,6 +188,7 @@ static void test_struct_fields(void)
 	CHECK_INT(sonde_field_kind(sonde_ds_field(ds, "color")), SONDE_KIND_STRING);
 	CHECK_INT(sonde_field_kind(sonde_ds_field(ds, "perms")), SONDE_KIND_STRING);
 	CHECK(sonde_ds_field(ds, "small_name") == NULL);
+	btf__free(btf);
 	gadget_close(&r);
 }
 
@@ -161,7 +208,14 @@ static void test_enum_formatter(void)
 	struct sonde_ds *ds;
 	struct sonde_field *color, *perms, *raw;
 	unsigned char ev[184];
+	uint32_t color_off = 0, perms_off = 0, n;
+	struct btf *btf = btf__parse_elf(fixture_path("ebpf_fields"), NULL);
 
+	REQUIRE(btf);
+	CHECK(btf_layout(btf, "event", "color_raw", &color_off, &n) && n == 4);
+	CHECK(btf_layout(btf, "event", "perms_raw", &perms_off, &n) && n == 4);
+	CHECK_INT(btf__resolve_size(btf, btf__find_by_name_kind(btf, "event", BTF_KIND_STRUCT)), sizeof(ev));
+	btf__free(btf);
 	capture_reset();
 	REQUIRE(gadget_open_fixture(&r, "ebpf_fields", NULL) == 0);
 	ds = sonde_gadget_ds(r.ctx, "fields");
@@ -177,8 +231,8 @@ static void test_enum_formatter(void)
 
 		REQUIRE(rec);
 		memset(ev, 0, sizeof(ev));
-		memcpy(ev + 120, &cases[i].color, 4);
-		memcpy(ev + 176, &cases[i].perms, 4);
+		memcpy(ev + color_off, &cases[i].color, 4);
+		memcpy(ev + perms_off, &cases[i].perms, 4);
 		rec->payloads[sonde_field_payload_index(raw)].data = ev;
 		rec->payloads[sonde_field_payload_index(raw)].len = sizeof(ev);
 		CHECK_INT(sonde_ds_emit(ds, rec), 0);
@@ -210,7 +264,7 @@ static void test_enum_formatter(void)
 
 		REQUIRE(rec);
 		memset(ev, 0, sizeof(ev));
-		memcpy(ev + 176, &v, 4);
+		memcpy(ev + perms_off, &v, 4);
 		rec->payloads[0].data = ev;
 		rec->payloads[0].len = sizeof(ev);
 		CHECK_INT(sonde_ds_emit(ds, rec), 0);

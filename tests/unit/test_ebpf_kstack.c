@@ -74,8 +74,7 @@ static void test_kallsyms_proc(void)
 	char *text, *p;
 	unsigned long long addr = 0;
 
-	if (!test_is_root())
-		test_skip("needs root to see kernel addresses");
+	test_require_root();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	REQUIRE(ebpf_kallsyms_load("/proc/kallsyms", &ks) == 0);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -137,8 +136,7 @@ static void test_kernel_stacks(void)
 	struct sonde_ds *ds;
 	char pid[32];
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	capture_reset();
 	REQUIRE(gadget_open_fixture(&r, "ebpf_kstack", yaml) == 0);
 	snprintf(pid, sizeof(pid), "%d", getpid());

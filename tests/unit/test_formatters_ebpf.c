@@ -47,8 +47,7 @@ static void test_special_types(void)
 	struct sonde_ds *ds;
 	char pid[32];
 
-	if (!test_is_root())
-		test_skip("needs root");
+	test_require_root();
 	capture_reset();
 	setenv("TZ", "UTC0", 1);
 	tzset();

@@ -2,8 +2,8 @@
 #include <math.h>
 
 #include "../../lib/output/json.h"
-#include "../../lib/output/utf8.h"
 #include "test_output_fixture.h"
+#include "test_utf8_oracle.h"
 
 static const char expected_compact[] =
     "{\"arr\":[1,-2,3],\"blob\":\"deadbeef\",\"f32\":0.1,\"f64\":1e+21,\"flag\":true,"
@@ -151,8 +151,53 @@ static void test_strings(void)
 	sonde_outbuf_fini(&ob);
 }
 
+/* Round trip through jansson, another JSON implementation: the writer's
+ * string parses, and gives back the oracle's decoding (valid UTF-8 kept,
+ * U+FFFD per ill-formed byte, NUL and controls included), for the pieces
+ * alone and for 20 000 random strings of them (fixed seed). */
+static void check_jansson(struct sonde_outbuf *ob, const char *s, size_t n)
+{
+	char want[3 * 400];
+	size_t wlen = oracle_decoded(s, n, want);
+	json_error_t jerr;
+	json_t *v;
+
+	sonde_outbuf_reset(ob);
+	sonde_json_write_string(ob, s, n);
+	v = json_loadb(ob->data, ob->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+	if (!v || !json_is_string(v) || json_string_length(v) != wlen ||
+	    memcmp(json_string_value(v), want, wlen) != 0) {
+		fprintf(stderr, "string of %zu bytes:", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %02x", (unsigned char)s[i]);
+		fprintf(stderr, "\nwritten as %.*s\n%s\n", (int)ob->len, ob->data,
+		        v ? "decoded differently" : jerr.text);
+		test_failures++;
+	}
+	json_decref(v);
+}
+
+static void test_strings_jansson(void)
+{
+	struct sonde_outbuf ob;
+	char buf[400];
+
+	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	for (size_t i = 0; i < sizeof(oracle_pieces) / sizeof(oracle_pieces[0]); i++)
+		check_jansson(&ob, oracle_pieces[i], strlen(oracle_pieces[i]));
+	check_jansson(&ob, "\0", 1);
+	srand(14);
+	for (int i = 0; i < 20000 && !test_failures; i++) {
+		size_t n = oracle_random_string(buf, sizeof(buf), 24);
+
+		check_jansson(&ob, buf, n);
+	}
+	sonde_outbuf_fini(&ob);
+}
+
 /* The escaping rules one byte at a time, as the writer applied them before it
- * scanned words: the reference for test_strings_wordwise. */
+ * scanned words: the reference for test_strings_wordwise (UTF-8 judged by
+ * the oracle's table). */
 static size_t ref_string(char *out, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
@@ -169,14 +214,18 @@ static size_t ref_string(char *out, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			int32_t r = sonde_utf8_decode(u + i, n - i, &size);
-
-			if (r == SONDE_UTF8_ERROR)
+			/* RFC 3629's table (test_utf8_oracle.h), not the writer's decoder */
+			size = (int)oracle_utf8_len(u + i, n - i);
+			if (!size) {
 				o += (size_t)sprintf(out + o, "\\ufffd");
-			else if (r == 0x2028 || r == 0x2029)
-				o += (size_t)sprintf(out + o, "\\u%04x", (unsigned)r);
-			else
+				size = 1;
+			} else if (size == 3 && c == 0xe2 && u[i + 1] == 0x80 &&
+			           (u[i + 2] == 0xa8 || u[i + 2] == 0xa9)) {
+				o +=
+				    (size_t)sprintf(out + o, "\\u%04x", u[i + 2] == 0xa8 ? 0x2028u : 0x2029u);
+			} else {
 				memcpy(out + o, s + i, (size_t)size), o += (size_t)size;
+			}
 		} else if (c == '"' || c == '\\') {
 			out[o++] = '\\';
 			out[o++] = (char)c;
@@ -469,5 +518,6 @@ static void test_requested(void)
 	fixture_fini(&fx);
 }
 
-TEST_MAIN(TEST(test_compact), TEST(test_pretty), TEST(test_strings), TEST(test_strings_wordwise),
-          TEST(test_array_packets), TEST(test_nesting), TEST(test_empty_ds), TEST(test_requested))
+TEST_MAIN(TEST(test_compact), TEST(test_pretty), TEST(test_strings), TEST(test_strings_jansson),
+          TEST(test_strings_wordwise), TEST(test_array_packets), TEST(test_nesting), TEST(test_empty_ds),
+          TEST(test_requested))

@@ -1,8 +1,12 @@
 /* YAML output of records: structure, key order, scalar styles, folding. */
 #include <math.h>
+#include <regex.h>
+
+#include <yaml.h>
 
 #include "../../lib/output/yaml.h"
 #include "test_output_fixture.h"
+#include "test_utf8_oracle.h"
 
 static const char expected_event[] = "---\n"
                                      "arr:\n"
@@ -77,10 +81,10 @@ static struct sonde_field *str_field;
 static struct sonde_yaml_plan *str_plan;
 static struct sonde_outbuf str_ob;
 
-static const char *yaml_of(const char *s, size_t n)
+/* The whole document for str = s. */
+static const char *yaml_doc(const char *s, size_t n)
 {
 	struct sonde_record *rec;
-	const char *t;
 
 	if (!str_ds) {
 		str_ds = sonde_ds_new("s", SONDE_DS_SINGLE);
@@ -91,7 +95,14 @@ static const char *yaml_of(const char *s, size_t n)
 	rec = sonde_ds_record(str_ds);
 	sonde_field_put_string(str_field, rec, s, (uint32_t)n);
 	sonde_yaml_write_record(str_plan, &str_ob, rec);
-	t = ob_text(&str_ob);
+	return ob_text(&str_ob);
+}
+
+/* What follows "str:" in it. */
+static const char *yaml_of(const char *s, size_t n)
+{
+	const char *t = yaml_doc(s, n);
+
 	return strncmp(t, "---\nstr:", 8) == 0 ? t + 8 : t;
 }
 
@@ -281,6 +292,117 @@ static void test_keys_and_nesting(void)
 	sonde_ds_free(ds);
 }
 
+/* ---- round trip through libyaml ---- */
+
+/* What a YAML 1.1 or 1.2 reader (PyYAML's and go-yaml's resolvers) would
+ * take a plain scalar for, if not a string: null, bool, int, float, a valid
+ * timestamp. Written from the YAML type specifications, not from the
+ * writer's own list. */
+static const char *const non_string_plain[] = {
+    "^(|~|null|Null|NULL)$",
+    "^(y|Y|yes|Yes|YES|n|N|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|OFF)$",
+    "^[-+]?(0b[01_]+|0o?[0-7_]+|0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|[1-9][0-9_]*(:[0-5]?[0-9])+)$",
+    "^[-+]?([0-9][0-9_]*\\.[0-9_]*([eE][-+]?[0-9]+)?|\\.[0-9_]+([eE][-+]?[0-9]+)?|[0-9][0-9_]*[eE][-+]?[0-9]+"
+    "|"
+    "[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*|\\.(inf|Inf|INF))$",
+    "^\\.(nan|NaN|NAN)$",
+    "^[0-9]{4}-(0?[1-9]|1[0-2])-(0?[1-9]|[12][0-9]|3[01])(([Tt]|[ "
+    "\t]+)[0-9]{1,2}:[0-9]{2}:[0-9]{2}(\\.[0-9]*)?"
+    "([ \t]*(Z|[-+][0-9]{1,2}(:[0-9]{2})?))?)?$",
+};
+static regex_t non_string_re[sizeof(non_string_plain) / sizeof(non_string_plain[0])];
+
+/* The "str" value of the one-document stream text, by libyaml: 0, or -1
+ * after saying why. *value is malloc'ed (NULs kept, *len bytes). */
+static int libyaml_str(const char *text, char **value, size_t *len, yaml_scalar_style_t *style)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int state = 0, rc = -1; /* 0: before the key, 1: the key seen, 2: done */
+
+	*value = NULL;
+	if (!yaml_parser_initialize(&parser))
+		return -1;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	for (;;) {
+		if (!yaml_parser_parse(&parser, &ev)) {
+			fprintf(stderr, "libyaml: %s at offset %zu\n",
+			        parser.problem ? parser.problem : "error", parser.problem_offset);
+			break;
+		}
+		if (ev.type == YAML_SCALAR_EVENT && state == 1) {
+			*len = ev.data.scalar.length;
+			*value = malloc(*len + 1);
+			memcpy(*value, ev.data.scalar.value, *len + 1);
+			*style = ev.data.scalar.style;
+			state = 2;
+		} else if (ev.type == YAML_SCALAR_EVENT && state == 0) {
+			state = strcmp((const char *)ev.data.scalar.value, "str") ? 0 : 1;
+		}
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			rc = state == 2 ? 0 : -1;
+			yaml_event_delete(&ev);
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+static void check_libyaml(const char *s, size_t n)
+{
+	char want[3 * 400], *got = NULL;
+	size_t wlen = oracle_decoded(s, n, want), glen = 0;
+	yaml_scalar_style_t style = YAML_ANY_SCALAR_STYLE;
+	const char *text;
+	int before = test_failures;
+
+	text = yaml_doc(s, n);
+	if (libyaml_str(text, &got, &glen, &style)) {
+		test_failures++;
+	} else if (glen != wlen || memcmp(got, want, wlen) != 0) {
+		fprintf(stderr, "read back differently\n");
+		test_failures++;
+	} else if (style == YAML_PLAIN_SCALAR_STYLE) {
+		for (size_t i = 0; i < sizeof(non_string_re) / sizeof(non_string_re[0]); i++)
+			if (regexec(&non_string_re[i], got, 0, NULL, 0) == 0) {
+				fprintf(stderr, "plain, but reads back as a non-string (%s)\n",
+				        non_string_plain[i]);
+				test_failures++;
+			}
+	}
+	if (test_failures != before) {
+		fprintf(stderr, "string of %zu bytes:", n);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, " %02x", (unsigned char)s[i]);
+		fprintf(stderr, "\nwritten as:\n%s\n", text);
+	}
+	free(got);
+}
+
+/* The writer's output parses with libyaml and gives back the oracle's
+ * decoding of the string, and what it leaves plain reads back as a string:
+ * for the pieces alone and for 20 000 random strings of them (fixed seed). */
+static void test_roundtrip_libyaml(void)
+{
+	char buf[400];
+
+	for (size_t i = 0; i < sizeof(non_string_re) / sizeof(non_string_re[0]); i++)
+		REQUIRE(regcomp(&non_string_re[i], non_string_plain[i], REG_EXTENDED | REG_NOSUB) == 0);
+	for (size_t i = 0; i < sizeof(oracle_pieces) / sizeof(oracle_pieces[0]); i++)
+		check_libyaml(oracle_pieces[i], strlen(oracle_pieces[i]));
+	check_libyaml("\0", 1);
+	srand(14);
+	for (int i = 0; i < 20000 && !test_failures; i++) {
+		size_t n = oracle_random_string(buf, sizeof(buf), 24);
+
+		check_libyaml(buf, n);
+	}
+	for (size_t i = 0; i < sizeof(non_string_re) / sizeof(non_string_re[0]); i++)
+		regfree(&non_string_re[i]);
+}
+
 static void cleanup(void)
 {
 	sonde_yaml_plan_free(str_plan);
@@ -290,4 +412,4 @@ static void cleanup(void)
 }
 
 TEST_MAIN(TEST(test_event), TEST(test_plain_and_quoted), TEST(test_literal_blocks), TEST(test_folding),
-          TEST(test_keys_and_nesting), TEST(cleanup))
+          TEST(test_keys_and_nesting), TEST(test_roundtrip_libyaml), TEST(cleanup))

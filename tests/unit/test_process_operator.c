@@ -1,6 +1,8 @@
 /* The process operator in a gadget run: gadget.yaml turns it on, a test
  * sink collects the `processes` packets and looks for this very process. */
 #include <errno.h>
+#include <inttypes.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -27,6 +29,10 @@ struct self_row {
 static struct self_row rows[MAX_PACKETS];
 static size_t npackets, nelements[MAX_PACKETS];
 static int64_t packet_ns[MAX_PACKETS];
+/* This process's CPU time as the kernel counts it, when each packet came:
+ * the oracle for cpuTime and cpuUsage, whatever share of the CPUs a loaded
+ * machine gives the spinning thread. */
+static int64_t packet_cpu_ns[MAX_PACKETS];
 
 static int64_t now_ns(void)
 {
@@ -70,6 +76,12 @@ static int on_packet(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 	if (npackets >= MAX_PACKETS)
 		return 0;
 	packet_ns[npackets] = now_ns();
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+		packet_cpu_ns[npackets] = ts.tv_sec * 1000000000ll + ts.tv_nsec;
+	}
 	nelements[npackets] = arr->len;
 	r = &rows[npackets++];
 	for (size_t i = 0; i < arr->len; i++) {
@@ -253,10 +265,29 @@ static void test_table_has_self(void)
 			CHECK(r->cpu_rel >= r->cpu / (double)ncpu - 1e-9 &&
 			      r->cpu_rel <= r->cpu / (double)ncpu + 1e-9);
 	}
-	/* the spinning thread used about one CPU between the two packets */
-	CHECK(rows[1].cpu > 50);
-	CHECK(rows[1].cpu < 100.0 * (double)ncpu + 20);
-	CHECK(rows[1].cpu_time >= rows[0].cpu_time + 5);
+	/* cpuTime (clock ticks of 10 ms) is the kernel's count of this process's
+	 * CPU time, read a moment before the packet: within 3 ticks */
+	for (size_t i = 0; i < 2; i++) {
+		int64_t want_ms = packet_cpu_ns[i] / 1000000;
+
+		if (llabs(rows[i].cpu_time * 10 - want_ms) > 30) {
+			fprintf(stderr,
+			        "packet %zu: cpuTime %" PRId64 " ticks, the kernel says %" PRId64 " ms\n", i,
+			        rows[i].cpu_time, want_ms);
+			test_failures++;
+		}
+	}
+	/* cpuUsage between the packets: what this process used of the wall time
+	 * between them (the operator samples a little before each packet, and
+	 * /proc counts whole ticks: 10 points plus a quarter of slack) */
+	{
+		double want = 100.0 * (double)(packet_cpu_ns[1] - packet_cpu_ns[0]) /
+		              (double)(packet_ns[1] - packet_ns[0]);
+
+		printf("  cpuUsage %.1f%%, the kernel's count %.1f%%\n", rows[1].cpu, want);
+		CHECK(want > 1); /* the spinner ran: the comparison means something */
+		CHECK(fabs(rows[1].cpu - want) <= 10 + want / 4);
+	}
 }
 
 /* `fields` limits the table; flat dotted keys work too; params override the config. */
