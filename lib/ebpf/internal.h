@@ -368,6 +368,9 @@ const char *ebpf_prog_section(const struct bpf_program *prog);
  * ebpf_ldcache_free. -errno when the file cannot be read, -EBADMSG when it is
  * not a cache; nothing is logged (a container without one is normal). */
 int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths, size_t *n);
+/* The same on a cache already in memory (the file's bytes, `len` of them):
+ * the container controls them, so the fuzz target calls this directly. */
+int ebpf_ldcache_parse(const char *buf, size_t len, const char *name, char ***paths, size_t *n);
 void ebpf_ldcache_free(char **paths);
 
 /* ---- tracefs.c ---- */

@@ -186,23 +186,17 @@ static int read_all(const char *path, char **out, size_t *len)
 	return 0;
 }
 
-int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths, size_t *n)
+int ebpf_ldcache_parse(const char *buf, size_t len, const char *name, char ***paths, size_t *n)
 {
 	struct result r = {0};
 	char prefix[256];
-	char *buf = NULL;
-	size_t len = 0;
 	int err;
 
 	*paths = NULL;
 	*n = 0;
 	if (snprintf(prefix, sizeof(prefix), "%s.so", name) >= (int)sizeof(prefix))
 		return -ENAMETOOLONG;
-	err = read_all(cache_path, &buf, &len);
-	if (err)
-		return err;
 	err = parse(buf, len, prefix, &r);
-	free(buf);
 	if (err) {
 		ebpf_ldcache_free(r.paths);
 		return -EBADMSG;
@@ -214,6 +208,22 @@ int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths,
 	*paths = r.paths;
 	*n = r.n;
 	return 0;
+}
+
+int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths, size_t *n)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int err;
+
+	*paths = NULL;
+	*n = 0;
+	err = read_all(cache_path, &buf, &len);
+	if (err)
+		return err;
+	err = ebpf_ldcache_parse(buf, len, name, paths, n);
+	free(buf);
+	return err;
 }
 
 void ebpf_ldcache_free(char **paths)
