@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke bench soak clean format
+.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke fuzz-long bench soak clean format
 
 all: build
 
@@ -42,13 +42,22 @@ test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 test-valgrind: build
 	scripts/valgrind-unit.sh $(BUILD)
 
-# libFuzzer targets (clang) with a short reproducible run each (see fuzz/CMakeLists.txt).
+# libFuzzer targets (clang) with a short reproducible run each from the
+# committed seeds (fuzz/README.md).
 $(BUILD_FUZZ)/CMakeCache.txt:
-	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DSONDE_FUZZ=ON -DSONDE_WERROR=ON \
+		-DCMAKE_BUILD_TYPE=Debug
 
 fuzz-smoke: deps $(BUILD_FUZZ)/CMakeCache.txt
 	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz_all
 	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
+
+# FUZZ_TIME seconds per target (default 600), one target at a time; the
+# corpus grows in FUZZ_CORPUS (default /var/tmp/sonde-fuzz), finds are saved
+# in $(FUZZ_CORPUS)/crashes/<target>/. FUZZ_TARGETS="output ldcache" limits it.
+fuzz-long: deps $(BUILD_FUZZ)/CMakeCache.txt
+	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz_all
+	fuzz/run.sh long $(BUILD_FUZZ)/fuzz/targets.txt $(BUILD_FUZZ)/fuzz
 
 # The sanitizer and fuzz passes run first; the plain pass prints the final ctest summary.
 check: test-asan fuzz-smoke test
