@@ -1,13 +1,24 @@
 /* Shared by the fuzz targets: libFuzzer's input as a NUL-terminated string
- * (the parsers under test take C strings), and the logger silenced. */
+ * (the parsers under test take C strings), the logger silenced, and a check
+ * for the targets' oracles that aborts (libFuzzer saves the input) whatever
+ * NDEBUG says. */
 #ifndef SONDE_FUZZ_INPUT_H
 #define SONDE_FUZZ_INPUT_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <sonde/log.h>
+
+#define FUZZ_CHECK(cond)                                                                                     \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: fuzz oracle failed: %s\n", __FILE__, __LINE__, #cond);       \
+			abort();                                                                             \
+		}                                                                                            \
+	} while (0)
 
 static inline char *fuzz_cstring(const uint8_t *data, size_t len)
 {
