@@ -295,6 +295,7 @@ struct analysis {
 	bool block_plain_allowed;
 	bool single_quoted_allowed;
 	bool block_allowed;
+	bool multiline;
 };
 
 static void analyze(const unsigned char *s, size_t n, struct analysis *a)
@@ -371,6 +372,7 @@ static void analyze(const unsigned char *s, size_t n, struct analysis *a)
 	a->block_plain_allowed = true;
 	a->single_quoted_allowed = true;
 	a->block_allowed = true;
+	a->multiline = line_breaks;
 	if (leading_space || leading_break || trailing_space || trailing_break)
 		a->block_plain_allowed = false;
 	if (trailing_space)
@@ -717,6 +719,12 @@ static void write_string(struct sonde_outbuf *scratch, struct yem *e, const char
 	if (style == SINGLE && !a.single_quoted_allowed)
 		style = DOUBLE;
 	if (style == LITERAL && (!a.block_allowed || key))
+		style = DOUBLE;
+	/* A simple key must fit on one line, and a single-quoted scalar writes
+	 * its line breaks (U+2028, U+2029) as they are: escape them. go-yaml
+	 * would write a complex "? " key instead; a field name with a line break
+	 * only comes from a hostile gadget, where a readable key is enough. */
+	if (key && a.multiline)
 		style = DOUBLE;
 	switch (style) {
 	case PLAIN:
