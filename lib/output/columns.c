@@ -249,6 +249,38 @@ static int width_attr(const struct sonde_field *f, const char *key, const char *
 	return def;
 }
 
+/* Names and columns.alias come from the gadget (BTF, gadget.yaml: untrusted
+ * when pulled): a control byte, a line break or invalid UTF-8 in a header
+ * would break the table or reach the terminal as an escape sequence. Such a
+ * header is escaped like a cell; any other, quotes included, stays as is. */
+static int header_escape(struct sonde_columns *c, struct column *col)
+{
+	const unsigned char *h = (const unsigned char *)col->header;
+	bool escape = false;
+	char *copy;
+	size_t runes;
+
+	for (size_t i = 0; i < col->header_len && !escape;) {
+		int size;
+		int32_t r = sonde_utf8_decode(h + i, col->header_len - i, &size);
+
+		escape = r == SONDE_UTF8_ERROR || !sonde_go_isprint((uint32_t)r);
+		i += (size_t)size;
+	}
+	if (!escape)
+		return 0;
+	sonde_outbuf_reset(&c->cell);
+	runes = sonde_goquote(&c->cell, col->header, col->header_len);
+	copy = sonde_outbuf_error(&c->cell) ? NULL : strndup(c->cell.data, c->cell.len);
+	if (!copy)
+		return -ENOMEM;
+	free(col->header);
+	col->header = copy;
+	col->header_len = c->cell.len;
+	col->header_runes = runes;
+	return 0;
+}
+
 static int init_column(struct sonde_columns *c, struct column *col, struct sonde_field *f)
 {
 	const char *v, *alias;
@@ -322,7 +354,7 @@ static int init_column(struct sonde_columns *c, struct column *col, struct sonde
 		if (col->header[i] >= 'a' && col->header[i] <= 'z')
 			col->header[i] = (char)(col->header[i] - 'a' + 'A');
 	col->header_runes = sonde_utf8_count(col->header, col->header_len);
-	return 0;
+	return header_escape(c, col);
 }
 
 int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sonde_columns **out)
