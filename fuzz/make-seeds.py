@@ -1,19 +1,110 @@
 #!/usr/bin/env python3
-"""Writes the hand-made seeds of the structured fuzz targets (selector,
-annotate) into fuzz/seeds/<target>/: each seed names the case it
+"""Writes the hand-made seeds of the structured fuzz targets (output,
+selector, annotate) into fuzz/seeds/<target>/: each seed names the case it
 starts the fuzzer from. Rerun after changing an input format, then minimise
 (see fuzz/README.md). The other targets' seeds are real files (gadget objects,
 ld.so.cache from ldconfig, runtime state) and are copied, not generated."""
 import os
+import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+# Hostile strings: what a traced process or a gadget author can put in a value.
+HOSTILE = {
+    "plain": b"/etc/hosts",
+    "quotes": b'say "hi" \\ \'there\'',
+    "newlines": b"line1\nline2\r\nline3\n",
+    "trailing_newline": b"text\n",
+    "controls": b"\x00\x01\x07\x08\x1b[31mred\x1b[0m\x7f",
+    "invalid_utf8": b"\xff\xfe\xc3\x28\xe2\x82\xed\xa0\x80\xf4\x90\x80\x80",
+    "line_separators": "a\u2028b\u2029c\u0085d\ufeff".encode(),
+    "wide": "日本語のファイル名🙂".encode(),
+    "yaml_scalars": b"true",
+    "yaml_number": b"0x1F",
+    "yaml_time": b"1:20",
+    "yaml_null": b"~",
+    "yaml_indicators": b"- [a, b]: {c} # d & *e !f |g >h %i @j `k",
+    "spaces": b"  leading and trailing  ",
+    "long_words": b" ".join([b"word%d" % i for i in range(30)]),
+    "long_nospace": b"x" * 200,
+    "tab_space": b"a \tb\t c",
+    "empty": b"",
+}
+
+
+def lp(b):
+    """A length-prefixed string of the output target (one length byte)."""
+    b = b[:255]
+    return bytes([len(b)]) + b
+
+
+# Key indexes of fuzz_output.c's ann_keys table.
+KEYS = {k: i for i, k in enumerate([
+    "columns.width", "columns.minwidth", "columns.maxwidth", "columns.alias", "columns.alignment",
+    "columns.ellipsis", "columns.hex", "columns.precision", "columns.replace", "columns.fixed",
+    "columns.hidden", "json.skip", "columns.minWidth", "columns.maxWidth", "description"])}
+
+# Field indexes in the DataSource the output target builds.
+FIELDS = {k: i for i, k in enumerate([
+    "proc", "pid", "comm", "name", "i8", "u8", "i16", "u16", "i32", "u32", "i64", "u64", "f32",
+    "f64", "flag", "arr", "str", "hostile", "group", "c", "blob", "floats"])}
+
+
+def raw_event(pid=42, comm=b"bash", name=b"hello", ints=(-128, 255, -32768, 65535, -2**31, 2**32 - 1,
+              -2**63, 2**64 - 1), f32=0.1, f64=1e21, flag=1, arr=(1, -2, 3)):
+    """struct raw_event of fuzz_output.c (natural alignment, x86-64/arm64)."""
+    b = struct.pack("@I16s24sbBhHiIqQfdB", pid, comm, name, *ints, f32, f64, flag)
+    b = b.ljust(100, b"\0") + struct.pack("@3i", *arr)  # arr at offset 100
+    assert len(b) == 112
+    return b
+
+
+def output_seed(flags, term, hostile_name, value, cstr, blob, sel, raw, anns):
+    b = bytes([flags]) + struct.pack(">H", term)
+    b += lp(hostile_name) + lp(value) + lp(cstr) + lp(blob) + lp(sel) + raw
+    for field, key, val in anns:
+        b += bytes([FIELDS[field], KEYS[key]]) + lp(val)
+    return b
+
 
 def write(target, name, data):
     d = os.path.join(HERE, "seeds", target)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, name), "wb") as f:
         f.write(data)
+
+
+def output_seeds():
+    nan = struct.unpack("<d", b"\0\0\0\0\0\0\xf8\x7f")[0]
+    for name, v in HOSTILE.items():
+        write("output", "value_" + name,
+              output_seed(1 if len(v) % 2 else 0, 0, b"hostile", v, v, v, b"", raw_event(), []))
+    write("output", "regress_columns_header_escape",
+          output_seed(0, 0, b'k"e\\y\n\x1b\xff: - &x', b"v", b"c", b"", b"", raw_event(), []))
+    write("output", "names_unicode", output_seed(1, 0, "ключ".encode(), "значение".encode(), b"", b"", b"",
+                                                 raw_event(), []))
+    write("output", "numbers_nan_inf",
+          output_seed(0, 0, b"h", b"x", b"", b"", b"", raw_event(f32=float("inf"), f64=nan, flag=2), []))
+    write("output", "numbers_tiny", output_seed(1, 0, b"h", b"x", b"", b"", b"",
+                                                raw_event(f32=1e-7, f64=-0.0, ints=(0,) * 8), []))
+    write("output", "cstring_unterminated",
+          output_seed(0, 0, b"h", b"x", b"", b"", b"", raw_event(comm=b"A" * 16, name=b"\xe2\x82" * 12), []))
+    cols = [("str", "columns.width", b"5"), ("str", "columns.ellipsis", b"middle"),
+            ("comm", "columns.alias", "命令\nname".encode()), ("u64", "columns.hex", b"true"),
+            ("i64", "columns.hex", b"true"), ("f64", "columns.precision", b"9"),
+            ("pid", "columns.alignment", b"right"), ("blob", "columns.hidden", b"false")]
+    write("output", "columns_annotations",
+          output_seed(2, 0, b"h", HOSTILE["wide"], b"", b"\x00\x01", b"str,comm,u64,i64,f64,pid,blob",
+                      raw_event(), cols))
+    fit = [("str", "columns.minwidth", b"3"), ("str", "columns.maxwidth", b"7"),
+           ("comm", "columns.fixed", b"true"), ("name", "columns.ellipsis", b"start"),
+           ("hostile", "columns.replace", b"str"), ("u8", "columns.width", b"type"),
+           ("i8", "columns.width", b"bogus"), ("str", "columns.ellipsis", b"none")]
+    write("output", "columns_fit", output_seed(6, 37, b"h", HOSTILE["long_words"], b"", b"", b"+hostile,-u8",
+                                               raw_event(), fit))
+    write("output", "json_skip", output_seed(1, 0, b"h", b"x", b"", b"", b"", raw_event(),
+                                             [("group", "json.skip", b"true"), ("proc", "json.skip", b"true")]))
 
 
 def selector_seeds():
@@ -50,6 +141,6 @@ def annotate_seeds():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["selector", "annotate"]
+    which = sys.argv[1:] or ["output", "selector", "annotate"]
     for w in which:
         globals()[w + "_seeds"]()
