@@ -310,6 +310,7 @@ int ebpf_param_define(struct ebpf_gadget *g, const char *var, uint32_t var_id)
 	const char *hint, *v;
 	char def[128];
 	void *bytes;
+	int64_t tsize;
 	int err;
 
 	if (!is_const_volatile(g->btf, vt->type)) {
@@ -326,6 +327,15 @@ int ebpf_param_define(struct ebpf_gadget *g, const char *var, uint32_t var_id)
 	err = ebpf_var_locate(g, var_id, &p.loc);
 	if (err)
 		return err;
+	/* Values are read and written with the DATASEC entry's size but decoded
+	 * by the type (4 bytes of a float, 17 of an endpoint): a hostile object
+	 * can make the two disagree. */
+	tsize = btf__resolve_size(g->btf, vt->type);
+	if (tsize < 0 || (uint64_t)tsize != p.loc.size) {
+		sonde_err("param '%s': its data section entry is %u bytes, its type %lld", var, p.loc.size,
+		          (long long)tsize);
+		return -EINVAL;
+	}
 	bytes = ebpf_var_data(&p.loc);
 	if (!bytes) {
 		sonde_err("param '%s': cannot read its initial value", var);
