@@ -15,6 +15,10 @@
 #define MAX_TAGS       (MAX_TYPE_NAMES + 3)
 #define MAX_ANNS       3
 #define MAX_DEPTH      16
+/* Nesting alone does not bound the count: BTF may nest a struct of two
+ * members of the same struct 16 times (65 536 fields). Real gadgets have
+ * tens of fields. */
+#define MAX_FIELDS 1024
 
 /* Templates applied automatically by type name (gadget_<template>). */
 static const char *const auto_templates[] = {
@@ -158,6 +162,10 @@ static int push(struct builder *b, const char *member, int parent, enum sonde_ki
 
 	uint32_t *ni;
 
+	if (b->n >= MAX_FIELDS) {
+		b->err = -E2BIG;
+		return -1;
+	}
 	nf = realloc(b->fields, (b->n + 1) * sizeof(*nf));
 	if (nf)
 		b->fields = nf;
@@ -355,7 +363,11 @@ int ebpf_add_struct_fields(struct sonde_ds *ds, const struct btf *btf, uint32_t 
 	walk(&b, type_id, 0, -1, 0);
 	if (b.err) {
 		builder_free(&b);
-		sonde_err("datasource %s: out of memory building fields", sonde_ds_name(ds));
+		if (b.err == -E2BIG)
+			sonde_err("datasource %s: struct %s has more than %d fields", sonde_ds_name(ds),
+			          btf__name_by_offset(btf, st->name_off), MAX_FIELDS);
+		else
+			sonde_err("datasource %s: out of memory building fields", sonde_ds_name(ds));
 		return b.err;
 	}
 	made = calloc(b.n ? b.n : 1, sizeof(*made));
