@@ -86,16 +86,17 @@ static const char *lower_key(const char *key, char *buf, size_t len)
 	return buf;
 }
 
-/* Every scalar under `node` as annotation (YAML numbers and booleans are kept as written). */
+/* Every scalar under `node` as annotation (YAML numbers and booleans are kept as written).
+ * A sequence where the map belongs has no keys: its items are skipped. */
 static void apply_annotations(struct sonde_field *f, const struct sonde_config *node)
 {
 	char key[256];
 
 	for (size_t i = 0; i < sonde_config_len(node); i++) {
 		const char *value = sonde_config_scalar(sonde_config_value_at(node, i));
-		if (value)
-			sonde_field_set_annotation(
-			    f, lower_key(sonde_config_key_at(node, i), key, sizeof(key)), value);
+		const char *k = sonde_config_key_at(node, i);
+		if (value && k)
+			sonde_field_set_annotation(f, lower_key(k, key, sizeof(key)), value);
 	}
 }
 
@@ -131,10 +132,10 @@ void sonde_ds_apply_config(struct sonde_ds *ds, const struct sonde_config *confi
 
 	for (size_t i = 0; i < sonde_config_len(ann); i++) {
 		const char *value = sonde_config_scalar(sonde_config_value_at(ann, i));
+		const char *k = sonde_config_key_at(ann, i); /* NULL in a sequence */
 		char key[256];
-		if (value)
-			sonde_ds_add_annotation(ds, lower_key(sonde_config_key_at(ann, i), key, sizeof(key)),
-			                        value);
+		if (value && k)
+			sonde_ds_add_annotation(ds, lower_key(k, key, sizeof(key)), value);
 	}
 	for (size_t i = 0; i < sonde_config_len(tags); i++) {
 		const char *t = sonde_config_scalar(sonde_config_value_at(tags, i));

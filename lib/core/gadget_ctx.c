@@ -236,9 +236,9 @@ static int apply_param_defaults(struct sonde_gadget_ctx *ctx)
 	const struct sonde_config *defaults = sonde_config_get(ctx->config, "paramDefaults");
 
 	for (size_t i = 0; i < sonde_config_len(defaults); i++) {
-		const char *name = sonde_config_key_at(defaults, i);
+		const char *name = sonde_config_key_at(defaults, i); /* NULL in a sequence */
 		const char *value = sonde_config_scalar(sonde_config_value_at(defaults, i));
-		struct sonde_param *p = sonde_params_find(ctx->params, name);
+		struct sonde_param *p = name ? sonde_params_find(ctx->params, name) : NULL;
 		char err[256];
 
 		if (!p || !value)
