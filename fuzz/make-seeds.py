@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the hand-made seeds of the structured fuzz targets (output,
-selector, annotate) into fuzz/seeds/<target>/: each seed names the case it
-starts the fuzzer from. Rerun after changing an input format, then minimise
+selector, annotate, gadget_image) into fuzz/seeds/<target>/: each seed
+names the case it starts the fuzzer from. Rerun after changing an input format, then minimise
 (see fuzz/README.md). The other targets' seeds are real files (gadget objects,
 ld.so.cache from ldconfig, runtime state) and are copied, not generated."""
 import os
@@ -107,6 +107,16 @@ def output_seeds():
                                              [("group", "json.skip", b"true"), ("proc", "json.skip", b"true")]))
 
 
+def gadget_image_seeds():
+    """Each built-in gadget's own gadget.yaml after the byte that picks its
+    object: the built-ins are embedded in the gadgets/ directory's sorted
+    order (CMakeLists.txt globs it)."""
+    root = os.path.join(HERE, "..", "gadgets")
+    for i, name in enumerate(sorted(os.listdir(root))):
+        with open(os.path.join(root, name, "gadget.yaml"), "rb") as f:
+            write("gadget_image", name, bytes([i]) + f.read())
+
+
 def selector_seeds():
     cases = {
         "names": "web,!db,  api \n\n\n\n\nweb\nns\npod\nctr\n",
@@ -141,6 +151,6 @@ def annotate_seeds():
 
 
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["output", "selector", "annotate"]
+    which = sys.argv[1:] or ["output", "selector", "annotate", "gadget_image"]
     for w in which:
         globals()[w + "_seeds"]()
