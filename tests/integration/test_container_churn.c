@@ -311,6 +311,21 @@ static void start_while_held(const char *bundle, int64_t normal, char ids[HELD_S
 	}
 }
 
+/* The rootfs, a bundle running /bin/true, its plain start time, then sonde
+ * with argv; false after counting why as a failure (or skipping). */
+static bool held_setup(const char *const *argv, char *bundle, size_t sz, int64_t *normal,
+                       struct sonde_proc *p)
+{
+	if (!setup())
+		return false;
+	if (!bundle_for("held", json_pack("[s]", "/bin/true"), bundle, sz) ||
+	    (*normal = normal_start_ms(bundle)) < 0) {
+		test_failures++;
+		return false;
+	}
+	return sonde_proc_start_running(p, argv) == 0;
+}
+
 static void test_stopped_sonde(void)
 {
 	const char *argv[] = {"run", "trace_exec", "-o", "json", "-v", NULL};
@@ -318,12 +333,7 @@ static void test_stopped_sonde(void)
 	struct sonde_proc p;
 	int64_t normal;
 
-	if (!setup())
-		goto out;
-	REQUIRE(bundle_for("held", json_pack("[s]", "/bin/true"), bundle, sizeof(bundle)));
-	normal = normal_start_ms(bundle);
-	REQUIRE(normal >= 0);
-	if (sonde_proc_start_running(&p, argv))
+	if (!held_setup(argv, bundle, sizeof(bundle), &normal, &p))
 		goto out;
 	CHECK_INT(kill(p.pid, SIGSTOP), 0);
 	start_while_held(bundle, normal, ids);
@@ -367,12 +377,7 @@ static void test_blocked_output(void)
 	int64_t normal, t0;
 	bool blocked = false;
 
-	if (!setup())
-		goto out;
-	REQUIRE(bundle_for("blocked", json_pack("[s]", "/bin/true"), bundle, sizeof(bundle)));
-	normal = normal_start_ms(bundle);
-	REQUIRE(normal >= 0);
-	if (sonde_proc_start_running(&p, argv))
+	if (!held_setup(argv, bundle, sizeof(bundle), &normal, &p))
 		goto out;
 	/* host execs until a pipe's worth of records waits unread */
 	t0 = test_now_ms();
