@@ -77,7 +77,7 @@ static int parse_spec(struct limiter *lim, const char *spec)
 	for (size_t i = 0; i < ds.n && !err; i++) {
 		const struct ds_spec_part *part = &ds.parts[i];
 		struct limit *l;
-		long v;
+		long v = 0; /* parse_count sets it on success; gcc -O3 cannot see that */
 
 		if (!part->ds) {
 			err = parse_count(spec, part->value, &v);

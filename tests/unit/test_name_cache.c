@@ -163,7 +163,8 @@ static void write_file(const char *path, const char *text)
 	FILE *f;
 
 	/* replace atomically, as useradd and vipw do */
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.new", path) >= sizeof(tmp))
+		abort();
 	f = fopen(tmp, "w");
 	if (!f)
 		abort();
