@@ -242,6 +242,8 @@ int exec_gate_next(struct exec_gate *g, struct exec_gate_msg *msg)
 
 	if (n == sizeof(*msg))
 		return 0;
+	if (n == 0)
+		return -EPIPE; /* the child is gone */
 	return n < 0 && errno != EAGAIN ? -errno : -EAGAIN;
 }
 

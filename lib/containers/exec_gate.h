@@ -48,7 +48,8 @@ int exec_gate_start(int fanfd, int timeout_ms, struct exec_gate **out);
 void exec_gate_stop(struct exec_gate *g);
 /* Readable when messages wait. */
 int exec_gate_fd(const struct exec_gate *g);
-/* The next message: 0, or -EAGAIN when none waits. */
+/* The next message: 0, -EAGAIN when none waits, -EPIPE once the child is
+ * gone (what it held stays pending until the caller closes the group). */
 int exec_gate_next(struct exec_gate *g, struct exec_gate_msg *msg);
 /* Lets the held exec `seq` go on. */
 void exec_gate_release(struct exec_gate *g, uint64_t seq);

@@ -620,12 +620,35 @@ static void on_held_exec(struct sonde_container_watcher *w, const struct exec_ga
 	exec_gate_release(w->gate, m->seq);
 }
 
+/* The gate died (killed, out of memory): what it held waits for the group's
+ * end, so end it; new containers are no longer held. */
+static void gate_lost(struct sonde_container_watcher *w)
+{
+	sonde_warn("containers: the exec gate (pid %d) exited: new containers' first events may be "
+	           "missing from now on",
+	           (int)exec_gate_pid(w->gate));
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, exec_gate_fd(w->gate), NULL);
+	exec_gate_stop(w->gate);
+	w->gate = NULL;
+	close(w->fanfd);
+	w->fanfd = -1;
+	for (size_t i = 0; i < w->npend; i++) {
+		free(w->pend[i].exec_path);
+		w->pend[i].exec_path = NULL;
+		w->pend[i].unheld = "the exec gate exited";
+	}
+	for (size_t i = 0; i < w->nunmark; i++)
+		free(w->unmark[i]);
+	w->nunmark = 0;
+}
+
 static void handle_gate(struct sonde_container_watcher *w)
 {
 	struct exec_gate_msg m;
 	bool released = false;
+	int err;
 
-	while (exec_gate_next(w->gate, &m) == 0) {
+	while ((err = exec_gate_next(w->gate, &m)) == 0) {
 		if (m.kind == EXEC_GATE_HELD) {
 			remember_hold(w, &m);
 			on_held_exec(w, &m);
@@ -636,6 +659,10 @@ static void handle_gate(struct sonde_container_watcher *w)
 		} else if (m.kind == EXEC_GATE_TIMED_OUT) {
 			hold_timed_out(w, m.seq);
 		}
+	}
+	if (err == -EPIPE) {
+		gate_lost(w);
+		return;
 	}
 	if (released)
 		flush_unmarks(w);
