@@ -222,4 +222,32 @@ static void test_gate_killed(void)
 	teardown(fanfd, &e);
 }
 
-TEST_MAIN(TEST(test_release), TEST(test_timeout), TEST(test_gate_killed))
+/* sonde stopping (SIGINT, SIGTERM) while an exec is held: the watcher stops
+ * the gate and closes the group, and the exec goes on at once, not after
+ * the hold's timeout. */
+static void test_stop_while_held(void)
+{
+	struct exec_gate *g = NULL;
+	struct exec_gate_msg m;
+	struct stat st;
+	struct execer e = {-1, -1};
+	int fanfd = setup(&st, &e), status;
+	pid_t child;
+
+	REQUIRE(fanfd >= 0);
+	REQUIRE(exec_gate_start(fanfd, 60000, &g) == 0);
+	child = execer_go(&e);
+	REQUIRE(child > 0);
+	if (expect_held(g, child, &st, &m)) {
+		exec_gate_stop(g);
+		g = NULL;
+		close(fanfd);
+		fanfd = -1;
+		CHECK(exits_within(child, 5000, &status));
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	exec_gate_stop(g);
+	teardown(fanfd, &e);
+}
+
+TEST_MAIN(TEST(test_release), TEST(test_timeout), TEST(test_gate_killed), TEST(test_stop_while_held))
