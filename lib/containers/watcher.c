@@ -294,6 +294,13 @@ static ssize_t pending_index(struct sonde_container_watcher *w, struct root_watc
 	return -1;
 }
 
+static void say_hold_timed_out(const struct sonde_container_watcher *w, const struct sonde_container *c)
+{
+	sonde_warn("containers: %s (%s) started after waiting %d ms, the limit, for Sonde to register "
+	           "it: events from its first moments may be missing",
+	           c->name, c->id, w->hold_timeout_ms);
+}
+
 /* A container created while we watch, registered without holding its first
  * exec: if that exec already happened, its first events were dropped by the
  * in-kernel filter. Said once, when it is registered. */
@@ -335,9 +342,7 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 	pi = pending_index(w, r, id); /* indices may have moved */
 	if (pi >= 0) {
 		if (w->pend[pi].timed_out)
-			sonde_warn("containers: %s (%s) started after waiting %d ms, the limit, for Sonde "
-			           "to register it: events from its first moments may be missing",
-			           c->name, c->id, w->hold_timeout_ms);
+			say_hold_timed_out(w, c);
 		else if (!held)
 			say_if_started(w, &w->pend[pi], c);
 		pending_free(w, (size_t)pi);
@@ -583,9 +588,7 @@ static void hold_timed_out(struct sonde_container_watcher *w, uint64_t seq)
 		const struct sonde_container *c = sonde_containers_at(w->set, i);
 
 		if (c->pid == h->pid) {
-			sonde_warn("containers: %s (%s) started after waiting %d ms, the limit, for Sonde "
-			           "to register it: events from its first moments may be missing",
-			           c->name, c->id, w->hold_timeout_ms);
+			say_hold_timed_out(w, c);
 			return;
 		}
 	}
@@ -599,7 +602,6 @@ static void hold_timed_out(struct sonde_container_watcher *w, uint64_t seq)
 static void on_held_exec(struct sonde_container_watcher *w, const struct exec_gate_msg *m)
 {
 	uint64_t mntns = 0;
-
 	int err = proc_ns_inode(w->proc_root, m->pid, "mnt", &mntns);
 
 	sonde_debug("containers: exec by pid %u held (%s)", m->pid,
