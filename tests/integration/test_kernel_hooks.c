@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "../unit/test_ebpf_helpers.h"
+#include "kernel_probe.h"
 
 #define TARGET_FUNC "do_sys_openat2"
 #define TRIGGER_COMM "khooks-trigger"
@@ -36,80 +37,20 @@ static const char *const progs[NHOOKS] = {"ig_kprobe", "ig_kretprobe", "ig_fentr
 
 static char dir[64], present[128], missing[128];
 
-/* ---- probes of the kernel, independent of sonde ---- */
-
-static bool path_exists(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0;
-}
-
-/* NULL if kprobes exist, else why not. */
-static const char *kprobes_missing(void)
-{
-	if (path_exists("/sys/bus/event_source/devices/kprobe") || path_exists("/sys/kernel/tracing/kprobe_events") ||
-	    path_exists("/sys/kernel/debug/tracing/kprobe_events"))
-		return NULL;
-	return "this kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is off)";
-}
-
-/* Loads `return 0` as a program of type/attach and attaches it to `func`, a
- * BTF type of `kind` (the function, or the typedef of a BTF tracepoint), through the raw bpf() API. NULL if that works, else why not. */
-static const char *btf_attach_refused(enum bpf_prog_type type, enum bpf_attach_type attach, const char *func,
-                                      int kind)
-{
-	static char why[256];
-	const struct bpf_insn insns[] = {
-	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
-	    {.code = BPF_JMP | BPF_EXIT},
-	};
-	struct btf *vmlinux = btf__load_vmlinux_btf();
-	int id, prog, link;
-
-	if (!vmlinux) {
-		snprintf(why, sizeof(why), "this kernel has no BTF (/sys/kernel/btf/vmlinux)");
-		return why;
-	}
-	id = btf__find_by_name_kind(vmlinux, func, kind);
-	btf__free(vmlinux);
-	if (id < 0) {
-		snprintf(why, sizeof(why), "%s is not in this kernel's BTF", func);
-		return why;
-	}
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = attach, .attach_btf_id = (__u32)id);
-	prog = bpf_prog_load(type, "khooks_probe", "GPL", insns, 2, &opts);
-	if (prog < 0) {
-		snprintf(why, sizeof(why), "this kernel refuses to load a %s program on %s: %s",
-		         libbpf_bpf_attach_type_str(attach), func, strerror(errno));
-		return why;
-	}
-	link = bpf_raw_tracepoint_open(NULL, prog);
-	if (link < 0) {
-		snprintf(why, sizeof(why), "this kernel refuses to attach a %s program to %s: %s",
-		         libbpf_bpf_attach_type_str(attach), func, strerror(errno));
-		close(prog);
-		return why;
-	}
-	close(link);
-	close(prog);
-	return NULL;
-}
-
 static const char *hook_missing(enum hook h)
 {
 	switch (h) {
 	case HOOK_KPROBE:
 	case HOOK_KRETPROBE:
-		return kprobes_missing();
+		return test_kprobes_missing();
 	case HOOK_FENTRY:
-		return btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, TARGET_FUNC, BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, TARGET_FUNC, BTF_KIND_FUNC);
 	case HOOK_FEXIT:
-		return btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, TARGET_FUNC, BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, TARGET_FUNC, BTF_KIND_FUNC);
 	case HOOK_LSM:
-		return btf_attach_refused(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open", BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open", BTF_KIND_FUNC);
 	case HOOK_TP_BTF:
-		return btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "btf_trace_sys_enter", BTF_KIND_TYPEDEF);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "btf_trace_sys_enter", BTF_KIND_TYPEDEF);
 	case NHOOKS:
 		break;
 	}
