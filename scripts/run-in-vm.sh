@@ -6,7 +6,8 @@
 #
 # usage: scripts/run-in-vm.sh [-k KERNEL_VERSION] [-m MiB] [-c CPUS] [-t SECONDS] [-o OUTDIR] -- CMD [ARGS...]
 #   CMD runs in the current directory (the same path inside the VM) with /proc, /sys, /dev, tracefs,
-#   debugfs, securityfs, bpffs and cgroup2 mounted, and tmpfs on /tmp, /var/tmp and /run: container
+#   debugfs, securityfs, bpffs and cgroup2 mounted, and tmpfs on /tmp, /var/tmp, /run and the
+#   podman and containerd stores (/var/lib/containers, /var/lib/containerd, empty in the VM): container
 #   runtimes put overlayfs upper directories there, which an overlayfs root cannot hold. OUTDIR is
 #   shared read-write at the same path. The kernel is the newest in /boot that is not the running one.
 #   Prints CMD's output; exits with its status (124: timed out, 125: the VM did not run it).
@@ -58,6 +59,7 @@ mount -t tracefs nodev /new/sys/kernel/tracing; mount -t debugfs nodev /new/sys/
 mount -t securityfs nodev /new/sys/kernel/security; mount -t bpf bpf /new/sys/fs/bpf
 mount -t cgroup2 none /new/sys/fs/cgroup 2>/dev/null
 for d in run tmp var/tmp; do mount -t tmpfs -o mode=1777 \$(echo \$d | tr / _) /new/\$d; done
+for d in var/lib/containers var/lib/containerd; do mkdir -p /new/\$d; mount -t tmpfs -o mode=0711 \$(echo \$d | tr / _) /new/\$d; done
 [ -n "$OUT" ] && mkdir -p "/new$OUT" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "/new$OUT"
 cp /cmd /new/run/vm-cmd
 echo; echo "vm: kernel \$(cat /proc/sys/kernel/osrelease)"
