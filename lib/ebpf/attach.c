@@ -196,9 +196,10 @@ static int attach_failed(const struct bpf_program *prog, const char *where, int 
 	if (err >= 0)
 		err = -EINVAL;
 	missing = ebpf_missing_feature(ebpf_section_kind(ebpf_prog_section(prog), NULL), err);
-	sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s%s%s%s%s", bpf_program__name(prog),
-	          ebpf_prog_section(prog), strerror(-err), where ? " on " : "", where ? where : "",
-	          missing ? ": " : "", missing ? missing : "", *reason ? "; libbpf: " : "", reason);
+	sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s%s%s%s%s",
+	          bpf_program__name(prog), ebpf_prog_section(prog), strerror(-err), where ? " on " : "",
+	          where ? where : "", missing ? ": " : "", missing ? missing : "",
+	          *reason ? "; libbpf: " : "", reason);
 	return err;
 }
 

@@ -20,7 +20,8 @@ static bool exists(const char *path)
 /* kprobes register either through the kprobe PMU (4.17+) or tracefs. */
 static bool have_kprobes(void)
 {
-	return exists("/sys/bus/event_source/devices/kprobe") || exists("/sys/kernel/tracing/kprobe_events") ||
+	return exists("/sys/bus/event_source/devices/kprobe") ||
+	       exists("/sys/kernel/tracing/kprobe_events") ||
 	       exists("/sys/kernel/debug/tracing/kprobe_events");
 }
 

@@ -250,7 +250,8 @@ static int state_find(const struct cache_state *st, const char *id)
  */
 static void test_other_kernel(void)
 {
-	const char *shared = getenv("SONDE_TEST_SHARED_CACHE"), *other = getenv("SONDE_TEST_SHARED_CACHE_OTHER");
+	const char *shared = getenv("SONDE_TEST_SHARED_CACHE"),
+	           *other = getenv("SONDE_TEST_SHARED_CACHE_OTHER");
 	struct cache_state before, after;
 	char path[96], own[160], own_dir[700], notes[4096], *err;
 	int mine = -1, foreign = 0, fd;

@@ -26,9 +26,9 @@
 #include "../unit/test_ebpf_helpers.h"
 #include "kernel_probe.h"
 
-#define TARGET_FUNC "do_sys_openat2"
+#define TARGET_FUNC  "do_sys_openat2"
 #define TRIGGER_COMM "khooks-trigger"
-#define MAX_IDS 4096
+#define MAX_IDS      4096
 
 enum hook { HOOK_KPROBE, HOOK_KRETPROBE, HOOK_FENTRY, HOOK_FEXIT, HOOK_LSM, HOOK_TP_BTF, NHOOKS };
 
@@ -44,13 +44,17 @@ static const char *hook_missing(enum hook h)
 	case HOOK_KRETPROBE:
 		return test_kprobes_missing();
 	case HOOK_FENTRY:
-		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, TARGET_FUNC, BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, TARGET_FUNC,
+		                               BTF_KIND_FUNC);
 	case HOOK_FEXIT:
-		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, TARGET_FUNC, BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, TARGET_FUNC,
+		                               BTF_KIND_FUNC);
 	case HOOK_LSM:
-		return test_btf_attach_refused(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open", BTF_KIND_FUNC);
+		return test_btf_attach_refused(BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open",
+		                               BTF_KIND_FUNC);
 	case HOOK_TP_BTF:
-		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "btf_trace_sys_enter", BTF_KIND_TYPEDEF);
+		return test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "btf_trace_sys_enter",
+		                               BTF_KIND_TYPEDEF);
 	case NHOOKS:
 		break;
 	}
@@ -185,7 +189,7 @@ struct trigger {
 	const struct ids *progs_before;
 	const char *prog_name;
 	__u32 prog_id, link_id; /* found while running */
-	int ftrace_lines;      /* enabled_functions lines for TARGET_FUNC while running */
+	int ftrace_lines;       /* enabled_functions lines for TARGET_FUNC while running */
 };
 
 static void *trigger_main(void *arg)
@@ -335,7 +339,8 @@ static void run_hook(enum hook h)
 		fds_seen += trig.fds[fd] && sink.ret_fds[fd];
 	}
 	printf("  %s: %d records after %d opens; prog id %u, link id %u, ftrace lines %d -> %d\n", progs[h],
-	       (int)sink.records, (int)trig.opens, trig.prog_id, trig.link_id, ftrace_before, trig.ftrace_lines);
+	       (int)sink.records, (int)trig.opens, trig.prog_id, trig.link_id, ftrace_before,
+	       trig.ftrace_lines);
 
 	/* the records are the trigger's, with the right fields */
 	CHECK(sink.records > 0);

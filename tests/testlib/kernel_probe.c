@@ -23,7 +23,8 @@ static bool path_exists(const char *p)
 /* kprobes register through the kprobe PMU or tracefs' kprobe_events. */
 const char *test_kprobes_missing(void)
 {
-	if (path_exists("/sys/bus/event_source/devices/kprobe") || path_exists("/sys/kernel/tracing/kprobe_events") ||
+	if (path_exists("/sys/bus/event_source/devices/kprobe") ||
+	    path_exists("/sys/kernel/tracing/kprobe_events") ||
 	    path_exists("/sys/kernel/debug/tracing/kprobe_events"))
 		return NULL;
 	return "this kernel has no kprobes (no kprobe PMU, no kprobe_events: CONFIG_KPROBES is off)";
@@ -70,4 +71,3 @@ const char *test_btf_attach_refused(enum bpf_prog_type type, enum bpf_attach_typ
 	close(prog);
 	return NULL;
 }
-

@@ -396,8 +396,8 @@ static void test_mapiter(void)
 
 static void test_load_errors(void)
 {
-	const char *no_fentry = test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "do_sys_openat2",
-	                                                BTF_KIND_FUNC);
+	const char *no_fentry =
+	    test_btf_attach_refused(BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "do_sys_openat2", BTF_KIND_FUNC);
 	const char *no_kprobes = test_kprobes_missing();
 	struct gadget_run r;
 
@@ -409,7 +409,8 @@ static void test_load_errors(void)
 	        0);
 	if (no_fentry) {
 		CHECK(sonde_gadget_run(r.ctx, 1000000000LL) < 0);
-		CHECK_LOGGED("program 'ig_fentry' (fentry/do_sys_openat2): cannot load/attach on this kernel: ");
+		CHECK_LOGGED(
+		    "program 'ig_fentry' (fentry/do_sys_openat2): cannot load/attach on this kernel: ");
 		CHECK_LOGGED("this kernel refuses BPF trampolines"); /* the missing feature, named */
 		printf("  %s", log_errors);
 	} else {
@@ -423,7 +424,8 @@ static void test_load_errors(void)
 	        0);
 	if (no_kprobes) {
 		CHECK(sonde_gadget_run(r.ctx, 1000000000LL) < 0);
-		CHECK_LOGGED("program 'ig_kprobe' (kprobe/do_sys_openat2): cannot load/attach on this kernel: ");
+		CHECK_LOGGED(
+		    "program 'ig_kprobe' (kprobe/do_sys_openat2): cannot load/attach on this kernel: ");
 		CHECK_LOGGED("this kernel has no kprobes (CONFIG_KPROBES is off)");
 		printf("  %s", log_errors);
 	} else {
