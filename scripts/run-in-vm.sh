@@ -72,14 +72,18 @@ share=(-virtfs local,path=/,mount_tag=host,security_model=none,readonly=on,multi
 [[ -n $OUT ]] && share+=(-virtfs "local,path=$OUT,mount_tag=out,security_model=none,multidevs=remap")
 # TCG unless told (SONDE_VM_ACCEL=kvm): a nested /dev/kvm may exist and hang instead of failing.
 accel=(-accel "${SONDE_VM_ACCEL:-tcg}")
+# The command's output streams as it comes (a long suite is not silent for minutes): the serial
+# console from the "vm: kernel" line on, without kernel messages and the exit marker.
 set +e
 timeout "$TMO" qemu-system-x86_64 "${accel[@]}" -cpu max -smp "$CPUS" -m "$MEM" -kernel "/boot/vmlinuz-$KVER" \
-	-initrd "$W/initrd.gz" -append "console=ttyS0 panic=-1 loglevel=1" "${share[@]}" \
-	-nographic -no-reboot >"$W/log" 2>&1
+	-initrd "$W/initrd.gz" -append "console=ttyS0 panic=-1 softlockup_panic=1 loglevel=${SONDE_VM_LOGLEVEL:-1}" "${share[@]}" \
+	-nographic -no-reboot </dev/null >"$W/log" 2>&1 &
+qemu=$!
+tail -n +1 -f --pid=$qemu "$W/log" | sed -u -n 's/\r$//; /vm: kernel/,$p' | sed -u 's/^.*vm: kernel/vm: kernel/' |
+	grep -av --line-buffered -e '^\[ *[0-9.]*\]' -e '^vm: exit'
+wait $qemu
 rc=$?
 set -e
-tr -d '\r' <"$W/log" | sed -n '/vm: kernel/,$p' | sed 's/^.*vm: kernel/vm: kernel/' | grep -av '^\[ *[0-9.]*\]' |
-	grep -v "^vm: exit" || true
 ((rc == 124)) && { echo "run-in-vm: timed out after $TMO s" >&2; exit 124; }
 st=$(grep -a '^vm: exit' "$W/log" | tr -d '\r' | awk '{print $3}' | tail -n 1)
 [[ -n $st ]] || { echo "run-in-vm: the command did not finish; last lines:" >&2; tail -n 20 "$W/log" >&2; exit 125; }
