@@ -1,6 +1,7 @@
 # Sonde: the two entry points of the README, plus helpers.
 #   make run    install missing packages, build, run `sonde run trace_open` on the host
-#   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan)
+#   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan,
+#               and the integration tests under Debian's stock 6.1 kernel in qemu: check-kernels)
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
@@ -8,7 +9,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke bench soak clean format
+.PHONY: all deps build run check check-kernels test test-asan test-valgrind fuzz-smoke bench soak clean format
 
 all: build
 
@@ -48,8 +49,13 @@ fuzz-smoke: deps $(BUILD_FUZZ)/CMakeCache.txt
 	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz_all
 	cd $(BUILD_FUZZ) && ctest --output-on-failure -L fuzz
 
-# The sanitizer and fuzz passes run first; the plain pass prints the final ctest summary.
-check: test-asan fuzz-smoke test
+# The integration suite under the other kernels in /boot (Debian 12's 6.1), each booted in qemu over
+# this machine's files, with the binaries of $(BUILD) (root; installs qemu and the kernel if missing).
+check-kernels: build
+	scripts/check-kernels.sh $(BUILD)
+
+# The sanitizer, fuzz and other-kernel passes run first; the plain pass prints the final ctest summary.
+check: test-asan fuzz-smoke check-kernels test
 
 # Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
 bench: build
