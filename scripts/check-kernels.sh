@@ -20,7 +20,6 @@ slow_containerd="containerd answers later than sonde's fixed 500 ms gRPC deadlin
 declare -A VM_EXCLUDED=(
 	[integration.test_containerd_tracing]=$slow_containerd
 	[integration.test_cri_tracing]=$slow_containerd
-	[unit.test_ebpf_kstack]="bpf_get_stackid() from a syscall tracepoint returns -EFAULT under this 6.1 guest, so kernel stacks are empty (not yet understood: see the README's Kernels section)"
 )
 
 if [[ ${1:-} == --inside ]]; then
