@@ -25,8 +25,10 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/sonde run $(GADGET) $(RUN_ARGS)
 
+# ctest lists skipped tests after its summary; the summary line is repeated so that it stays last.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j1
+	cd $(BUILD) && { ctest --output-on-failure -j1; echo $$? >ctest.rc; } | tee ctest.out && \
+	  grep -E '^[0-9]+% tests passed' ctest.out | tail -n 1 && exit $$(cat ctest.rc)
 
 $(BUILD_ASAN)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_ASAN) -DSONDE_WERROR=ON -DSONDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
