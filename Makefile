@@ -1,6 +1,7 @@
 # Sonde: the two entry points of the README, plus helpers.
 #   make run    install missing packages, build, run `sonde run trace_open` on the host
-#   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan)
+#   make check  install missing packages, build with -Werror, run every test (also under ASan+UBSan,
+#               and the integration tests under Debian's stock 6.1 kernel in qemu: check-kernels)
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
@@ -8,7 +9,7 @@ JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check test test-asan test-valgrind fuzz-smoke fuzz-long bench soak clean format
+.PHONY: all deps build run check check-kernels test test-asan test-valgrind fuzz-smoke fuzz-long bench soak clean format
 
 all: build
 
@@ -24,9 +25,12 @@ build: deps $(BUILD)/CMakeCache.txt
 run: build
 	$(BUILD)/sonde run $(GADGET) $(RUN_ARGS)
 
-# After ctest's summary, why each skipped test did not run (ctest names them only).
+# After ctest's summary, why each skipped test did not run (ctest names them only); then the
+# summary line again, so that it stays the last line of the output.
 test: build
-	cd $(BUILD) && ctest --output-on-failure -j1; rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD); exit $$rc
+	cd $(BUILD) && { ctest --output-on-failure -j1; echo $$? >ctest.rc; } | tee ctest.out; \
+	cd $(CURDIR) && scripts/test-skips.sh $(BUILD); \
+	grep -E '^[0-9]+% tests passed' $(BUILD)/ctest.out | tail -n 1; exit $$(cat $(BUILD)/ctest.rc)
 
 $(BUILD_ASAN)/CMakeCache.txt:
 	cmake -S . -B $(BUILD_ASAN) -DSONDE_WERROR=ON -DSONDE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
@@ -59,13 +63,19 @@ fuzz-long: deps $(BUILD_FUZZ)/CMakeCache.txt
 	cmake --build $(BUILD_FUZZ) -j$(JOBS) --target fuzz_all
 	fuzz/run.sh long $(BUILD_FUZZ)/fuzz/targets.txt $(BUILD_FUZZ)/fuzz
 
-# The sanitizer and fuzz passes run first; the plain pass prints the final ctest summary.
-check: test-asan fuzz-smoke test
+# The integration suite under the other kernels in /boot (Debian 12's 6.1), each booted in qemu over
+# this machine's files, with the binaries of $(BUILD) (root; installs qemu and the kernel if missing).
+check-kernels: build
+	scripts/check-kernels.sh $(BUILD)
+
+# The sanitizer, fuzz and other-kernel passes run first; the plain pass prints the final ctest summary.
+check: test-asan fuzz-smoke check-kernels test
 
 # Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
 bench: build
 	$(BUILD)/bench/bench_pipeline
 	bench/overhead.sh $(BUILD)
+	bench/container_start.sh $(BUILD)
 
 # Ten minutes of trace_open under a steady workload: RSS flat, nothing lost (root).
 soak: build

@@ -1,10 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages Sonde needs to build and test; only what is missing.
+#   --vm  also what scripts/run-in-vm.sh needs to run the tests under Debian's stock kernel in qemu
+#         (make check-kernels): kept out of the plain build, it is ~300 MB.
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev libgrpc-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 runc crun podman busybox-static containerd"
+if [ "${1:-}" = "--vm" ]; then
+	PACKAGES="$PACKAGES qemu-system-x86 linux-image-amd64 cpio"
+fi
 
 missing=""
 for p in $PACKAGES; do

@@ -79,9 +79,20 @@ static __always_inline bool append_arg(struct event *event, const char *src)
 	ret = bpf_probe_read_user_str(&event->args[off], ARGSIZE, src);
 	if (ret <= 0)
 		return false;
-	/* join with the previous argument: userspace shows one readable string */
-	if (off > 0 && off - 1 < FULL_MAX_ARGS_ARR)
-		event->args[off - 1] = ' ';
+	/*
+	 * Join with the previous argument: userspace shows one readable string.
+	 * The index is 64-bit and hidden from clang, which otherwise proves
+	 * the check true and drops it: then the 32-bit `off - 1` reaches the
+	 * 6.1 verifier zero-extended with no bound ("R2 unbounded memory
+	 * access"). Kept, the check bounds it on every kernel.
+	 */
+	if (off > 0) {
+		__u64 sep = (__u64)off - 1;
+
+		barrier_var(sep);
+		if (sep < FULL_MAX_ARGS_ARR)
+			event->args[sep] = ' ';
+	}
 	event->args_size = off + ret;
 	event->args_count++;
 	return true;

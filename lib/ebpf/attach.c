@@ -186,15 +186,19 @@ void ebpf_detach_all(struct ebpf_gadget *g)
 	ebpf_uprobes_stop(g);
 }
 
-/* One error line: the program, its section, errno and libbpf's own words. */
+/* One error line: the program, its section, errno, the missing kernel
+ * feature when it can be told, and libbpf's own words. */
 static int attach_failed(const struct bpf_program *prog, const char *where, int err)
 {
 	const char *reason = ebpf_libbpf_reason();
+	const char *missing;
 
 	if (err >= 0)
 		err = -EINVAL;
-	sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s%s%s", bpf_program__name(prog),
-	          ebpf_prog_section(prog), strerror(-err), where ? " on " : "", where ? where : "",
+	missing = ebpf_missing_feature(ebpf_section_kind(ebpf_prog_section(prog), NULL), err);
+	sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s%s%s%s%s",
+	          bpf_program__name(prog), ebpf_prog_section(prog), strerror(-err), where ? " on " : "",
+	          where ? where : "", missing ? ": " : "", missing ? missing : "",
 	          *reason ? "; libbpf: " : "", reason);
 	return err;
 }

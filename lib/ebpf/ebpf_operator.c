@@ -263,10 +263,13 @@ static int load(struct ebpf_gadget *g)
 	prog_name = ebpf_libbpf_failed_prog();
 	if (prog_name) {
 		struct bpf_program *prog = bpf_object__find_program_by_name(g->obj, prog_name);
+		const char *sec = prog ? ebpf_prog_section(prog) : "?";
+		const char *missing = ebpf_missing_feature(ebpf_section_kind(sec, NULL), err);
 
-		/* errno says it all unless the verifier explained itself. */
-		sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s", prog_name,
-		          prog ? ebpf_prog_section(prog) : "?", strerror(-err),
+		/* errno says it all unless the verifier explained itself or
+		 * the kernel visibly lacks what the program kind needs. */
+		sonde_err("program '%s' (%s): cannot load/attach on this kernel: %s%s%s%s%s", prog_name, sec,
+		          strerror(-err), missing ? ": " : "", missing ? missing : "",
 		          *ebpf_libbpf_verifier() ? "; verifier: " : "", ebpf_libbpf_verifier());
 	} else {
 		sonde_err("gadget %s: cannot load the eBPF object: %s%s%s", g->name, strerror(-err),

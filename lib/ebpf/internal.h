@@ -373,6 +373,11 @@ int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths,
 int ebpf_ldcache_parse(const char *buf, size_t len, const char *name, char ***paths, size_t *n);
 void ebpf_ldcache_free(char **paths);
 
+/* ---- kernel_features.c ---- */
+/* After a program of `kind` failed to load or attach with err: the kernel
+ * feature it needs and this kernel lacks, as a phrase, or NULL if unknown. */
+const char *ebpf_missing_feature(enum ebpf_sec_kind kind, int err);
+
 /* ---- tracefs.c ---- */
 /* Makes sure tracefs is mounted at /sys/kernel/tracing. */
 int ebpf_tracefs_ensure(void);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Fixture for the "cannot load/attach" error: fentry does not load on the
- * test kernel, kprobes do not attach. The test disables one or the other
- * through gadget.yaml. */
+/* Fixture for the "cannot load/attach" error: on a kernel that refuses
+ * fentry it does not load, on one without kprobes they do not attach (6.18
+ * here); on 6.1 both work. The test disables one or the other through
+ * gadget.yaml. */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>

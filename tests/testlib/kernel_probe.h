@@ -1,0 +1,16 @@
+/* Probes of what the running kernel can attach (kernel_probe.c). */
+#ifndef SONDE_TEST_KERNEL_PROBE_H
+#define SONDE_TEST_KERNEL_PROBE_H
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h> /* BTF_KIND_* */
+
+/* NULL if kprobes exist, else why not. */
+const char *test_kprobes_missing(void);
+/* NULL if a `return 0` program of type/attach loads and attaches to `func`,
+ * a BTF type of `kind` (BTF_KIND_FUNC, or BTF_KIND_TYPEDEF for a BTF
+ * tracepoint's btf_trace_<name>); else why not. */
+const char *test_btf_attach_refused(enum bpf_prog_type type, enum bpf_attach_type attach, const char *func,
+                                    int kind);
+
+#endif
