@@ -20,6 +20,7 @@ slow_containerd="containerd answers later than sonde's fixed 500 ms gRPC deadlin
 declare -A VM_EXCLUDED=(
 	[integration.test_containerd_tracing]=$slow_containerd
 	[integration.test_cri_tracing]=$slow_containerd
+	[integration.test_container_churn.test_ctr_churn]=$slow_containerd
 )
 
 if [[ ${1:-} == --inside ]]; then

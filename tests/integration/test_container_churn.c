@@ -20,6 +20,7 @@
 #define HELD_STARTS    10
 #define HOLD_MS        50 /* --container-hold-timeout's default */
 #define START_LIMIT_MS 10000
+#define WORKER_MS      240000 /* a churn under qemu's emulation (check-kernels) takes minutes */
 
 static char workdir[256];
 
@@ -182,7 +183,7 @@ static void churn_runc(const char *gadget)
 			bad += oci_run("runc", c->bundles[k], c->ids[k]) != 0;
 		_exit(bad != 0);
 	}
-	sonde_proc_await_child(&p, worker); /* every container ran */
+	sonde_proc_await_child_for(&p, worker, WORKER_MS); /* every container ran */
 	sonde_proc_wait_for(&p, 1, c->words[RUNC_CHURN - 1], 3000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	check_churn(c, p.out);
@@ -236,7 +237,7 @@ static void test_ctr_churn(void)
 		}
 		_exit(bad != 0);
 	}
-	sonde_proc_await_child(&p, worker);
+	sonde_proc_await_child_for(&p, worker, WORKER_MS);
 	sonde_proc_wait_for(&p, 1, words[CTR_CHURN - 1], 3000);
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	all = test_json_lines(p.out ? p.out : "");

@@ -350,13 +350,18 @@ int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv)
 
 void sonde_proc_await_child(struct sonde_proc *p, pid_t child)
 {
-	int64_t deadline = test_now_ms() + 30000;
+	sonde_proc_await_child_for(p, child, 30000);
+}
+
+void sonde_proc_await_child_for(struct sonde_proc *p, pid_t child, int timeout_ms)
+{
+	int64_t deadline = test_now_ms() + timeout_ms;
 	int st;
 
 	while (waitpid(child, &st, WNOHANG) != child) {
 		if (test_now_ms() >= deadline) {
 			/* a worker still running would race the checks that follow */
-			fprintf(stderr, "worker %d did not finish in 30 s: killed\n", child);
+			fprintf(stderr, "worker %d did not finish in %d ms: killed\n", child, timeout_ms);
 			test_failures++;
 			kill(child, SIGKILL);
 			waitpid(child, NULL, 0);

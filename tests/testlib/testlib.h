@@ -140,6 +140,8 @@ int sonde_proc_start_running(struct sonde_proc *p, const char *const *argv);
  * the exec permission events a runtime's exec waits on. Checks that it
  * exited 0; one still running after 30 s is killed and a failure. */
 void sonde_proc_await_child(struct sonde_proc *p, pid_t child);
+/* The same with another bound (a slow kernel under emulation, long workers). */
+void sonde_proc_await_child_for(struct sonde_proc *p, pid_t child, int timeout_ms);
 /* sonde's stderr without its -v debug lines, with its exit status, for a
  * failed run. */
 void sonde_proc_print_errors(const struct sonde_proc *p);
