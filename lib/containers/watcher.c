@@ -519,10 +519,11 @@ static struct root_watch *add_root(struct sonde_container_watcher *w, const stru
 	return r;
 }
 
-static void scan_root(struct sonde_container_watcher *w, struct root_watch *r);
+static void scan_root(struct sonde_container_watcher *w, struct root_watch *r, bool live);
 
 /* A namespace directory of a nested root: a root of its own. */
-static void add_child_root(struct sonde_container_watcher *w, struct root_watch *parent, const char *name)
+static void add_child_root(struct sonde_container_watcher *w, struct root_watch *parent, const char *name,
+                           bool live)
 {
 	char path[PATH_MAX];
 	struct root_watch *r = NULL;
@@ -535,24 +536,33 @@ static void add_child_root(struct sonde_container_watcher *w, struct root_watch 
 			r = w->roots[i];
 	if (!r && !(r = add_root(w, parent->rt, path, false)))
 		return;
-	scan_root(w, r);
+	scan_root(w, r, live);
 }
 
-static void scan_root(struct sonde_container_watcher *w, struct root_watch *r)
+/* live: the root appeared while we watch, so what is in it is being
+ * created now (the first container of a containerd namespace, say): each
+ * one is taken as a new state directory, held and said like any other. */
+static void scan_root(struct sonde_container_watcher *w, struct root_watch *r, bool live)
 {
-	watch_root(w, r);
-	if (r->nested) {
-		DIR *d = opendir(r->root);
-		struct dirent *e;
+	DIR *d;
+	struct dirent *e;
 
-		while (d && (e = readdir(d)))
-			if (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)
-				add_child_root(w, r, e->d_name);
-		if (d)
-			closedir(d);
+	watch_root(w, r);
+	if (!r->nested && !live) {
+		runtime_scan(w->set, r->rt, r->root, w->proc_root, w->clients);
 		return;
 	}
-	runtime_scan(w->set, r->rt, r->root, w->proc_root, w->clients);
+	d = opendir(r->root);
+	while (d && (e = readdir(d))) {
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
+			continue;
+		if (r->nested)
+			add_child_root(w, r, e->d_name, live);
+		else
+			on_new_dir(w, r, e->d_name);
+	}
+	if (d)
+		closedir(d);
 }
 
 static void rescan(struct sonde_container_watcher *w)
@@ -561,7 +571,7 @@ static void rescan(struct sonde_container_watcher *w)
 	size_t n = w->nroots;
 
 	for (size_t i = 0; i < n; i++)
-		scan_root(w, w->roots[i]);
+		scan_root(w, w->roots[i], false);
 }
 
 /* ---- event sources ---- */
@@ -680,7 +690,7 @@ static void on_root_event(struct sonde_container_watcher *w, struct root_watch *
 		watch_root(w, r);
 	} else if ((e->mask & (IN_CREATE | IN_MOVED_TO)) && dir) {
 		if (r->nested)
-			add_child_root(w, r, e->name);
+			add_child_root(w, r, e->name, true);
 		else
 			on_new_dir(w, r, e->name);
 	} else if ((e->mask & IN_DELETE) && dir && !r->nested) {
@@ -716,7 +726,7 @@ static void handle_inotify_event(struct sonde_container_watcher *w, const struct
 		else if (r->ancestor_wd == e->wd && (e->mask & (IN_CREATE | IN_MOVED_TO))) {
 			watch_root(w, r);
 			if (r->wd >= 0)
-				scan_root(w, r);
+				scan_root(w, r, true);
 		}
 	}
 	for (size_t i = 0; i < w->ndirs; i++) {

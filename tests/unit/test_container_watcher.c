@@ -157,4 +157,39 @@ static void test_roots_appearing(void)
 	teardown();
 }
 
-TEST_MAIN(TEST(test_untrusted_state), TEST(test_roots_appearing))
+/* The first container of a containerd namespace arrives together with the
+ * namespace's directory: it is a new container like any other, followed
+ * until it is registered or said, not skipped in silence. */
+static void test_first_in_new_namespace(void)
+{
+	struct sonde_containers *set = sonde_containers_new();
+	struct sonde_container_watcher *w;
+	char path[256];
+
+	setup();
+	REQUIRE(set);
+	put("containerd/runc", NULL);
+	w = watch(set, true);
+	REQUIRE(w);
+	sonde_container_watcher_process(w);
+	/* namespace and container at once; its init is gone before we look */
+	state("containerd/runc/fresh/c9/state.json", dead_pid());
+	for (int i = 0; i < 3; i++) {
+		usleep(20 * 1000);
+		sonde_container_watcher_process(w);
+	}
+	CHECK_INT(sonde_containers_count(set), 0);
+	CHECK_INT(warnings, 0); /* not yet: it may still be starting */
+	snprintf(path, sizeof(path), "%s/containerd/runc/fresh/c9/state.json", dir);
+	CHECK_INT(unlink(path), 0);
+	*strrchr(path, '/') = 0;
+	CHECK_INT(rmdir(path), 0);
+	usleep(20 * 1000);
+	sonde_container_watcher_process(w);
+	CHECK_INT(warnings, 1); /* it ran and was deleted before it could be registered */
+	sonde_container_watcher_free(w);
+	sonde_containers_free(set);
+	teardown();
+}
+
+TEST_MAIN(TEST(test_untrusted_state), TEST(test_roots_appearing), TEST(test_first_in_new_namespace))
