@@ -255,9 +255,8 @@ static void attach_container(void *arg, const struct sonde_container *c)
 {
 	struct ebpf_gadget *g = arg;
 	char rootdir[64];
-	int err;
-
 	struct timespec t0, t1;
+	int err;
 
 	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -447,12 +447,12 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	    .containerd_socket = containerd ? sonde_param_value(containerd) : NULL,
 	};
 	int64_t hold_ns = hold ? sonde_param_duration_ns(hold) : 0;
+	int err;
 
 	/* rounded up (0 would mean the default), at most a day */
 	if (hold_ns > 86400LL * 1000000000LL)
 		hold_ns = 86400LL * 1000000000LL;
 	wo.hold_timeout_ms = (int)((hold_ns + 999999) / 1000000);
-	int err;
 
 	/* bad selector input fails before anything is created or loaded */
 	err = parse_selector(lm);
@@ -523,9 +523,11 @@ static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 	for (size_t i = 0; lm->attacher && i < sonde_containers_count(lm->set); i++)
 		attach_sync(lm, sonde_containers_at(lm->set, i), false);
 	if (fd >= 0) {
+		int err;
+
 		/* anything that happened since the scan; the thread is not running yet */
 		sonde_container_watcher_process(lm->watcher);
-		int err = watcher_thread_start(lm->watcher, &lm->lock, &lm->thread);
+		err = watcher_thread_start(lm->watcher, &lm->lock, &lm->thread);
 		if (err) {
 			sonde_err("LocalManager: cannot start the container watcher's thread: %s",
 			          strerror(-err));

@@ -140,86 +140,98 @@ static bool exits_within(pid_t pid, int timeout_ms, int *status)
 	return false;
 }
 
+/* One exec held by a gate with the given timeout. */
+struct held {
+	struct exec_gate *g;
+	struct execer e;
+	struct stat st;
+	struct exec_gate_msg m; /* its HELD message */
+	int fanfd;
+	pid_t child;
+	int64_t t0; /* just before the exec */
+};
+
+/* Sets up, starts the gate and lets the child exec: true once its exec is
+ * held (h is ended by held_end in any case). */
+static bool held_start(struct held *h, int timeout_ms)
+{
+	*h = (struct held){.e = {-1, -1}, .fanfd = -1};
+	h->fanfd = setup(&h->st, &h->e);
+	CHECK(h->fanfd >= 0);
+	if (h->fanfd < 0)
+		return false;
+	CHECK_INT(exec_gate_start(h->fanfd, timeout_ms, &h->g), 0);
+	if (!h->g)
+		return false;
+	h->t0 = test_now_ms();
+	h->child = execer_go(&h->e);
+	CHECK(h->child > 0);
+	return h->child > 0 && expect_held(h->g, h->child, &h->st, &h->m);
+}
+
+static void held_end(struct held *h)
+{
+	exec_gate_stop(h->g);
+	teardown(h->fanfd, &h->e);
+}
+
+/* The held exec went on (within 5 s) and its program ran to a clean exit. */
+static void check_went_on(const struct held *h)
+{
+	int status = -1;
+
+	CHECK(exits_within(h->child, 5000, &status));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void test_release(void)
 {
-	struct exec_gate *g = NULL;
-	struct exec_gate_msg m;
-	struct stat st;
-	struct execer e = {-1, -1};
-	int fanfd = setup(&st, &e), status;
-	pid_t child;
+	struct held h;
+	int status;
 
-	REQUIRE(fanfd >= 0);
-	REQUIRE(exec_gate_start(fanfd, 60000, &g) == 0);
-	child = execer_go(&e);
-	REQUIRE(child > 0);
-	if (expect_held(g, child, &st, &m)) {
+	if (held_start(&h, 60000)) {
 		/* held: the hold is a minute, and nobody answered yet */
-		CHECK(!exits_within(child, 300, &status));
-		exec_gate_release(g, m.seq);
-		CHECK(exits_within(child, 5000, &status));
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		CHECK(!exits_within(h.child, 300, &status));
+		exec_gate_release(h.g, h.m.seq);
+		check_went_on(&h);
 	}
-	exec_gate_stop(g);
-	teardown(fanfd, &e);
+	held_end(&h);
 }
 
 static void test_timeout(void)
 {
-	struct exec_gate *g = NULL;
-	struct exec_gate_msg m;
-	struct stat st;
-	struct execer e = {-1, -1};
-	int fanfd = setup(&st, &e), status;
-	int64_t t0;
-	pid_t child;
+	struct exec_gate_msg t = {0};
+	struct held h;
 
-	REQUIRE(fanfd >= 0);
-	REQUIRE(exec_gate_start(fanfd, 200, &g) == 0);
-	t0 = test_now_ms();
-	child = execer_go(&e);
-	REQUIRE(child > 0);
-	if (expect_held(g, child, &st, &m)) {
+	if (held_start(&h, 200)) {
 		/* never released here: the gate lets it go after 200 ms, and says so */
-		CHECK(exits_within(child, 5000, &status));
-		CHECK(test_now_ms() - t0 >= 200);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-		struct exec_gate_msg t;
-		CHECK(next(g, &t, 2000));
+		check_went_on(&h);
+		CHECK(test_now_ms() - h.t0 >= 200);
+		CHECK(next(h.g, &t, 2000));
 		CHECK_INT(t.kind, EXEC_GATE_TIMED_OUT);
-		CHECK(t.seq == m.seq);
+		CHECK(t.seq == h.m.seq);
 	}
-	exec_gate_stop(g);
-	teardown(fanfd, &e);
+	held_end(&h);
 }
 
 /* The gate killed while it holds an exec: the watcher's next read says so,
  * and closing the group (what the watcher then does) lets the exec go on. */
 static void test_gate_killed(void)
 {
-	struct exec_gate *g = NULL;
 	struct exec_gate_msg m;
-	struct stat st;
-	struct execer e = {-1, -1};
-	int fanfd = setup(&st, &e), status;
-	pid_t child;
+	struct held h;
+	int status;
 
-	REQUIRE(fanfd >= 0);
-	REQUIRE(exec_gate_start(fanfd, 60000, &g) == 0);
-	child = execer_go(&e);
-	REQUIRE(child > 0);
-	if (expect_held(g, child, &st, &m)) {
-		CHECK_INT(kill(exec_gate_pid(g), SIGKILL), 0);
-		CHECK(!next(g, &m, 2000));
-		CHECK_INT(exec_gate_next(g, &m), -EPIPE);
-		CHECK(!exits_within(child, 300, &status)); /* the group still holds it */
-		close(fanfd);
-		fanfd = -1;
-		CHECK(exits_within(child, 5000, &status));
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (held_start(&h, 60000)) {
+		CHECK_INT(kill(exec_gate_pid(h.g), SIGKILL), 0);
+		CHECK(!next(h.g, &m, 2000));
+		CHECK_INT(exec_gate_next(h.g, &m), -EPIPE);
+		CHECK(!exits_within(h.child, 300, &status)); /* the group still holds it */
+		close(h.fanfd);
+		h.fanfd = -1;
+		check_went_on(&h);
 	}
-	exec_gate_stop(g);
-	teardown(fanfd, &e);
+	held_end(&h);
 }
 
 /* sonde stopping (SIGINT, SIGTERM) while an exec is held: the watcher stops
@@ -227,27 +239,16 @@ static void test_gate_killed(void)
  * the hold's timeout. */
 static void test_stop_while_held(void)
 {
-	struct exec_gate *g = NULL;
-	struct exec_gate_msg m;
-	struct stat st;
-	struct execer e = {-1, -1};
-	int fanfd = setup(&st, &e), status;
-	pid_t child;
+	struct held h;
 
-	REQUIRE(fanfd >= 0);
-	REQUIRE(exec_gate_start(fanfd, 60000, &g) == 0);
-	child = execer_go(&e);
-	REQUIRE(child > 0);
-	if (expect_held(g, child, &st, &m)) {
-		exec_gate_stop(g);
-		g = NULL;
-		close(fanfd);
-		fanfd = -1;
-		CHECK(exits_within(child, 5000, &status));
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (held_start(&h, 60000)) {
+		exec_gate_stop(h.g);
+		h.g = NULL;
+		close(h.fanfd);
+		h.fanfd = -1;
+		check_went_on(&h);
 	}
-	exec_gate_stop(g);
-	teardown(fanfd, &e);
+	held_end(&h);
 }
 
 TEST_MAIN(TEST(test_release), TEST(test_timeout), TEST(test_gate_killed), TEST(test_stop_while_held))
