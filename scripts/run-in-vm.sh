@@ -8,8 +8,8 @@
 #   CMD runs in the current directory (the same path inside the VM) with /proc, /sys, /dev, tracefs,
 #   debugfs, securityfs, bpffs and cgroup2 mounted, and tmpfs on /tmp, /var/tmp, /run and the
 #   podman and containerd stores (/var/lib/containers, /var/lib/containerd, empty in the VM): container
-#   runtimes put overlayfs upper directories there, which an overlayfs root cannot hold. OUTDIR is
-#   shared read-write at the same path. The kernel is the newest in /boot that is not the running one.
+#   runtimes put overlayfs upper directories there, which an overlayfs root cannot hold (a current
+#   directory under one of them is brought back over it). OUTDIR is shared read-write at the same path. The kernel is the newest in /boot that is not the running one.
 #   Prints CMD's output; exits with its status (124: timed out, 125: the VM did not run it).
 # Needs: qemu-system-x86, linux-image-amd64, busybox-static, cpio (scripts/install-deps.sh --vm).
 set -eu
@@ -26,7 +26,17 @@ shift $((OPTIND - 1)); [[ ${1:-} == -- ]] && shift
 [[ -n $KVER && -f /boot/vmlinuz-$KVER ]] || { echo "run-in-vm: no guest kernel in /boot (apt-get install linux-image-amd64)" >&2; exit 2; }
 command -v qemu-system-x86_64 >/dev/null || { echo "run-in-vm: no qemu (apt-get install qemu-system-x86)" >&2; exit 2; }
 [[ -x /bin/busybox ]] || { echo "run-in-vm: no /bin/busybox (apt-get install busybox-static)" >&2; exit 2; }
-case $PWD/ in /tmp/* | /var/tmp/* | /run/*) echo "run-in-vm: run from outside /tmp, /var/tmp and /run (a tmpfs in the VM)" >&2; exit 2 ;; esac
+# The VM mounts a tmpfs on /tmp, /var/tmp and /run. A working directory under one of them (a clone
+# made in /tmp, as CI may do) is brought back over it: its first directory below that mount point,
+# as an overlay of the host's copy (writable in the VM, the host untouched).
+KEEP=
+for t in /var/tmp /tmp /run; do
+	if [[ $PWD == "$t"/* ]]; then
+		rest=${PWD#"$t"/}
+		KEEP=$t/${rest%%/*}
+		break
+	fi
+done
 
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 M=/lib/modules/$KVER/kernel
@@ -42,7 +52,7 @@ for m in drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_
 	[[ -n $f ]] && cp "$f" "$W/r/mods/"
 done
 printf '%q ' "$@" >"$W/r/cmd"; echo >>"$W/r/cmd"
-# OUTDIR is mounted after the tmpfs mounts, so it may lie under /tmp.
+# KEEP and OUTDIR are mounted after the tmpfs mounts, so they may lie under /tmp.
 cat >"$W/r/init" <<INIT
 #!/bin/sh
 mount -t proc proc /proc; mount -t sysfs sys /sys
@@ -60,6 +70,7 @@ mount -t securityfs nodev /new/sys/kernel/security; mount -t bpf bpf /new/sys/fs
 mount -t cgroup2 none /new/sys/fs/cgroup 2>/dev/null
 for d in run tmp var/tmp; do mount -t tmpfs -o mode=1777 \$(echo \$d | tr / _) /new/\$d; done
 for d in var/lib/containers var/lib/containerd; do mkdir -p /new/\$d; mount -t tmpfs -o mode=0711 \$(echo \$d | tr / _) /new/\$d; done
+[ -n "$KEEP" ] && mkdir -p /up/k/u /up/k/w "/new$KEEP" && mount -t overlay overlay -o "lowerdir=/mnt$KEEP,upperdir=/up/k/u,workdir=/up/k/w" "/new$KEEP"
 [ -n "$OUT" ] && mkdir -p "/new$OUT" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "/new$OUT"
 cp /cmd /new/run/vm-cmd
 echo; echo "vm: kernel \$(cat /proc/sys/kernel/osrelease)"
