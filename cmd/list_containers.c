@@ -208,7 +208,7 @@ int cmd_list_containers(int argc, char **argv)
 	int r = parse(argc, argv, &o);
 
 	if (r)
-		return r > 0 ? 0 : 2;
+		return r > 0 ? 0 : 1;
 	set = sonde_containers_new();
 	if (!set) {
 		cli_error("out of memory");

@@ -22,9 +22,10 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	cli_log_init();
+	/* exit status: 0 success, 1 any error (usage or runtime), as ig's; the README says so */
 	if (argc < 2) {
 		usage(stderr);
-		return 2;
+		return 1;
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
@@ -32,11 +33,23 @@ int main(int argc, char **argv)
 		return cmd_list_containers(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		/* `sonde help run [GADGET]` is `sonde run [GADGET] --help` */
+		char *help_argv[] = {argv[2], argc > 3 ? argv[3] : "--help", "--help", NULL};
+
+		if (!strcmp(argv[2], "run"))
+			return cmd_run(argc > 3 ? 3 : 2, help_argv);
+		if (!strcmp(argv[2], "list-containers"))
+			return cmd_list_containers(2, help_argv);
+		if (!strcmp(argv[2], "version"))
+			return cmd_version(1, help_argv);
+		cli_error("unknown command \"%s\" (try: sonde help)", argv[2]);
+		return 1;
+	}
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
 	}
-	/* bad input: one error line and 1, as the README promises */
 	cli_error("unknown command \"%s\" (try: sonde help)", argv[1]);
 	return 1;
 }

@@ -11,13 +11,14 @@
 #include <sonde/sonde.h>
 
 #include "cmd.h"
+#include "flags.h"
 
 #define MAX_LIST_FLAGS 64
 
 struct run_opts {
 	int64_t timeout_ns;
 	bool help;
-	int verbose;
+	enum sonde_log_level log_level;
 };
 
 static struct sonde_gadget_ctx *running_ctx;
@@ -78,49 +79,11 @@ static bool is_bool_param(const struct sonde_param *p)
 	return t && !strcmp(t, "bool");
 }
 
-static void print_help(struct sonde_gadget_ctx *ctx)
+static bool is_list_param(const struct sonde_param *p)
 {
-	struct sonde_params *ps = sonde_gadget_params(ctx);
-	const char *desc = sonde_config_str(sonde_gadget_config(ctx), "description", NULL);
+	const char *t = sonde_param_desc(p)->type_hint;
 
-	printf("Usage: sonde run %s [flags]\n\n", sonde_gadget_name(ctx));
-	if (desc)
-		printf("%s\n\n", desc);
-	printf("Flags:\n"
-	       "  -t, --timeout SECONDS     stop after this time (0: until interrupted or done)\n"
-	       "      --param KEY=VALUE     set a param by its key or full name\n"
-	       "  -v, --verbose             print debug messages\n"
-	       "  -h, --help                this help\n\nGadget and operator flags:\n");
-	for (int pass = 0, width = 26; pass < 2; pass++) {
-		/* pass 0 measures the widest flag so that descriptions line up */
-		for (size_t i = 0; i < sonde_params_count(ps); i++) {
-			struct sonde_param *p = sonde_params_at(ps, i);
-			const struct sonde_param_desc *d = sonde_param_desc(p);
-			char flag[128];
-			int n;
-
-			/* a bool flag needs no value: --failed is --failed=true */
-			n = snprintf(flag, sizeof(flag), "%s%s%s--%s%s%s", d->alias ? "-" : "",
-			             d->alias ? d->alias : "", d->alias ? ", " : "    ", d->key,
-			             is_bool_param(p) ? "" : " ",
-			             is_bool_param(p) ? "" : (d->type_hint ? d->type_hint : "string"));
-			if (pass == 0) {
-				width = n > width ? n : width;
-				continue;
-			}
-			printf("  %-*s %s", width, flag, d->description ? d->description : "");
-			if (d->possible_values && d->possible_values[0]) {
-				printf(" (one of:");
-				for (size_t j = 0; d->possible_values[j]; j++)
-					printf(" %s", d->possible_values[j]);
-				printf(")");
-			}
-			if (d->default_value && *d->default_value)
-				printf(" (default %s)", d->default_value);
-			printf("\n");
-		}
-	}
-	print_field_help(ctx);
+	return t && !strncmp(t, "[]", 2);
 }
 
 static int set_param(struct sonde_gadget_ctx *ctx, const char *name, const char *value)
@@ -134,22 +97,173 @@ static int set_param(struct sonde_gadget_ctx *ctx, const char *name, const char 
 	return 0;
 }
 
-/* Pass 1: options that matter before the gadget is instantiated. */
-static void scan_early(int argc, char **argv, struct run_opts *o)
+/* ---- the flags of `sonde run` itself ---- */
+
+enum run_flag { RUN_TIMEOUT, RUN_PARAM, RUN_VERBOSE, RUN_LOG_LEVEL, RUN_HELP, NRUN_FLAGS };
+
+static const struct run_flag_desc {
+	const char *name;
+	char shorthand;
+	const char *value; /* what the value is, NULL for a bool flag */
+	const char *description;
+} run_flags[NRUN_FLAGS] = {
+    [RUN_TIMEOUT] = {"timeout", 't', "SECONDS", "stop after this time (0: until interrupted or done)"},
+    [RUN_PARAM] = {"param", 0, "KEY=VALUE", "set a param by its key or full name"},
+    [RUN_VERBOSE] = {"verbose", 'v', NULL, "print debug messages (same as --log-level debug)"},
+    [RUN_LOG_LEVEL] = {"log-level", 0, "LEVEL",
+                       "messages to print: error, warn, info or debug (default warn)"},
+    [RUN_HELP] = {"help", 'h', NULL, "this help"},
+};
+
+static enum flag_lookup lookup_run_flag(const char *name, char shorthand, struct flag *out)
 {
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			o->verbose++;
-		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-			o->help = true;
+	for (size_t i = 0; i < NRUN_FLAGS; i++) {
+		const struct run_flag_desc *d = &run_flags[i];
+
+		if (name ? strcmp(name, d->name) : shorthand != d->shorthand)
+			continue;
+		*out = (struct flag){.name = d->name, .takes_value = d->value != NULL, .id = (void *)d};
+		return FLAG_KNOWN;
+	}
+	return FLAG_UNKNOWN;
+}
+
+static enum run_flag run_flag_of(const struct flag *f)
+{
+	const struct run_flag_desc *d = f->id;
+
+	return d >= run_flags && d < run_flags + NRUN_FLAGS ? (enum run_flag)(d - run_flags) : NRUN_FLAGS;
+}
+
+/* Flags of `sonde run` first, then the run's params by key, shorthand,
+ * alternative key or full name. */
+static enum flag_lookup lookup_flag(void *arg, const char *name, char shorthand, struct flag *out)
+{
+	struct sonde_params *ps = arg;
+	char key[2] = {shorthand, 0};
+	bool ambiguous = false;
+	struct sonde_param *p;
+
+	if (lookup_run_flag(name, shorthand, out) == FLAG_KNOWN)
+		return FLAG_KNOWN;
+	if (!ps)
+		return FLAG_UNKNOWN;
+	p = sonde_params_find_key(ps, name ? name : key, &ambiguous);
+	if (!p && !ambiguous && name)
+		p = sonde_params_find(ps, name);
+	if (!p)
+		return ambiguous ? FLAG_AMBIGUOUS : FLAG_UNKNOWN;
+	*out = (struct flag){.name = sonde_param_key(p), .takes_value = !is_bool_param(p), .id = p};
+	return FLAG_KNOWN;
+}
+
+/* `report`: print an error for a bad name (pass 1 leaves that to pass 2). */
+static int parse_log_level(const char *s, enum sonde_log_level *out, bool report)
+{
+	static const char *const names[] = {"error", "warn", "info", "debug"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i]) || (i == 1 && !strcmp(s, "warning"))) {
+			*out = (enum sonde_log_level)i;
+			return 0;
+		}
+	if (report)
+		cli_error("invalid log level \"%s\": use error, warn, info or debug", s);
+	return -EINVAL;
+}
+
+static int set_run_flag(enum run_flag which, const char *value, struct run_opts *o)
+{
+	switch (which) {
+	case RUN_VERBOSE:
+		o->log_level = SONDE_LOG_DEBUG;
+		return 0;
+	case RUN_HELP:
+		o->help = true;
+		return 0;
+	case RUN_LOG_LEVEL:
+		return parse_log_level(value, &o->log_level, true);
+	case RUN_TIMEOUT:
+		if (sonde_parse_duration_ns(value, &o->timeout_ns) || o->timeout_ns < 0) {
+			cli_error("invalid timeout \"%s\": give seconds (e.g. 5) or a duration (e.g. 500ms)",
+			          value);
+			return -EINVAL;
+		}
+		return 0;
+	default:
+		return 0; /* --param is set on the run's params */
 	}
 }
 
-static bool is_list_param(const struct sonde_param *p)
+/* Whether the flag `arg` (as typed, before the gadget's params exist) takes
+ * the next argument as its value: 1 yes, 0 no, -1 not known yet. */
+static int takes_next_value(const char *arg)
 {
-	const char *t = sonde_param_desc(p)->type_hint;
+	struct flag f;
 
-	return t && !strncmp(t, "[]", 2);
+	if (strchr(arg, '='))
+		return 0;
+	if (arg[1] == '-') {
+		if (lookup_run_flag(arg + 2, 0, &f) == FLAG_KNOWN)
+			return f.takes_value;
+		for (size_t i = 0; i < sonde_operator_count(); i++) {
+			const struct sonde_operator *op = sonde_operator_at(i);
+
+			for (size_t j = 0; j < op->ninstance_params; j++) {
+				const struct sonde_param_desc *d = &op->instance_params[j];
+
+				if (!strcmp(arg + 2, d->key) || (d->alt_key && !strcmp(arg + 2, d->alt_key)))
+					return !d->type_hint || strcmp(d->type_hint, "bool");
+			}
+		}
+		return -1;
+	}
+	/* a group of shorthands: only its last one may take the next argument */
+	for (const char *c = arg + 1; *c; c++) {
+		if (lookup_run_flag(NULL, *c, &f) != FLAG_KNOWN)
+			return -1;
+		if (f.takes_value)
+			return !c[1];
+	}
+	return 0;
+}
+
+/* Pass 1, before the gadget is instantiated: where its name is (flags may come
+ * first: `sonde run --host trace_open`), and the flags that matter early. A
+ * flag only the gadget defines is taken to have a value unless the next
+ * argument names a gadget. Returns the index of the name, or -1. */
+static int scan_early(int argc, char **argv, struct run_opts *o)
+{
+	int gadget = -1;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		int t;
+
+		if (!strcmp(a, "--")) {
+			if (gadget < 0 && i + 1 < argc)
+				gadget = i + 1;
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			if (gadget < 0)
+				gadget = i;
+			continue;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			o->help = true;
+		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
+			o->log_level = SONDE_LOG_DEBUG;
+		else if (!strncmp(a, "--log-level=", 12))
+			parse_log_level(a + 12, &o->log_level, false);
+		else if (!strcmp(a, "--log-level") && i + 1 < argc)
+			parse_log_level(argv[i + 1], &o->log_level, false);
+		t = takes_next_value(a);
+		if (i + 1 < argc &&
+		    (t == 1 || (t == -1 && argv[i + 1][0] != '-' && !sonde_builtin_gadget(argv[i + 1]))))
+			i++;
+	}
+	return gadget;
 }
 
 /* Records p as given on this command line; true if it already was. */
@@ -163,97 +277,203 @@ static bool seen_before(const struct sonde_param **seen, size_t *n, const struct
 	return false;
 }
 
-/* Pass 2: every flag, now that the gadget's params exist. */
-static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, struct run_opts *o)
+static int set_param_flag(struct sonde_gadget_ctx *ctx, struct sonde_param *p, const char *value,
+                          const struct sonde_param **seen, size_t *nseen)
 {
-	struct sonde_params *ps = sonde_gadget_params(ctx);
+	char *joined;
+	int r;
+
+	if (!value)
+		value = "true"; /* a bool flag standing alone */
+	if (!is_list_param(p) || !seen_before(seen, nseen, p))
+		return set_param(ctx, sonde_param_full_name(p), value);
+	/* a list flag given again adds to it, as upstream's repeated flags do */
+	if (asprintf(&joined, "%s,%s", sonde_param_value(p), value) < 0)
+		return -ENOMEM;
+	r = set_param(ctx, sonde_param_full_name(p), joined);
+	free(joined);
+	return r;
+}
+
+static int set_param_kv(struct sonde_gadget_ctx *ctx, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[256];
+
+	if (!eq) {
+		cli_error("--param takes KEY=VALUE, got \"%s\"", kv);
+		return -EINVAL;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)(eq - kv), kv);
+	return set_param(ctx, key, eq + 1);
+}
+
+/* Pass 2: every flag, now that the gadget's params exist. */
+static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, int gadget_arg,
+                       struct run_opts *o)
+{
 	const struct sonde_param *seen[MAX_LIST_FLAGS];
+	struct flag_parser parser;
 	size_t nseen = 0;
+	char hint[192];
+	struct flag f;
+	const char *value;
+	int r;
 
-	for (int i = 2; i < argc; i++) {
-		const char *arg = argv[i], *value = NULL;
-		char name[128];
-		struct sonde_param *p;
-		bool ambiguous = false;
-		const char *eq;
+	snprintf(hint, sizeof(hint), " (see sonde run %s --help)", sonde_gadget_name(ctx));
+	flags_init(&parser, argc, argv, 1, lookup_flag, sonde_gadget_params(ctx));
+	parser.help_hint = hint;
+	while ((r = flags_next(&parser, &f, &value)) > 0) {
+		enum run_flag which;
 
-		if (!strcmp(arg, "-v") || !strcmp(arg, "--verbose") || !strcmp(arg, "-h") ||
-		    !strcmp(arg, "--help"))
-			continue;
-		if (arg[0] != '-' || !arg[1]) {
-			cli_error("unexpected argument \"%s\"", arg);
-			return -EINVAL;
-		}
-		arg += arg[1] == '-' ? 2 : 1;
-		eq = strchr(arg, '=');
-		snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
-		if (eq)
-			value = eq + 1;
-		if (!strcmp(name, "t") || !strcmp(name, "timeout") || !strcmp(name, "param")) {
-			if (!value && i + 1 < argc)
-				value = argv[++i];
-			if (!value) {
-				cli_error("flag --%s needs a value", name);
-				return -EINVAL;
-			}
-			if (!strcmp(name, "param")) {
-				const char *kv_eq = strchr(value, '=');
-				char key[256];
-				if (!kv_eq) {
-					cli_error("--param takes KEY=VALUE, got \"%s\"", value);
-					return -EINVAL;
-				}
-				snprintf(key, sizeof(key), "%.*s", (int)(kv_eq - value), value);
-				if (set_param(ctx, key, kv_eq + 1))
-					return -EINVAL;
+		if (r == FLAGS_POSITIONAL) {
+			if (parser.next - 1 == gadget_arg)
 				continue;
-			}
-			if (sonde_parse_duration_ns(value, &o->timeout_ns) || o->timeout_ns < 0) {
-				cli_error("invalid timeout \"%s\": give seconds (e.g. 5) or a duration (e.g. "
-				          "500ms)",
-				          value);
-				return -EINVAL;
-			}
-			continue;
-		}
-		p = sonde_params_find_key(ps, name, &ambiguous);
-		if (!p && !ambiguous)
-			p = sonde_params_find(ps, name);
-		if (!p) {
-			cli_error(ambiguous ? "ambiguous flag --%s: use --param with its full name"
-			                    : "unknown flag --%s (see sonde run %s --help)",
-			          name, sonde_gadget_name(ctx));
+			cli_error("unexpected argument \"%s\": one gadget per run", value);
 			return -EINVAL;
 		}
-		if (!value) {
-			/* bool flags may stand alone */
-			if (is_bool_param(p) &&
-			    (i + 1 >= argc || (strcmp(argv[i + 1], "true") && strcmp(argv[i + 1], "false"))))
-				value = "true";
-			else if (i + 1 < argc)
-				value = argv[++i];
-			else {
-				cli_error("flag --%s needs a value", name);
-				return -EINVAL;
-			}
-		}
-		if (is_list_param(p) && seen_before(seen, &nseen, p)) {
-			/* a list flag given again adds to it, as upstream's repeated flags do */
-			char *joined;
-			int r;
-
-			if (asprintf(&joined, "%s,%s", sonde_param_value(p), value) < 0)
-				return -ENOMEM;
-			r = set_param(ctx, sonde_param_full_name(p), joined);
-			free(joined);
-			if (r)
-				return -EINVAL;
-			continue;
-		}
-		if (set_param(ctx, sonde_param_full_name(p), value))
+		which = run_flag_of(&f);
+		if (which == RUN_PARAM)
+			r = set_param_kv(ctx, value);
+		else if (which != NRUN_FLAGS)
+			r = set_run_flag(which, value, o);
+		else
+			r = set_param_flag(ctx, f.id, value, seen, &nseen);
+		if (r)
 			return -EINVAL;
 	}
-	return 0;
+	return r;
+}
+
+/* ---- help ---- */
+
+struct help_row {
+	char flag[160];
+	const struct sonde_param_desc *d; /* NULL for the flags of `sonde run` */
+	const char *description;
+};
+
+static void help_row_of_param(struct help_row *row, const struct sonde_param_desc *d)
+{
+	bool is_bool = d->type_hint && !strcmp(d->type_hint, "bool");
+
+	/* a bool flag needs no value: --failed is --failed=true */
+	snprintf(row->flag, sizeof(row->flag), "%s%s%s--%s%s%s", d->alias ? "-" : "",
+	         d->alias ? d->alias : "", d->alias ? ", " : "    ", d->key, is_bool ? "" : " ",
+	         is_bool ? "" : (d->type_hint ? d->type_hint : "string"));
+	row->d = d;
+	row->description = d->description;
+}
+
+/* Descriptions line up after the widest flag, up to a limit past which a
+ * long flag gets a line of its own. */
+static int rows_width(const struct help_row *rows, size_t n)
+{
+	enum { MAX_WIDTH = 34 };
+	int width = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int w = (int)strlen(rows[i].flag);
+		if (w <= MAX_WIDTH && w > width)
+			width = w;
+	}
+	return width;
+}
+
+static void print_rows(const struct help_row *rows, size_t n, int width)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sonde_param_desc *d = rows[i].d;
+
+		if ((int)strlen(rows[i].flag) > width)
+			printf("  %s\n  %-*s %s", rows[i].flag, width, "",
+			       rows[i].description ? rows[i].description : "");
+		else
+			printf("  %-*s %s", width, rows[i].flag,
+			       rows[i].description ? rows[i].description : "");
+		if (d && d->possible_values && d->possible_values[0]) {
+			printf(" (one of:");
+			for (size_t j = 0; d->possible_values[j]; j++)
+				printf(" %s", d->possible_values[j]);
+			printf(")");
+		}
+		if (d && d->default_value && *d->default_value)
+			printf(" (default %s)", d->default_value);
+		printf("\n");
+	}
+}
+
+static size_t run_flag_rows(struct help_row *rows)
+{
+	for (size_t i = 0; i < NRUN_FLAGS; i++) {
+		const struct run_flag_desc *f = &run_flags[i];
+
+		snprintf(rows[i].flag, sizeof(rows[i].flag), "%s%c%s--%s%s%s", f->shorthand ? "-" : "",
+		         f->shorthand ? f->shorthand : ' ', f->shorthand ? ", " : "   ", f->name,
+		         f->value ? " " : "", f->value ? f->value : "");
+		rows[i].d = NULL;
+		rows[i].description = f->description;
+	}
+	return NRUN_FLAGS;
+}
+
+/* `sonde run --help`: what every run takes, before a gadget is chosen. */
+static void print_run_help(void)
+{
+	size_t n = NRUN_FLAGS, k;
+	struct help_row *rows;
+
+	printf("Usage: sonde run GADGET [flags]\n\n");
+	print_builtins(stdout);
+	for (size_t i = 0; i < sonde_operator_count(); i++)
+		n += sonde_operator_at(i)->ninstance_params;
+	rows = calloc(n, sizeof(*rows));
+	if (!rows)
+		return;
+	k = run_flag_rows(rows);
+	for (size_t i = 0; i < sonde_operator_count(); i++) {
+		const struct sonde_operator *op = sonde_operator_at(i);
+
+		for (size_t j = 0; j < op->ninstance_params; j++)
+			help_row_of_param(&rows[k++], &op->instance_params[j]);
+	}
+	printf("\nFlags of every run (sonde run GADGET --help adds the gadget's own):\n");
+	print_rows(rows, k, rows_width(rows, k));
+	free(rows);
+}
+
+/* Params whose key starts with "ig_" are upstream's internal knobs (map sizes the
+ * gadget headers declare): settable with --param, not advertised. */
+static bool is_internal_param(const struct sonde_param_desc *d)
+{
+	return !strncmp(d->key, "ig_", 3);
+}
+
+static void print_help(struct sonde_gadget_ctx *ctx)
+{
+	struct sonde_params *ps = sonde_gadget_params(ctx);
+	const char *desc = sonde_config_str(sonde_gadget_config(ctx), "description", NULL);
+	struct help_row *rows = calloc(NRUN_FLAGS + sonde_params_count(ps), sizeof(*rows));
+	size_t n;
+
+	printf("Usage: sonde run %s [flags]\n\n", sonde_gadget_name(ctx));
+	if (desc)
+		printf("%s\n\n", desc);
+	if (!rows)
+		return;
+	n = run_flag_rows(rows);
+	for (size_t i = 0; i < sonde_params_count(ps); i++) {
+		const struct sonde_param_desc *d = sonde_param_desc(sonde_params_at(ps, i));
+
+		if (!is_internal_param(d))
+			help_row_of_param(&rows[n++], d);
+	}
+	printf("Flags:\n");
+	print_rows(rows, NRUN_FLAGS, rows_width(rows, n));
+	printf("\nGadget and operator flags:\n");
+	print_rows(rows + NRUN_FLAGS, n - NRUN_FLAGS, rows_width(rows, n));
+	free(rows);
+	print_field_help(ctx);
 }
 
 static void report_lost(struct sonde_gadget_ctx *ctx)
@@ -270,25 +490,28 @@ int cmd_run(int argc, char **argv)
 {
 	const struct sonde_gadget_image *image;
 	struct sonde_gadget_ctx *ctx;
-	struct run_opts o = {0};
+	struct run_opts o = {.log_level = sonde_log_get_level()};
+	int gadget_arg;
 	char err[512];
 	int r;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(argc < 2 ? stderr : stdout, "Usage: sonde run GADGET [flags]\n");
-		print_builtins(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
+	sonde_register_builtin_operators();
+	gadget_arg = scan_early(argc, argv, &o);
+	if (gadget_arg < 0) {
+		if (o.help) {
+			print_run_help();
+			return 0;
+		}
+		cli_error("no gadget given: sonde run GADGET [flags] (sonde run --help lists them)");
+		return 1;
 	}
-	scan_early(argc, argv, &o);
-	if (o.verbose)
-		sonde_log_set_level(SONDE_LOG_DEBUG);
-	image = sonde_builtin_gadget(argv[1]);
+	sonde_log_set_level(o.log_level);
+	image = sonde_builtin_gadget(argv[gadget_arg]);
 	if (!image) {
-		cli_error("unknown gadget \"%s\"", argv[1]);
+		cli_error("unknown gadget \"%s\"", argv[gadget_arg]);
 		print_builtins(stderr);
 		return 1;
 	}
-	sonde_register_builtin_operators();
 	ctx = sonde_gadget_ctx_new(image);
 	if (!ctx) {
 		cli_error("out of memory");
@@ -297,9 +520,10 @@ int cmd_run(int argc, char **argv)
 	r = sonde_gadget_instantiate(ctx);
 	if (r)
 		goto out;
-	r = parse_flags(ctx, argc, argv, &o);
+	r = parse_flags(ctx, argc, argv, gadget_arg, &o);
 	if (r)
 		goto out;
+	sonde_log_set_level(o.log_level);
 	if (o.help) {
 		print_help(ctx);
 		goto out;
@@ -316,7 +540,7 @@ int cmd_run(int argc, char **argv)
 	report_lost(ctx);
 out:
 	if (r && !cli_errors_logged())
-		cli_error("gadget %s failed: %s", argv[1], strerror(-r));
+		cli_error("gadget %s failed: %s", argv[gadget_arg], strerror(-r));
 	sonde_gadget_ctx_free(ctx);
 	return r ? 1 : 0;
 }

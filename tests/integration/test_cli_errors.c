@@ -6,30 +6,6 @@
 
 #include "testlib.h"
 
-/* Runs sonde and checks: exit status 1 (the README's promise), exactly one
- * stderr line, containing `needle`. */
-static void expect_error(const char *const *argv, const char *needle)
-{
-	char *out = NULL, *err = NULL;
-	int status = sonde_run_cmd(argv, &out, &err, 30000);
-	size_t lines = 0;
-
-	for (const char *c = err; c && *c; c++)
-		lines += *c == '\n';
-	if (status != 1) {
-		fprintf(stderr, "%s %s: exit status %d\n", argv[0], argv[1] ? argv[1] : "", status);
-		test_failures++;
-	}
-	if (lines != 1 || !strstr(err, needle)) {
-		fprintf(stderr, "want one error line containing \"%s\", got:\n%s", needle, err);
-		test_failures++;
-	}
-	if (strncmp(err, "sonde: error: ", 14) != 0)
-		test_failures++;
-	free(out);
-	free(err);
-}
-
 static void test_unknown_gadget(void)
 {
 	const char *argv[] = {"run", "no_such_gadget", NULL};
@@ -56,16 +32,16 @@ static void test_bad_flags(void)
 	const char *a9[] = {"run", "trace_open", "--fields", "fname,nope", "--timeout", "1", NULL};
 	const char *a10[] = {"bogus", NULL};
 
-	expect_error(a1, "unknown flag --no-such-flag");
-	expect_error(a2, "not a valid uint32");
-	expect_error(a3, "--pid");
-	expect_error(a4, "xml");
-	expect_error(a5, "maybe");
-	expect_error(a6, "invalid timeout");
-	expect_error(a7, "unknown param");
-	expect_error(a8, "comm");
-	expect_error(a9, "nope");
-	expect_error(a10, "unknown command");
+	sonde_expect_error(a1, "unknown flag --no-such-flag");
+	sonde_expect_error(a2, "not a valid uint32");
+	sonde_expect_error(a3, "--pid");
+	sonde_expect_error(a4, "xml");
+	sonde_expect_error(a5, "maybe");
+	sonde_expect_error(a6, "invalid timeout");
+	sonde_expect_error(a7, "unknown param");
+	sonde_expect_error(a8, "comm");
+	sonde_expect_error(a9, "nope");
+	sonde_expect_error(a10, "unknown command");
 }
 
 /* Out of file descriptors from the start (RLIMIT_NOFILE 8): an error naming

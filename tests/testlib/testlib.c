@@ -441,6 +441,30 @@ int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_m
 	return status;
 }
 
+void sonde_expect_error(const char *const *argv, const char *needle)
+{
+	char *out = NULL, *err = NULL;
+	int status = sonde_run_cmd(argv, &out, &err, 30000);
+	size_t lines = 0;
+
+	for (const char *c = err; c && *c; c++)
+		lines += *c == '\n';
+	if (status != 1) {
+		fprintf(stderr, "sonde");
+		for (size_t i = 0; argv[i]; i++)
+			fprintf(stderr, " %s", argv[i]);
+		fprintf(stderr, ": exit status %d, want 1\n", status);
+		test_failures++;
+	}
+	if (!err || lines != 1 || !strstr(err, needle) || strncmp(err, "sonde: error: ", 14)) {
+		fprintf(stderr, "want one \"sonde: error: \" line containing \"%s\", got:\n%s", needle,
+		        err ? err : "(nothing)\n");
+		test_failures++;
+	}
+	free(out);
+	free(err);
+}
+
 void test_child_start(struct test_child *c, int (*fn)(void *arg), void *arg)
 {
 	int go[2], res[2];

@@ -151,6 +151,10 @@ void sonde_proc_print_errors(const struct sonde_proc *p);
 unsigned long long sonde_lost_samples(const char *err);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
+/* Runs sonde and checks what bad input must give: exit status 1 and exactly
+ * one stderr line, "sonde: error: " followed by text containing `needle`
+ * (failures counted and printed). */
+void sonde_expect_error(const char *const *argv, const char *needle);
 
 /* A child process held until released, so that a test can start tracing
  * first: after the release it runs fn(arg) and exits; fn's return value
