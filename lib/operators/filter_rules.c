@@ -264,6 +264,20 @@ static enum value_type type_of(enum sonde_kind kind)
 }
 
 /* Builds one rule from its unescaped text; errors name the rule. */
+/* The longest string a fixed-size string field holds (a full CString without
+ * its NUL is read to its size); 0: no limit. */
+static uint32_t max_string_len(const struct sonde_field *f)
+{
+	return sonde_field_size(f);
+}
+
+static bool longer_than_field(const struct rule *r)
+{
+	uint32_t max = max_string_len(r->field);
+
+	return max && r->value_len > max;
+}
+
 static int parse_rule(const struct sonde_ds *ds, const char *text, struct rule *r, char *err, size_t errlen)
 {
 	size_t name_len = strcspn(text, "!~><=");
@@ -326,10 +340,17 @@ static int parse_rule(const struct sonde_ds *ds, const char *text, struct rule *
 	}
 
 	if (r->type == VT_STRING) {
+		/* `proc.comm == cat` means "cat", as upstream reads it */
 		r->value = strdup(value);
-		r->value_len = strlen(value);
 		if (!r->value) {
 			ret = -ENOMEM;
+			goto out;
+		}
+		trimmed(r->value, r->value);
+		r->value_len = strlen(r->value);
+		if (r->op == SONDE_FILTER_EQ && longer_than_field(r)) {
+			snprintf(err, errlen, "\"%s\" can never match: field \"%s\" holds at most %u characters, in \"%s\"",
+			         r->value, name, max_string_len(r->field), text);
 			goto out;
 		}
 		if (r->op == SONDE_FILTER_MATCH || r->op == SONDE_FILTER_NOMATCH) {
@@ -433,8 +454,12 @@ int sonde_filter_rules_add(struct sonde_filter_rules *rules, const char *spec, c
 		buf[n] = 0;
 		if (*p == ',')
 			p++;
-		if (buf[strspn(buf, " \t")] == 0)
-			continue;
+		if (buf[strspn(buf, " \t")] == 0) {
+			/* `-F ','` or `a==1,,b==2`: a rule left out by mistake, not "match all" */
+			snprintf(err, errlen, "empty rule in filter \"%s\"", spec);
+			ret = -EINVAL;
+			break;
+		}
 		ret = parse_rule(rules->ds, buf, &r, err, errlen);
 		if (!ret) {
 			ret = append_rule(rules, &r);

@@ -332,6 +332,8 @@ static void test_bad_values(void)
 	    {"trace_open", "--filter", "fd==-1", "negative value for an unsigned field"},
 	    {"trace_open", "--filter", "proc.pid==4294967296", "out of range"},
 	    {"trace_open", "--filter.open", "proc.comm<", ""},
+	    {"trace_open", "-F", ",", "empty rule in filter \",\""},
+	    {"trace_open", "-F", "proc.comm==a-name-of-21-characters", "can never match"},
 	    {"trace_open", "--sort", "fd", "unknown flag --sort"},
 	    {"snapshot_process", "--sort", "nope", "sort: unknown field \"nope\""},
 	    {"snapshot_process", "--sort", "processes:pid;comm", "mixes fields"},

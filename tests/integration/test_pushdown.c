@@ -330,6 +330,20 @@ static void test_filter_rule_pushed_down(void)
 	verdict_free(&v);
 }
 
+/* Blanks around the operator are not part of the value: `proc.comm == X`
+ * pushes comm=X into the kernel (it once pushed " X" and matched nothing). */
+static void test_filter_rule_with_blanks(void)
+{
+	const char *flags[] = {"--filter", " proc.comm == sonde_pd_fcomm ", NULL};
+	struct actor_cfg cfg = {.comm = "sonde_pd_fcomm", .opens = 2};
+	struct verdict v;
+
+	setup();
+	run_case(flags, &cfg, "filter: pushed down proc.comm==sonde_pd_fcomm to the kernel", &v);
+	check_only_target(&v, 2);
+	verdict_free(&v);
+}
+
 /* The control: without a filter the same flood overflows the ring and is
  * reported lost, so the cases above could see a failure. */
 static void test_control_flood_is_lost(void)
@@ -346,4 +360,5 @@ static void test_control_flood_is_lost(void)
 }
 
 TEST_MAIN(TEST(test_control_flood_is_lost), TEST(test_pid), TEST(test_tid), TEST(test_uid), TEST(test_gid),
-          TEST(test_comm), TEST(test_param), TEST(test_filter_rule_pushed_down))
+          TEST(test_comm), TEST(test_param), TEST(test_filter_rule_pushed_down),
+          TEST(test_filter_rule_with_blanks))

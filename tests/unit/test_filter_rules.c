@@ -318,7 +318,8 @@ static void test_strings(void)
 	/* CString stops at the first NUL */
 	MATCHES("comm==bash");
 	REJECTS("comm==bas");
-	REJECTS("comm==bash ");
+	MATCHES("comm==bash "); /* blanks around the operator and value go, as upstream */
+	MATCHES("comm == bash");
 	REJECTS("comm!=bash");
 	MATCHES("comm!=zsh");
 	MATCHES("comm<bat");
@@ -335,10 +336,18 @@ static void test_strings(void)
 	REJECTS("comm~^sh");
 	REJECTS("comm!~^ba");
 	MATCHES("comm!~zsh");
-	/* string values keep their blanks and may contain operator characters */
-	set_str(" a=b<c ", 7);
-	MATCHES("str== a=b<c ");
+	/* string values keep their inner blanks and may contain operator characters */
+	set_str("a =b<c", 6);
+	MATCHES("str== a =b<c ");
+	REJECTS("str==a=b<c");
 	MATCHES("str~=b<");
+	/* what a field of its size can never hold is an error, not a silent empty run */
+	BAD("comm==a-name-of-sixteen", "can never match: field \"comm\" holds at most 16 characters");
+	MATCHES("comm!=a-name-of-sixteen");
+	/* an empty rule is a mistake, not "match everything" */
+	BAD(",", "empty rule");
+	BAD("comm==bash,,u32==1", "empty rule");
+	BAD(" ", "empty rule");
 	teardown();
 }
 
@@ -442,12 +451,12 @@ static void test_rule_lists(void)
 
 	setup();
 	MATCHES("");
-	MATCHES(",");
-	MATCHES(" , ,");
+	BAD(",", "empty rule in filter \",\"");
+	BAD(" , ,", "empty rule");
 	MATCHES("u8==255,i8==-128,comm==bash");
 	REJECTS("u8==255,i8==-127,comm==bash");
 	MATCHES(" u8==255 , comm==bash"); /* blanks around field names */
-	MATCHES("u8==255,,comm==bash");
+	BAD("u8==255,,comm==bash", "empty rule");
 	MATCHES("u8==255,");
 	/* rules add up over several calls */
 	r = sonde_filter_rules_new(ds);
