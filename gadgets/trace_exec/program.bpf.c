@@ -99,25 +99,21 @@ static __always_inline bool append_arg(struct event *event, const char *src)
 }
 
 /*
- * Every filter but the container one. A new container's first exec is held
- * by Sonde inside the execve call, after this entry, until the container is
- * in the filter map: the container filter is read at the exit instead.
+ * Every filter but the container and comm ones. A new container's first exec
+ * is held by Sonde inside the execve call, after this entry, until the
+ * container is in the filter map: the container filter is read at the exit.
+ * So is the comm filter: --comm matches the name the event shows (the new
+ * program's after a successful exec), as -F proc.comm== does.
  */
 static __always_inline bool discard_at_entry(void)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	__u64 uid_gid = bpf_get_current_uid_gid();
-	char comm[TASK_COMM_LEN] = {};
 
-	if (gadget_should_discard_pid((gadget_pid)(pid_tgid >> 32)) ||
-	    gadget_should_discard_tid((gadget_tid)pid_tgid) ||
-	    gadget_should_discard_uid((gadget_uid)uid_gid) ||
-	    gadget_should_discard_gid((gadget_gid)(uid_gid >> 32)))
-		return true;
-	if (!gadget_comm_filter_enabled())
-		return false;
-	bpf_get_current_comm(comm, sizeof(comm));
-	return gadget_should_discard_comm(comm);
+	return gadget_should_discard_pid((gadget_pid)(pid_tgid >> 32)) ||
+	       gadget_should_discard_tid((gadget_tid)pid_tgid) ||
+	       gadget_should_discard_uid((gadget_uid)uid_gid) ||
+	       gadget_should_discard_gid((gadget_gid)(uid_gid >> 32));
 }
 
 static __always_inline int enter_exec(const char *filename,
@@ -193,6 +189,8 @@ static __always_inline int exit_exec(void *ctx, long ret)
 
 	/* Read now: after a successful exec this is the new program. */
 	gadget_process_populate(&event->proc);
+	if (gadget_should_discard_comm(event->proc.comm))
+		goto cleanup;
 	event->error_raw = ret < 0 ? (__u32)-ret : 0;
 
 	if (paths) {
