@@ -206,6 +206,27 @@ static int key_type(enum sonde_kind kind, enum key_type *out)
 	}
 }
 
+/* A formatted field sorts by the value it was made from: "4.4 MB" comes
+ * before "12 MB" by size, not by text. Formatters make `f` from `f_raw`. */
+static struct sonde_field *raw_value_of(struct sonde_ds *ds, struct sonde_field *f)
+{
+	enum sonde_kind kind = sonde_field_kind(f), raw_kind;
+	struct sonde_field *raw;
+	char name[256];
+
+	if (kind != SONDE_KIND_STRING && kind != SONDE_KIND_CSTRING)
+		return f;
+	snprintf(name, sizeof(name), "%s_raw", sonde_field_full_name(f));
+	raw = sonde_ds_field(ds, name);
+	if (!raw)
+		return f;
+	raw_kind = sonde_field_kind(raw);
+	return raw_kind == SONDE_KIND_STRING || raw_kind == SONDE_KIND_CSTRING ||
+	               SONDE_KIND_IS_ARRAY(raw_kind) || raw_kind == SONDE_KIND_BYTES
+	           ? f
+	           : raw;
+}
+
 /* Sets the keys of `s` from "f1,-f2". */
 static int set_keys(struct sort_ds *s, char *list)
 {
@@ -232,6 +253,7 @@ static int set_keys(struct sort_ds *s, char *list)
 			          sonde_ds_name(s->ds));
 			return -EINVAL;
 		}
+		k.field = raw_value_of(s->ds, k.field);
 		kind = sonde_field_kind(k.field);
 		if ((sonde_field_flags(k.field) & (SONDE_FIELD_EMPTY | SONDE_FIELD_CONTAINER)) ||
 		    key_type(kind, &k.type)) {
@@ -340,6 +362,8 @@ static const struct sonde_param_desc sort_param = {
 static int sort_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
 {
 	struct sort *st = NULL;
+	struct sonde_param *p;
+	const char *dflt;
 
 	for (size_t i = 0; i < sonde_gadget_nds(ctx); i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
@@ -360,8 +384,17 @@ static int sort_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_lay
 	}
 	if (!st)
 		return 0; /* no array: nothing to sort */
-	if (!sonde_params_add(sonde_gadget_params(ctx), "operator.sort.", &sort_param)) {
+	p = sonde_params_add(sonde_gadget_params(ctx), "operator.sort.", &sort_param);
+	if (!p) {
 		sonde_err("sort: cannot declare param operator.sort.sort");
+		sort_close(ctx, st);
+		return -EINVAL;
+	}
+	/* the gadget's own default order (gadget.yaml operator.sort.sort), as top's by CPU */
+	dflt = sonde_config_scalar(
+	    sonde_config_path(sonde_gadget_config(ctx), "operator", "sort", "sort", NULL));
+	if (dflt && sonde_param_set_default(p, dflt)) {
+		sonde_err("sort: invalid default order \"%s\" in the gadget's operator.sort.sort", dflt);
 		sort_close(ctx, st);
 		return -EINVAL;
 	}

@@ -101,4 +101,55 @@ static void test_bad_flags(void)
 	free(err);
 }
 
-TEST_MAIN(TEST(test_json_lists_self), TEST(test_columns_per_packet), TEST(test_bad_flags))
+/* Whether every row's `field` (a number) is at most the one before it. */
+static bool descending_by(json_t *packet, const char *field)
+{
+	double prev = 0;
+	json_t *row;
+	size_t i;
+
+	json_array_foreach(packet, i, row)
+	{
+		json_t *v = test_json_path(row, field);
+		double x = json_is_real(v) ? json_real_value(v) : (double)json_integer_value(v);
+
+		if (!json_is_number(v) || (i > 0 && x > prev)) {
+			fprintf(stderr, "row %zu: %s %g after %g\n", i, field, x, prev);
+			return false;
+		}
+		prev = x;
+	}
+	return true;
+}
+
+/* A formatted field ("4.4 MB") sorts by its raw value, and by default the
+ * busiest processes come first, as in top. */
+static void test_sort_order(void)
+{
+	setup();
+	const char *by_rss[] = {"run",        "top_process", "--host", "-o",         "json",  "--sort",
+	                        "-memoryRSS", "--count",     "1",      "--interval", "200ms", NULL};
+	const char *by_default[] = {"run",     "top_process", "--host",     "-o",    "json",
+	                            "--count", "1",           "--interval", "200ms", NULL};
+	char *out = NULL;
+	json_t *packets;
+
+	CHECK_INT(sonde_run_cmd(by_rss, &out, NULL, 15000), 0);
+	packets = test_json_lines(out ? out : "");
+	REQUIRE(json_array_size(packets) == 1);
+	CHECK(json_array_size(json_array_get(packets, 0)) > 2);
+	CHECK(descending_by(json_array_get(packets, 0), "memoryRSS_raw"));
+	json_decref(packets);
+	free(out);
+	out = NULL;
+
+	CHECK_INT(sonde_run_cmd(by_default, &out, NULL, 15000), 0);
+	packets = test_json_lines(out ? out : "");
+	REQUIRE(json_array_size(packets) == 1);
+	CHECK(descending_by(json_array_get(packets, 0), "cpuUsage"));
+	json_decref(packets);
+	free(out);
+}
+
+TEST_MAIN(TEST(test_json_lists_self), TEST(test_sort_order), TEST(test_columns_per_packet),
+          TEST(test_bad_flags))
