@@ -14,6 +14,7 @@
 #include <sonde/sonde.h>
 
 #include "cmd.h"
+#include "privileges.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -209,6 +210,10 @@ int cmd_list_containers(int argc, char **argv)
 
 	if (r)
 		return r > 0 ? 0 : 1;
+	if (!cli_can_read_containers("sonde list-containers")) {
+		sonde_container_selector_free(o.sel);
+		return 1;
+	}
 	set = sonde_containers_new();
 	if (!set) {
 		cli_error("out of memory");

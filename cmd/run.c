@@ -12,6 +12,7 @@
 
 #include "cmd.h"
 #include "flags.h"
+#include "privileges.h"
 
 #define MAX_LIST_FLAGS 64
 
@@ -531,6 +532,11 @@ int cmd_run(int argc, char **argv)
 	if (sonde_params_validate(sonde_gadget_params(ctx), err, sizeof(err))) {
 		cli_error("%s", err);
 		r = -EINVAL;
+		goto out;
+	}
+	snprintf(err, sizeof(err), "sonde run %s", sonde_gadget_name(ctx));
+	if (!cli_can_trace(err)) {
+		r = -EPERM;
 		goto out;
 	}
 	running_ctx = ctx;

@@ -3,6 +3,9 @@
  * start with a dash, help for every run, and one exit status for errors. */
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -163,6 +166,44 @@ static void test_log_level(void)
 	free(e3);
 }
 
+/* Without privileges, one line says what is needed, before anything fails
+ * halfway; help still works. Checked from a child that became nobody. */
+static void test_unprivileged(void)
+{
+	const char *run[] = {"run", "trace_open", "--host", NULL};
+	const char *run_containers[] = {"run", "trace_exec", NULL};
+	const char *list[] = {"list-containers", NULL};
+	const char *help[] = {"run", "trace_open", "--help", NULL};
+	pid_t pid;
+
+	char dir[] = "/tmp/sonde-nobody-XXXXXX", bin[64];
+	const char *cp[] = {"cp", SONDE_BIN, bin, NULL};
+
+	test_require_root(); /* to become nobody */
+	/* a copy nobody can run: the build tree may be under a private home */
+	REQUIRE(mkdtemp(dir) && chmod(dir, 0755) == 0);
+	snprintf(bin, sizeof(bin), "%s/sonde", dir);
+	REQUIRE(test_run_quiet(cp) == 0);
+	fflush(stderr);
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		sonde_bin = bin;
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(2);
+		sonde_expect_error(run, "sonde run trace_open loads eBPF programs: run it as root (or with "
+		                        "CAP_BPF and CAP_PERFMON");
+		sonde_expect_error(run_containers, "run it as root");
+		sonde_expect_error(list, "sonde list-containers reads the container runtimes' state");
+		if (sonde_run_cmd(help, NULL, NULL, 30000) != 0)
+			test_failures++;
+		_exit(test_failures ? 1 : 0);
+	}
+	CHECK_INT(test_wait_status(pid), 0);
+	unlink(bin);
+	rmdir(dir);
+}
+
 TEST_MAIN(TEST(test_attached_values_and_flags_first), TEST(test_attached_timeout),
           TEST(test_value_with_leading_dash), TEST(test_bad_flags), TEST(test_exit_status),
-          TEST(test_run_help), TEST(test_log_level))
+          TEST(test_run_help), TEST(test_log_level), TEST(test_unprivileged))

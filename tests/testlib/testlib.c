@@ -239,6 +239,8 @@ bool test_maps_have(pid_t pid, const char *needle)
 	return found;
 }
 
+const char *sonde_bin = SONDE_BIN;
+
 int sonde_proc_start(struct sonde_proc *p, const char *const *argv)
 {
 	int out[2], err[2];
@@ -254,11 +256,11 @@ int sonde_proc_start(struct sonde_proc *p, const char *const *argv)
 		return -errno;
 	if (p->pid == 0) {
 		const char **args = calloc(n + 2, sizeof(*args));
-		args[0] = SONDE_BIN;
+		args[0] = sonde_bin;
 		memcpy(args + 1, argv, n * sizeof(*args));
 		dup2(out[1], 1);
 		dup2(err[1], 2);
-		execv(SONDE_BIN, (char *const *)args);
+		execv(sonde_bin, (char *const *)args);
 		_exit(127);
 	}
 	close(out[1]);

@@ -123,7 +123,10 @@ struct sonde_proc {
 	size_t out_len, err_len;
 	int status;
 };
-/* Starts SONDE_BIN with argv (NULL-terminated, without argv[0]). */
+/* The sonde binary the helpers below run: SONDE_BIN unless a test points
+ * it at a copy (one an unprivileged user can reach, say). */
+extern const char *sonde_bin;
+/* Starts sonde_bin with argv (NULL-terminated, without argv[0]). */
 int sonde_proc_start(struct sonde_proc *p, const char *const *argv);
 /* Reads output until `needle` appears in stderr or stdout (which = 1/2) or timeout. */
 bool sonde_proc_wait_for(struct sonde_proc *p, int which, const char *needle, int timeout_ms);
