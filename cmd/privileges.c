@@ -16,15 +16,17 @@ enum {
 	CAP_NUM_BPF = 39,
 };
 
-/* The effective capability set, from /proc/self/status (no libcap needed). */
+/* The effective capability set, from /proc/self/status (no libcap needed).
+ * Unknown (out of fds, no /proc): every bit set, so that the kernel's own
+ * error, not a guess, reaches the user. */
 static uint64_t effective_caps(void)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
-	uint64_t caps = 0;
+	uint64_t caps = UINT64_MAX;
 
 	if (!f)
-		return 0;
+		return UINT64_MAX;
 	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "CapEff: %" SCNx64, &caps) == 1)
 			break;
