@@ -5,6 +5,9 @@
 int cmd_run(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 int cmd_list_containers(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+/* The hidden helper of the completion scripts. */
+int cmd_complete(int argc, char **argv);
 
 /* Installs the CLI log sink: one "sonde: level: message" line per message. */
 void cli_log_init(void);

@@ -2,6 +2,7 @@
  * container collection as the LocalManager operator sees it, narrowed by the
  * same container selector as `sonde run` (-c, --k8s-namespace, …). */
 #include <errno.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,8 @@
 #include <sonde/sonde.h>
 
 #include "cmd.h"
+#include "completion.h"
+#include "flags.h"
 #include "privileges.h"
 
 static volatile sig_atomic_t stop_requested;
@@ -104,94 +107,114 @@ static void on_change(struct sonde_containers *set, enum sonde_container_event e
 	fflush(stdout);
 }
 
+/* The flags, their help and where their values go. */
+enum lc_target { LC_OUTPUT, LC_WATCH, LC_HELP, LC_SOCKET, LC_SELECTOR };
+
+static const struct lc_flag {
+	char shorthand;
+	const char *name;
+	const char *value; /* NULL: a bool flag */
+	const char *description;
+	enum lc_target target;
+	size_t off; /* LC_SELECTOR: in struct sonde_container_selector_opts */
+} lc_flags[] = {
+    {'o', "output", "MODE", "columns (default) or json", LC_OUTPUT, 0},
+    {'c', "containername", "NAMES", "only these containers", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, containername)},
+    {0, "runtime-containername", "NAMES", "the same as --containername", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, containername)},
+    {0, "k8s-namespace", "NAMES", "only containers in these Kubernetes namespaces", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, k8s_namespace)},
+    {0, "k8s-podname", "NAMES", "only containers of these pods", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, k8s_podname)},
+    {0, "k8s-containername", "NAMES", "only these Kubernetes container names", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, k8s_containername)},
+    {0, "k8s-selector", "LABELS", "only pods with all these labels (key=value,key!=value)", LC_SELECTOR,
+     offsetof(struct sonde_container_selector_opts, k8s_selector)},
+    {'w', "watch", NULL, "then print containers as they are added, updated and removed", LC_WATCH, 0},
+    {0, "containerd-socketpath", "PATH", "containerd's socket (default /run/containerd/containerd.sock)",
+     LC_SOCKET, 0},
+    {'h', "help", NULL, "this help", LC_HELP, 0},
+};
+#define NLC_FLAGS (sizeof(lc_flags) / sizeof(lc_flags[0]))
+
 static void usage(FILE *out)
 {
-	fprintf(
-	    out,
-	    "Usage: sonde list-containers [flags]\n\n"
-	    "Flags:\n"
-	    "  -o, --output MODE                  columns (default) or json\n"
-	    "  -c, --containername NAMES          only these containers (also --runtime-containername)\n"
-	    "      --k8s-namespace NAMES          only containers in these Kubernetes namespaces\n"
-	    "      --k8s-podname NAMES            only containers of these pods\n"
-	    "      --k8s-containername NAMES      only these Kubernetes container names\n"
-	    "      --k8s-selector LABELS          only pods with all these labels (key=value,key!=value)\n"
-	    "  -w, --watch                        then print containers as they are added, updated and "
-	    "removed\n"
-	    "      --containerd-socketpath PATH   containerd's socket (default "
-	    "/run/containerd/containerd.sock)\n"
-	    "  -h, --help                         this help\n\n"
-	    "NAMES are comma-separated; a name starting with ! excludes it.\n");
-}
+	fprintf(out, "Usage: sonde list-containers [flags]\n\nFlags:\n");
+	for (size_t i = 0; i < NLC_FLAGS; i++) {
+		const struct lc_flag *f = &lc_flags[i];
+		char flag[64];
 
-/* Flags that take a value, and where it goes. */
-static const char **flag_target(struct opts *o, const char *flag, const char **output)
-{
-	static const struct {
-		const char *shorthand, *name;
-		size_t off; /* in struct sonde_container_selector_opts, or -1 */
-	} flags[] = {
-	    {"o", "output", (size_t)-1},
-	    {"c", "containername", offsetof(struct sonde_container_selector_opts, containername)},
-	    {NULL, "runtime-containername", offsetof(struct sonde_container_selector_opts, containername)},
-	    {NULL, "k8s-namespace", offsetof(struct sonde_container_selector_opts, k8s_namespace)},
-	    {NULL, "k8s-podname", offsetof(struct sonde_container_selector_opts, k8s_podname)},
-	    {NULL, "k8s-containername", offsetof(struct sonde_container_selector_opts, k8s_containername)},
-	    {NULL, "k8s-selector", offsetof(struct sonde_container_selector_opts, k8s_selector)},
-	    {NULL, "containerd-socketpath", (size_t)-2},
-	};
-
-	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		bool match = flag[0] == '-' && flag[1] == '-' ? !strcmp(flag + 2, flags[i].name)
-		             : flags[i].shorthand             ? !strcmp(flag + 1, flags[i].shorthand)
-		                                              : false;
-		if (!match)
-			continue;
-		if (flags[i].off == (size_t)-1)
-			return output;
-		if (flags[i].off == (size_t)-2)
-			return &o->containerd_socket;
-		return (const char **)((char *)&o->sel_opts + flags[i].off);
+		snprintf(flag, sizeof(flag), "%s%c%s--%s %s", f->shorthand ? "-" : " ",
+		         f->shorthand ? f->shorthand : ' ', f->shorthand ? "," : " ", f->name,
+		         f->value ? f->value : "");
+		fprintf(out, "  %-34s %s\n", flag, f->description);
 	}
-	return NULL;
+	fprintf(out, "\nNAMES are comma-separated; a name starting with ! excludes it.\n");
 }
 
+static enum flag_lookup lookup_lc_flag(void *arg, const char *name, char shorthand, struct flag *out)
+{
+	for (size_t i = 0; i < NLC_FLAGS; i++) {
+		const struct lc_flag *f = &lc_flags[i];
+
+		if (name ? strcmp(name, f->name) : shorthand != f->shorthand)
+			continue;
+		*out = (struct flag){.name = f->name, .takes_value = f->value != NULL, .id = (void *)f};
+		return FLAG_KNOWN;
+	}
+	return FLAG_UNKNOWN;
+}
+
+void list_containers_complete_flags(const char *prefix)
+{
+	for (size_t i = 0; i < NLC_FLAGS; i++)
+		complete_flag(prefix, lc_flags[i].shorthand, lc_flags[i].name);
+}
+
+/* 1: help was printed; 0: go on; -EINVAL after one error line. */
 static int parse(int argc, char **argv, struct opts *o)
 {
+	struct flag_parser parser;
+	const char *value;
+	struct flag flag;
 	char err[512];
+	int r;
 
 	o->sel_opts.sz = sizeof(o->sel_opts);
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *v = NULL, *output = NULL, **target;
-		char flag[64];
-		const char *eq = strchr(a, '=');
+	flags_init(&parser, argc, argv, 1, lookup_lc_flag, NULL);
+	parser.help_hint = " (see sonde list-containers --help)";
+	while ((r = flags_next(&parser, &flag, &value)) > 0) {
+		const struct lc_flag *f = flag.id;
 
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (r == FLAGS_POSITIONAL) {
+			cli_error("unexpected argument \"%s\" (see sonde list-containers --help)", value);
+			return -EINVAL;
+		}
+		switch (f->target) {
+		case LC_HELP:
 			usage(stdout);
 			return 1;
-		}
-		if (!strcmp(a, "-w") || !strcmp(a, "--watch")) {
-			o->watch = true;
-			continue;
-		}
-		snprintf(flag, sizeof(flag), "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
-		target = a[0] == '-' ? flag_target(o, flag, &output) : NULL;
-		if (target)
-			v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
-		if (!v) {
-			cli_error("unknown or incomplete flag \"%s\" (see sonde list-containers --help)", a);
-			return -EINVAL;
-		}
-		*target = v;
-		if (target != &output)
-			continue;
-		if (!strcmp(v, "json")) {
-			o->json = true;
-		} else if (strcmp(v, "columns")) {
-			cli_error("invalid output mode \"%s\": use columns or json", v);
-			return -EINVAL;
+		case LC_WATCH:
+			o->watch = !value || strcmp(value, "false");
+			break;
+		case LC_SOCKET:
+			o->containerd_socket = value;
+			break;
+		case LC_SELECTOR:
+			*(const char **)((char *)&o->sel_opts + f->off) = value;
+			break;
+		case LC_OUTPUT:
+			if (strcmp(value, "json") && strcmp(value, "columns")) {
+				cli_error("invalid output mode \"%s\": use columns or json", value);
+				return -EINVAL;
+			}
+			o->json = !strcmp(value, "json");
+			break;
 		}
 	}
+	if (r < 0)
+		return r;
 	if (sonde_container_selector_parse(&o->sel_opts, &o->sel, err, sizeof(err))) {
 		cli_error("%s", err);
 		return -EINVAL;

@@ -12,7 +12,8 @@ static void usage(FILE *out)
 	             "Commands:\n"
 	             "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
 	             "  list-containers      list the containers (sonde list-containers --help)\n"
-	             "  version              print the version\n\n"
+	             "  version              print the version\n"
+	             "  completion SHELL     print a completion script for bash, zsh or fish\n\n"
 	             "Built-in gadgets:");
 	for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
 		fprintf(out, " %s", sonde_builtin_gadget_at(i)->name);
@@ -31,6 +32,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list-containers"))
 		return cmd_list_containers(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "completion"))
+		return cmd_completion(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "__complete"))
+		return cmd_complete(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "help") && argc > 2) {
@@ -43,6 +48,13 @@ int main(int argc, char **argv)
 			return cmd_list_containers(2, help_argv);
 		if (!strcmp(argv[2], "version"))
 			return cmd_version(1, help_argv);
+		if (!strcmp(argv[2], "completion")) {
+			printf("Usage: sonde completion bash|zsh|fish\n\n"
+			       "  bash: source <(sonde completion bash)\n"
+			       "  zsh:  source <(sonde completion zsh)\n"
+			       "  fish: sonde completion fish | source\n");
+			return 0;
+		}
 		cli_error("unknown command \"%s\" (try: sonde help)", argv[2]);
 		return 1;
 	}

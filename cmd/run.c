@@ -11,6 +11,7 @@
 #include <sonde/sonde.h>
 
 #include "cmd.h"
+#include "completion.h"
 #include "flags.h"
 #include "privileges.h"
 
@@ -475,6 +476,82 @@ static void print_help(struct sonde_gadget_ctx *ctx)
 	print_rows(rows + NRUN_FLAGS, n - NRUN_FLAGS, rows_width(rows, n));
 	free(rows);
 	print_field_help(ctx);
+}
+
+/* ---- completion ---- */
+
+static void complete_param(const char *partial, const struct sonde_param_desc *d)
+{
+	complete_flag(partial, d->alias && !d->alias[1] ? d->alias[0] : 0, d->key);
+}
+
+/* The value of `flag` (as typed) being completed: its possible values. */
+static bool complete_value(struct sonde_gadget_ctx *ctx, const char *flag_arg, const char *partial)
+{
+	const struct sonde_param_desc *d;
+	struct flag f;
+
+	if (flag_arg[0] != '-' || strchr(flag_arg, '=') || !ctx)
+		return false;
+	if (lookup_flag(sonde_gadget_params(ctx), flag_arg[1] == '-' ? flag_arg + 2 : NULL,
+	                flag_arg[1] == '-' ? 0 : flag_arg[1], &f) != FLAG_KNOWN ||
+	    !f.takes_value)
+		return false;
+	if (run_flag_of(&f) != NRUN_FLAGS) {
+		if (run_flag_of(&f) == RUN_LOG_LEVEL)
+			for (size_t i = 0; i < 4; i++)
+				complete_word(partial,
+				              (const char *const[]){"error", "warn", "info", "debug"}[i]);
+		return true;
+	}
+	d = sonde_param_desc(f.id);
+	for (size_t i = 0; d->possible_values && d->possible_values[i]; i++)
+		complete_word(partial, d->possible_values[i]);
+	return true;
+}
+
+void run_complete(int n, char **words)
+{
+	const char *partial = words[n - 1];
+	struct sonde_gadget_ctx *ctx = NULL;
+	struct run_opts o = {0};
+	const struct sonde_gadget_image *image;
+	int gadget_arg;
+
+	sonde_log_set_level(SONDE_LOG_ERROR);
+	sonde_register_builtin_operators();
+	gadget_arg = scan_early(n - 1, words, &o);
+	image = gadget_arg > 0 ? sonde_builtin_gadget(words[gadget_arg]) : NULL;
+	if (image) {
+		ctx = sonde_gadget_ctx_new(image);
+		if (ctx && sonde_gadget_instantiate(ctx)) {
+			sonde_gadget_ctx_free(ctx);
+			ctx = NULL;
+		}
+	}
+	if (n >= 2 && complete_value(ctx, words[n - 2], partial))
+		goto out;
+	if (partial[0] != '-') {
+		if (gadget_arg < 0)
+			for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
+				complete_word(partial, sonde_builtin_gadget_at(i)->name);
+		goto out;
+	}
+	for (size_t i = 0; i < NRUN_FLAGS; i++)
+		complete_flag(partial, run_flags[i].shorthand, run_flags[i].name);
+	if (ctx) {
+		struct sonde_params *ps = sonde_gadget_params(ctx);
+
+		for (size_t i = 0; i < sonde_params_count(ps); i++)
+			if (!is_internal_param(sonde_param_desc(sonde_params_at(ps, i))))
+				complete_param(partial, sonde_param_desc(sonde_params_at(ps, i)));
+	} else {
+		for (size_t i = 0; i < sonde_operator_count(); i++)
+			for (size_t j = 0; j < sonde_operator_at(i)->ninstance_params; j++)
+				complete_param(partial, &sonde_operator_at(i)->instance_params[j]);
+	}
+out:
+	sonde_gadget_ctx_free(ctx);
 }
 
 static void report_lost(struct sonde_gadget_ctx *ctx)

@@ -204,6 +204,58 @@ static void test_unprivileged(void)
 	rmdir(dir);
 }
 
+/* bash completion as a user gets it: the script `sonde completion bash`
+ * prints, sourced in bash, completing gadget names and a gadget's flags. */
+static char *bash_complete(const char *words, int cword)
+{
+	char cmd[1024];
+	static char out[4096];
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+	         "bash -c 'source <(%s completion bash) || exit 9; COMP_WORDS=(%s %s); COMP_CWORD=%d; "
+	         "_sonde; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
+	         sonde_bin, sonde_bin, words, cword);
+	f = popen(cmd, "r");
+	if (!f)
+		return NULL;
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	if (pclose(f) != 0)
+		return NULL;
+	return strdup(out);
+}
+
+static void test_completion(void)
+{
+	const char *help[] = {"__complete", "run", "trace_open", "--log-level", "", NULL};
+	const char *bad_shell[] = {"completion", "tcsh", NULL};
+	char *out = NULL;
+
+	out = bash_complete("run tr", 2);
+	REQUIRE(out);
+	CHECK_STR(out, "trace_exec\ntrace_malloc\ntrace_open\n");
+	free(out);
+	out = bash_complete("run --host trace_open --fai", 4);
+	REQUIRE(out);
+	CHECK_STR(out, "--failed\n");
+	free(out);
+	out = bash_complete("list-containers --k8s-p", 2);
+	REQUIRE(out);
+	CHECK_STR(out, "--k8s-podname\n");
+	free(out);
+	out = bash_complete("", 1);
+	REQUIRE(out);
+	CHECK(strstr(out, "run\n") && strstr(out, "list-containers\n") && strstr(out, "completion\n"));
+	free(out);
+	out = NULL;
+	CHECK_INT(sonde_run_cmd(help, &out, NULL, 30000), 0);
+	CHECK_STR(out, "error\nwarn\ninfo\ndebug\n");
+	free(out);
+	sonde_expect_error(bad_shell, "usage: sonde completion bash|zsh|fish");
+}
+
 TEST_MAIN(TEST(test_attached_values_and_flags_first), TEST(test_attached_timeout),
           TEST(test_value_with_leading_dash), TEST(test_bad_flags), TEST(test_exit_status),
-          TEST(test_run_help), TEST(test_log_level), TEST(test_unprivileged))
+          TEST(test_run_help), TEST(test_log_level), TEST(test_unprivileged), TEST(test_completion))
