@@ -49,27 +49,47 @@ static void print_builtins(FILE *out)
 	fprintf(out, "\n");
 }
 
+static bool field_listed(struct sonde_field *f)
+{
+	return !(sonde_field_flags(f) & (SONDE_FIELD_UNREFERENCED | SONDE_FIELD_EMPTY));
+}
+
+static void field_label(struct sonde_field *f, char *out, size_t len)
+{
+	snprintf(out, len, sonde_field_flags(f) & SONDE_FIELD_HIDDEN ? "[%s]" : "%s",
+	         sonde_field_full_name(f));
+}
+
 static void print_field_help(struct sonde_gadget_ctx *ctx)
 {
 	for (size_t d = 0; d < sonde_gadget_nds(ctx); d++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, d);
+		int width = 0;
+		char name[128];
 
 		if (!sonde_ds_is_referenced(ds))
 			continue;
+		for (size_t i = 0; i < sonde_ds_nfields(ds); i++) {
+			struct sonde_field *f = sonde_ds_field_at(ds, i);
+
+			field_label(f, name, sizeof(name));
+			if (field_listed(f) && (int)strlen(name) > width)
+				width = (int)strlen(name);
+		}
 		printf("\nFields of datasource \"%s\" (for --fields; hidden ones in brackets):\n",
 		       sonde_ds_name(ds));
 		for (size_t i = 0; i < sonde_ds_nfields(ds); i++) {
 			struct sonde_field *f = sonde_ds_field_at(ds, i);
-			uint32_t flags = sonde_field_flags(f);
 			const char *desc = sonde_field_annotation(f, "description");
-			char name[128];
 
-			if (flags & (SONDE_FIELD_UNREFERENCED | SONDE_FIELD_EMPTY))
+			if (!field_listed(f))
 				continue;
-			snprintf(name, sizeof(name), flags & SONDE_FIELD_HIDDEN ? "[%s]" : "%s",
-			         sonde_field_full_name(f));
-			printf("  %-24s %-8s %s\n", name, sonde_kind_name(sonde_field_kind(f)),
-			       desc ? desc : "");
+			field_label(f, name, sizeof(name));
+			if (desc && *desc)
+				printf("  %-*s %-8s %s\n", width, name, sonde_kind_name(sonde_field_kind(f)),
+				       desc);
+			else
+				printf("  %-*s %s\n", width, name, sonde_kind_name(sonde_field_kind(f)));
 		}
 	}
 }

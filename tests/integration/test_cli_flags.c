@@ -138,6 +138,8 @@ static void test_run_help(void)
 		CHECK(strstr(a, common[i]) != NULL);
 		CHECK(strstr(c, common[i]) != NULL);
 	}
+	CHECK(strstr(c, " \n") == NULL); /* no line padded with trailing blanks */
+	CHECK(strstr(c, "  [runtime.containerImageDigest] string") != NULL); /* long names keep the columns */
 	CHECK(strstr(a, "trace_open") != NULL); /* the gadgets there are */
 	CHECK(strstr(c, "--failed") != NULL);   /* and the gadget's own flags */
 	free(a);
