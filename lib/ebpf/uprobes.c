@@ -251,9 +251,38 @@ static int attach_root(struct ebpf_gadget *g, const char *id, const char *rootdi
 	return err;
 }
 
+/* The libraries or paths the gadget's uprobes name, "libc, /usr/bin/x", for messages. */
+static void uprobe_libraries(struct ebpf_gadget *g, char *out, size_t len)
+{
+	struct bpf_program *prog;
+	size_t used = 0;
+
+	out[0] = 0;
+	bpf_object__for_each_program(prog, g->obj)
+	{
+		const char *target = NULL, *colon;
+		char lib[128];
+
+		if (!is_uprobe(prog))
+			continue;
+		ebpf_section_kind(ebpf_prog_section(prog), &target);
+		colon = target ? strchr(target, ':') : NULL;
+		if (!colon)
+			continue;
+		snprintf(lib, sizeof(lib), "%.*s", (int)(colon - target), target);
+		if (strstr(out, lib)) /* each once */
+			continue;
+		used +=
+		    (size_t)snprintf(out + used, used < len ? len - used : 0, "%s%s", used ? ", " : "", lib);
+		if (used >= len)
+			break;
+	}
+}
+
 static void attach_container(void *arg, const struct sonde_container *c)
 {
 	struct ebpf_gadget *g = arg;
+	struct uprobe_root *r;
 	char rootdir[64];
 	struct timespec t0, t1;
 	int err;
@@ -264,9 +293,20 @@ static void attach_container(void *arg, const struct sonde_container *c)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	sonde_debug("ebpf: uprobes of %s attached in %.3f ms", c->name,
 	            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
-	if (err)
+	if (err) {
 		sonde_warn("ebpf: gadget %s: container %s: uprobes not attached: %s", g->name, c->name,
 		           strerror(-err));
+		return;
+	}
+	r = find_root(g->uprobes, c->id);
+	if (r && !r->nlinks) {
+		char libs[256];
+
+		uprobe_libraries(g, libs, sizeof(libs));
+		sonde_warn("gadget %s: container %s: none of the libraries its uprobes need (%s) is in the "
+		           "container (statically linked, or no ld.so cache?): nothing is traced in it",
+		           g->name, c->name, libs);
+	}
 }
 
 static void detach_container(void *arg, const struct sonde_container *c)

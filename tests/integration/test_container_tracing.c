@@ -507,6 +507,42 @@ out:
 	malloc_case_end(&m);
 }
 
+/* A container without the library trace_malloc probes (busybox-static: no
+ * libc, no ld.so cache) is named in a warning: nothing is traced in it. */
+static void test_runc_uprobes_no_library(void)
+{
+	const char *argv[] = {"run", "trace_malloc", "-o", "json", "-v", "--container-hold-timeout", "30s",
+	                      NULL};
+	char id[64], file[64], want[160];
+	struct sonde_proc p;
+	pid_t worker;
+
+	if (!setup("runc"))
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-nolibc-%d", getpid());
+	snprintf(file, sizeof(file), "/etc/sonde-nolibc-%d", getpid());
+	if (!make_bundle("bundle-nolibc", file, NULL, NULL)) {
+		fprintf(stderr, "cannot build the bundle\n");
+		test_failures++;
+		goto out;
+	}
+	if (sonde_proc_start_running(&p, argv))
+		goto out;
+	worker = fork();
+	if (worker == 0)
+		_exit(run_container("runc", "bundle-nolibc", id) != 0);
+	snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", id);
+	sonde_proc_await_child(&p, worker);
+	snprintf(want, sizeof(want), "container %s: none of the libraries its uprobes need (libc)", id);
+	CHECK(sonde_proc_wait_for(&p, 2, want, 5000));
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	if (test_failures)
+		sonde_proc_print_errors(&p);
+	sonde_proc_free(&p);
+out:
+	cleanup();
+}
+
 /* crun refuses this host's cgroup layout (hugetlb left on cgroup2) until
  * hugetlb moves to a v1 hierarchy; given back after. */
 static void test_crun_containers_only(void)
@@ -517,6 +553,6 @@ static void test_crun_containers_only(void)
 	CHECK(oci_crun_cgroups_restore() == 0);
 }
 
-TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_host), TEST(test_runc_containername),
-          TEST(test_runc_list_containers), TEST(test_runc_uprobes), TEST(test_runc_uprobes_host),
-          TEST(test_crun_containers_only))
+TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_uprobes_no_library), TEST(test_runc_host),
+          TEST(test_runc_containername), TEST(test_runc_list_containers), TEST(test_runc_uprobes),
+          TEST(test_runc_uprobes_host), TEST(test_crun_containers_only))
