@@ -8,6 +8,7 @@
 
 #include <sonde/gadget.h>
 #include <sonde/log.h>
+#include <sonde/mntns_filter.h>
 #include <sonde/operator.h>
 
 #include "event_loop.h"
@@ -43,6 +44,9 @@ struct sonde_gadget_ctx {
 	struct variable *vars;
 	size_t nvars, vars_cap;
 	struct event_loop *loop;
+	const struct sonde_mntns_filter *mntns_filter;
+	struct sonde_log_target log;
+	bool has_log;
 	bool instantiated;
 	bool running;
 	bool ran; /* a context runs once: operators are not restartable */
@@ -54,6 +58,8 @@ struct sonde_gadget_ctx *sonde_gadget_ctx_new(const struct sonde_gadget_image *i
 
 	if (!image)
 		return NULL;
+	/* runs read the operator list without a lock from now on */
+	sonde_operator_registry_freeze();
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NULL;
@@ -76,10 +82,30 @@ static void close_operators(struct sonde_gadget_ctx *ctx)
 	}
 }
 
+/* The run's messages go to its own log while this thread works for it. */
+static const struct sonde_log_target *bind_log(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->has_log ? sonde_log_bind(&ctx->log) : sonde_log_bind(NULL);
+}
+
+void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg, enum sonde_log_level level)
+{
+	ctx->log = (struct sonde_log_target){fn, arg, level};
+	ctx->has_log = true;
+}
+
+const struct sonde_log_target *sonde_gadget_log(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->has_log ? &ctx->log : NULL;
+}
+
 void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx)
 {
+	const struct sonde_log_target *prev;
+
 	if (!ctx)
 		return;
+	prev = bind_log(ctx);
 	close_operators(ctx);
 	for (size_t i = 0; i < ctx->nds; i++)
 		sonde_ds_free(ctx->ds[i]);
@@ -92,6 +118,7 @@ void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx)
 	sonde_config_free(ctx->config);
 	event_loop_free(ctx->loop);
 	free(ctx);
+	sonde_log_bind(prev);
 }
 
 /* ---- accessors ---- */
@@ -187,6 +214,16 @@ void *sonde_gadget_var(const struct sonde_gadget_ctx *ctx, const char *name)
 	return NULL;
 }
 
+void sonde_gadget_set_mntns_filter(struct sonde_gadget_ctx *ctx, const struct sonde_mntns_filter *filter)
+{
+	ctx->mntns_filter = filter;
+}
+
+const struct sonde_mntns_filter *sonde_gadget_mntns_filter(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->mntns_filter;
+}
+
 /* ---- instantiate ---- */
 
 static int add_instance(struct sonde_gadget_ctx *ctx, const struct sonde_operator *op,
@@ -252,7 +289,7 @@ static int apply_param_defaults(struct sonde_gadget_ctx *ctx)
 	return 0;
 }
 
-int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
+static int instantiate(struct sonde_gadget_ctx *ctx)
 {
 	const struct sonde_gadget_image *img = ctx->image;
 	char err[256];
@@ -291,6 +328,15 @@ int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
 	return r;
 }
 
+int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
+{
+	const struct sonde_log_target *prev = bind_log(ctx);
+	int r = instantiate(ctx);
+
+	sonde_log_bind(prev);
+	return r;
+}
+
 /* ---- run ---- */
 
 static int call_hook(struct sonde_gadget_ctx *ctx, struct op_instance *oi,
@@ -326,11 +372,11 @@ static void stop_started(struct sonde_gadget_ctx *ctx)
 	}
 }
 
-int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
+static int run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 {
 	int err = 0;
 
-	if (!ctx->instantiated && (err = sonde_gadget_instantiate(ctx)))
+	if (!ctx->instantiated && (err = instantiate(ctx)))
 		return err;
 	if (ctx->running)
 		return -EBUSY;
@@ -358,6 +404,15 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 	}
 	stop_started(ctx);
 	ctx->running = false;
+	return err;
+}
+
+int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
+{
+	const struct sonde_log_target *prev = bind_log(ctx);
+	int err = run(ctx, timeout_ns);
+
+	sonde_log_bind(prev);
 	return err;
 }
 

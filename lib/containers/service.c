@@ -1,0 +1,255 @@
+/* The process-wide container service (sonde/containers.h): one collection,
+ * one watcher on one thread, one exec gate, shared by every run that needs
+ * containers, reference-counted.
+ *
+ * Registering a new container — which its first exec waits for — happens on
+ * the watcher's own thread, so it never queues behind any run's event loop (a
+ * burst of events, a slow or blocked output). That thread changes the
+ * collection, and calls every subscriber, with the lock held for writing; the
+ * lock prefers writers, so a flood of records being enriched on other threads
+ * never delays a registration. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <sonde/containers.h>
+#include <sonde/log.h>
+
+#define WATCHER_NICE -10
+
+struct sonde_container_service {
+	struct sonde_containers *set;
+	struct sonde_container_watcher *watcher;
+	pthread_rwlock_t lock;
+	size_t refs; /* under service_lock */
+	bool thread_running;
+	pthread_t thread;
+	int epfd, stopfd;
+	/* what the first reference asked for (later ones share it) */
+	char *containerd_socket;
+	int hold_timeout_ms;
+};
+
+/* guards `service` and every reference count change */
+static pthread_mutex_t service_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sonde_container_service *service;
+
+static void *run(void *arg)
+{
+	struct sonde_container_service *s = arg;
+
+	/* a new container's first exec waits for this thread: on a loaded host
+	 * it must not wait for a time slice behind every busy task (best effort:
+	 * CAP_SYS_NICE; the thread sleeps but for a registration) */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WATCHER_NICE))
+		sonde_debug("containers: the watcher thread keeps its priority: %s", strerror(errno));
+
+	for (;;) {
+		struct epoll_event ev[2];
+		int n = epoll_wait(s->epfd, ev, 2, -1);
+
+		if (n < 0 && errno != EINTR) {
+			sonde_warn("containers: the watcher thread stops: %s", strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.fd == s->stopfd)
+				return NULL;
+		pthread_rwlock_wrlock(&s->lock);
+		sonde_container_watcher_process(s->watcher);
+		pthread_rwlock_unlock(&s->lock);
+	}
+}
+
+static int start_thread(struct sonde_container_service *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	sigset_t all, old;
+	int err;
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->epfd < 0 || s->stopfd < 0)
+		return -errno;
+	ev.data.fd = sonde_container_watcher_fd(s->watcher);
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	ev.data.fd = s->stopfd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev))
+		return -errno;
+	/* signals stay with the threads that run the gadgets' loops */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&s->thread, NULL, run, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->thread_running = !err;
+	return err;
+}
+
+static void service_free(struct sonde_container_service *s)
+{
+	uint64_t one = 1;
+
+	if (s->thread_running) {
+		if (write(s->stopfd, &one, sizeof(one)) != sizeof(one))
+			sonde_warn("containers: cannot stop the watcher thread: %s", strerror(errno));
+		pthread_join(s->thread, NULL);
+	}
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->stopfd >= 0)
+		close(s->stopfd);
+	sonde_container_watcher_free(s->watcher);
+	sonde_containers_free(s->set);
+	pthread_rwlock_destroy(&s->lock);
+	free(s->containerd_socket);
+	free(s);
+}
+
+static struct sonde_container_service *service_new(const struct sonde_container_watch_opts *opts, int *errp)
+{
+	struct sonde_container_service *s = calloc(1, sizeof(*s));
+	pthread_rwlockattr_t attr;
+	int err;
+
+	if (!s) {
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	s->epfd = s->stopfd = -1;
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&s->lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	s->set = sonde_containers_new();
+	if (opts && opts->containerd_socket)
+		s->containerd_socket = strdup(opts->containerd_socket);
+	s->hold_timeout_ms = opts ? opts->hold_timeout_ms : 0;
+	if (!s->set || (opts && opts->containerd_socket && !s->containerd_socket)) {
+		service_free(s);
+		*errp = -ENOMEM;
+		return NULL;
+	}
+	/* the initial scan: no thread yet, nobody else sees the set */
+	err = sonde_container_watcher_new(s->set, opts, &s->watcher);
+	if (err) {
+		sonde_warn("containers: cannot watch containers: %s", strerror(-err));
+		service_free(s);
+		*errp = err;
+		return NULL;
+	}
+	if (sonde_container_watcher_fd(s->watcher) >= 0) {
+		err = start_thread(s);
+		if (err) {
+			sonde_err("containers: cannot start the container watcher's thread: %s", strerror(-err));
+			service_free(s);
+			*errp = err;
+			return NULL;
+		}
+	}
+	sonde_debug("containers: the shared collection starts with %zu containers",
+	            sonde_containers_count(s->set));
+	return s;
+}
+
+static bool same_str(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int sonde_container_service_get(const struct sonde_container_watch_opts *opts,
+                                struct sonde_container_service **out)
+{
+	int err = 0;
+
+	if (opts && opts->sz < sizeof(*opts))
+		return -EINVAL;
+	pthread_mutex_lock(&service_lock);
+	if (!service) {
+		service = service_new(opts, &err);
+	} else if (opts && (!same_str(opts->containerd_socket, service->containerd_socket) ||
+	                    opts->hold_timeout_ms != service->hold_timeout_ms)) {
+		sonde_info("containers: the shared container watcher keeps the settings of the run that "
+		           "started it (containerd socket %s, hold timeout %d ms)",
+		           service->containerd_socket ? service->containerd_socket : "default",
+		           service->hold_timeout_ms);
+	}
+	if (service) {
+		service->refs++;
+		*out = service;
+	}
+	pthread_mutex_unlock(&service_lock);
+	return err;
+}
+
+void sonde_container_service_put(struct sonde_container_service *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_lock(&service_lock);
+	if (--s->refs == 0) {
+		service_free(s);
+		service = NULL;
+	}
+	pthread_mutex_unlock(&service_lock);
+}
+
+size_t sonde_container_service_refs(void)
+{
+	size_t n;
+
+	pthread_mutex_lock(&service_lock);
+	n = service ? service->refs : 0;
+	pthread_mutex_unlock(&service_lock);
+	return n;
+}
+
+int sonde_container_service_subscribe(struct sonde_container_service *s, sonde_container_fn fn, void *arg)
+{
+	int id;
+
+	pthread_rwlock_wrlock(&s->lock);
+	id = sonde_containers_subscribe(s->set, fn, arg);
+	/* what is already known, before any change can come */
+	for (size_t i = 0; id > 0 && i < sonde_containers_count(s->set); i++)
+		fn(s->set, SONDE_CONTAINER_ADDED, sonde_containers_at(s->set, i), arg);
+	pthread_rwlock_unlock(&s->lock);
+	return id;
+}
+
+void sonde_container_service_unsubscribe(struct sonde_container_service *s, int id)
+{
+	if (!s || id <= 0)
+		return;
+	/* with the write lock, no callback of ours is running on the watcher's thread */
+	pthread_rwlock_wrlock(&s->lock);
+	sonde_containers_unsubscribe(s->set, id);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+struct sonde_containers *sonde_container_service_set(struct sonde_container_service *s)
+{
+	return s->set;
+}
+
+void sonde_container_service_rdlock(struct sonde_container_service *s)
+{
+	pthread_rwlock_rdlock(&s->lock);
+}
+
+void sonde_container_service_wrlock(struct sonde_container_service *s)
+{
+	pthread_rwlock_wrlock(&s->lock);
+}
+
+void sonde_container_service_unlock(struct sonde_container_service *s)
+{
+	pthread_rwlock_unlock(&s->lock);
+}
