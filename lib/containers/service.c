@@ -7,7 +7,12 @@
  * burst of events, a slow or blocked output). That thread changes the
  * collection, and calls every subscriber, with the lock held for writing; the
  * lock prefers writers, so a flood of records being enriched on other threads
- * never delays a registration. */
+ * never delays a registration.
+ *
+ * The thread also creates the watcher: the exec gate it forks dies with the
+ * thread that forked it (PR_SET_PDEATHSIG follows the thread, not the
+ * process), so it must be the service's own thread, not the first run's,
+ * which may end long before the service does. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +37,12 @@ struct sonde_container_service {
 	bool thread_running;
 	pthread_t thread;
 	int epfd, stopfd;
+	/* the thread's start-up: the watcher's creation, reported back */
+	const struct sonde_container_watch_opts *opts;
+	pthread_mutex_t init_lock;
+	pthread_cond_t init_done;
+	bool inited;
+	int init_err;
 	/* what the first reference asked for (later ones share it) */
 	char *containerd_socket;
 	int hold_timeout_ms;
@@ -41,15 +52,45 @@ struct sonde_container_service {
 static pthread_mutex_t service_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct sonde_container_service *service;
 
+static int watch(struct sonde_container_service *s)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+	int err;
+
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->epfd < 0)
+		return -errno;
+	ev.data.fd = s->stopfd;
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev))
+		return -errno;
+	/* the initial scan: the creator waits, nobody else sees the set yet */
+	err = sonde_container_watcher_new(s->set, s->opts, &s->watcher);
+	if (err)
+		return err;
+	ev.data.fd = sonde_container_watcher_fd(s->watcher);
+	if (ev.data.fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
+		return -errno;
+	return 0;
+}
+
 static void *run(void *arg)
 {
 	struct sonde_container_service *s = arg;
+	int err;
 
 	/* a new container's first exec waits for this thread: on a loaded host
 	 * it must not wait for a time slice behind every busy task (best effort:
 	 * CAP_SYS_NICE; the thread sleeps but for a registration) */
 	if (setpriority(PRIO_PROCESS, (id_t)gettid(), WATCHER_NICE))
 		sonde_debug("containers: the watcher thread keeps its priority: %s", strerror(errno));
+	err = watch(s);
+	pthread_mutex_lock(&s->init_lock);
+	s->init_err = err;
+	s->inited = true;
+	pthread_cond_signal(&s->init_done);
+	pthread_mutex_unlock(&s->init_lock);
+	if (err)
+		return NULL;
 
 	for (;;) {
 		struct epoll_event ev[2];
@@ -70,26 +111,25 @@ static void *run(void *arg)
 
 static int start_thread(struct sonde_container_service *s)
 {
-	struct epoll_event ev = {.events = EPOLLIN};
 	sigset_t all, old;
 	int err;
 
-	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	s->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (s->epfd < 0 || s->stopfd < 0)
-		return -errno;
-	ev.data.fd = sonde_container_watcher_fd(s->watcher);
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
-		return -errno;
-	ev.data.fd = s->stopfd;
-	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev))
+	if (s->stopfd < 0)
 		return -errno;
 	/* signals stay with the threads that run the gadgets' loops */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = -pthread_create(&s->thread, NULL, run, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	s->thread_running = !err;
+	if (err)
+		return err;
+	s->thread_running = true;
+	pthread_mutex_lock(&s->init_lock);
+	while (!s->inited)
+		pthread_cond_wait(&s->init_done, &s->init_lock);
+	err = s->init_err;
+	pthread_mutex_unlock(&s->init_lock);
 	return err;
 }
 
@@ -109,6 +149,8 @@ static void service_free(struct sonde_container_service *s)
 	sonde_container_watcher_free(s->watcher);
 	sonde_containers_free(s->set);
 	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->init_lock);
+	pthread_cond_destroy(&s->init_done);
 	free(s->containerd_socket);
 	free(s);
 }
@@ -124,6 +166,8 @@ static struct sonde_container_service *service_new(const struct sonde_container_
 		return NULL;
 	}
 	s->epfd = s->stopfd = -1;
+	pthread_mutex_init(&s->init_lock, NULL);
+	pthread_cond_init(&s->init_done, NULL);
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&s->lock, &attr);
@@ -137,22 +181,14 @@ static struct sonde_container_service *service_new(const struct sonde_container_
 		*errp = -ENOMEM;
 		return NULL;
 	}
-	/* the initial scan: no thread yet, nobody else sees the set */
-	err = sonde_container_watcher_new(s->set, opts, &s->watcher);
+	s->opts = opts;
+	err = start_thread(s);
+	s->opts = NULL; /* the caller's */
 	if (err) {
-		sonde_warn("containers: cannot watch containers: %s", strerror(-err));
+		sonde_err("containers: cannot start the container watcher: %s", strerror(-err));
 		service_free(s);
 		*errp = err;
 		return NULL;
-	}
-	if (sonde_container_watcher_fd(s->watcher) >= 0) {
-		err = start_thread(s);
-		if (err) {
-			sonde_err("containers: cannot start the container watcher's thread: %s", strerror(-err));
-			service_free(s);
-			*errp = err;
-			return NULL;
-		}
 	}
 	sonde_debug("containers: the shared collection starts with %zu containers",
 	            sonde_containers_count(s->set));
