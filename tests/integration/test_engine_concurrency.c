@@ -74,7 +74,7 @@ struct run {
 	atomic_int matched; /* records with our comm */
 	atomic_int foreign; /* records with any other comm */
 	atomic_int records;
-	int err;
+	atomic_int err;
 	char param_back[64]; /* the comm param as the run saw it */
 	pthread_mutex_t log_lock;
 	char log[LOG_MAX];
@@ -207,7 +207,7 @@ static bool wait_all(struct run *runs, size_t n, atomic_int *(*what)(struct run 
 		bool all = true;
 
 		for (size_t i = 0; i < n; i++)
-			if (runs[i].ctx && !runs[i].err && atomic_load(what(&runs[i])) < want)
+			if (runs[i].ctx && !atomic_load(&runs[i].err) && atomic_load(what(&runs[i])) < want)
 				all = false;
 		if (all)
 			return true;
