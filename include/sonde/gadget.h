@@ -53,7 +53,8 @@ void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx);
  * that instantiates, runs and frees the context, so every message of the run
  * reaches `fn` (NULL: the process-wide sink, at this run's level). Without
  * it, the run logs like any code outside a run. Set before instantiate. */
-void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg, enum sonde_log_level level);
+void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg,
+                          enum sonde_log_level level);
 /* The run's log target, NULL if it has none of its own. */
 const struct sonde_log_target *sonde_gadget_log(const struct sonde_gadget_ctx *ctx);
 

@@ -253,7 +253,8 @@ int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 			sonde_err("event loop: %s", strerror(errno));
 			return -errno;
 		}
-		for (int i = 0; i < n && !atomic_load_explicit(&loop->stop_requested, memory_order_relaxed); i++) {
+		for (int i = 0; i < n && !atomic_load_explicit(&loop->stop_requested, memory_order_relaxed);
+		     i++) {
 			struct source *s = events[i].data.ptr;
 			uint64_t ticks;
 

@@ -88,7 +88,8 @@ static const struct sonde_log_target *bind_log(const struct sonde_gadget_ctx *ct
 	return ctx->has_log ? sonde_log_bind(&ctx->log) : sonde_log_bind(NULL);
 }
 
-void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg, enum sonde_log_level level)
+void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg,
+                          enum sonde_log_level level)
 {
 	ctx->log = (struct sonde_log_target){fn, arg, level};
 	ctx->has_log = true;

@@ -32,12 +32,13 @@ static int filter_enable(void *impl)
 		return -EBUSY;
 	}
 	if (bpf_map__key_size(map) != sizeof(uint64_t) || bpf_map__value_size(map) > sizeof(uint64_t)) {
-		sonde_err("gadget %s: map '%s' has key/value sizes %u/%u, not 8/<=8: not a mount namespace filter",
-		          f->g->name, MAP_NAME, bpf_map__key_size(map), bpf_map__value_size(map));
+		sonde_err(
+		    "gadget %s: map '%s' has key/value sizes %u/%u, not 8/<=8: not a mount namespace filter",
+		    f->g->name, MAP_NAME, bpf_map__key_size(map), bpf_map__value_size(map));
 		return -EINVAL;
 	}
-	fd = bpf_map_create(bpf_map__type(map), "sonde_mntns", bpf_map__key_size(map), bpf_map__value_size(map),
-	                    bpf_map__max_entries(map), NULL);
+	fd = bpf_map_create(bpf_map__type(map), "sonde_mntns", bpf_map__key_size(map),
+	                    bpf_map__value_size(map), bpf_map__max_entries(map), NULL);
 	if (fd < 0) {
 		int err = -errno;
 

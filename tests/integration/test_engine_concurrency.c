@@ -160,8 +160,9 @@ static void *run_thread(void *arg)
 	}
 	/* enrichment fills only what a sink asks for */
 	sonde_field_set_requested(sonde_ds_field(ds, r->comm_field), true);
-	r->err = sonde_ds_type(ds) == SONDE_DS_ARRAY ? sonde_ds_subscribe_array(ds, on_array, r, SINK_PRIORITY)
-	                                                  : sonde_ds_subscribe(ds, on_record, r, SINK_PRIORITY);
+	r->err = sonde_ds_type(ds) == SONDE_DS_ARRAY
+	             ? sonde_ds_subscribe_array(ds, on_array, r, SINK_PRIORITY)
+	             : sonde_ds_subscribe(ds, on_record, r, SINK_PRIORITY);
 	if (!r->err)
 		r->err = sonde_gadget_run(r->ctx, 60 * 1000000000LL);
 	p = sonde_params_find(ps, "comm");
