@@ -118,6 +118,8 @@ const struct sonde_container *sonde_containers_by_netns(struct sonde_containers 
 
 /* Running containers, in the order they were added. */
 size_t sonde_containers_count(const struct sonde_containers *set);
+/* No container, running or recently removed: every lookup finds nothing. */
+bool sonde_containers_empty(const struct sonde_containers *set);
 const struct sonde_container *sonde_containers_at(const struct sonde_containers *set, size_t i);
 
 /* How long removed containers stay findable (default 2 s). */
@@ -204,6 +206,11 @@ int sonde_container_service_subscribe(struct sonde_container_service *svc, sonde
 /* Once it returns, fn is not running and is not called again. */
 void sonde_container_service_unsubscribe(struct sonde_container_service *svc, int id);
 struct sonde_containers *sonde_container_service_set(struct sonde_container_service *svc);
+/* Without the lock: true when no lookup can find anything (no container
+ * running or recently removed), so a record needs no lookup at all — on a
+ * host without containers, runs on several threads never meet on the lock. A
+ * container is counted before its first exec is let go. */
+bool sonde_container_service_empty(const struct sonde_container_service *svc);
 void sonde_container_service_rdlock(struct sonde_container_service *svc);
 /* For state that subscribers' callbacks read: changed with the writer's lock. */
 void sonde_container_service_wrlock(struct sonde_container_service *svc);

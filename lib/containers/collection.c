@@ -321,6 +321,11 @@ const struct sonde_container *sonde_containers_by_netns(struct sonde_containers 
 	return first;
 }
 
+bool sonde_containers_empty(const struct sonde_containers *set)
+{
+	return set->nlive == 0 && set->nremoved == 0;
+}
+
 size_t sonde_containers_count(const struct sonde_containers *set)
 {
 	return set->nlive;

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,8 @@ struct sonde_container_service {
 	struct sonde_containers *set;
 	struct sonde_container_watcher *watcher;
 	pthread_rwlock_t lock;
-	size_t refs; /* under service_lock */
+	atomic_bool empty; /* sonde_containers_empty(set), updated after each change */
+	size_t refs;       /* under service_lock */
 	bool thread_running;
 	pthread_t thread;
 	int epfd, stopfd;
@@ -67,6 +69,7 @@ static int watch(struct sonde_container_service *s)
 	err = sonde_container_watcher_new(s->set, s->opts, &s->watcher);
 	if (err)
 		return err;
+	atomic_store(&s->empty, sonde_containers_empty(s->set));
 	ev.data.fd = sonde_container_watcher_fd(s->watcher);
 	if (ev.data.fd >= 0 && epoll_ctl(s->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev))
 		return -errno;
@@ -104,7 +107,10 @@ static void *run(void *arg)
 			if (ev[i].data.fd == s->stopfd)
 				return NULL;
 		pthread_rwlock_wrlock(&s->lock);
+		/* not empty before a new container's subscribers run (and its exec goes on) */
+		atomic_store(&s->empty, false);
 		sonde_container_watcher_process(s->watcher);
+		atomic_store(&s->empty, sonde_containers_empty(s->set));
 		pthread_rwlock_unlock(&s->lock);
 	}
 }
@@ -273,6 +279,11 @@ void sonde_container_service_unsubscribe(struct sonde_container_service *s, int 
 struct sonde_containers *sonde_container_service_set(struct sonde_container_service *s)
 {
 	return s->set;
+}
+
+bool sonde_container_service_empty(const struct sonde_container_service *s)
+{
+	return atomic_load(&s->empty);
 }
 
 void sonde_container_service_rdlock(struct sonde_container_service *s)

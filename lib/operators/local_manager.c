@@ -269,7 +269,9 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	struct sonde_container_match m;
 	uint64_t mntns = 0, netns = 0, time = 0;
 
-	if (!d->requested || !d->lm->svc)
+	/* no container on this host: nothing to look up, and no shared lock
+	 * taken per record (records start reset: empty strings, zeros) */
+	if (!d->requested || !d->lm->svc || sonde_container_service_empty(d->lm->svc))
 		return 0;
 	/* a mntns id is reused at once: the event's time tells which holder */
 	if (d->time && !sonde_field_as_uint64(d->time, rec, &time))
