@@ -81,6 +81,7 @@ struct run {
 	size_t loglen;
 };
 
+static int devnull = -1;
 static atomic_int global_lines; /* lines that reached the process-wide sink */
 static char global_log[LOG_MAX];
 static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -142,6 +143,8 @@ static void *run_thread(void *arg)
 	char err[256];
 
 	sonde_gadget_set_log(r->ctx, run_log, r, SONDE_LOG_INFO);
+	/* the CLI sink writes here instead of stdout */
+	sonde_gadget_set_var(r->ctx, "cli.fd", &devnull);
 	r->err = sonde_gadget_instantiate(r->ctx);
 	if (r->err)
 		return NULL;
@@ -279,6 +282,9 @@ static void test_eight_runs(void)
 	test_require_root();
 	register_operators();
 	sonde_log_set_sink(global_sink, NULL);
+	if (devnull < 0)
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	REQUIRE(devnull >= 0);
 	snprintf(dir, sizeof(dir), "/tmp/sonde-cc-%d", getpid());
 	REQUIRE(mkdir(dir, 0700) == 0);
 	/* 0-3: trace_open, one comm each; 4-5: trace_exec; 6: snapshot_process; 7: top_process */
@@ -290,7 +296,8 @@ static void test_eight_runs(void)
 		r->params[0][0] = "host";
 		r->params[0][1] = "true";
 		r->params[1][0] = "output";
-		r->params[1][1] = "none";
+		/* the sinks on several threads too (written to /dev/null) */
+		r->params[1][1] = i < 2 ? "json" : i < 4 ? "columns" : i == 6 ? "yaml" : "none";
 		r->params[2][0] = "operator.probe.tag";
 		r->params[2][1] = r->tag;
 		if (i < 4) {
@@ -420,6 +427,9 @@ static void test_shared_containers(void)
 
 	oci_require("runc");
 	register_operators();
+	if (devnull < 0)
+		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	REQUIRE(devnull >= 0);
 	CHECK_INT(sonde_container_service_refs(), 0);
 	REQUIRE(oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
