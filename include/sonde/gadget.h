@@ -5,6 +5,12 @@
  * sonde_gadget_run (pre-start, start, event loop until done, timeout or
  * cancel, stop in reverse, post-stop) → sonde_gadget_ctx_free (close).
  * "Get gadget info" is instantiate + free.
+ *
+ * Several contexts may run at once in one process, each driven by its own
+ * thread (the one that calls instantiate, run and free); they share no
+ * mutable state (operators are registered before the first context exists,
+ * containers come from one shared, locked collection). From another thread,
+ * only sonde_gadget_cancel and sonde_gadget_is_running may be called.
  */
 #ifndef SONDE_GADGET_H
 #define SONDE_GADGET_H

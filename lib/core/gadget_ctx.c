@@ -1,6 +1,7 @@
 /* The gadget context: owns one run's DataSources, params, variables and
  * operator instances, and drives the lifecycle. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ struct sonde_gadget_ctx {
 	struct sonde_log_target log;
 	bool has_log;
 	bool instantiated;
-	bool running;
+	atomic_bool running; /* may be asked from another thread */
 	bool ran; /* a context runs once: operators are not restartable */
 };
 
@@ -379,7 +380,7 @@ static int run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 
 	if (!ctx->instantiated && (err = instantiate(ctx)))
 		return err;
-	if (ctx->running)
+	if (atomic_load(&ctx->running))
 		return -EBUSY;
 	if (ctx->ran) {
 		sonde_err("gadget %s: a gadget context runs once", sonde_gadget_name(ctx));
@@ -393,7 +394,7 @@ static int run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 	}
 	for (size_t i = 0; i < ctx->nds && !err; i++)
 		err = sonde_ds_seal(ctx->ds[i]);
-	ctx->running = !err;
+	atomic_store(&ctx->running, !err);
 	for (size_t i = 0; i < ctx->nops && !err; i++) {
 		err = call_hook(ctx, &ctx->ops[i], ctx->ops[i].op->start, "start");
 		if (!err)
@@ -404,7 +405,7 @@ static int run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 		err = event_loop_run(ctx->loop, timeout_ns);
 	}
 	stop_started(ctx);
-	ctx->running = false;
+	atomic_store(&ctx->running, false);
 	return err;
 }
 
@@ -419,7 +420,7 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 
 bool sonde_gadget_is_running(const struct sonde_gadget_ctx *ctx)
 {
-	return ctx->running;
+	return atomic_load(&ctx->running);
 }
 
 void sonde_gadget_cancel(struct sonde_gadget_ctx *ctx)
