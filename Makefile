@@ -50,7 +50,8 @@ $(BUILD_TSAN)/CMakeCache.txt:
 # ThreadSanitizer; tests/tsan.supp holds only third-party internals, each with its reason.
 # halt_on_error: a race fails the test, not just a report in its output.
 test-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
-	cmake --build $(BUILD_TSAN) -j$(JOBS) --target sonde test_engine_concurrency
+	cmake -S . -B $(BUILD_TSAN) >/dev/null # new test files: only their targets are built
+	cmake --build $(BUILD_TSAN) -j$(JOBS) --target sonde test_engine_concurrency test_log_routing
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --output-on-failure -j1 -L concurrency; \
 	rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD_TSAN); exit $$rc
