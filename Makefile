@@ -51,7 +51,7 @@ $(BUILD_TSAN)/CMakeCache.txt:
 # halt_on_error: a race fails the test, not just a report in its output.
 test-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
 	cmake -S . -B $(BUILD_TSAN) >/dev/null # new test files: only their targets are built
-	cmake --build $(BUILD_TSAN) -j$(JOBS) --target sonde test_engine_concurrency test_log_routing
+	cmake --build $(BUILD_TSAN) -j$(JOBS) --target sonde test_engine_concurrency test_log_routing test_container_service
 	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 		ctest --output-on-failure -j1 -L concurrency; \
 	rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD_TSAN); exit $$rc
