@@ -5,11 +5,12 @@
 BUILD ?= build
 BUILD_ASAN ?= build-asan
 BUILD_FUZZ ?= build-fuzz
+BUILD_TSAN ?= build-tsan
 JOBS ?= $(shell nproc)
 GADGET ?= trace_open
 RUN_ARGS ?= --host
 
-.PHONY: all deps build run check check-kernels test test-asan test-valgrind fuzz-smoke fuzz-long bench soak clean format
+.PHONY: all deps build run check check-kernels test test-asan test-tsan test-valgrind fuzz-smoke fuzz-long bench soak clean format
 
 all: build
 
@@ -42,6 +43,19 @@ test-asan: deps $(BUILD_ASAN)/CMakeCache.txt
 	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:intercept_tls_get_addr=0 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j1; \
 	rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD_ASAN); exit $$rc
 
+$(BUILD_TSAN)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_TSAN) -DSONDE_WERROR=ON -DSONDE_TSAN=ON -DCMAKE_BUILD_TYPE=Debug
+
+# The concurrency tests (several runs, each on its own thread, in one process) under
+# ThreadSanitizer; tests/tsan.supp holds only third-party internals, each with its reason.
+# halt_on_error: a race fails the test, not just a report in its output.
+test-tsan: deps $(BUILD_TSAN)/CMakeCache.txt
+	cmake -S . -B $(BUILD_TSAN) >/dev/null # new test files: only their targets are built
+	cmake --build $(BUILD_TSAN) -j$(JOBS) --target sonde test_engine_concurrency test_log_routing test_container_service
+	cd $(BUILD_TSAN) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+		ctest --output-on-failure -j1 -L concurrency; \
+	rc=$$?; cd $(CURDIR) && scripts/test-skips.sh $(BUILD_TSAN); exit $$rc
+
 # Unit tests under valgrind memcheck (not part of check: about a minute more).
 test-valgrind: build
 	scripts/valgrind-unit.sh $(BUILD)
@@ -69,7 +83,7 @@ check-kernels: build
 	scripts/check-kernels.sh $(BUILD)
 
 # The sanitizer, fuzz and other-kernel passes run first; the plain pass prints the final ctest summary.
-check: test-asan fuzz-smoke check-kernels test
+check: test-asan test-tsan fuzz-smoke check-kernels test
 
 # Benchmarks (root): results go to stdout; bench/RESULTS.md keeps the reference table.
 bench: build

@@ -10,10 +10,16 @@
  *   bench_pipeline [--records N] [--only TEXT]
  *     N records replayed per configuration (default 2000000); --only runs the
  *     configurations whose label contains TEXT (for profiling one of them).
+ *
+ * The "2 runs on 2 threads" rows run two gadget contexts at once in this
+ * process, each on its own thread replaying N records; both start replaying
+ * together (a barrier) and the row gives their combined rate over the wall
+ * time of both, with the ratio to the one-run row of the same sink.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,21 +41,31 @@ static struct {
 	size_t n;
 } recorded;
 
-/* What the replay operator does in the current run. */
-static struct {
-	bool recording;
+/* What the replay operator does in one run (context variable "bench.run"). */
+struct bench_run {
 	size_t to_emit;
-	double seconds;
-	size_t emitted;
 	bool request_all;
-} bench;
+	pthread_barrier_t *start; /* replays of concurrent runs start together, or NULL */
+	double t0, t1;            /* the replay's start and end, CLOCK_MONOTONIC s */
+	double cpu;               /* CPU time of the replay's thread, s */
+	size_t emitted;
+	int err;
+};
 
-static double now_s(void)
+/* Phase 1 runs alone, before any replay. */
+static bool recording;
+
+static double clock_s(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 /* The payload slot holding the raw event struct: the slot of any static member. */
@@ -65,6 +81,7 @@ static uint32_t event_slot(struct sonde_ds *ds)
 struct bench_state {
 	struct sonde_ds *ds;
 	uint32_t slot;
+	struct bench_run *run; /* NULL while recording */
 };
 
 static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
@@ -88,32 +105,52 @@ static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 static void replay(struct sonde_gadget_ctx *ctx, void *arg)
 {
 	struct bench_state *st = arg;
-	double t0 = now_s();
+	struct bench_run *br = st->run;
 
-	for (size_t i = 0; i < bench.to_emit; i++) {
+	if (br->start)
+		pthread_barrier_wait(br->start);
+	size_t emitted = 0;
+
+	br->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID);
+	br->t0 = now_s();
+	/* counted locally: two runs' counters may share a cache line */
+	for (size_t i = 0; i < br->to_emit; i++) {
 		struct sonde_record *rec = sonde_ds_record(st->ds);
 
 		rec->payloads[st->slot].data = recorded.buf + (i % recorded.n) * recorded.size;
 		rec->payloads[st->slot].len = recorded.size;
 		if (sonde_ds_emit(st->ds, rec) < 0)
 			break;
-		bench.emitted++;
+		emitted++;
 	}
-	bench.seconds = now_s() - t0;
+	br->t1 = now_s();
+	br->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - br->cpu;
+	br->emitted = emitted;
 	sonde_gadget_done(ctx);
 }
 
 static int bench_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
 {
-	static struct bench_state st;
+	struct bench_state *st = calloc(1, sizeof(*st));
 
 	(void)layer;
-	st.ds = sonde_gadget_ds(ctx, DS_NAME);
-	if (!st.ds)
+	if (!st)
+		return -ENOMEM;
+	st->ds = sonde_gadget_ds(ctx, DS_NAME);
+	st->run = sonde_gadget_var(ctx, "bench.run");
+	if (!st->ds) {
+		free(st);
 		return -ENOENT;
-	st.slot = event_slot(st.ds);
-	*state = &st;
-	return bench.recording ? sonde_ds_subscribe(st.ds, on_record, &st, -100) : 0;
+	}
+	st->slot = event_slot(st->ds);
+	*state = st;
+	return recording ? sonde_ds_subscribe(st->ds, on_record, st, -100) : 0;
+}
+
+static void bench_close(struct sonde_gadget_ctx *ctx, void *state)
+{
+	(void)ctx;
+	free(state);
 }
 
 /* Runs after the sink's pre-start (higher priority) so it can undo its field
@@ -123,7 +160,7 @@ static int bench_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	struct bench_state *st = state;
 
 	(void)ctx;
-	if (bench.request_all)
+	if (st->run && st->run->request_all)
 		for (size_t i = 0; i < sonde_ds_nfields(st->ds); i++)
 			sonde_field_set_requested(sonde_ds_field_at(st->ds, i), true);
 	return 0;
@@ -131,7 +168,7 @@ static int bench_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 
 static int bench_start(struct sonde_gadget_ctx *ctx, void *state)
 {
-	if (bench.recording)
+	if (recording || !((struct bench_state *)state)->run)
 		return 0;
 	return sonde_gadget_add_timer(ctx, 1, 0, replay, state) < 0 ? -EIO : 0;
 }
@@ -143,11 +180,12 @@ static const struct sonde_operator bench_operator = {
     .instantiate = bench_instantiate,
     .pre_start = bench_pre_start,
     .start = bench_start,
+    .close = bench_close,
 };
 
 /* ---- one run of the gadget with some params ---- */
 
-static int run_gadget(const char *const *params, int64_t timeout_ns)
+static int run_gadget(const char *const *params, int64_t timeout_ns, struct bench_run *br)
 {
 	struct sonde_gadget_ctx *ctx = sonde_gadget_ctx_new(sonde_builtin_gadget(GADGET));
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -156,7 +194,9 @@ static int run_gadget(const char *const *params, int64_t timeout_ns)
 
 	if (!ctx || devnull < 0)
 		return -ENOMEM;
-	r = sonde_gadget_instantiate(ctx);
+	r = sonde_gadget_set_var(ctx, "bench.run", br);
+	if (!r)
+		r = sonde_gadget_instantiate(ctx);
 	/* the workload runs on the host, not in a container */
 	if (!r && sonde_params_find(sonde_gadget_params(ctx), "operator.LocalManager.host"))
 		r = sonde_params_set(sonde_gadget_params(ctx), "operator.LocalManager.host", "true", err,
@@ -198,33 +238,100 @@ static void record_events(void)
 	static const char *const params[] = {"operator.cli.output", "none", NULL};
 	pid_t child = start_workload();
 
-	bench.recording = true;
-	run_gadget(params, 1000000000LL);
-	bench.recording = false;
+	recording = true;
+	run_gadget(params, 1000000000LL, NULL);
+	recording = false;
 	kill(child, SIGKILL);
 	waitpid(child, NULL, 0);
 }
 
 static const char *only;
 
-static void measure(const char *label, const char *const *params, bool request_all, size_t n)
+struct thread_arg {
+	const char *const *params;
+	struct bench_run run;
+};
+
+static void *run_thread(void *arg)
 {
-	int r;
+	struct thread_arg *ta = arg;
+
+	ta->run.err = run_gadget(ta->params, 0, &ta->run);
+	return NULL;
+}
+
+/* CPU ns per record of the last one-run row: with two runs, the same cost
+ * per record means they do not slow each other (no shared lock or cache
+ * line), whatever else the machine runs; the wall-clock ratio also needs
+ * two idle cores. */
+static double single_cpu_ns;
+
+/* One row; returns the rate (records/s), 0 on failure. nthreads runs at once. */
+static double measure_runs(const char *label, const char *const *params, bool request_all, size_t n,
+                           int nthreads, double single_rate)
+{
+	double cpu = 0;
+	struct thread_arg ta[2] = {0};
+	pthread_barrier_t barrier;
+	double t0 = 0, t1 = 0, rate;
+	size_t emitted = 0;
+	int err = 0;
 
 	if (only && !strstr(label, only))
-		return;
-	bench.to_emit = n;
-	bench.emitted = 0;
-	bench.seconds = 0;
-	bench.request_all = request_all;
-	r = run_gadget(params, 0);
-	if (r || bench.seconds <= 0) {
-		printf("| %s | failed: %s | |\n", label, strerror(r < 0 ? -r : EINVAL));
-		return;
+		return 0;
+	if (nthreads > 2)
+		nthreads = 2;
+	pthread_barrier_init(&barrier, NULL, (unsigned)nthreads);
+	for (int i = 0; i < nthreads; i++) {
+		ta[i].params = params;
+		ta[i].run = (struct bench_run){
+		    .to_emit = n, .request_all = request_all, .start = nthreads > 1 ? &barrier : NULL};
 	}
-	printf("| %s | %.2f M/s | %.0f ns |\n", label, (double)bench.emitted / bench.seconds / 1e6,
-	       bench.seconds * 1e9 / (double)bench.emitted);
+	if (nthreads == 1) {
+		run_thread(&ta[0]);
+	} else {
+		pthread_t th[2];
+
+		for (int i = 0; i < nthreads; i++)
+			pthread_create(&th[i], NULL, run_thread, &ta[i]);
+		for (int i = 0; i < nthreads; i++)
+			pthread_join(th[i], NULL);
+	}
+	pthread_barrier_destroy(&barrier);
+	for (int i = 0; i < nthreads; i++) {
+		struct bench_run *br = &ta[i].run;
+
+		if (br->err || br->t1 <= br->t0)
+			err = br->err ? br->err : -EINVAL;
+		if (i == 0 || br->t0 < t0)
+			t0 = br->t0;
+		if (br->t1 > t1)
+			t1 = br->t1;
+		emitted += br->emitted;
+		cpu += br->cpu;
+	}
+	if (err) {
+		printf("| %s | failed: %s | |\n", label, strerror(-err));
+		return 0;
+	}
+	rate = (double)emitted / (t1 - t0);
+	if (nthreads == 1) {
+		single_cpu_ns = cpu * 1e9 / (double)emitted;
+		printf("| %s | %.2f M/s | %.0f ns |\n", label, rate / 1e6, 1e9 / rate);
+	} else if (single_rate > 0)
+		printf(
+		    "| %s | %.2f M/s combined | x%.2f one run; CPU per record %.0f ns, x%.2f one run's |\n",
+		    label, rate / 1e6, rate / single_rate, cpu * 1e9 / (double)emitted,
+		    cpu * 1e9 / (double)emitted / single_cpu_ns);
+	else
+		printf("| %s | %.2f M/s combined | |\n", label, rate / 1e6);
 	fflush(stdout);
+	return rate;
+}
+
+static double measure(const char *label, const char *const *params, bool request_all, size_t n)
+{
+	return measure_runs(label, params, request_all, n, 1, 0);
 }
 
 int main(int argc, char **argv)
@@ -255,11 +362,28 @@ int main(int argc, char **argv)
 		static const char *const discard[] = {"operator.cli.output", "json", "operator.filter.filter",
 		                                      "proc.pid==1", NULL};
 
+		const char *filter = only;
+		double one_none, one_json;
+
 		measure("decode only (-o none)", none, false, n);
 		measure("JSON sink", json, false, n);
 		measure("columns sink (default fields)", columns, false, n);
 		measure("columns sink, every field requested", columns, true, n);
 		measure("filter discards all, JSON sink", discard, false, n * 5);
+		/* each two-run row right after a one-run row of the same sink (the same
+		 * moment of a noisy machine), whatever --only says */
+		if (!filter || strstr("decode only (-o none), 2 runs on 2 threads", filter)) {
+			only = NULL;
+			one_none = measure("decode only (-o none), one run", none, false, n);
+			measure_runs("decode only (-o none), 2 runs on 2 threads", none, false, n, 2,
+			             one_none);
+		}
+		if (!filter || strstr("JSON sink, 2 runs on 2 threads", filter)) {
+			only = NULL;
+			one_json = measure("JSON sink, one run", json, false, n);
+			measure_runs("JSON sink, 2 runs on 2 threads", json, false, n, 2, one_json);
+		}
+		only = filter;
 	}
 	free(recorded.buf);
 	return 0;

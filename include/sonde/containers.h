@@ -1,10 +1,13 @@
 /* The container collection: the containers running on this host, found from
  * the OCI runtimes' state (runc, crun) and kept up to date as they come and go.
  *
- * Everything here runs on one thread: the caller's event loop. A collection is
- * a plain set (add/remove/lookup, subscribers); a watcher fills it: an initial
- * scan of the runtimes' state directories, then live detection through one
- * pollable fd (fanotify, inotify and a pidfd per container inside it).
+ * A collection is a plain set (add/remove/lookup, subscribers) with no lock of
+ * its own: whoever shares one between threads serialises changes against
+ * lookups (lookups may run concurrently with each other). A watcher fills it:
+ * an initial scan of the runtimes' state directories, then live detection
+ * through one pollable fd (fanotify, inotify and a pidfd per container inside
+ * it). Runs share one collection per process through the container service
+ * (below), which does that locking.
  *
  * Mount-namespace ids are reused by the kernel as soon as a container exits:
  * removing a container drops its mntns mapping before any other container can
@@ -115,6 +118,8 @@ const struct sonde_container *sonde_containers_by_netns(struct sonde_containers 
 
 /* Running containers, in the order they were added. */
 size_t sonde_containers_count(const struct sonde_containers *set);
+/* No container, running or recently removed: every lookup finds nothing. */
+bool sonde_containers_empty(const struct sonde_containers *set);
 const struct sonde_container *sonde_containers_at(const struct sonde_containers *set, size_t i);
 
 /* How long removed containers stay findable (default 2 s). */
@@ -171,6 +176,45 @@ void sonde_container_watcher_free(struct sonde_container_watcher *w);
 int sonde_container_watcher_fd(const struct sonde_container_watcher *w);
 /* Handles everything pending without blocking. */
 void sonde_container_watcher_process(struct sonde_container_watcher *w);
+
+/* ---- the process-wide container service ----
+ * One collection per process, shared by every run that needs containers. The
+ * first reference starts it (initial scan, live detection on one watcher
+ * thread, one exec gate) with that caller's options; later references share
+ * it as it is; the last one stops it. The collection changes only on the
+ * watcher's thread, with the service's lock held for writing, and every
+ * subscriber's callback runs there, under that lock: a new container's held
+ * first exec is let go only once every subscribed run has seen it (each run
+ * filling its own in-kernel filter), or when the hold times out. Read the
+ * collection from any other thread between rdlock and unlock, briefly (the
+ * writer goes first). Pointers found stay valid until the unlock. */
+struct sonde_container_service;
+
+/* A reference to the service, starting it if needed. 0 or a negative errno
+ * (nothing to watch: no reference is taken). */
+int sonde_container_service_get(const struct sonde_container_watch_opts *opts,
+                                struct sonde_container_service **out);
+/* Drops a reference; the last one stops the thread and frees everything.
+ * Unsubscribe first. NULL is a no-op. */
+void sonde_container_service_put(struct sonde_container_service *svc);
+/* References held now in this process (0: not running). */
+size_t sonde_container_service_refs(void);
+/* fn is called (ADDED) for every container known now — on the caller's thread,
+ * before this returns — then for every change, on the watcher's thread, with
+ * the write lock held: it must not take the lock itself. Returns an id > 0. */
+int sonde_container_service_subscribe(struct sonde_container_service *svc, sonde_container_fn fn, void *arg);
+/* Once it returns, fn is not running and is not called again. */
+void sonde_container_service_unsubscribe(struct sonde_container_service *svc, int id);
+struct sonde_containers *sonde_container_service_set(struct sonde_container_service *svc);
+/* Without the lock: true when no lookup can find anything (no container
+ * running or recently removed), so a record needs no lookup at all — on a
+ * host without containers, runs on several threads never meet on the lock. A
+ * container is counted before its first exec is let go. */
+bool sonde_container_service_empty(const struct sonde_container_service *svc);
+void sonde_container_service_rdlock(struct sonde_container_service *svc);
+/* For state that subscribers' callbacks read: changed with the writer's lock. */
+void sonde_container_service_wrlock(struct sonde_container_service *svc);
+void sonde_container_service_unlock(struct sonde_container_service *svc);
 
 /* ---- runtime state parsing (exposed for tests and tools) ---- */
 

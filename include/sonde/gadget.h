@@ -5,6 +5,12 @@
  * sonde_gadget_run (pre-start, start, event loop until done, timeout or
  * cancel, stop in reverse, post-stop) → sonde_gadget_ctx_free (close).
  * "Get gadget info" is instantiate + free.
+ *
+ * Several contexts may run at once in one process, each driven by its own
+ * thread (the one that calls instantiate, run and free); they share no
+ * mutable state (operators are registered before the first context exists,
+ * containers come from one shared, locked collection). From another thread,
+ * only sonde_gadget_cancel and sonde_gadget_is_running may be called.
  */
 #ifndef SONDE_GADGET_H
 #define SONDE_GADGET_H
@@ -15,6 +21,7 @@
 
 #include <sonde/config.h>
 #include <sonde/datasource.h>
+#include <sonde/log.h>
 #include <sonde/params.h>
 
 #define SONDE_MEDIA_TYPE_EBPF   "application/vnd.gadget.ebpf.program.v1+binary"
@@ -47,6 +54,15 @@ struct sonde_gadget_ctx;
 struct sonde_gadget_ctx *sonde_gadget_ctx_new(const struct sonde_gadget_image *image);
 /* Stops if still running, then closes every operator instance. NULL is a no-op. */
 void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx);
+
+/* This run's own log callback and level (sonde/log.h): bound to the thread
+ * that instantiates, runs and frees the context, so every message of the run
+ * reaches `fn` (NULL: the process-wide sink, at this run's level). Without
+ * it, the run logs like any code outside a run. Set before instantiate. */
+void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg,
+                          enum sonde_log_level level);
+/* The run's log target, NULL if it has none of its own. */
+const struct sonde_log_target *sonde_gadget_log(const struct sonde_gadget_ctx *ctx);
 
 /* Parses gadget.yaml and instantiates image operators (one per layer), then
  * data operators in (priority, name) order. */

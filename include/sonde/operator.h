@@ -5,6 +5,7 @@
 #ifndef SONDE_OPERATOR_H
 #define SONDE_OPERATOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sonde/params.h>
 
@@ -35,8 +36,16 @@ struct sonde_operator {
 	void (*close)(struct sonde_gadget_ctx *ctx, void *state);
 };
 
-/* Registry (process-wide). Registering the same name twice fails with -EEXIST. */
+/* Registry (process-wide), filled at start-up. Registering the same name
+ * twice fails with -EEXIST. The first sonde_gadget_ctx_new freezes it (as
+ * sonde_operator_registry_freeze does): registering afterwards fails with
+ * -EBUSY, and the lookups below need no lock, from any thread. Before the
+ * freeze, look up only from the thread that registers. */
 int sonde_operator_register(const struct sonde_operator *op);
+void sonde_operator_registry_freeze(void);
+bool sonde_operator_registry_frozen(void);
+/* Empties and unfreezes the registry: for tests and tools, only while no
+ * gadget context exists. */
 void sonde_operator_unregister_all(void);
 /* Data operators sorted by (priority, name). */
 size_t sonde_operator_count(void);

@@ -6,6 +6,7 @@
 #include <sonde/datasource.h>
 #include <sonde/gadget.h>
 #include <sonde/log.h>
+#include <sonde/mntns_filter.h>
 #include <sonde/operator.h>
 #include <sonde/params.h>
 

@@ -3,8 +3,11 @@
  *
  * Hosts run tens, rarely hundreds of containers, so lookups scan arrays
  * (newest first, so a reused mntns id always finds the newest claimant); the
- * per-event path (by mntns) keeps a one-entry cache, reset by every change. */
+ * per-event path (by mntns) keeps a one-entry cache, reset by every change.
+ * Lookups of several threads may run at once (under a shared reader lock):
+ * the cache is one atomic pointer, checked against the container's mntns. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -35,9 +38,8 @@ struct sonde_containers {
 	struct subscriber *subs;
 	size_t nsubs;
 	int next_sub_id;
-	/* one-entry cache of by_mntns */
-	uint64_t cached_mntns;
-	const struct sonde_container *cached;
+	/* one-entry cache of by_mntns: a running container */
+	_Atomic(const struct sonde_container *) cached;
 };
 
 static int64_t now_ns(void)
@@ -267,13 +269,13 @@ const struct sonde_container *sonde_containers_by_mntns(struct sonde_containers 
 
 	if (mntns == 0)
 		return NULL;
-	if (set->cached && set->cached_mntns == mntns)
-		return set->cached;
+	c = atomic_load_explicit(&set->cached, memory_order_relaxed);
+	if (c && c->mntns == mntns)
+		return c;
 	for (size_t i = set->nlive; i-- > 0;) {
 		if (set->live[i]->mntns == mntns) {
 			/* only running containers are cached: removed ones expire */
-			set->cached = set->live[i];
-			set->cached_mntns = mntns;
+			atomic_store_explicit(&set->cached, set->live[i], memory_order_relaxed);
 			return set->live[i];
 		}
 	}
@@ -317,6 +319,11 @@ const struct sonde_container *sonde_containers_by_netns(struct sonde_containers 
 	if (count)
 		*count = n;
 	return first;
+}
+
+bool sonde_containers_empty(const struct sonde_containers *set)
+{
+	return set->nlive == 0 && set->nremoved == 0;
 }
 
 size_t sonde_containers_count(const struct sonde_containers *set)

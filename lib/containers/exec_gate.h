@@ -42,7 +42,9 @@ struct exec_gate_msg {
 struct exec_gate;
 
 /* Forks the gate over fanotify group `fanfd` (which the caller keeps for its
- * marks). 0 or a negative errno. */
+ * marks). The gate dies with the thread that calls this (PR_SET_PDEATHSIG
+ * follows the forking thread): call it from a thread that lives as long as
+ * the gate. 0 or a negative errno. */
 int exec_gate_start(int fanfd, int timeout_ms, struct exec_gate **out);
 /* Stops the child (everything it still holds is allowed) and frees. */
 void exec_gate_stop(struct exec_gate *g);

@@ -7,6 +7,7 @@
  * containerd socket. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,35 +69,45 @@ static struct {
 #undef GRPC_MEMBER
 } grpc;
 
-/* 0 not tried, 1 loaded, -1 unavailable. Never unloaded: gRPC keeps threads. */
+/* 1 loaded, -1 unavailable; set once (pthread_once), read after it. Never
+ * unloaded: gRPC keeps threads. */
 static int grpc_loaded;
+static pthread_once_t grpc_once = PTHREAD_ONCE_INIT;
 
-static int load_grpc(void)
+static void load_grpc_once(void)
 {
 	void *h;
 
-	if (grpc_loaded)
-		return grpc_loaded > 0 ? 0 : -ENOSYS;
 	grpc_loaded = -1;
 	h = dlopen(SONDE_GRPC_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		sonde_warn("containers: cannot load gRPC core (%s): metadata from runtime APIs is missing",
 		           dlerror());
-		return -ENOSYS;
+		return;
 	}
 #define GRPC_RESOLVE(fn)                                                                                     \
 	if (!(grpc.fn = (__typeof__(fn) *)dlsym(h, #fn))) {                                                  \
 		sonde_warn("containers: %s lacks %s: metadata from runtime APIs is missing",                 \
 		           SONDE_GRPC_SONAME, #fn);                                                          \
-		return -ENOSYS;                                                                              \
+		return;                                                                                      \
 	}
 	GRPC_FUNCTIONS(GRPC_RESOLVE)
 #undef GRPC_RESOLVE
 	grpc_loaded = 1;
-	return 0;
 }
 
+/* Any thread may be first. */
+static int load_grpc(void)
+{
+	pthread_once(&grpc_once, load_grpc_once);
+	return grpc_loaded > 0 ? 0 : -ENOSYS;
+}
+
+/* The channel, the queue and the outage state are the endpoint's: a call
+ * holds `lock` (calls on one endpoint take turns; each pluck waits for its
+ * own tag, the endpoint). Different endpoints run in parallel. */
 struct grpc_endpoint {
+	pthread_mutex_t lock;
 	char *path, *target, *what;
 	int timeout_ms, backoff_ms;
 	grpc_channel *channel;
@@ -120,6 +131,7 @@ struct grpc_endpoint *grpc_endpoint_new(const char *socket_path, const char *wha
 
 	if (!ep)
 		return NULL;
+	pthread_mutex_init(&ep->lock, NULL);
 	ep->timeout_ms = DEFAULT_TIMEOUT_MS;
 	ep->backoff_ms = DEFAULT_BACKOFF_MS;
 	if (opts && opts->sz >= sizeof(*opts)) {
@@ -159,6 +171,7 @@ void grpc_endpoint_free(struct grpc_endpoint *ep)
 	if (!ep)
 		return;
 	disconnect(ep);
+	pthread_mutex_destroy(&ep->lock);
 	free(ep->path);
 	free(ep->target);
 	free(ep->what);
@@ -241,7 +254,7 @@ static grpc_byte_buffer *pack(const ProtobufCMessage *req)
 	return bb;
 }
 
-int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char *const *metadata,
+static int call_locked(struct grpc_endpoint *ep, const char *method, const char *const *metadata,
                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                        ProtobufCMessage **resp)
 {
@@ -340,5 +353,17 @@ int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char 
 	grpc.grpc_metadata_array_destroy(&trail_md);
 	if (call)
 		grpc.grpc_call_unref(call);
+	return err;
+}
+
+int grpc_endpoint_call(struct grpc_endpoint *ep, const char *method, const char *const *metadata,
+                       const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                       ProtobufCMessage **resp)
+{
+	int err;
+
+	pthread_mutex_lock(&ep->lock);
+	err = call_locked(ep, method, metadata, req, resp_desc, resp);
+	pthread_mutex_unlock(&ep->lock);
 	return err;
 }

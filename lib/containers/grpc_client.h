@@ -4,7 +4,11 @@
  * Every call is bounded by the endpoint's timeout. A runtime that timed out or
  * could not be reached is left alone for a while (calls fail at once with
  * -EAGAIN), so a hung socket delays at most one container registration, never
- * the event stream. */
+ * the event stream.
+ *
+ * Thread-safe: gRPC core is loaded once per process, whichever thread calls
+ * first; calls on one endpoint from several threads take turns, calls on
+ * different endpoints run in parallel. */
 #ifndef SONDE_CONTAINERS_GRPC_CLIENT_H
 #define SONDE_CONTAINERS_GRPC_CLIENT_H
 

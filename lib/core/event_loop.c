@@ -1,5 +1,6 @@
 /* epoll-based run loop: one thread, no allocation per wakeup. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,9 @@ struct event_loop {
 	int next_timer_id;
 	/* Set with the stop eventfd so a batch already returned by epoll_wait
 	 * is not processed further once someone asked to stop. */
-	volatile sig_atomic_t stop_requested;
+	/* set from a signal handler or another thread: a lock-free atomic is
+	 * async-signal-safe and race-free where a plain sig_atomic_t is only the former */
+	atomic_int stop_requested;
 };
 
 struct event_loop *event_loop_new(struct sonde_gadget_ctx *ctx)
@@ -92,7 +95,7 @@ void event_loop_stop(struct event_loop *loop)
 	uint64_t one = 1;
 	ssize_t r;
 
-	loop->stop_requested = 1;
+	atomic_store_explicit(&loop->stop_requested, 1, memory_order_relaxed);
 	r = write(loop->stop.fd, &one, sizeof(one));
 
 	(void)r;
@@ -234,7 +237,7 @@ int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 	int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
 	bool stop = false;
 
-	while (!stop && !loop->stop_requested) {
+	while (!stop && !atomic_load_explicit(&loop->stop_requested, memory_order_relaxed)) {
 		int wait_ms = -1, n;
 
 		if (deadline) {
@@ -250,7 +253,8 @@ int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 			sonde_err("event loop: %s", strerror(errno));
 			return -errno;
 		}
-		for (int i = 0; i < n && !loop->stop_requested; i++) {
+		for (int i = 0; i < n && !atomic_load_explicit(&loop->stop_requested, memory_order_relaxed);
+		     i++) {
 			struct source *s = events[i].data.ptr;
 			uint64_t ticks;
 

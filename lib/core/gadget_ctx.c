@@ -1,6 +1,7 @@
 /* The gadget context: owns one run's DataSources, params, variables and
  * operator instances, and drives the lifecycle. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include <sonde/gadget.h>
 #include <sonde/log.h>
+#include <sonde/mntns_filter.h>
 #include <sonde/operator.h>
 
 #include "event_loop.h"
@@ -43,8 +45,11 @@ struct sonde_gadget_ctx {
 	struct variable *vars;
 	size_t nvars, vars_cap;
 	struct event_loop *loop;
+	const struct sonde_mntns_filter *mntns_filter;
+	struct sonde_log_target log;
+	bool has_log;
 	bool instantiated;
-	bool running;
+	atomic_bool running; /* may be asked from another thread */
 	bool ran; /* a context runs once: operators are not restartable */
 };
 
@@ -54,6 +59,8 @@ struct sonde_gadget_ctx *sonde_gadget_ctx_new(const struct sonde_gadget_image *i
 
 	if (!image)
 		return NULL;
+	/* runs read the operator list without a lock from now on */
+	sonde_operator_registry_freeze();
 	ctx = calloc(1, sizeof(*ctx));
 	if (!ctx)
 		return NULL;
@@ -76,10 +83,31 @@ static void close_operators(struct sonde_gadget_ctx *ctx)
 	}
 }
 
+/* The run's messages go to its own log while this thread works for it. */
+static const struct sonde_log_target *bind_log(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->has_log ? sonde_log_bind(&ctx->log) : sonde_log_bind(NULL);
+}
+
+void sonde_gadget_set_log(struct sonde_gadget_ctx *ctx, sonde_log_fn fn, void *arg,
+                          enum sonde_log_level level)
+{
+	ctx->log = (struct sonde_log_target){fn, arg, level};
+	ctx->has_log = true;
+}
+
+const struct sonde_log_target *sonde_gadget_log(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->has_log ? &ctx->log : NULL;
+}
+
 void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx)
 {
+	const struct sonde_log_target *prev;
+
 	if (!ctx)
 		return;
+	prev = bind_log(ctx);
 	close_operators(ctx);
 	for (size_t i = 0; i < ctx->nds; i++)
 		sonde_ds_free(ctx->ds[i]);
@@ -92,6 +120,7 @@ void sonde_gadget_ctx_free(struct sonde_gadget_ctx *ctx)
 	sonde_config_free(ctx->config);
 	event_loop_free(ctx->loop);
 	free(ctx);
+	sonde_log_bind(prev);
 }
 
 /* ---- accessors ---- */
@@ -187,6 +216,16 @@ void *sonde_gadget_var(const struct sonde_gadget_ctx *ctx, const char *name)
 	return NULL;
 }
 
+void sonde_gadget_set_mntns_filter(struct sonde_gadget_ctx *ctx, const struct sonde_mntns_filter *filter)
+{
+	ctx->mntns_filter = filter;
+}
+
+const struct sonde_mntns_filter *sonde_gadget_mntns_filter(const struct sonde_gadget_ctx *ctx)
+{
+	return ctx->mntns_filter;
+}
+
 /* ---- instantiate ---- */
 
 static int add_instance(struct sonde_gadget_ctx *ctx, const struct sonde_operator *op,
@@ -252,7 +291,7 @@ static int apply_param_defaults(struct sonde_gadget_ctx *ctx)
 	return 0;
 }
 
-int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
+static int instantiate(struct sonde_gadget_ctx *ctx)
 {
 	const struct sonde_gadget_image *img = ctx->image;
 	char err[256];
@@ -291,6 +330,15 @@ int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
 	return r;
 }
 
+int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx)
+{
+	const struct sonde_log_target *prev = bind_log(ctx);
+	int r = instantiate(ctx);
+
+	sonde_log_bind(prev);
+	return r;
+}
+
 /* ---- run ---- */
 
 static int call_hook(struct sonde_gadget_ctx *ctx, struct op_instance *oi,
@@ -326,13 +374,13 @@ static void stop_started(struct sonde_gadget_ctx *ctx)
 	}
 }
 
-int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
+static int run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 {
 	int err = 0;
 
-	if (!ctx->instantiated && (err = sonde_gadget_instantiate(ctx)))
+	if (!ctx->instantiated && (err = instantiate(ctx)))
 		return err;
-	if (ctx->running)
+	if (atomic_load(&ctx->running))
 		return -EBUSY;
 	if (ctx->ran) {
 		sonde_err("gadget %s: a gadget context runs once", sonde_gadget_name(ctx));
@@ -346,7 +394,7 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 	}
 	for (size_t i = 0; i < ctx->nds && !err; i++)
 		err = sonde_ds_seal(ctx->ds[i]);
-	ctx->running = !err;
+	atomic_store(&ctx->running, !err);
 	for (size_t i = 0; i < ctx->nops && !err; i++) {
 		err = call_hook(ctx, &ctx->ops[i], ctx->ops[i].op->start, "start");
 		if (!err)
@@ -357,13 +405,22 @@ int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
 		err = event_loop_run(ctx->loop, timeout_ns);
 	}
 	stop_started(ctx);
-	ctx->running = false;
+	atomic_store(&ctx->running, false);
+	return err;
+}
+
+int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns)
+{
+	const struct sonde_log_target *prev = bind_log(ctx);
+	int err = run(ctx, timeout_ns);
+
+	sonde_log_bind(prev);
 	return err;
 }
 
 bool sonde_gadget_is_running(const struct sonde_gadget_ctx *ctx)
 {
-	return ctx->running;
+	return atomic_load(&ctx->running);
 }
 
 void sonde_gadget_cancel(struct sonde_gadget_ctx *ctx)

@@ -221,9 +221,11 @@ void ebpf_core_btf_generate(const char *path, const void *image, size_t len)
 	if (!path || !bpftool || access(path, F_OK) == 0)
 		return;
 	dir = strndup(path, (size_t)(strrchr(path, '/') - path));
-	if (asprintf(&obj, "%s.o.tmp", path) < 0)
+	/* names of this run's own: two runs of one gadget at once (threads of
+	 * one process, or two processes) must not write the same files */
+	if (asprintf(&obj, "%s.%d.%d.o.tmp", path, (int)getpid(), (int)gettid()) < 0)
 		obj = NULL;
-	if (asprintf(&tmp, "%s.tmp", path) < 0)
+	if (asprintf(&tmp, "%s.%d.%d.tmp", path, (int)getpid(), (int)gettid()) < 0)
 		tmp = NULL;
 	if (!dir || !obj || !tmp)
 		goto out;

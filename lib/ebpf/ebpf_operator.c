@@ -126,6 +126,7 @@ void ebpf_gadget_free(struct ebpf_gadget *g)
 	free(g->links);
 	ebpf_enum_formatters_free(g);
 	ebpf_kstack_formatters_free(g);
+	ebpf_mntns_filter_close(g);
 	bpf_object__close(g->obj);
 	free(g->image);
 	free(g->core_btf);
@@ -186,6 +187,7 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 	if (!g)
 		return -ENOMEM;
 	g->ctx = ctx;
+	atomic_init(&g->mntns.fd, -1);
 	g->name = strdup(sonde_gadget_name(ctx));
 	if (!g->name) {
 		free(g);
@@ -206,6 +208,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 		err = ebpf_mapiters_params(g);
 	if (!err)
 		err = ebpf_kstack_formatters_add(g);
+	if (!err)
+		ebpf_mntns_filter_offer(g);
 	if (err) {
 		ebpf_gadget_free(g);
 		return err;
@@ -287,6 +291,8 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	err = ebpf_params_write(g);
 	if (!err)
 		err = ebpf_apply_operator_vars(g);
+	if (!err)
+		err = ebpf_mntns_filter_apply(g);
 	if (!err)
 		err = ebpf_resize_maps(g);
 	if (!err)

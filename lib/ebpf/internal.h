@@ -9,6 +9,7 @@
 #define SONDE_EBPF_INTERNAL_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,6 +22,7 @@
 
 #include <sonde/datasource.h>
 #include <sonde/gadget.h>
+#include <sonde/mntns_filter.h>
 #include <sonde/params.h>
 
 #define EBPF_PARAM_PREFIX "operator.oci.ebpf."
@@ -141,6 +143,15 @@ struct ebpf_var {
 	struct ebpf_var_loc loc;
 };
 
+/* The gadget's mount-namespace filter (mntns_filter.c). */
+struct ebpf_mntns_filter {
+	struct ebpf_gadget *g;
+	struct bpf_map *map; /* gadget_mntns_filter_map, NULL if the gadget has none */
+	uint32_t value_size;
+	atomic_int fd; /* our map once enabled, else -1; read by other threads */
+	struct sonde_mntns_filter iface;
+};
+
 struct ebpf_gadget {
 	struct sonde_gadget_ctx *ctx;
 	char *name;
@@ -178,6 +189,7 @@ struct ebpf_gadget {
 	int lost_timer;
 	int drain_timer;
 	size_t producers_running;
+	struct ebpf_mntns_filter mntns;
 	bool loaded;
 	int64_t load_ns, attach_ns; /* measured durations */
 };
@@ -239,6 +251,14 @@ const char *ebpf_libbpf_reason(void);
 const char *ebpf_libbpf_verifier(void);
 /* The program libbpf last reported as failing to load, or NULL. */
 const char *ebpf_libbpf_failed_prog(void);
+
+/* ---- mntns_filter.c ---- */
+/* Offers the gadget's filter on the context (if it has one). */
+void ebpf_mntns_filter_offer(struct ebpf_gadget *g);
+/* Before load: our filled map replaces the gadget's, the flag is set. */
+int ebpf_mntns_filter_apply(struct ebpf_gadget *g);
+/* Withdraws the filter and closes our map. */
+void ebpf_mntns_filter_close(struct ebpf_gadget *g);
 
 /* ---- discovery.c ---- */
 /* Scans BTF for gadget_* symbols and validates what they reference; fills

@@ -1,7 +1,9 @@
 /* libbpf's messages: routed to the sonde log at debug level, and remembered
  * per thread so that an error can quote libbpf's (or the verifier's) reason
  * instead of a bare errno. libbpf has one process-wide print hook, so the
- * capture is thread-local: concurrent runs do not mix their reasons. */
+ * capture is thread-local: concurrent runs do not mix their reasons. libbpf
+ * prints on the thread that called it, the run's own, so the messages reach
+ * the log target that run bound to its thread, at its level (sonde/log.h). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>

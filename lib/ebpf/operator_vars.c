@@ -1,11 +1,14 @@
 /* Maps and variables shared with other operators (spec §2.7), through
  * context variables:
- *  - replaceable maps (`gadget_mntns_filter_map`, `gadget_sockets`,
- *    `otel_generic_params`): the context variable of that name holds an
- *    `int *` map fd that replaces the gadget's own map, if compatible;
- *  - `gadget_filter_by_mntns` and `gadget_var_*` globals: the context variable
- *    of the same name points to the new value (the variable's size in bytes);
- *  - after load, every map is published as `map/<name>` (a struct bpf_map *). */
+ *  - replaceable maps (`gadget_sockets`, `otel_generic_params`): the context
+ *    variable of that name holds an `int *` map fd that replaces the gadget's
+ *    own map, if compatible;
+ *  - `gadget_var_*` globals: the context variable of the same name points to
+ *    the new value, which must hold the variable's size in bytes;
+ *  - after load, every map is published as `map/<name>` (a struct bpf_map *).
+ * The mount-namespace filter (`gadget_mntns_filter_map` and
+ * `gadget_filter_by_mntns`) is not among them: it is a typed interface
+ * (sonde/mntns_filter.h, mntns_filter.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,8 +17,7 @@
 
 #include "internal.h"
 
-static const char *const replaceable[] = {"gadget_mntns_filter_map", "gadget_sockets", "otel_generic_params",
-                                          NULL};
+static const char *const replaceable[] = {"gadget_sockets", "otel_generic_params", NULL};
 
 static bool compatible(const struct bpf_map *map, int fd, char *why, size_t whylen)
 {
@@ -73,9 +75,14 @@ int ebpf_apply_operator_vars(struct ebpf_gadget *g)
 	}
 	for (size_t i = 0; i < g->nvars; i++) {
 		struct ebpf_var *v = &g->vars[i];
-		const void *val = sonde_gadget_var(g->ctx, v->name);
+		const void *val;
 		void *dst;
 
+		/* set by the typed filter (mntns_filter.c), never from a variable:
+		 * a `bool` behind a pointer is 1 byte, the gadget's flag may be wider */
+		if (strncmp(v->name, "gadget_var_", 11) != 0)
+			continue;
+		val = sonde_gadget_var(g->ctx, v->name);
 		if (!val)
 			continue;
 		dst = ebpf_var_data(&v->loc);

@@ -1,4 +1,6 @@
 /* The operators built into libsonde, registered once per process. */
+#include <pthread.h>
+
 #include <sonde/operator.h>
 
 #include "ebpf/ebpf.h"
@@ -12,7 +14,7 @@
 #include "operators/process.h"
 #include "operators/annotate.h"
 
-void sonde_register_builtin_operators(void)
+static void register_all(void)
 {
 	static const struct sonde_operator *const builtin[] = {
 	    &sonde_ebpf_operator,
@@ -26,11 +28,15 @@ void sonde_register_builtin_operators(void)
 	    &sonde_process_operator,
 	    &sonde_annotate_operator,
 	};
-	static int done;
 
-	if (done)
-		return;
-	done = 1;
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		sonde_operator_register(builtin[i]);
+}
+
+/* Threads that each set up a run may all call this. */
+void sonde_register_builtin_operators(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, register_all);
 }

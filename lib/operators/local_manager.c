@@ -1,28 +1,22 @@
 /* The LocalManager operator: container enrichment and in-kernel container
  * filtering (see local_manager.h). */
 #include <errno.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <unistd.h>
-
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 #include <sonde/container_selector.h>
 #include <sonde/containers.h>
 #include <sonde/gadget.h>
 #include <sonde/log.h>
+#include <sonde/mntns_filter.h>
 
 #include "operators/container_resolve.h"
 #include "operators/labels_cache.h"
 #include "operators/local_manager.h"
-#include "operators/watcher_thread.h"
 
 #define LM_PRIORITY     -1
 #define ENRICH_PRIORITY 0
-#define FILTER_MAP_SIZE 1024 /* as include/gadget/mntns_filter.h declares it */
-#define FILTER_MAP_NAME "sonde_mntns"
 
 #define ANN(...) ((const char *const[]){__VA_ARGS__, NULL})
 
@@ -108,20 +102,15 @@ struct lm {
 	struct sonde_gadget_ctx *ctx;
 	struct lm_ds *dss;
 	size_t ndss;
+	/* the process-wide collection (NULL: no containers to watch); its set,
+	 * our labels and our attacher change on the watcher's thread, with the
+	 * service's lock held for writing, and are read here under its read lock */
+	struct sonde_container_service *svc;
 	struct sonde_containers *set;
-	struct sonde_container_watcher *watcher;
-	struct watcher_thread *thread;
-	/* the set, the labels and the attacher change on the watcher's thread:
-	 * written there while it works, read here while a record is enriched;
-	 * the writer goes first, so a flood of records never delays the
-	 * registration that a container's first exec waits for */
-	pthread_rwlock_t lock;
 	int sub_id;
 	/* filtering */
 	bool filter;
-	bool filter_var; /* the value behind the gadget_filter_by_mntns variable */
-	int map_fd;      /* our map, handed to the gadget */
-	int sync_fd;     /* the map kept in sync: ours, or the gadget's own if it refused ours */
+	const struct sonde_mntns_filter *mntns_filter; /* the gadget's, when it filters */
 	struct sonde_container_selector *sel;
 	struct sonde_labels_cache *labels;
 	/* per-container attachments (uprobes) of the gadget, NULL if it has none */
@@ -192,21 +181,22 @@ static bool selected(const struct lm *lm, const struct sonde_container *c)
 
 static void map_add(struct lm *lm, const struct sonde_container *c)
 {
-	uint32_t one = 1;
+	int err;
 
-	if (lm->sync_fd < 0 || !c->mntns)
+	if (!lm->mntns_filter || !c->mntns)
 		return;
-	/* BPF_ANY: adding twice (an update of a selected container) is harmless */
-	if (bpf_map_update_elem(lm->sync_fd, &c->mntns, &one, BPF_ANY))
+	/* adding twice (an update of a selected container) is harmless */
+	err = sonde_mntns_filter_add(lm->mntns_filter, c->mntns);
+	if (err)
 		sonde_warn("LocalManager: cannot add container %s to the filter: %s", c->name,
-		           strerror(errno));
+		           strerror(-err));
 }
 
 /* Also for a container that stays but is no longer selected: its own record is
  * skipped, not only removed ones. */
 static void map_remove(struct lm *lm, const struct sonde_container *c)
 {
-	if (lm->sync_fd < 0 || !c->mntns)
+	if (!lm->mntns_filter || !c->mntns)
 		return;
 	/* a newer running container may have the same (reused) mntns */
 	for (size_t i = 0; i < sonde_containers_count(lm->set); i++) {
@@ -214,7 +204,7 @@ static void map_remove(struct lm *lm, const struct sonde_container *c)
 		if (o != c && o->mntns == c->mntns && selected(lm, o))
 			return;
 	}
-	bpf_map_delete_elem(lm->sync_fd, &c->mntns);
+	sonde_mntns_filter_remove(lm->mntns_filter, c->mntns);
 }
 
 /* Added or changed: in the map exactly when selected now. */
@@ -237,10 +227,14 @@ static void attach_sync(struct lm *lm, const struct sonde_container *c, bool gon
 		lm->attacher->detach(lm->attacher->arg, c);
 }
 
+/* On the shared watcher's thread (or, for the containers already known, the
+ * run's own thread as it subscribes), with the service's write lock held. */
 static void on_container(struct sonde_containers *set, enum sonde_container_event ev,
                          const struct sonde_container *c, void *arg)
 {
 	struct lm *lm = arg;
+	/* what this says belongs to the run, whichever thread says it */
+	const struct sonde_log_target *prev = sonde_log_bind(sonde_gadget_log(lm->ctx));
 
 	sonde_debug("LocalManager: container %s %s (%s, mntns %llu%s)", c->name,
 	            ev == SONDE_CONTAINER_ADDED     ? "added"
@@ -257,16 +251,7 @@ static void on_container(struct sonde_containers *set, enum sonde_container_even
 	}
 	attach_sync(lm, c, ev == SONDE_CONTAINER_REMOVED);
 	sonde_labels_cache_sweep(lm->labels, set);
-}
-
-static void fill_map(struct lm *lm)
-{
-	for (size_t i = 0; i < sonde_containers_count(lm->set); i++) {
-		const struct sonde_container *c = sonde_containers_at(lm->set, i);
-
-		if (selected(lm, c))
-			map_add(lm, c);
-	}
+	sonde_log_bind(prev);
 }
 
 static int parse_selector(struct lm *lm)
@@ -303,7 +288,9 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	struct sonde_container_match m;
 	uint64_t mntns = 0, netns = 0, time = 0;
 
-	if (!d->requested)
+	/* no container on this host: nothing to look up, and no shared lock
+	 * taken per record (records start reset: empty strings, zeros) */
+	if (!d->requested || !d->lm->svc || sonde_container_service_empty(d->lm->svc))
 		return 0;
 	/* a mntns id is reused at once: the event's time tells which holder */
 	if (d->time && !sonde_field_as_uint64(d->time, rec, &time))
@@ -312,12 +299,12 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		mntns = 0;
 	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
 		netns = 0;
-	pthread_rwlock_rdlock(&d->lm->lock);
+	sonde_container_service_rdlock(d->lm->svc);
 	m = sonde_container_resolve(d->lm->set, mntns, netns, (int64_t)time);
 	/* every record starts reset: empty strings, zeros (most host events) */
 	if (m.c)
 		fill(d, rec, m);
-	pthread_rwlock_unlock(&d->lm->lock);
+	sonde_container_service_unlock(d->lm->svc);
 	return 0;
 }
 
@@ -385,18 +372,21 @@ static struct sonde_field *ns_field(struct sonde_ds *ds, const char *tag, const 
 	return found ? f[0] : NULL;
 }
 
+/* No callback of ours runs once this returns. */
+static void unsubscribe(struct lm *lm)
+{
+	sonde_container_service_unsubscribe(lm->svc, lm->sub_id);
+	lm->sub_id = 0;
+}
+
 static void lm_free(struct lm *lm)
 {
 	if (!lm)
 		return;
-	watcher_thread_stop(lm->thread);
-	sonde_container_watcher_free(lm->watcher);
-	sonde_containers_free(lm->set);
+	unsubscribe(lm);
+	sonde_container_service_put(lm->svc);
 	sonde_labels_cache_free(lm->labels);
 	sonde_container_selector_free(lm->sel);
-	if (lm->map_fd >= 0)
-		close(lm->map_fd);
-	pthread_rwlock_destroy(&lm->lock);
 	free(lm->dss);
 	free(lm);
 }
@@ -409,15 +399,6 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	if (!lm)
 		return -ENOMEM;
 	lm->ctx = ctx;
-	lm->map_fd = lm->sync_fd = -1;
-	{
-		pthread_rwlockattr_t attr;
-
-		pthread_rwlockattr_init(&attr);
-		pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-		pthread_rwlock_init(&lm->lock, &attr);
-		pthread_rwlockattr_destroy(&attr);
-	}
 	for (size_t i = 0; i < sonde_gadget_nds(ctx) && !err; i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
 		struct lm_ds d = {.ds = ds};
@@ -479,55 +460,45 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		return err;
 	/* --host alone traces everything; a selector narrows it again */
 	lm->filter = !(host && sonde_param_bool(host)) || !sonde_container_selector_empty(lm->sel);
-	lm->set = sonde_containers_new();
 	lm->labels = sonde_labels_cache_new();
-	if (!lm->set || !lm->labels)
+	if (!lm->labels)
 		return -ENOMEM;
-	lm->sub_id = sonde_containers_subscribe(lm->set, on_container, lm);
 	/* uprobes on the host's own libraries only when the host is traced */
 	lm->attach_host = !lm->filter;
 	sonde_gadget_set_var(ctx, SONDE_VAR_ATTACH_HOST, &lm->attach_host);
 	if (lm->filter) {
-		lm->map_fd = bpf_map_create(BPF_MAP_TYPE_HASH, FILTER_MAP_NAME, sizeof(uint64_t),
-		                            sizeof(uint32_t), FILTER_MAP_SIZE, NULL);
-		if (lm->map_fd < 0) {
-			sonde_err(
-			    "LocalManager: cannot create the container filter map: %s (use --host to trace "
-			    "every process)",
-			    strerror(errno));
-			return -errno;
+		const struct sonde_mntns_filter *f = sonde_gadget_mntns_filter(ctx);
+
+		if (f) {
+			err = sonde_mntns_filter_enable(f);
+			if (err)
+				return err;
+			lm->mntns_filter = f;
+		} else {
+			sonde_debug("LocalManager: the gadget has no mount namespace filter");
 		}
-		lm->sync_fd = lm->map_fd;
-		lm->filter_var = true;
-		sonde_gadget_set_var(ctx, "gadget_mntns_filter_map", &lm->map_fd);
-		sonde_gadget_set_var(ctx, "gadget_filter_by_mntns", &lm->filter_var);
 	}
-	/* the initial scan fills the map before the gadget is loaded */
-	err = sonde_container_watcher_new(lm->set, &wo, &lm->watcher);
-	if (err)
+	/* the containers known now fill the filter before the gadget is loaded */
+	err = sonde_container_service_get(&wo, &lm->svc);
+	if (err) {
+		lm->svc = NULL;
 		sonde_warn("LocalManager: cannot watch containers: %s", strerror(-err));
+		return 0;
+	}
+	lm->set = sonde_container_service_set(lm->svc);
+	lm->sub_id = sonde_container_service_subscribe(lm->svc, on_container, lm);
+	if (lm->sub_id < 0) {
+		err = lm->sub_id;
+		lm->sub_id = 0;
+		return err;
+	}
 	return 0;
 }
 
 static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
-	int fd = sonde_container_watcher_fd(lm->watcher);
 
-	if (lm->filter) {
-		/* published by the ebpf operator after load; a map that took our fd
-		 * carries our map's kernel name (libbpf renames it on reuse) */
-		struct bpf_map *gadgets = sonde_gadget_var(ctx, "map/gadget_mntns_filter_map");
-		struct bpf_map *ours = sonde_gadget_var(ctx, "map/" FILTER_MAP_NAME);
-
-		if (gadgets && bpf_map__fd(gadgets) != lm->map_fd) {
-			lm->sync_fd = bpf_map__fd(gadgets);
-			fill_map(lm);
-			sonde_debug("LocalManager: the gadget kept its own filter map; keeping it in sync");
-		} else if (!gadgets && !ours) {
-			sonde_debug("LocalManager: the gadget has no mount namespace filter");
-		}
-	}
 	for (size_t i = 0; i < lm->ndss; i++) {
 		struct lm_ds *d = &lm->dss[i];
 
@@ -537,24 +508,17 @@ static int lm_start(struct sonde_gadget_ctx *ctx, void *state)
 			d->requested |= d->want[k];
 		}
 	}
-	/* published by the ebpf operator's start, which runs before ours */
+	if (!lm->svc)
+		return 0;
+	/* published by the ebpf operator's start, which runs before ours; the
+	 * watcher's thread reads it in our callback */
+	sonde_container_service_wrlock(lm->svc);
 	lm->attacher = sonde_gadget_var(ctx, SONDE_VAR_CONTAINER_ATTACHER);
 	for (size_t i = 0; lm->attacher && i < sonde_containers_count(lm->set); i++)
 		attach_sync(lm, sonde_containers_at(lm->set, i), false);
-	if (fd >= 0) {
-		int err;
-
-		/* anything that happened since the scan; the thread is not running yet */
-		sonde_container_watcher_process(lm->watcher);
-		err = watcher_thread_start(lm->watcher, &lm->lock, &lm->thread);
-		if (err) {
-			sonde_err("LocalManager: cannot start the container watcher's thread: %s",
-			          strerror(-err));
-			return err;
-		}
-	}
 	sonde_debug("LocalManager: %zu containers%s", sonde_containers_count(lm->set),
-	            lm->filter ? ", filtering in the kernel" : "");
+	            lm->mntns_filter ? ", filtering in the kernel" : "");
+	sonde_container_service_unlock(lm->svc);
 	return 0;
 }
 
@@ -562,10 +526,17 @@ static int lm_stop(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
 
-	/* joined before the gadget (stopped after us) detaches what it attached */
-	watcher_thread_stop(lm->thread);
-	lm->thread = NULL;
+	/* before the gadget (stopped after us) detaches what it attached; the
+	 * collection stays for the records still drained (released in close) */
+	unsubscribe(lm);
 	lm->attacher = NULL; /* the gadget detaches everything itself */
+	return 0;
+}
+
+/* A run that failed before its start still leaves the watcher's callbacks. */
+static int lm_post_stop(struct sonde_gadget_ctx *ctx, void *state)
+{
+	unsubscribe(state);
 	return 0;
 }
 
@@ -584,5 +555,6 @@ const struct sonde_operator sonde_local_manager_operator = {
     .pre_start = lm_pre_start,
     .start = lm_start,
     .stop = lm_stop,
+    .post_stop = lm_post_stop,
     .close = lm_close,
 };

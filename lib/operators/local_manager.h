@@ -13,12 +13,16 @@
  *   k8s-namespace, k8s-podname, k8s-containername   only these pods/containers
  *   k8s-selector         only pods with these labels (key=value,key!=value)
  *   host                 also trace processes that are not in containers
- * Without --host, or with any selector, it replaces the gadget's
- * `gadget_mntns_filter_map` by its own map of the selected containers' mount
- * namespaces (pod sandboxes never included), kept in sync as containers come,
- * change and go, and sets `gadget_filter_by_mntns`: other processes' events
- * never leave the kernel. Bad selector input fails in pre-start, before the
- * gadget is loaded. */
+ * Without --host, or with any selector, it turns on the gadget's mount
+ * namespace filter (sonde/mntns_filter.h) and keeps it holding the selected
+ * containers' mount namespaces (pod sandboxes never included) as containers
+ * come, change and go: other processes' events never leave the kernel. Bad
+ * selector input fails in pre-start, before the gadget is loaded.
+ *
+ * The containers come from the process-wide container service
+ * (sonde/containers.h), shared with every other run: each run subscribes
+ * with its own selector, filter and labels, and is called on the service's
+ * watcher thread. */
 #ifndef SONDE_OPERATORS_LOCAL_MANAGER_H
 #define SONDE_OPERATORS_LOCAL_MANAGER_H
 

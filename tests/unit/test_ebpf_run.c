@@ -9,6 +9,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sonde/mntns_filter.h>
 
 #include "kernel_probe.h"
 #include "test_ebpf_helpers.h"
@@ -530,17 +531,30 @@ static int on_processes(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 	return 0;
 }
 
-static int run_snapshot(const struct sonde_gadget_image *img, int *filter_fd, struct proc_sink *sink)
+/* filter: NULL = no filtering, else the mount namespaces to keep (0-terminated) */
+static int run_snapshot(const struct sonde_gadget_image *img, const uint64_t *filter, struct proc_sink *sink)
 {
 	struct sonde_gadget_ctx *ctx = sonde_gadget_ctx_new(img);
-	static bool yes = true;
 	int err;
 
 	memset(sink, 0, sizeof(*sink));
 	err = sonde_gadget_instantiate(ctx);
-	if (!err && filter_fd) {
-		sonde_gadget_set_var(ctx, "gadget_mntns_filter_map", filter_fd);
-		sonde_gadget_set_var(ctx, "gadget_filter_by_mntns", &yes);
+	if (!err && filter) {
+		const struct sonde_mntns_filter *f = sonde_gadget_mntns_filter(ctx);
+
+		CHECK(f != NULL);
+		if (!f) {
+			sonde_gadget_ctx_free(ctx);
+			return -ENOENT;
+		}
+		CHECK(!sonde_mntns_filter_enabled(f));
+		CHECK_INT(sonde_mntns_filter_add(f, 1), -EINVAL); /* not enabled yet */
+		err = sonde_mntns_filter_enable(f);
+		CHECK(sonde_mntns_filter_enabled(f));
+		for (size_t i = 0; !err && filter[i]; i++)
+			err = sonde_mntns_filter_add(f, filter[i]);
+		/* removing what is absent succeeds */
+		CHECK_INT(sonde_mntns_filter_remove(f, 12345), 0);
 	}
 	if (!err)
 		err = sonde_ds_subscribe_array(sonde_gadget_ds(ctx, "processes"), on_processes, sink, 100);
@@ -555,9 +569,7 @@ static void test_snapshot_process(void)
 	const struct sonde_gadget_image *img = sonde_builtin_gadget("snapshot_process");
 	struct proc_sink all, none, mine;
 	struct stat st;
-	uint64_t mntns;
-	uint32_t one = 1;
-	int fd;
+	uint64_t nothing[] = {0}, self[2] = {0};
 
 	setup();
 	register_ebpf();
@@ -566,16 +578,13 @@ static void test_snapshot_process(void)
 	CHECK_INT(all.arrays, 1);
 	CHECK(all.records > 1);
 
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mntns_filter", 8, 4, 1024, NULL);
-	REQUIRE(fd >= 0);
-	CHECK_INT(run_snapshot(img, &fd, &none), 0);
+	CHECK_INT(run_snapshot(img, nothing, &none), 0);
 	CHECK_INT(none.arrays, 1);
 	CHECK_INT(none.records, 0);
 
 	REQUIRE(stat("/proc/self/ns/mnt", &st) == 0);
-	mntns = st.st_ino;
-	REQUIRE(bpf_map_update_elem(fd, &mntns, &one, BPF_ANY) == 0);
-	CHECK_INT(run_snapshot(img, &fd, &mine), 0);
+	self[0] = st.st_ino;
+	CHECK_INT(run_snapshot(img, self, &mine), 0);
 	{
 		/* processes come and go between the runs: bound by the larger full count */
 		struct proc_sink again;
@@ -585,7 +594,6 @@ static void test_snapshot_process(void)
 			all.records = again.records;
 	}
 	CHECK(mine.records > 0 && mine.records <= all.records);
-	close(fd);
 	printf("  %zu processes; %zu in this mount namespace\n", all.records, mine.records);
 }
 
