@@ -287,10 +287,15 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	struct lm_ds *d = arg;
 	struct sonde_container_match m;
 	uint64_t mntns = 0, netns = 0, time = 0;
+	/* a gadget without a kernel filter (top_process reads /proc) is narrowed
+	 * to the selected containers here */
+	bool select = d->lm->filter && !d->lm->mntns_filter;
 
 	/* no container on this host: nothing to look up, and no shared lock
 	 * taken per record (records start reset: empty strings, zeros) */
-	if (!d->requested || !d->lm->svc || sonde_container_service_empty(d->lm->svc))
+	if (!d->lm->svc || sonde_container_service_empty(d->lm->svc))
+		return select ? SONDE_DISCARD : 0;
+	if (!d->requested && !select)
 		return 0;
 	/* a mntns id is reused at once: the event's time tells which holder */
 	if (d->time && !sonde_field_as_uint64(d->time, rec, &time))
@@ -301,8 +306,12 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		netns = 0;
 	sonde_container_service_rdlock(d->lm->svc);
 	m = sonde_container_resolve(d->lm->set, mntns, netns, (int64_t)time);
+	if (select && (!m.c || !sonde_container_selector_match(d->lm->sel, m.c))) {
+		sonde_container_service_unlock(d->lm->svc);
+		return SONDE_DISCARD;
+	}
 	/* every record starts reset: empty strings, zeros (most host events) */
-	if (m.c)
+	if (m.c && d->requested)
 		fill(d, rec, m);
 	sonde_container_service_unlock(d->lm->svc);
 	return 0;
@@ -475,7 +484,8 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 				return err;
 			lm->mntns_filter = f;
 		} else {
-			sonde_debug("LocalManager: the gadget has no mount namespace filter");
+			sonde_debug("LocalManager: the gadget has no mount namespace filter: its records are "
+			            "narrowed to the selected containers here");
 		}
 	}
 	/* the containers known now fill the filter before the gadget is loaded */

@@ -289,6 +289,54 @@ out:
 	cleanup();
 }
 
+/* top_process reads /proc (no kernel filter): -c narrows its table to the
+ * container's processes in userspace, and without --host no host process
+ * is listed. */
+static void test_runc_top_process_selected(void)
+{
+	char id[64], dir[512];
+	const char *by_name[] = {"run",        "top_process", "-o", "json", "--count", "1",
+	                         "--interval", "300ms",       "-c", id,     NULL};
+	const char *nobody[] = {"run", "top_process", "-o",    "json", "--count",
+	                        "1",   "--interval",  "300ms", "-c",   "sonde-it-no-such-container",
+	                        NULL};
+	char *out = NULL;
+	json_t *packets, *row;
+	size_t i, rows = 0, sleeps = 0;
+
+	if (!setup("runc"))
+		goto out;
+	snprintf(id, sizeof(id), "sonde-it-top-%d", getpid());
+	snprintf(dir, sizeof(dir), "%s/bundle-top", workdir);
+	REQUIRE(make_bundle("bundle-top", "/etc/top", NULL, json_pack("[s,s]", "sleep", "30")));
+	snprintf(created[ncreated++], sizeof(created[0]), "runc:%s", id);
+	CHECK_INT(oci_run_detached("runc", dir, id), 0);
+	CHECK_INT(sonde_run_cmd(by_name, &out, NULL, 20000), 0);
+	packets = test_json_lines(out ? out : "");
+	REQUIRE(json_array_size(packets) == 1);
+	json_array_foreach(json_array_get(packets, 0), i, row)
+	{
+		const char *name = test_json_str(row, "runtime.containerName");
+
+		CHECK(name && !strcmp(name, id));
+		rows++;
+		sleeps += test_json_str(row, "comm") && !strcmp(test_json_str(row, "comm"), "sleep");
+	}
+	CHECK_INT((int)sleeps, 1);
+	CHECK_INT((int)rows, 1);
+	json_decref(packets);
+	free(out);
+	out = NULL;
+	CHECK_INT(sonde_run_cmd(nobody, &out, NULL, 20000), 0);
+	packets = test_json_lines(out ? out : "");
+	CHECK_INT((int)json_array_size(json_array_get(packets, 0)), 0);
+	json_decref(packets);
+	free(out);
+	oci_delete("runc", id);
+out:
+	cleanup();
+}
+
 /* ---- uprobes in containers: trace_malloc on the container's own libc ---- */
 
 /* Copies the host's dynamically linked `cat`, its libraries (as ldd lists
@@ -553,6 +601,7 @@ static void test_crun_containers_only(void)
 	CHECK(oci_crun_cgroups_restore() == 0);
 }
 
-TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_uprobes_no_library), TEST(test_runc_host),
-          TEST(test_runc_containername), TEST(test_runc_list_containers), TEST(test_runc_uprobes),
-          TEST(test_runc_uprobes_host), TEST(test_crun_containers_only))
+TEST_MAIN(TEST(test_runc_containers_only), TEST(test_runc_uprobes_no_library),
+          TEST(test_runc_top_process_selected), TEST(test_runc_host), TEST(test_runc_containername),
+          TEST(test_runc_list_containers), TEST(test_runc_uprobes), TEST(test_runc_uprobes_host),
+          TEST(test_crun_containers_only))
