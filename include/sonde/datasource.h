@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sonde/phase.h>
+
 /* Field kinds; values match the upstream wire enum. */
 enum sonde_kind {
 	SONDE_KIND_INVALID = 0,
@@ -158,7 +160,8 @@ int sonde_ds_seal(struct sonde_ds *ds);
 bool sonde_ds_sealed(const struct sonde_ds *ds);
 
 /* ---- Subscriptions and emission ---- */
-/* Per-record subscriber; for arrays called per element (SONDE_DISCARD removes it). */
+/* Per-record subscriber; for arrays called per element (SONDE_DISCARD removes it).
+ * `priority` is a phase (enum sonde_phase in sonde/phase.h). */
 int sonde_ds_subscribe(struct sonde_ds *ds, sonde_record_fn fn, void *arg, int priority);
 /* Whole-array subscriber (array DataSources only). */
 int sonde_ds_subscribe_array(struct sonde_ds *ds, sonde_array_fn fn, void *arg, int priority);

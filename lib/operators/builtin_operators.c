@@ -1,5 +1,6 @@
 /* The operators built into libsonde, registered once per process. */
 #include <sonde/operator.h>
+#include <sonde/sink.h>
 
 #include "ebpf/ebpf.h"
 #include "operators/cli.h"
@@ -31,6 +32,7 @@ void sonde_register_builtin_operators(void)
 	if (done)
 		return;
 	done = 1;
+	sonde_register_builtin_sinks(); /* what the cli operator prints through */
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		sonde_operator_register(builtin[i]);
 }

@@ -19,8 +19,6 @@
 #include "operators/local_manager.h"
 #include "operators/watcher_thread.h"
 
-#define LM_PRIORITY     -1
-#define ENRICH_PRIORITY 0
 #define FILTER_MAP_SIZE 1024 /* as include/gadget/mntns_filter.h declares it */
 #define FILTER_MAP_NAME "sonde_mntns"
 
@@ -426,7 +424,7 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	}
 	for (size_t i = 0; i < lm->ndss; i++) {
 		lm->dss[i].lm = lm;
-		err = sonde_ds_subscribe(lm->dss[i].ds, enrich, &lm->dss[i], ENRICH_PRIORITY);
+		err = sonde_ds_subscribe(lm->dss[i].ds, enrich, &lm->dss[i], SONDE_PHASE_ENRICH);
 		if (err) {
 			lm_free(lm);
 			return err;
@@ -558,7 +556,7 @@ static void lm_close(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_local_manager_operator = {
     .name = "LocalManager",
     .kind = SONDE_OP_DATA,
-    .priority = LM_PRIORITY,
+    .priority = SONDE_PHASE_CONTAINERS,
     .instance_params = lm_params,
     .ninstance_params = sizeof(lm_params) / sizeof(lm_params[0]),
     .instantiate = lm_instantiate,
