@@ -89,7 +89,9 @@ int sonde_sink_names(char *buf, size_t len);
 void sonde_sink_unregister_all(void);
 
 /* Registers the sinks built into libsonde (idempotent): columns, json,
- * jsonpretty, yaml, none. sonde_register_builtin_operators calls it. */
+ * jsonpretty, yaml, none, and the built-in annotation templates of
+ * well-known fields (gadget.yaml `template: pid`: widths, descriptions).
+ * sonde_register_builtin_operators calls it. */
 void sonde_register_builtin_sinks(void);
 
 #endif

@@ -1,4 +1,5 @@
 /* The sinks built into libsonde, registered once per process at start-up. */
+#include "output/field_templates.h"
 #include "output/sinks.h"
 
 void sonde_register_builtin_sinks(void)
@@ -12,6 +13,8 @@ void sonde_register_builtin_sinks(void)
 	if (done)
 		return;
 	done = 1;
+	/* the templates say how well-known fields are shown (widths, descriptions) */
+	output_field_templates_register();
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		sonde_sink_register(builtin[i]);
 }

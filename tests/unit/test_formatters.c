@@ -251,6 +251,7 @@ static struct sonde_gadget_ctx *open_ctx(const char *yaml, bool formatters)
 	if (formatters)
 		sonde_operator_register(&sonde_formatters_operator);
 	sonde_operator_register(&sink_operator);
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	image.config_yaml = yaml;
 	image.config_len = yaml ? strlen(yaml) : 0;
 	ctx = sonde_gadget_ctx_new(&image);

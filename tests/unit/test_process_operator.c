@@ -166,6 +166,7 @@ static int run(const char *yaml, const char *const *params, int64_t timeout_ns,
 	sonde_operator_unregister_all();
 	sonde_operator_register(&sonde_process_operator);
 	sonde_operator_register(&sink_operator);
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	ctx = sonde_gadget_ctx_new(&image);
 	if (!ctx)
 		return -ENOMEM;
