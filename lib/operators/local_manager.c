@@ -434,6 +434,23 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	return 0;
 }
 
+/* Tracing the host (--host, no selector) with no container running as the
+ * run starts: the container column would be empty on every line, so it
+ * leaves the default columns. It still fills for containers that start
+ * later, in JSON/YAML and with --fields +runtime.containerName. */
+static void hide_empty_container_column(struct lm *lm)
+{
+	if (lm->filter || sonde_containers_count(lm->set) > 0)
+		return;
+	for (size_t i = 0; i < lm->ndss; i++) {
+		struct sonde_field *f = lm->dss[i].f[RT_NAME];
+
+		/* an explicit columns.hidden (--annotate, gadget.yaml) wins */
+		if (!sonde_field_annotation(f, "columns.hidden"))
+			sonde_field_set_hidden(f, true, false);
+	}
+}
+
 static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct lm *lm = state;
@@ -485,6 +502,7 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	err = sonde_container_watcher_new(lm->set, &wo, &lm->watcher);
 	if (err)
 		sonde_warn("LocalManager: cannot watch containers: %s", strerror(-err));
+	hide_empty_container_column(lm);
 	return 0;
 }
 

@@ -151,6 +151,10 @@ void sonde_proc_print_errors(const struct sonde_proc *p);
 unsigned long long sonde_lost_samples(const char *err);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
+/* Whether `sonde list-containers` sees any container now: with --host and
+ * none, runs leave the (empty) container column out of the default columns.
+ * Stable under the integration lock, which keeps other tests' containers out. */
+bool sonde_sees_containers(void);
 
 /* A child process held until released, so that a test can start tracing
  * first: after the release it runs fn(arg) and exits; fn's return value
