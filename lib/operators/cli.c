@@ -1,4 +1,5 @@
-/* The cli operator: prints every referenced DataSource in its output mode. */
+/* The cli operator: writes every referenced DataSource through the sink of
+ * its output mode (see cli.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
