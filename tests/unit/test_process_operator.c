@@ -130,12 +130,12 @@ static int sink_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		return 0;
 	for (size_t i = 0; i < sonde_ds_nfields(ds); i++)
 		sonde_field_set_requested(sonde_ds_field_at(ds, i), true);
-	return sonde_ds_subscribe_array(ds, on_packet, NULL, 10000);
+	return sonde_ds_subscribe_array(ds, on_packet, NULL, SONDE_PHASE_SINK);
 }
 
 static const struct sonde_operator sink_operator = {
     .name = "testsink",
-    .priority = 10000,
+    .priority = SONDE_PHASE_SINK,
     .instantiate = sink_instantiate,
     .pre_start = sink_pre_start,
 };
