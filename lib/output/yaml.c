@@ -3,7 +3,10 @@
  * encoder decides before the emitter: which style a string asks for (a
  * string that would read back as a number, bool, null or timestamp is
  * double-quoted; one with a newline asks for a literal block), how numbers
- * are spelled, and invalid UTF-8 replaced as in the JSON text. */
+ * are spelled, and invalid UTF-8 replaced as in the JSON text.
+ * libyaml costs about 3x the former hand port per record (7 us instead of
+ * 2.4 for 20 fields, mostly its event copies and queue): YAML is read by
+ * people, JSON is the format for rate. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
