@@ -83,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		sonde_operator_register(&src_operator);
 		sonde_operator_register(&sonde_annotate_operator);
 		sonde_operator_register(&sonde_cli_operator);
+		sonde_register_builtin_sinks(); /* what cli prints through */
 	}
 	text = fuzz_cstring(data, len);
 	if (!text)

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sonde/phase.h>
+
 /* Field kinds; values match the upstream wire enum. */
 enum sonde_kind {
 	SONDE_KIND_INVALID = 0,
@@ -57,26 +59,14 @@ struct sonde_ds;
 struct sonde_field;
 
 /* One payload slot of a record. `data` may point into foreign memory
- * (zero copy from a ring buffer) for the duration of an emit. */
+ * (zero copy from a ring buffer) for the duration of an emit; read values
+ * through sonde_field_get, which also sees members written since. */
 struct sonde_payload {
 	void *data;
 	uint32_t len;
 	uint32_t cap; /* bytes owned at `own` */
 	void *own;    /* storage owned by the record */
-	/* One small member written while `data` is foreign memory (the
-	 * formatters' wall-clock timestamp of every event): kept here instead of
-	 * copying the whole block to `own`; sonde_field_get returns it for that
-	 * member and copies block and patch together for a read across it. Valid
-	 * while patch_base == data (re-pointing `data` drops it). */
-	const void *patch_base;
-	uint32_t patch_off, patch_len; /* patch_len 0: none */
-	unsigned char patch[16];
 };
-
-static inline bool sonde_payload_patched(const struct sonde_payload *p)
-{
-	return p->patch_len && p->patch_base == p->data;
-}
 
 struct sonde_record {
 	struct sonde_payload *payloads;
@@ -158,7 +148,8 @@ int sonde_ds_seal(struct sonde_ds *ds);
 bool sonde_ds_sealed(const struct sonde_ds *ds);
 
 /* ---- Subscriptions and emission ---- */
-/* Per-record subscriber; for arrays called per element (SONDE_DISCARD removes it). */
+/* Per-record subscriber; for arrays called per element (SONDE_DISCARD removes it).
+ * `priority` is a phase (enum sonde_phase in sonde/phase.h). */
 int sonde_ds_subscribe(struct sonde_ds *ds, sonde_record_fn fn, void *arg, int priority);
 /* Whole-array subscriber (array DataSources only). */
 int sonde_ds_subscribe_array(struct sonde_ds *ds, sonde_array_fn fn, void *arg, int priority);

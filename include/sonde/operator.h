@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sonde/params.h>
+#include <sonde/phase.h>
 
 struct sonde_gadget_ctx;
 struct sonde_layer;
@@ -20,7 +21,7 @@ enum sonde_operator_kind {
 struct sonde_operator {
 	const char *name;
 	enum sonde_operator_kind kind;
-	int priority;           /* data operators: instantiate order, ascending */
+	int priority;           /* data operators: instantiate order, ascending (a sonde_phase) */
 	const char *media_type; /* image operators: the layer they handle */
 	/* Per-run params declared before instantiation (prefix operator.<name>.). */
 	const struct sonde_param_desc *instance_params;

@@ -9,6 +9,8 @@
 #include <sonde/mntns_filter.h>
 #include <sonde/operator.h>
 #include <sonde/params.h>
+#include <sonde/phase.h>
+#include <sonde/sink.h>
 
 #define SONDE_VERSION "0.1.0"
 

@@ -362,14 +362,15 @@ fail:
 
 struct sonde_record *record_new(const struct sonde_ds *ds)
 {
-	struct sonde_record *rec = calloc(1, sizeof(*rec));
+	struct record_impl *impl = calloc(1, sizeof(*impl));
+	struct sonde_record *rec = impl ? &impl->pub : NULL;
 
 	if (!rec)
 		return NULL;
 	rec->npayloads = (uint32_t)ds->nslots;
 	rec->payloads = calloc(ds->nslots ? ds->nslots : 1, sizeof(*rec->payloads));
 	if (!rec->payloads) {
-		free(rec);
+		free(impl);
 		return NULL;
 	}
 	for (size_t i = 0; i < ds->nslots; i++) {
@@ -394,7 +395,7 @@ void record_free(struct sonde_record *rec)
 	for (uint32_t i = 0; i < rec->npayloads; i++)
 		free(rec->payloads[i].own);
 	free(rec->payloads);
-	free(rec);
+	free((struct record_impl *)rec);
 }
 
 /* Points every slot back at its own storage. Added fixed-size values are zeroed;
@@ -407,12 +408,12 @@ void record_reset(const struct sonde_ds *ds, struct sonde_record *rec)
 	const struct payload_slot *slots = ds->slots;
 	uint32_t n = rec->npayloads;
 
+	record_aside_of(rec)->len = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t size = slots[i].size;
 
 		p[i].data = p[i].own;
 		p[i].len = size;
-		p[i].patch_len = 0;
 		if (!size || slots[i].static_block)
 			continue;
 		switch (size) {

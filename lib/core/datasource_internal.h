@@ -5,6 +5,7 @@
 #include <sonde/datasource.h>
 
 #include "kvlist.h"
+#include "record_aside.h"
 
 #define NO_PAYLOAD UINT32_MAX
 

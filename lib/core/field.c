@@ -205,18 +205,20 @@ bool sonde_field_is_requested(const struct sonde_field *f)
 
 /* ---- values ---- */
 
-/* A foreign block (and its patch) copied into owned storage. */
-static int materialize(struct sonde_payload *p)
+/* A foreign block (and the member written aside) copied into owned storage. */
+static int materialize(const struct sonde_record *rec, uint32_t slot)
 {
-	bool patched = sonde_payload_patched(p);
+	struct sonde_payload *p = &rec->payloads[slot];
+	const struct record_aside *a = record_aside(rec, slot);
 
 	if (p->len > p->cap)
 		return -EINVAL;
 	memmove(p->own, p->data, p->len);
 	p->data = p->own;
-	if (patched)
-		memcpy((char *)p->own + p->patch_off, p->patch, p->patch_len);
-	p->patch_len = 0;
+	if (a) {
+		memcpy((char *)p->own + a->off, a->bytes, a->len);
+		record_aside_of(rec)->len = 0;
+	}
 	return 0;
 }
 
@@ -232,15 +234,17 @@ const void *sonde_field_get(const struct sonde_field *f, const struct sonde_reco
 	if (f->flags & SONDE_FIELD_STATIC_MEMBER) {
 		if ((uint64_t)f->offset + f->size > p->len)
 			return NULL;
-		if (sonde_payload_patched(p)) {
-			if (f->offset == p->patch_off && f->size == p->patch_len) {
+		const struct record_aside *a = record_aside(rec, f->payload_index);
+
+		if (a) {
+			if (f->offset == a->off && f->size == a->len) {
 				if (len)
 					*len = f->size;
-				return p->patch;
+				return a->bytes;
 			}
 			/* a read across the written member (its parent struct): the block as written */
-			if (f->offset < (uint64_t)p->patch_off + p->patch_len &&
-			    (uint64_t)f->offset + f->size > p->patch_off && materialize(p))
+			if (f->offset < (uint64_t)a->off + a->len && (uint64_t)f->offset + f->size > a->off &&
+			    materialize(rec, f->payload_index))
 				return NULL;
 		}
 		if (len)
@@ -292,17 +296,21 @@ int sonde_field_set(const struct sonde_field *f, struct sonde_record *rec, const
 		 * to change 8 bytes of it cost more than the rest of the event's
 		 * formatting. Anything else copies the block (and the patch) first. */
 		if (p->data != p->own) {
-			if (f->size && f->size <= sizeof(p->patch) &&
-			    (!sonde_payload_patched(p) ||
-			     (p->patch_off == f->offset && p->patch_len == f->size))) {
-				memcpy(p->patch, data, len);
-				memset(p->patch + len, 0, f->size - len);
-				p->patch_base = p->data;
-				p->patch_off = f->offset;
-				p->patch_len = f->size;
+			struct record_aside *a = record_aside_of(rec);
+			const struct record_aside *mine = record_aside(rec, f->payload_index);
+
+			if (f->size && f->size <= sizeof(a->bytes) &&
+			    (mine ? mine->off == f->offset && mine->len == f->size
+			          : !a->len || a->base != rec->payloads[a->slot].data)) {
+				memcpy(a->bytes, data, len);
+				memset(a->bytes + len, 0, f->size - len);
+				a->base = p->data;
+				a->slot = f->payload_index;
+				a->off = f->offset;
+				a->len = f->size;
 				return 0;
 			}
-			if (materialize(p))
+			if (materialize(rec, f->payload_index))
 				return -EINVAL;
 		}
 		dst = (char *)p->data + f->offset;

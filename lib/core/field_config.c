@@ -1,5 +1,7 @@
 /* Decorates fields as they are added: annotation templates and the
- * gadget.yaml `datasources.<ds>.fields.<field>` configuration (spec §3.4/3.5). */
+ * gadget.yaml `datasources.<ds>.fields.<field>` configuration (spec §3.4/3.5).
+ * What a template holds (column widths, descriptions) is not core's business:
+ * the table comes from lib/output/field_templates.c. */
 #include <ctype.h>
 #include <string.h>
 
@@ -8,56 +10,20 @@
 
 #include "field_config.h"
 
-struct template
+/* Set once at start-up by the presentation side (lib/output registers the
+ * built-in table); only read during runs. */
+static const struct field_template *templates;
+static size_t ntemplates;
+
+void field_templates_set(const struct field_template *table, size_t n)
 {
-	const char *name;
-	const char *const *annotations; /* key, value pairs, NULL-terminated */
-};
-
-#define ANN(...)                                                                                             \
-	(const char *const[])                                                                                \
-	{                                                                                                    \
-		__VA_ARGS__, NULL                                                                            \
-	}
-
-static const struct template templates[] = {
-    {"timestamp", ANN("columns.width", "35", "columns.maxwidth", "35", "columns.ellipsis", "end",
-                      "columns.hidden", "true", "description", "Microseconds since Unix epoch")},
-    {"bytes", ANN("columns.width", "10", "columns.alignment", "right")},
-    {"duration", ANN("columns.width", "20", "columns.alignment", "right")},
-    {"node", ANN("columns.width", "30", "columns.ellipsis", "middle")},
-    {"pod", ANN("columns.width", "30", "columns.ellipsis", "middle")},
-    {"container", ANN("columns.width", "30")},
-    {"namespace", ANN("columns.width", "30")},
-    {"containerImageName", ANN("columns.width", "30")},
-    {"containerImageDigest", ANN("columns.width", "30")},
-    {"containerPid", ANN("columns.width", "6", "columns.hidden", "true", "columns.alignment", "right")},
-    {"containerStartedAt", ANN("columns.hidden", "true", "columns.width", "35")},
-    {"comm", ANN("description", "Process name", "columns.maxwidth", "16")},
-    {"pcomm", ANN("description", "Parent process name", "columns.maxwidth", "16", "columns.hidden", "true")},
-    {"pid", ANN("description", "Process ID", "columns.minwidth", "7", "columns.alignment", "right")},
-    {"tid", ANN("description", "Thread ID", "columns.minwidth", "7", "columns.alignment", "right")},
-    {"ppid", ANN("description", "Parent process ID", "columns.minwidth", "7", "columns.alignment", "right",
-                 "columns.hidden", "true")},
-    {"ptid", ANN("description", "Parent thread ID", "columns.minwidth", "7", "columns.alignment", "right",
-                 "columns.hidden", "true")},
-    {"uid", ANN("description", "User ID", "columns.minwidth", "8", "columns.alignment", "right")},
-    {"gid", ANN("description", "Group ID", "columns.minwidth", "8", "columns.alignment", "right")},
-    {"ns", ANN("columns.hidden", "true", "columns.width", "12", "columns.alignment", "right")},
-    {"mntns_id", ANN("description", "Mount namespace ID", "columns.hidden", "true", "columns.width", "12",
-                     "columns.alignment", "right")},
-    {"netns_id", ANN("description", "Network namespace ID", "columns.hidden", "true", "columns.width", "12",
-                     "columns.alignment", "right")},
-    {"l4endpoint", ANN("columns.minwidth", "22", "columns.width", "40", "columns.maxwidth", "52",
-                       "columns.ellipsis", "middle")},
-    {"syscall", ANN("description", "Syscall", "columns.width", "18", "columns.maxwidth", "28")},
-    {"errorString", ANN("columns.width", "12")},
-    {"user_stack", ANN("description", "User stack trace", "columns.hidden", "true")},
-};
+	templates = table;
+	ntemplates = n;
+}
 
 const char *const *sonde_template_annotations(const char *name)
 {
-	for (size_t i = 0; i < sizeof(templates) / sizeof(templates[0]); i++)
+	for (size_t i = 0; i < ntemplates; i++)
 		if (strcmp(templates[i].name, name) == 0)
 			return templates[i].annotations;
 	return NULL;

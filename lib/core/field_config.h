@@ -4,7 +4,18 @@
 
 #include <sonde/config.h>
 #include <sonde/datasource.h>
+#include <stddef.h>
 
+/* A named set of annotations that `template: <name>` expands to. */
+struct field_template {
+	const char *name;
+	const char *const *annotations; /* key, value pairs, NULL-terminated */
+};
+
+/* The table templates come from; set at start-up, before runs (the output
+ * side sets the built-in one: sonde_register_builtin_sinks). The table must
+ * outlive every run. Without a table no template is known. */
+void field_templates_set(const struct field_template *table, size_t n);
 /* Annotations of a named template (key, value, ..., NULL) or NULL if unknown. */
 const char *const *sonde_template_annotations(const char *name);
 /* Expands the field's template, then applies datasources.<ds>.fields.<full name>. */

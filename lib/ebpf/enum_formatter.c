@@ -163,5 +163,5 @@ int ebpf_enum_formatter_add(void *arg, struct sonde_ds *ds, struct sonde_field *
 		return -EINVAL;
 	}
 	sonde_field_set_hidden(src, true, false);
-	return sonde_ds_subscribe(ds, format, f, 0);
+	return sonde_ds_subscribe(ds, format, f, SONDE_PHASE_FORMAT);
 }

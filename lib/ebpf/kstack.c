@@ -310,7 +310,7 @@ static int add_one(struct ebpf_kstack *k, struct sonde_ds *ds, struct sonde_fiel
 		return -EINVAL;
 	}
 	sonde_field_set_hidden(src, true, false);
-	return sonde_ds_subscribe(ds, format, f, 0);
+	return sonde_ds_subscribe(ds, format, f, SONDE_PHASE_FORMAT);
 }
 
 static int add_for_ds(struct ebpf_gadget *g, struct sonde_ds *ds)

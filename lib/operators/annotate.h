@@ -1,7 +1,7 @@
 /* The annotate operator: the `--annotate` param of upstream's oci operator
  * (spec §5.2, §5.7), which decorates DataSources and fields for one run.
  *
- * Data operator "annotate", priority ANNOTATE_PRIORITY (lower than any other
+ * Data operator "annotate", priority SONDE_PHASE_ANNOTATE (lower than any other
  * operator, so its pre-start runs first and every later operator, e.g. cli,
  * sees the result). Instance param operator.annotate.annotate (--annotate):
  * comma-separated entries (`\,` escapes a comma inside a value)
@@ -15,8 +15,7 @@
 #define SONDE_OPERATORS_ANNOTATE_H
 
 #include <sonde/operator.h>
-
-#define ANNOTATE_PRIORITY -1000000
+#include <sonde/phase.h>
 
 extern const struct sonde_operator sonde_annotate_operator;
 

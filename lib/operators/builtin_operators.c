@@ -2,6 +2,7 @@
 #include <pthread.h>
 
 #include <sonde/operator.h>
+#include <sonde/sink.h>
 
 #include "ebpf/ebpf.h"
 #include "operators/cli.h"
@@ -29,6 +30,7 @@ static void register_all(void)
 	    &sonde_annotate_operator,
 	};
 
+	sonde_register_builtin_sinks(); /* what the cli operator prints through */
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		sonde_operator_register(builtin[i]);
 }

@@ -1,4 +1,5 @@
-/* The cli operator: prints every referenced DataSource in its output mode. */
+/* The cli operator: writes every referenced DataSource through the sink of
+ * its output mode (see cli.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,43 +9,28 @@
 
 #include <sonde/gadget.h>
 #include <sonde/log.h>
+#include <sonde/sink.h>
 
 #include "core/trim.h"
 #include "operators/cli.h"
 #include "operators/ds_spec.h"
-#include "output/columns.h"
-#include "output/json.h"
 #include "output/outbuf.h"
-#include "output/yaml.h"
+#include "output/sinks.h"
 
-#define CLI_PRIORITY 10000
 #define CLEAR_SCREEN "\033[H\033[2J"
-
-enum mode {
-	MODE_NONE,
-	MODE_COLUMNS,
-	MODE_JSON,
-	MODE_JSONPRETTY,
-	MODE_YAML,
-	MODE_CUSTOM, /* a mode only a DataSource knows: print its strings raw */
-};
-
-static const char *const builtin_modes[] = {"columns", "json", "jsonpretty", "none", "yaml", NULL};
 
 struct cli_ds {
 	struct cli *cli;
 	struct sonde_ds *ds;
-	enum mode mode;
-	struct sonde_columns *cols;
-	struct sonde_json_plan *json;
-	struct sonde_yaml_plan *yaml;
-	bool header_done;
-	bool clear; /* clear the screen before each packet / header */
+	const struct sonde_sink *sink;
+	void *state;
+	char *fields; /* selection for a sink that takes one; NULL: its default */
 };
 
 struct cli {
 	struct sonde_gadget_ctx *ctx;
 	struct sonde_outbuf ob;
+	struct sonde_sink_env env;
 	bool ob_ready;
 	int fd;
 	bool tty;
@@ -55,11 +41,13 @@ struct cli {
 
 /* ---- output ---- */
 
-static int term_width(int fd)
+/* Widths follow the terminal as it is now (it may have been resized). */
+static int term_width(const struct sonde_sink_env *env)
 {
+	const struct cli *cli = env->arg;
 	struct winsize ws;
 
-	if (ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+	if (cli->tty && ioctl(cli->fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
 	return 0;
 }
@@ -79,6 +67,9 @@ static void flush(struct cli *cli)
 {
 	if (!cli->ob_ready)
 		return;
+	for (size_t i = 0; i < cli->ndss; i++)
+		if (cli->dss[i].sink && cli->dss[i].sink->flush)
+			cli->dss[i].sink->flush(cli->dss[i].state);
 	sonde_outbuf_flush(&cli->ob);
 	check_output(cli);
 }
@@ -88,74 +79,13 @@ static void on_idle(struct sonde_gadget_ctx *ctx, void *arg)
 	flush(arg);
 }
 
-static void columns_header(struct cli_ds *d)
-{
-	struct sonde_outbuf *ob = &d->cli->ob;
-
-	if (d->clear)
-		sonde_outbuf_puts(ob, CLEAR_SCREEN);
-	/* widths follow the terminal as it is now (it may have been resized) */
-	sonde_columns_fit(d->cols, d->cli->tty ? term_width(d->cli->fd) : 0);
-	sonde_columns_write_header(d->cols, ob);
-}
-
-static void write_raw(struct cli_ds *d, const struct sonde_record *rec)
-{
-	struct sonde_outbuf *ob = &d->cli->ob;
-
-	if (d->clear)
-		sonde_outbuf_puts(ob, CLEAR_SCREEN);
-	for (size_t i = 0; i < sonde_ds_nfields(d->ds); i++) {
-		struct sonde_field *f = sonde_ds_field_at(d->ds, i);
-		enum sonde_kind k = sonde_field_kind(f);
-		const char *s;
-		uint32_t len;
-
-		if (sonde_field_flags(f) &
-		    (SONDE_FIELD_UNREFERENCED | SONDE_FIELD_EMPTY | SONDE_FIELD_CONTAINER))
-			continue;
-		if (k != SONDE_KIND_STRING && k != SONDE_KIND_CSTRING)
-			continue;
-		s = sonde_field_string(f, rec, &len);
-		sonde_outbuf_write(ob, s, len);
-	}
-}
-
-static void write_record(struct cli_ds *d, const struct sonde_record *rec)
-{
-	struct sonde_outbuf *ob = &d->cli->ob;
-
-	switch (d->mode) {
-	case MODE_COLUMNS:
-		if (!d->header_done) {
-			columns_header(d);
-			d->header_done = true;
-		}
-		sonde_columns_write_row(d->cols, ob, rec);
-		break;
-	case MODE_JSON:
-	case MODE_JSONPRETTY:
-		sonde_json_write_record(d->json, ob, rec);
-		sonde_outbuf_putc(ob, '\n');
-		break;
-	case MODE_YAML:
-		sonde_yaml_write_record(d->yaml, ob, rec);
-		break;
-	case MODE_CUSTOM:
-		write_raw(d, rec);
-		break;
-	case MODE_NONE:
-		break;
-	}
-}
-
 static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct cli_ds *d = arg;
 
 	if (d->cli->failed)
 		return 0;
-	write_record(d, rec);
+	d->sink->write_record(d->state, rec);
 	check_output(d->cli);
 	return 0;
 }
@@ -163,25 +93,14 @@ static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 {
 	struct cli_ds *d = arg;
-	struct sonde_outbuf *ob = &d->cli->ob;
 
 	if (d->cli->failed)
 		return 0;
-	switch (d->mode) {
-	case MODE_COLUMNS:
-		columns_header(d);
+	if (d->sink->write_array) {
+		d->sink->write_array(d->state, arr);
+	} else {
 		for (size_t i = 0; i < arr->len; i++)
-			sonde_columns_write_row(d->cols, ob, arr->recs[i]);
-		break;
-	case MODE_JSON:
-	case MODE_JSONPRETTY:
-		sonde_json_write_array(d->json, ob, arr);
-		sonde_outbuf_putc(ob, '\n');
-		break;
-	default:
-		for (size_t i = 0; i < arr->len; i++)
-			write_record(d, arr->recs[i]);
-		break;
+			d->sink->write_record(d->state, arr->recs[i]);
 	}
 	check_output(d->cli);
 	return 0;
@@ -189,18 +108,14 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 
 /* ---- params ---- */
 
-/* Whether `mode` is in the comma list `list` (or the default set when NULL). */
+/* Whether `mode` is in the comma list `list` (or a registered sink when NULL). */
 static bool supports(const char *list, const char *mode)
 {
 	const char *p = list;
 	size_t n = strlen(mode);
 
-	if (!list) {
-		for (size_t i = 0; builtin_modes[i]; i++)
-			if (strcmp(builtin_modes[i], mode) == 0)
-				return true;
-		return false;
-	}
+	if (!list)
+		return sonde_sink_find(mode) != NULL;
 	while (*p) {
 		const char *end = strchr(p, ',');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
@@ -272,6 +187,14 @@ static bool known_mode(struct sonde_gadget_ctx *ctx, const char *mode)
 	return false;
 }
 
+static void unknown_mode(const char *mode)
+{
+	char names[256];
+
+	sonde_sink_names(names, sizeof(names));
+	sonde_err("cli: unknown output mode \"%s\" (use %s)", mode, names);
+}
+
 /* Mode requested for `ds` by the `output` value ("mode" or "ds:mode,ds2:mode");
  * *out is empty when the value says nothing about this DataSource. */
 static int requested_mode(struct sonde_gadget_ctx *ctx, const char *value, struct sonde_ds *ds, char *out,
@@ -289,9 +212,7 @@ static int requested_mode(struct sonde_gadget_ctx *ctx, const char *value, struc
 		if (!*part->value)
 			sonde_err("cli: --output \"%s\": missing mode", value);
 		else if (!known_mode(ctx, part->value))
-			sonde_err(
-			    "cli: unknown output mode \"%s\" (use columns, json, jsonpretty, yaml or none)",
-			    part->value);
+			unknown_mode(part->value);
 		else if (part->ds && !referenced_ds(ctx, part->ds))
 			sonde_err("cli: --output names unknown data source \"%s\"", part->ds);
 		else if (!part->ds && global)
@@ -389,7 +310,8 @@ static int check_shared_spec(struct cli *cli, const char *spec)
 		if (!*name)
 			continue;
 		for (size_t i = 0; i < cli->ndss && !found; i++)
-			found = cli->dss[i].mode == MODE_COLUMNS && sonde_ds_field(cli->dss[i].ds, name);
+			found = (cli->dss[i].sink->flags & SONDE_SINK_SELECTS_FIELDS) &&
+			        sonde_ds_field(cli->dss[i].ds, name);
 		if (!found) {
 			sonde_err("cli: unknown field \"%s\" in --fields", name);
 			err = -EINVAL;
@@ -399,19 +321,13 @@ static int check_shared_spec(struct cli *cli, const char *spec)
 	return err;
 }
 
-static enum mode mode_of(const char *name)
+/* The sink of an output mode: a registered one, else the raw strings of a
+ * mode only the DataSource knows. */
+static const struct sonde_sink *sink_of(const char *mode)
 {
-	if (!strcmp(name, "columns"))
-		return MODE_COLUMNS;
-	if (!strcmp(name, "json"))
-		return MODE_JSON;
-	if (!strcmp(name, "jsonpretty"))
-		return MODE_JSONPRETTY;
-	if (!strcmp(name, "yaml"))
-		return MODE_YAML;
-	if (!strcmp(name, "none"))
-		return MODE_NONE;
-	return MODE_CUSTOM;
+	const struct sonde_sink *sink = sonde_sink_find(mode);
+
+	return sink ? sink : &raw_sink;
 }
 
 static const char *param_value(struct sonde_gadget_ctx *ctx, const char *name, bool *set)
@@ -449,32 +365,33 @@ static int choose_modes(struct cli *cli)
 			sonde_warn(
 			    "cli: output mode \"%s\" is not supported by data source \"%s\"; skipping it",
 			    mode, sonde_ds_name(d->ds));
-			d->mode = MODE_NONE;
+			d->sink = &none_sink;
 			continue;
 		}
-		d->mode = mode_of(mode);
+		d->sink = sink_of(mode);
 	}
 	return 0;
 }
 
-static int build_columns(struct cli *cli)
+/* The --fields selection of every DataSource whose sink takes one. */
+static int select_fields(struct cli *cli)
 {
 	bool set, shared_checked = false;
 	const char *fields = param_value(cli->ctx, "operator.cli.fields", &set);
-	size_t ncolumns = 0;
+	size_t nselecting = 0;
 	int err = 0;
 
 	for (size_t i = 0; i < cli->ndss; i++)
-		ncolumns += cli->dss[i].mode == MODE_COLUMNS;
+		nselecting += (cli->dss[i].sink->flags & SONDE_SINK_SELECTS_FIELDS) != 0;
 	for (size_t i = 0; i < cli->ndss && !err; i++) {
 		struct cli_ds *d = &cli->dss[i];
 		char *spec = NULL;
 		bool global;
 
-		if (d->mode != MODE_COLUMNS)
+		if (!(d->sink->flags & SONDE_SINK_SELECTS_FIELDS))
 			continue;
 		err = fields_for(cli->ctx, fields, d->ds, &spec, &global);
-		if (!err && spec && global && ncolumns > 1) {
+		if (!err && spec && global && nselecting > 1) {
 			char *filtered;
 
 			if (!shared_checked) {
@@ -487,54 +404,32 @@ static int build_columns(struct cli *cli)
 			free(spec);
 			spec = filtered;
 		}
-		if (!err)
-			err = sonde_columns_new(d->ds, spec, &d->cols);
-		free(spec);
+		d->fields = spec;
 	}
 	return err;
 }
 
+static int open_sink(struct cli_ds *d)
+{
+	const char *clear = sonde_ds_annotation(d->ds, "cli.clear-screen-before");
+	struct sonde_sink_opts opts = {
+	    .env = &d->cli->env,
+	    .fields = d->fields,
+	    .clear_screen = d->cli->tty && clear && strcmp(clear, "true") == 0 ? CLEAR_SCREEN : NULL,
+	};
+
+	return d->sink->open ? d->sink->open(d->ds, &opts, &d->state) : 0;
+}
+
 static int subscribe(struct cli_ds *d)
 {
-	bool array = sonde_ds_type(d->ds) == SONDE_DS_ARRAY;
-	const char *clear = sonde_ds_annotation(d->ds, "cli.clear-screen-before");
-
-	d->clear = d->cli->tty && clear && strcmp(clear, "true") == 0;
-	switch (d->mode) {
-	case MODE_NONE:
-		sonde_ds_declare_requests(d->ds); /* prints nothing: needs nothing */
-		return 0;
-	case MODE_COLUMNS:
-		sonde_columns_request(d->cols);
-		break;
-	case MODE_JSON:
-	case MODE_JSONPRETTY:
-		d->json = sonde_json_plan_new(d->ds, (d->mode == MODE_JSONPRETTY ? SONDE_JSON_PRETTY : 0) |
-		                                         (array ? SONDE_JSON_IN_ARRAY : 0));
-		if (!d->json)
-			return -ENOMEM;
-		sonde_json_plan_request(d->json);
-		break;
-	case MODE_YAML:
-		d->yaml = sonde_yaml_plan_new(d->ds);
-		if (!d->yaml)
-			return -ENOMEM;
-		sonde_yaml_plan_request(d->yaml);
-		break;
-	case MODE_CUSTOM:
-		for (size_t i = 0; i < sonde_ds_nfields(d->ds); i++) {
-			struct sonde_field *f = sonde_ds_field_at(d->ds, i);
-			enum sonde_kind k = sonde_field_kind(f);
-
-			if (!(sonde_field_flags(f) & SONDE_FIELD_UNREFERENCED) &&
-			    (k == SONDE_KIND_STRING || k == SONDE_KIND_CSTRING))
-				sonde_field_set_requested(f, true);
-		}
-		break;
-	}
-	if (array)
-		return sonde_ds_subscribe_array(d->ds, on_array, d, CLI_PRIORITY);
-	return sonde_ds_subscribe(d->ds, on_record, d, CLI_PRIORITY);
+	if (d->sink->declare)
+		d->sink->declare(d->state, d->ds);
+	if (!d->sink->write_record && !d->sink->write_array)
+		return 0; /* prints nothing: no subscriber at all */
+	if (sonde_ds_type(d->ds) == SONDE_DS_ARRAY)
+		return sonde_ds_subscribe_array(d->ds, on_array, d, SONDE_PHASE_SINK);
+	return d->sink->write_record ? sonde_ds_subscribe(d->ds, on_record, d, SONDE_PHASE_SINK) : 0;
 }
 
 /* ---- hooks ---- */
@@ -568,9 +463,12 @@ static int cli_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			continue;
 		cli->dss[cli->ndss++] = (struct cli_ds){.cli = cli, .ds = ds};
 	}
+	cli->env = (struct sonde_sink_env){.out = &cli->ob, .term_width = term_width, .arg = cli};
 	err = choose_modes(cli);
 	if (!err)
-		err = build_columns(cli);
+		err = select_fields(cli);
+	for (size_t i = 0; i < cli->ndss && !err; i++)
+		err = open_sink(&cli->dss[i]);
 	if (!err) {
 		err = sonde_outbuf_init(&cli->ob, cli->fd, 0);
 		cli->ob_ready = !err;
@@ -584,17 +482,17 @@ static int cli_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	return err;
 }
 
-/* With one stream of single records, its header shows up at once so the user
- * sees the gadget is running before the first event. With several, each header
- * waits for its first record so it stands right above its rows. */
+/* With one DataSource its sink may show a preamble at once (a columns
+ * header), so the user sees the gadget is running before the first event.
+ * With several, each waits for its first record so a header stands right
+ * above its rows. */
 static int cli_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct cli *cli = state;
 	struct cli_ds *d = cli->ndss == 1 ? &cli->dss[0] : NULL;
 
-	if (d && d->mode == MODE_COLUMNS && sonde_ds_type(d->ds) == SONDE_DS_SINGLE) {
-		columns_header(d);
-		d->header_done = true;
+	if (d && d->sink->start) {
+		d->sink->start(d->state);
 		flush(cli);
 	}
 	return 0;
@@ -614,9 +512,11 @@ static void cli_close(struct sonde_gadget_ctx *ctx, void *state)
 		return;
 	flush(cli);
 	for (size_t i = 0; i < cli->ndss; i++) {
-		sonde_columns_free(cli->dss[i].cols);
-		sonde_json_plan_free(cli->dss[i].json);
-		sonde_yaml_plan_free(cli->dss[i].yaml);
+		struct cli_ds *d = &cli->dss[i];
+
+		if (d->state && d->sink->close)
+			d->sink->close(d->state);
+		free(d->fields);
 	}
 	free(cli->dss);
 	if (cli->ob_ready)
@@ -642,7 +542,7 @@ static const struct sonde_param_desc cli_params[] = {
 const struct sonde_operator sonde_cli_operator = {
     .name = "cli",
     .kind = SONDE_OP_DATA,
-    .priority = CLI_PRIORITY,
+    .priority = SONDE_PHASE_SINK,
     .instance_params = cli_params,
     .ninstance_params = sizeof(cli_params) / sizeof(cli_params[0]),
     .instantiate = cli_instantiate,

@@ -11,11 +11,7 @@
 #include "operators/filter_pushdown.h"
 #include "operators/filter_rules.h"
 
-#define FILTER_PRIORITY 9000
-/* Rules on nothing but the producer's own fields run before any enricher, so
- * a discarded record costs no formatting or lookups. */
-#define FILTER_EARLY_PRIORITY (-5000)
-#define PREFIX                "operator.filter."
+#define PREFIX "operator.filter."
 
 struct filter {
 	struct sonde_gadget_ctx *ctx;
@@ -190,7 +186,9 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			sonde_filter_rule_format(rules, j, text, sizeof(text));
 			sonde_debug("filter: data source %s: rule %s", sonde_ds_name(ds), text);
 		}
-		prio = early_safe(rules) ? FILTER_EARLY_PRIORITY : FILTER_PRIORITY;
+		/* rules on nothing but the producer's own fields run before any
+		 * enricher, so a discarded record costs no formatting or lookups */
+		prio = early_safe(rules) ? SONDE_PHASE_FILTER_EARLY : SONDE_PHASE_FILTER;
 		if (sonde_ds_type(ds) == SONDE_DS_ARRAY)
 			err = sonde_ds_subscribe_array(ds, on_array, rules, prio);
 		else
@@ -207,7 +205,7 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_filter_operator = {
     .name = "filter",
     .kind = SONDE_OP_DATA,
-    .priority = FILTER_PRIORITY,
+    .priority = SONDE_PHASE_FILTER,
     .instantiate = filter_instantiate,
     .pre_start = filter_pre_start,
     .close = filter_close,

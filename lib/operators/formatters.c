@@ -21,10 +21,8 @@
 #include "format/timestamp.h"
 #include "operators/formatters.h"
 
-#define FORMATTERS_PRIORITY 0
-#define L4_PRIORITY         1 /* after the L3 part of other formatters, as upstream */
-#define MAX_TAGGED          256
-#define OUT_MAX             256
+#define MAX_TAGGED 256
+#define OUT_MAX    256
 
 /* Upstream's order: it decides the order of the added fields (and columns). */
 enum conv_kind {
@@ -539,9 +537,10 @@ static int formatters_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		struct fmt_ds *d = &fm->dss[i];
 
 		if (d->nconvs)
-			err = sonde_ds_subscribe(d->ds, on_record, d, FORMATTERS_PRIORITY);
+			err = sonde_ds_subscribe(d->ds, on_record, d, SONDE_PHASE_FORMAT);
+		/* after the L3 part of other formatters, as upstream */
 		if (!err && d->nl4)
-			err = sonde_ds_subscribe(d->ds, on_record_l4, d, L4_PRIORITY);
+			err = sonde_ds_subscribe(d->ds, on_record_l4, d, SONDE_PHASE_FORMAT_LATE);
 	}
 	return err;
 }
@@ -577,7 +576,7 @@ static void formatters_close(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_formatters_operator = {
     .name = "formatters",
     .kind = SONDE_OP_DATA,
-    .priority = FORMATTERS_PRIORITY,
+    .priority = SONDE_PHASE_FORMAT,
     .instantiate = formatters_instantiate,
     .pre_start = formatters_pre_start,
     .start = formatters_start,

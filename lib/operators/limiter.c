@@ -11,8 +11,7 @@
 #include "operators/ds_spec.h"
 #include "operators/limiter.h"
 
-#define LIMITER_PRIORITY 9600
-#define PARAM            "operator.limiter.max-entries"
+#define PARAM "operator.limiter.max-entries"
 
 struct limit {
 	struct sonde_ds *ds;
@@ -164,7 +163,7 @@ static int limiter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		if (l->max < 0)
 			continue;
 		sonde_debug("limiter: data source %s: at most %ld entries", sonde_ds_name(l->ds), l->max);
-		err = sonde_ds_subscribe_array(l->ds, on_array, l, LIMITER_PRIORITY);
+		err = sonde_ds_subscribe_array(l->ds, on_array, l, SONDE_PHASE_LIMIT);
 	}
 	return err;
 }
@@ -172,7 +171,7 @@ static int limiter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_limiter_operator = {
     .name = "limiter",
     .kind = SONDE_OP_DATA,
-    .priority = LIMITER_PRIORITY,
+    .priority = SONDE_PHASE_LIMIT,
     .instantiate = limiter_instantiate,
     .pre_start = limiter_pre_start,
     .close = limiter_close,

@@ -15,8 +15,6 @@
 #include "operators/labels_cache.h"
 #include "operators/local_manager.h"
 
-#define LM_PRIORITY     -1
-#define ENRICH_PRIORITY 0
 
 #define ANN(...) ((const char *const[]){__VA_ARGS__, NULL})
 
@@ -435,7 +433,7 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	}
 	for (size_t i = 0; i < lm->ndss; i++) {
 		lm->dss[i].lm = lm;
-		err = sonde_ds_subscribe(lm->dss[i].ds, enrich, &lm->dss[i], ENRICH_PRIORITY);
+		err = sonde_ds_subscribe(lm->dss[i].ds, enrich, &lm->dss[i], SONDE_PHASE_ENRICH);
 		if (err) {
 			lm_free(lm);
 			return err;
@@ -443,6 +441,23 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	}
 	*state = lm;
 	return 0;
+}
+
+/* Tracing the host (--host, no selector) with no container running as the
+ * run starts: the container column would be empty on every line, so it
+ * leaves the default columns. It still fills for containers that start
+ * later, in JSON/YAML and with --fields +runtime.containerName. */
+static void hide_empty_container_column(struct lm *lm)
+{
+	if (lm->filter || (lm->svc && !sonde_container_service_empty(lm->svc)))
+		return;
+	for (size_t i = 0; i < lm->ndss; i++) {
+		struct sonde_field *f = lm->dss[i].f[RT_NAME];
+
+		/* an explicit columns.hidden (--annotate, gadget.yaml) wins */
+		if (!sonde_field_annotation(f, "columns.hidden"))
+			sonde_field_set_hidden(f, true, false);
+	}
 }
 
 static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
@@ -493,6 +508,7 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	if (err) {
 		lm->svc = NULL;
 		sonde_warn("LocalManager: cannot watch containers: %s", strerror(-err));
+		hide_empty_container_column(lm);
 		return 0;
 	}
 	lm->set = sonde_container_service_set(lm->svc);
@@ -502,6 +518,7 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		lm->sub_id = 0;
 		return err;
 	}
+	hide_empty_container_column(lm);
 	return 0;
 }
 
@@ -558,7 +575,7 @@ static void lm_close(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_local_manager_operator = {
     .name = "LocalManager",
     .kind = SONDE_OP_DATA,
-    .priority = LM_PRIORITY,
+    .priority = SONDE_PHASE_CONTAINERS,
     .instance_params = lm_params,
     .ninstance_params = sizeof(lm_params) / sizeof(lm_params[0]),
     .instantiate = lm_instantiate,

@@ -16,7 +16,6 @@
 #include "operators/procfs.h"
 #include "operators/process.h"
 
-#define PROCESS_PRIORITY -1000
 #define DEFAULT_INTERVAL "60s"
 #define NS_PER_SEC       1000000000ll
 #define SCRATCH_SIZE     8192
@@ -737,7 +736,7 @@ static void process_close(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_process_operator = {
     .name = "process",
     .kind = SONDE_OP_DATA,
-    .priority = PROCESS_PRIORITY,
+    .priority = SONDE_PHASE_SOURCE,
     .instantiate = process_instantiate,
     .start = process_start,
     .stop = process_stop,

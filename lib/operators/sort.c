@@ -12,8 +12,7 @@
 #include "operators/ds_spec.h"
 #include "operators/sort.h"
 
-#define SORT_PRIORITY 9500
-#define RUN           16 /* insertion-sorted run length of the merge sort */
+#define RUN 16 /* insertion-sorted run length of the merge sort */
 
 enum key_type {
 	KEY_INT,
@@ -417,7 +416,7 @@ static int sort_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		for (size_t j = 0; j < s->nkeys; j++)
 			sonde_field_set_requested(s->keys[j].field, true);
 		sonde_debug("sort: data source %s: %zu key(s)", sonde_ds_name(s->ds), s->nkeys);
-		err = sonde_ds_subscribe_array(s->ds, on_array, s, SORT_PRIORITY);
+		err = sonde_ds_subscribe_array(s->ds, on_array, s, SONDE_PHASE_SORT);
 	}
 	return err;
 }
@@ -425,7 +424,7 @@ static int sort_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_sort_operator = {
     .name = "sort",
     .kind = SONDE_OP_DATA,
-    .priority = SORT_PRIORITY,
+    .priority = SONDE_PHASE_SORT,
     .instantiate = sort_instantiate,
     .pre_start = sort_pre_start,
     .close = sort_close,

@@ -11,8 +11,6 @@
 #include "operators/name_cache.h"
 #include "operators/uidgid_resolver.h"
 
-#define RESOLVER_PRIORITY 5
-
 struct resolved_field {
 	struct uidgid_resolver *r;
 	struct sonde_field *src, *dst;
@@ -147,7 +145,7 @@ static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct s
 	/* upstream hides both: the id stays in JSON, the name shows on request */
 	sonde_field_set_hidden(f->dst, true, false);
 	sonde_field_set_hidden(src, true, false);
-	return sonde_ds_subscribe(ds, resolve, f, RESOLVER_PRIORITY);
+	return sonde_ds_subscribe(ds, resolve, f, SONDE_PHASE_RESOLVE);
 }
 
 static void resolver_free(struct uidgid_resolver *r)
@@ -244,7 +242,7 @@ static void resolver_close(struct sonde_gadget_ctx *ctx, void *state)
 const struct sonde_operator sonde_uidgid_resolver_operator = {
     .name = "UidGidResolver",
     .kind = SONDE_OP_DATA,
-    .priority = RESOLVER_PRIORITY,
+    .priority = SONDE_PHASE_RESOLVE,
     .instantiate = resolver_instantiate,
     .start = resolver_start,
     .stop = resolver_stop,

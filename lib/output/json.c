@@ -14,6 +14,7 @@
 #include <sonde/log.h>
 
 #include "core/kvlist.h"
+#include "core/record_aside.h"
 
 #include "fieldtree.h"
 #include "json.h"
@@ -537,7 +538,7 @@ static inline void put_number(struct sonde_outbuf *ob, uint8_t type, const void 
 }
 
 /* The payload of the plan's main static block in one record, and the range
- * of a member written aside (sonde_payload_patched; pend 0: none). */
+ * of a member written aside (core/record_aside.h; pend 0: none). */
 struct block {
 	const char *data;
 	uint32_t len;
@@ -706,11 +707,13 @@ static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *o
 	if (p->main_slot < rec->npayloads && rec->payloads[p->main_slot].data) {
 		const struct sonde_payload *pl = &rec->payloads[p->main_slot];
 
+		const struct record_aside *a = record_aside(rec, p->main_slot);
+
 		blk.data = pl->data;
 		blk.len = pl->len;
-		if (sonde_payload_patched(pl)) {
-			blk.poff = pl->patch_off;
-			blk.pend = (uint64_t)pl->patch_off + pl->patch_len;
+		if (a) {
+			blk.poff = a->off;
+			blk.pend = (uint64_t)a->off + a->len;
 		}
 	}
 	for (size_t i = 0; i < p->nops; i++)

@@ -423,6 +423,17 @@ unsigned long long sonde_lost_samples(const char *err)
 	return sum;
 }
 
+bool sonde_sees_containers(void)
+{
+	const char *argv[] = {"list-containers", "-o", "json", NULL};
+	char *out = NULL, *err = NULL;
+	bool any = sonde_run_cmd(argv, &out, &err, 15000) == 0 && out && strcmp(out, "[]\n") != 0;
+
+	free(out);
+	free(err);
+	return any;
+}
+
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms)
 {
 	struct sonde_proc p;

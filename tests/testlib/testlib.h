@@ -158,6 +158,10 @@ int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_m
  * one stderr line, "sonde: error: " followed by text containing `needle`
  * (failures counted and printed). */
 void sonde_expect_error(const char *const *argv, const char *needle);
+/* Whether `sonde list-containers` sees any container now: with --host and
+ * none, runs leave the (empty) container column out of the default columns.
+ * Stable under the integration lock, which keeps other tests' containers out. */
+bool sonde_sees_containers(void);
 
 /* A child process held until released, so that a test can start tracing
  * first: after the release it runs fn(arg) and exits; fn's return value

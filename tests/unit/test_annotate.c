@@ -106,6 +106,7 @@ static int run(const char *value, char **out, struct sonde_gadget_ctx **ctxp)
 	sonde_operator_register(&src_operator);
 	sonde_operator_register(&sonde_annotate_operator);
 	sonde_operator_register(&sonde_cli_operator);
+	sonde_register_builtin_sinks(); /* what cli prints through */
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	fd = p[1];

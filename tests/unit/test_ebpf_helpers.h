@@ -100,6 +100,7 @@ static __attribute__((unused)) int gadget_open(struct gadget_run *r, const char 
                                                size_t len, const char *yaml)
 {
 	register_ebpf();
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	memset(r, 0, sizeof(*r));
 	r->layer = (struct sonde_layer){SONDE_MEDIA_TYPE_EBPF, data, len};
 	r->image = (struct sonde_gadget_image){

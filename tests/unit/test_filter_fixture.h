@@ -311,8 +311,8 @@ static int sink_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	for (intptr_t d = 0; d < pcfg.nds; d++) {
 		int err = pcfg.type[d] == SONDE_DS_ARRAY
-		              ? sonde_ds_subscribe_array(pds[d], sink_array, (void *)d, 10000)
-		              : sonde_ds_subscribe(pds[d], sink_record, (void *)d, 10000);
+		              ? sonde_ds_subscribe_array(pds[d], sink_array, (void *)d, SONDE_PHASE_SINK)
+		              : sonde_ds_subscribe(pds[d], sink_record, (void *)d, SONDE_PHASE_SINK);
 		if (err)
 			return err;
 	}
@@ -328,7 +328,7 @@ static int sink_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_lay
 static const struct sonde_operator sink_operator = {
     .name = "testsink",
     .kind = SONDE_OP_DATA,
-    .priority = 10000,
+    .priority = SONDE_PHASE_SINK,
     .instantiate = sink_instantiate,
     .pre_start = sink_pre_start,
 };

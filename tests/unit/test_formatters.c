@@ -227,13 +227,13 @@ static int sink_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 
 	for (size_t i = 0; sink.request && sink.request[i]; i++)
 		sonde_field_set_requested(sonde_ds_field(ds, sink.request[i]), true);
-	return sonde_ds_subscribe(ds, on_record, NULL, 10000);
+	return sonde_ds_subscribe(ds, on_record, NULL, SONDE_PHASE_SINK);
 }
 
 static const struct sonde_operator sink_operator = {
     .name = "testsink",
     .kind = SONDE_OP_DATA,
-    .priority = 10000,
+    .priority = SONDE_PHASE_SINK,
     .instantiate = sink_instantiate,
     .pre_start = sink_pre_start,
 };
@@ -251,6 +251,7 @@ static struct sonde_gadget_ctx *open_ctx(const char *yaml, bool formatters)
 	if (formatters)
 		sonde_operator_register(&sonde_formatters_operator);
 	sonde_operator_register(&sink_operator);
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	image.config_yaml = yaml;
 	image.config_len = yaml ? strlen(yaml) : 0;
 	ctx = sonde_gadget_ctx_new(&image);

@@ -162,6 +162,7 @@ static void setup(void)
 	CHECK(sonde_operator_register(&data_op1) == 0);
 	CHECK(sonde_operator_register(&data_op3) == 0);
 	CHECK(sonde_operator_register(&image_op) == 0);
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	CHECK(sonde_operator_register(&data_op1) == -EEXIST);
 	trace[0] = 0;
 	emitted = received = 0;

@@ -138,6 +138,7 @@ static int run_with(const char *const *params, char **out)
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
 	sonde_operator_register(&sonde_cli_operator);
+	sonde_register_builtin_sinks(); /* what cli prints through */
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
 	fd = p[1];
@@ -342,7 +343,7 @@ static void test_errors(void)
 
 	reset_cfg();
 	CHECK_INT(run_with(bad_mode, &out), -EINVAL);
-	CHECK(strstr(last_err, "unknown output mode \"xml\"") != NULL);
+	CHECK_STR(last_err, "cli: unknown output mode \"xml\" (use columns, json, jsonpretty, yaml or none)");
 	CHECK_STR(out, "");
 	free(out);
 	CHECK_INT(run_with(bad_ds, &out), -EINVAL);
@@ -430,6 +431,7 @@ static void test_tty(void)
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
 	sonde_operator_register(&sonde_cli_operator);
+	sonde_register_builtin_sinks(); /* what cli prints through */
 	ctx = sonde_gadget_ctx_new(&image);
 	REQUIRE(ctx);
 	REQUIRE(sonde_gadget_instantiate(ctx) == 0);
@@ -463,6 +465,7 @@ static void test_epipe_cancels(void)
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
 	sonde_operator_register(&sonde_cli_operator);
+	sonde_register_builtin_sinks(); /* what cli prints through */
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	close(p[0]);
 	fd = p[1];
@@ -489,6 +492,7 @@ static void test_info_only(void)
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
 	sonde_operator_register(&sonde_cli_operator);
+	sonde_register_builtin_sinks(); /* what cli prints through */
 	ctx = sonde_gadget_ctx_new(&image);
 	REQUIRE(ctx);
 	CHECK_INT(sonde_gadget_instantiate(ctx), 0);
@@ -505,6 +509,74 @@ static void test_info_only(void)
 	sonde_gadget_ctx_free(ctx);
 }
 
+/* A sink registered next to the built-in ones: `-o count` finds it, it sees
+ * every record and writes through the writer the cli gives it. */
+struct counter {
+	struct sonde_outbuf *ob;
+	struct sonde_field *pid;
+	int opened, declared, records, closed;
+};
+static struct counter counter;
+
+static int count_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts, void **state)
+{
+	counter.ob = opts->env->out;
+	counter.pid = sonde_ds_field(ds, "proc.pid");
+	counter.opened++;
+	CHECK(opts->fields == NULL); /* takes no selection */
+	*state = &counter;
+	return 0;
+}
+
+static void count_declare(void *state, struct sonde_ds *ds)
+{
+	counter.declared++;
+	sonde_field_set_requested(counter.pid, true);
+}
+
+static void count_write(void *state, const struct sonde_record *rec)
+{
+	struct counter *c = state;
+
+	c->records++;
+	sonde_outbuf_puts(c->ob, "pid ");
+	sonde_outbuf_put_u64(c->ob, sonde_field_uint32(c->pid, rec));
+	sonde_outbuf_putc(c->ob, '\n');
+}
+
+static void count_close(void *state)
+{
+	((struct counter *)state)->closed++;
+}
+
+static void test_registered_sink(void)
+{
+	static const struct sonde_sink count_sink = {
+	    .name = "count",
+	    .open = count_open,
+	    .declare = count_declare,
+	    .write_record = count_write,
+	    .close = count_close,
+	};
+	static const char *const params[] = {"operator.cli.output", "count", NULL};
+	char *out;
+
+	sonde_register_builtin_sinks();
+	REQUIRE(sonde_sink_register(&count_sink) == 0);
+	reset_cfg();
+	memset(&counter, 0, sizeof(counter));
+	CHECK_INT(run_with(params, &out), 0);
+	CHECK_STR(out, "pid 100\npid 101\n");
+	CHECK_INT(counter.opened, 1);
+	CHECK_INT(counter.declared, 1);
+	CHECK_INT(counter.records, 2);
+	CHECK_INT(counter.closed, 1);
+	CHECK(req_pid);
+	CHECK(!req_name); /* only what the sink declared */
+	free(out);
+}
+
 TEST_MAIN(TEST(test_columns_default), TEST(test_fields), TEST(test_json_modes), TEST(test_yaml_and_none),
           TEST(test_array_ds), TEST(test_ds_annotations), TEST(test_errors), TEST(test_two_datasources),
-          TEST(test_requested_fields), TEST(test_tty), TEST(test_epipe_cancels), TEST(test_info_only))
+          TEST(test_requested_fields), TEST(test_tty), TEST(test_epipe_cancels), TEST(test_info_only),
+          TEST(test_registered_sink))

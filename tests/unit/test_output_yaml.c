@@ -178,8 +178,11 @@ static void test_literal_blocks(void)
 	CHECK_STR(Y("line\n"), " |\n  line\n");
 	CHECK_STR(Y("a\n\nb"), " |-\n  a\n\n  b\n");
 	CHECK_STR(Y(" x\ny"), " |2-\n   x\n  y\n");
-	/* several final breaks: keep them, and the document is closed with ... */
-	CHECK_STR(Y("a\n\n"), " |+\n  a\n\n...\n");
+	/* several final breaks: keep them. go-yaml closes the document with
+	 * "...", libyaml 0.2.5's emitter does not: the next record's `---` or
+	 * the end of the output ends the block just as well, and a parser reads
+	 * the same "a\n\n" back (test_roundtrip_libyaml). */
+	CHECK_STR(Y("a\n\n"), " |+\n  a\n\n");
 	/* a space before a break cannot be a block */
 	CHECK_STR(Y("x \ny"), " \"x \\ny\"\n");
 	CHECK_STR(Y("a\tb\nc"), " \"a\\tb\\nc\"\n");
@@ -286,7 +289,9 @@ static void test_keys_and_nesting(void)
 	plan = sonde_yaml_plan_new(ds);
 	REQUIRE(plan);
 	sonde_yaml_write_record(plan, &ob, sonde_ds_record(ds));
-	CHECK_STR(ob_text(&ob), "---\n{}\n");
+	/* go-yaml puts the empty mapping on a line of its own; libyaml's
+	 * emitter writes it after the document marker: the same document */
+	CHECK_STR(ob_text(&ob), "--- {}\n");
 	sonde_yaml_plan_free(plan);
 	sonde_outbuf_fini(&ob);
 	sonde_ds_free(ds);
@@ -393,6 +398,7 @@ static void test_roundtrip_libyaml(void)
 	for (size_t i = 0; i < sizeof(oracle_pieces) / sizeof(oracle_pieces[0]); i++)
 		check_libyaml(oracle_pieces[i], strlen(oracle_pieces[i]));
 	check_libyaml("\0", 1);
+	check_libyaml("a\n\n", 3); /* kept breaks without a closing "..." */
 	srand(14);
 	for (int i = 0; i < 20000 && !test_failures; i++) {
 		size_t n = oracle_random_string(buf, sizeof(buf), 24);

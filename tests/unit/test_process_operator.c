@@ -130,12 +130,12 @@ static int sink_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		return 0;
 	for (size_t i = 0; i < sonde_ds_nfields(ds); i++)
 		sonde_field_set_requested(sonde_ds_field_at(ds, i), true);
-	return sonde_ds_subscribe_array(ds, on_packet, NULL, 10000);
+	return sonde_ds_subscribe_array(ds, on_packet, NULL, SONDE_PHASE_SINK);
 }
 
 static const struct sonde_operator sink_operator = {
     .name = "testsink",
-    .priority = 10000,
+    .priority = SONDE_PHASE_SINK,
     .instantiate = sink_instantiate,
     .pre_start = sink_pre_start,
 };
@@ -166,6 +166,7 @@ static int run(const char *yaml, const char *const *params, int64_t timeout_ns,
 	sonde_operator_unregister_all();
 	sonde_operator_register(&sonde_process_operator);
 	sonde_operator_register(&sink_operator);
+	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	ctx = sonde_gadget_ctx_new(&image);
 	if (!ctx)
 		return -ENOMEM;

@@ -157,12 +157,12 @@ static int sink_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			return -ENOENT;
 		sonde_field_set_requested(f, true);
 	}
-	return sonde_ds_subscribe(ds, sink_record, NULL, 10000);
+	return sonde_ds_subscribe(ds, sink_record, NULL, SONDE_PHASE_SINK);
 }
 
 static const struct sonde_operator sink_operator = {
     .name = "testsink",
-    .priority = 10000,
+    .priority = SONDE_PHASE_SINK,
     .instantiate = sink_instantiate,
     .pre_start = sink_pre_start,
 };
