@@ -28,6 +28,7 @@ struct column {
 	int width, minwidth, maxwidth;
 	int calc; /* width in use */
 	bool fixed, right, hex;
+	bool last; /* no blanks after the last column's text */
 	uint8_t ellipsis;
 	int precision;
 	bool treat_fixed; /* fitting scratch */
@@ -281,10 +282,24 @@ static int header_escape(struct sonde_columns *c, struct column *col)
 	return 0;
 }
 
+/* The header is the text in upper case (escaped if not printable). */
+static int set_header(struct sonde_columns *c, struct column *col, const char *text)
+{
+	free(col->header);
+	col->header = strdup(text);
+	if (!col->header)
+		return -ENOMEM;
+	col->header_len = strlen(col->header);
+	for (size_t i = 0; i < col->header_len; i++)
+		if (col->header[i] >= 'a' && col->header[i] <= 'z')
+			col->header[i] = (char)(col->header[i] - 'a' + 'A');
+	col->header_runes = sonde_utf8_count(col->header, col->header_len);
+	return header_escape(c, col);
+}
+
 static int init_column(struct sonde_columns *c, struct column *col, struct sonde_field *f)
 {
 	const char *v, *alias;
-	size_t i;
 
 	col->field = f;
 	col->value = f;
@@ -346,15 +361,27 @@ static int init_column(struct sonde_columns *c, struct column *col, struct sonde
 	alias = sonde_field_annotation(f, "columns.alias");
 	if (!alias || !*alias)
 		alias = sonde_field_full_name(f);
-	col->header = strdup(alias);
-	if (!col->header)
+	return set_header(c, col, alias);
+}
+
+/* Two columns with one header (proc.creds.user and user both say USER)
+ * are told apart by their full names. */
+static int distinct_headers(struct sonde_columns *c)
+{
+	bool *dup = calloc(c->n ? c->n : 1, sizeof(*dup));
+	int err = 0;
+
+	if (!dup)
 		return -ENOMEM;
-	col->header_len = strlen(col->header);
-	for (i = 0; i < col->header_len; i++)
-		if (col->header[i] >= 'a' && col->header[i] <= 'z')
-			col->header[i] = (char)(col->header[i] - 'a' + 'A');
-	col->header_runes = sonde_utf8_count(col->header, col->header_len);
-	return header_escape(c, col);
+	for (size_t i = 0; i < c->n; i++)
+		for (size_t j = i + 1; j < c->n; j++)
+			if (!strcmp(c->cols[i].header, c->cols[j].header))
+				dup[i] = dup[j] = true;
+	for (size_t i = 0; i < c->n && !err; i++)
+		if (dup[i])
+			err = set_header(c, &c->cols[i], sonde_field_full_name(c->cols[i].field));
+	free(dup);
+	return err;
 }
 
 int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sonde_columns **out)
@@ -375,6 +402,12 @@ int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sond
 	err = select_fields(ds, fields, sel, &n);
 	if (err)
 		goto fail;
+	if (!n && fields && *fields) {
+		sonde_err("output: --fields \"%s\" leaves no column of data source %s to show", fields,
+		          sonde_ds_name(ds));
+		err = -EINVAL;
+		goto fail;
+	}
 	c->cols = calloc(n ? n : 1, sizeof(*c->cols));
 	if (!c->cols) {
 		err = -ENOMEM;
@@ -386,6 +419,11 @@ int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sond
 		if (err)
 			goto fail;
 	}
+	err = distinct_headers(c);
+	if (err)
+		goto fail;
+	if (n)
+		c->cols[n - 1].last = true;
 	free(sel);
 	*out = c;
 	return 0;
@@ -532,7 +570,7 @@ static size_t offset_of(const char *s, size_t len, size_t k)
 
 /* Writes text cut or padded to exactly `width` code points. */
 static void put_cell(struct sonde_outbuf *ob, const char *s, size_t len, size_t runes, int width,
-                     uint8_t ellipsis, bool right)
+                     uint8_t ellipsis, bool right, bool last)
 {
 	size_t w = width > 0 ? (size_t)width : 0, off;
 
@@ -542,7 +580,7 @@ static void put_cell(struct sonde_outbuf *ob, const char *s, size_t len, size_t 
 		if (right)
 			sonde_outbuf_fill(ob, ' ', w - runes);
 		sonde_outbuf_write(ob, s, len);
-		if (!right)
+		if (!right && !last)
 			sonde_outbuf_fill(ob, ' ', w - runes);
 		return;
 	}
@@ -582,7 +620,8 @@ void sonde_columns_write_header(struct sonde_columns *c, struct sonde_outbuf *ob
 
 		if (i)
 			sonde_outbuf_putc(ob, ' ');
-		put_cell(ob, col->header, col->header_len, col->header_runes, col->calc, ELL_END, col->right);
+		put_cell(ob, col->header, col->header_len, col->header_runes, col->calc, ELL_END, col->right,
+		         col->last);
 	}
 	sonde_outbuf_putc(ob, '\n');
 }
@@ -599,9 +638,9 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 	switch (col->v.type) {
 	case SONDE_V_BOOL:
 		if (sonde_v_bool(val, len))
-			put_cell(ob, "true", 4, 4, col->calc, col->ellipsis, col->right);
+			put_cell(ob, "true", 4, 4, col->calc, col->ellipsis, col->right, col->last);
 		else
-			put_cell(ob, "false", 5, 5, col->calc, col->ellipsis, col->right);
+			put_cell(ob, "false", 5, 5, col->calc, col->ellipsis, col->right, col->last);
 		return;
 	case SONDE_V_INT: {
 		int64_t x = sonde_v_int(val, len, col->v.size);
@@ -641,14 +680,15 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 		size_t runes;
 
 		if (sonde_goquote_is_plain(s, slen)) {
-			put_cell(ob, s, slen, slen, col->calc, col->ellipsis, col->right);
+			put_cell(ob, s, slen, slen, col->calc, col->ellipsis, col->right, col->last);
 			return;
 		}
 		sonde_outbuf_reset(&c->cell);
 		runes = sonde_goquote(&c->cell, s, slen);
 		if (sonde_outbuf_error(&c->cell))
 			runes = c->cell.len = 0;
-		put_cell(ob, c->cell.data, c->cell.len, runes, col->calc, col->ellipsis, col->right);
+		put_cell(ob, c->cell.data, c->cell.len, runes, col->calc, col->ellipsis, col->right,
+		         col->last);
 		return;
 	}
 	default:
@@ -659,7 +699,7 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 		n += 7;
 		break;
 	}
-	put_cell(ob, buf, n, n, col->calc, col->ellipsis, col->right);
+	put_cell(ob, buf, n, n, col->calc, col->ellipsis, col->right, col->last);
 }
 
 void sonde_columns_write_row(struct sonde_columns *c, struct sonde_outbuf *ob, const struct sonde_record *rec)

@@ -215,10 +215,10 @@ static void test_fields(void)
 	reset_cfg();
 	CHECK_INT(run_with(p1, &out), 0);
 	CHECK_STR(out,
-	          "NAME             PROC.PID  \nhello            100       \nhello            101       \n");
+	          "NAME             PROC.PID\nhello            100\nhello            101\n");
 	free(out);
 	CHECK_INT(run_with(p2, &out), 0);
-	CHECK_STR(out, "SECRET          \ns3cret          \ns3cret          \n");
+	CHECK_STR(out, "SECRET\ns3cret\ns3cret\n");
 	free(out);
 }
 
@@ -283,11 +283,11 @@ static void test_array_ds(void)
 	CHECK_INT(count(out, "---\n"), 3);
 	free(out);
 	CHECK_INT(run_with(cols, &out), 0);
-	CHECK_STR(out, "PROC.PID  \n100       \n101       \n102       \n");
+	CHECK_STR(out, "PROC.PID\n100\n101\n102\n");
 	free(out);
 	cfg.nrecs = 0; /* an empty packet: header only / [] */
 	CHECK_INT(run_with(cols, &out), 0);
-	CHECK_STR(out, "PROC.PID  \n");
+	CHECK_STR(out, "PROC.PID\n");
 	free(out);
 	CHECK_INT(run_with(json, &out), 0);
 	CHECK_STR(out, "[]\n");
@@ -373,8 +373,8 @@ static void test_two_datasources(void)
 	cfg.nrecs = 1;
 	cfg.second_ds = true;
 	CHECK_INT(run_with(shared, &out), 0);
-	CHECK(strstr(out, "NAME            \nhello           \n") != NULL);
-	CHECK(strstr(out, "TEXT            \nline one\\nline …\n") != NULL);
+	CHECK(strstr(out, "NAME\nhello\n") != NULL);
+	CHECK(strstr(out, "TEXT\nline one\\nline …\n") != NULL);
 	free(out);
 	CHECK_INT(run_with(unknown, &out), -EINVAL);
 	CHECK(strstr(last_err, "unknown field \"nope\"") != NULL);
@@ -442,9 +442,9 @@ static void test_tty(void)
 	fcntl(master, F_SETFL, O_NONBLOCK);
 	out = read_all(master);
 	/* 10 + 16 configured, scaled to 15 + 24 (+ 1 separator) = 40 */
-	CHECK_STR(out, "\033[H\033[2JPROC.PID        NAME                    \n"
-	               "100             hello                   \n"
-	               "101             hello                   \n");
+	CHECK_STR(out, "\033[H\033[2JPROC.PID        NAME\n"
+	               "100             hello\n"
+	               "101             hello\n");
 	free(out);
 	close(slave);
 	close(master);

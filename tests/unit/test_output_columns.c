@@ -81,12 +81,12 @@ static void test_widths_and_alignment(void)
 	sonde_field_put_int(hexneg, rec, -128);
 	CHECK_STR(row(c, rec),
 	          "      4242 bash     -128 18446744073709551615 true  3.1    <4 bytes>  <6 bytes>  "
-	          "0xBEEF 0x-80 \n");
+	          "0xBEEF 0x-80\n");
 	/* zero values */
 	rec = sonde_ds_record(ds);
 	CHECK_STR(row(c, rec),
 	          "         0          0    0                    false 0.0    <0 bytes>  <0 bytes>  "
-	          "0x0    0x0   \n");
+	          "0x0    0x0\n");
 	sonde_columns_free(c);
 	sonde_ds_free(ds);
 }
@@ -157,21 +157,21 @@ static void test_escaping(void)
 	rec = sonde_ds_record(ds);
 	sonde_field_put_string(s, rec, "a\"b\\c", 5);
 	sonde_field_put_string(cs, rec, "ab\0cd", 5); /* a CString ends at its NUL */
-	CHECK_STR(row(c, rec), "a\\\"b\\\\c    ab    \n");
+	CHECK_STR(row(c, rec), "a\\\"b\\\\c    ab\n");
 	sonde_field_put_string(s, rec, "tab\there\n", 9);
-	CHECK_STR(row(c, rec), "tab\\there… ab    \n");
+	CHECK_STR(row(c, rec), "tab\\there… ab\n");
 	/* invalid UTF-8 shows as \x escapes and is cut like any text */
 	sonde_field_put_string(s, rec,
 	                       "ab\xff\xfe"
 	                       "cd",
 	                       6);
-	CHECK_STR(row(c, rec), "ab\\xff\\xf… ab    \n");
+	CHECK_STR(row(c, rec), "ab\\xff\\xf… ab\n");
 	sonde_field_put_string(s, rec, "\xe2\x80\x8bzw", 5);
-	CHECK_STR(row(c, rec), "\\u200bzw   ab    \n");
-	/* empty strings: only padding */
+	CHECK_STR(row(c, rec), "\\u200bzw   ab\n");
+	/* empty strings: the first column's padding, the last one's nothing */
 	sonde_field_put_string(s, rec, "", 0);
 	sonde_field_put_string(cs, rec, "", 0);
-	CHECK_STR(row(c, rec), "                 \n");
+	CHECK_STR(row(c, rec), "           \n");
 	sonde_columns_free(c);
 	sonde_ds_free(ds);
 }
@@ -215,7 +215,7 @@ static void test_alias_replace_header(void)
 	CHECK_INT(warnings, 3); /* width, alignment, ellipsis of "bad" */
 	CHECK(strstr(last, "columns.ellipsis \"both\"") != NULL);
 	CHECK_INT(sonde_columns_count(c), 4); /* ep.addr is hidden */
-	CHECK_STR(header(c), "EP           MY\xe2\x80\xa6 VERYL\xe2\x80\xa6 BAD             \n");
+	CHECK_STR(header(c), "EP           MY\xe2\x80\xa6 VERYL\xe2\x80\xa6 BAD\n");
 	rec = sonde_ds_record(ds);
 	sonde_field_set(ep, rec, "\x0a\x00\x00\x01", 4);
 	sonde_field_put_string(addr, rec, "10.0.0.1", 8);
@@ -332,7 +332,7 @@ static void test_fit(void)
 	CHECK_INT(sonde_columns_width(c, 1), 12);
 	CHECK_INT(sonde_columns_width(c, 2), 5);
 	CHECK_INT(sonde_columns_width(c, 3), 10);
-	CHECK_STR(header(c), "A          B            C     D         \n");
+	CHECK_STR(header(c), "A          B            C     D\n");
 	sonde_columns_fit(c, 100); /* b stops at its max, the rest share the space */
 	CHECK_INT(sonde_columns_width(c, 0) + sonde_columns_width(c, 1) + sonde_columns_width(c, 2) +
 	              sonde_columns_width(c, 3) + 3,
@@ -346,7 +346,7 @@ static void test_fit(void)
 	CHECK_INT(sonde_columns_width(c, 1), 2);
 	CHECK_INT(sonde_columns_width(c, 2), 5);
 	CHECK_INT(sonde_columns_width(c, 3), 8);
-	CHECK_STR(header(c), "A  B  C     D       \n");
+	CHECK_STR(header(c), "A  B  C     D\n");
 	sonde_columns_fit(c, 10); /* too narrow: minimums win */
 	CHECK_INT(sonde_columns_width(c, 0), 1);
 	CHECK_INT(sonde_columns_width(c, 1), 1);
@@ -370,8 +370,7 @@ static void test_fixture_defaults(void)
 	CHECK_STR(header(c),
 	          "PROC             PROC.PID   PROC.COMM        NAME             I8   U8  I16    U16   "
 	          "I32         U32        I64                  U64                  F32              "
-	          "F64              FLAG             ARR              STR              SKIPME     BLOB    "
-	          "        \n");
+	          "F64              FLAG             ARR              STR              SKIPME     BLOB\n");
 	rec = sonde_ds_record(fx.ds);
 	fixture_event(&ev);
 	fixture_fill(&fx, rec, &ev, "x", 1);
@@ -379,7 +378,7 @@ static void test_fixture_defaults(void)
 	          "<20 bytes>       42         bash             hello            -128 255 -32768 65535 "
 	          "-2147483648 4294967295 -9223372036854775808 18446744073709551615 0.10             "
 	          "100000000000000… true             <12 bytes>       x                7          <4 "
-	          "bytes>       \n");
+	          "bytes>\n");
 	sonde_columns_free(c);
 	fixture_fini(&fx);
 }
@@ -394,6 +393,35 @@ static void setup(void)
 	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
 }
 
-TEST_MAIN(TEST(setup), TEST(test_widths_and_alignment), TEST(test_ellipsis), TEST(test_escaping),
+/* Two columns that would say USER are told apart by their full names; a
+ * --fields that removes every column is an error, not an empty table. */
+static void test_distinct_headers_and_empty_selection(void)
+{
+	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
+	struct sonde_field *creds, *a, *b;
+	struct sonde_field_opts po = {.sz = sizeof(po), .flags = SONDE_FIELD_EMPTY};
+	struct sonde_columns *c = NULL;
+
+	REQUIRE(ds);
+	creds = sonde_ds_add_field(ds, "creds", SONDE_KIND_INVALID, &po);
+	REQUIRE(creds);
+	{
+		const char *ann[] = {"columns.alias", "user", "columns.width", "10", NULL};
+		struct sonde_field_opts o = {.sz = sizeof(o), .parent = creds, .annotations = ann};
+
+		a = sonde_ds_add_field(ds, "user", SONDE_KIND_STRING, &o);
+	}
+	b = add(ds, "user", SONDE_KIND_STRING, 0, "columns.width=8", NULL, NULL);
+	REQUIRE(a && b);
+	REQUIRE(sonde_columns_new(ds, "creds.user,user", &c) == 0);
+	CHECK_STR(header(c), "CREDS.USER USER\n");
+	sonde_columns_free(c);
+	c = NULL;
+	CHECK_INT(sonde_columns_new(ds, "-creds.user,-user", &c), -EINVAL);
+	CHECK(c == NULL);
+	sonde_ds_free(ds);
+}
+
+TEST_MAIN(TEST(setup), TEST(test_distinct_headers_and_empty_selection), TEST(test_widths_and_alignment), TEST(test_ellipsis), TEST(test_escaping),
           TEST(test_alias_replace_header), TEST(test_selection), TEST(test_fit), TEST(test_fixture_defaults),
           TEST(cleanup))
