@@ -153,6 +153,31 @@ static const char *auto_template(const char **names, size_t n)
 }
 
 /* Appends one field; returns its index or -1. */
+/* What a member of struct gadget_user_stack holds (include/gadget/types.h):
+ * input of the stack symbolizer, listed hidden in a gadget's help. */
+static const char *user_stack_member(const char *member)
+{
+	static const char *const desc[][2] = {
+	    {"stack_id", "User stack: id of the stack in the gadget's stack map (0: none collected)"},
+	    {"pid_level0", "User stack: process ID in the initial PID namespace"},
+	    {"tid_level0", "User stack: thread ID in the initial PID namespace"},
+	    {"pid_level1", "User stack: process ID one PID namespace down (0 if none)"},
+	    {"tid_level1", "User stack: thread ID one PID namespace down (0 if none)"},
+	    {"dev_major", "User stack: major device number of the executable's file system"},
+	    {"dev_minor", "User stack: minor device number of the executable's file system"},
+	    {"inode", "User stack: inode of the executable"},
+	    {"mtime_sec", "User stack: modification time of the executable (seconds)"},
+	    {"mtime_nsec", "User stack: modification time of the executable (nanoseconds part)"},
+	    {"base_addr_hash", "User stack: hash that tells one address space from another"},
+	    {"ktime", "User stack: boot-time nanoseconds when the stack was collected"},
+	};
+
+	for (size_t i = 0; i < sizeof(desc) / sizeof(desc[0]); i++)
+		if (!strcmp(member, desc[i][0]))
+			return desc[i][1];
+	return NULL;
+}
+
 static int push(struct builder *b, const char *member, int parent, enum sonde_kind kind, uint32_t offset,
                 uint32_t size, const char **names, size_t nnames, const char *parent_struct, bool hide)
 {
@@ -207,6 +232,8 @@ static int push(struct builder *b, const char *member, int parent, enum sonde_ki
 		add_ann(b, x, "columns.alias", member);
 	if (hide || b->hidden_subtree)
 		add_ann(b, x, "columns.hidden", "true");
+	if (b->hidden_subtree && user_stack_member(member))
+		add_ann(b, x, "description", user_stack_member(member));
 	b->fields[b->n] = (struct sonde_static_field){
 	    .name = member,
 	    .parent = parent,

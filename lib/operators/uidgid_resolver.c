@@ -113,7 +113,7 @@ static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct s
 {
 	struct sonde_field_opts opts = {.sz = sizeof(opts), .has_order = true};
 	struct resolved_field *f, **grown;
-	char target[256];
+	char target[256], desc[320];
 
 	if (!sonde_kind_is_int(sonde_field_kind(src))) {
 		sonde_debug("uidgidresolver: %s.%s is not an integer; skipped", sonde_ds_name(ds),
@@ -132,6 +132,9 @@ static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct s
 	*f = (struct resolved_field){.r = r, .src = src, .group = group};
 	opts.parent = sonde_field_parent(src);
 	opts.order = sonde_field_order(src);
+	snprintf(desc, sizeof(desc), "%s name of %s (from the host's /etc/%s)", group ? "Group" : "User",
+	         sonde_field_full_name(src), group ? "group" : "passwd");
+	opts.annotations = (const char *const[]){"description", desc, NULL};
 	f->dst = sonde_ds_add_field(ds, target, SONDE_KIND_STRING, &opts);
 	if (!f->dst) {
 		sonde_err("uidgidresolver: datasource %s: cannot add field \"%s\" for %s (name taken?)",

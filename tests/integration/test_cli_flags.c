@@ -140,8 +140,8 @@ static void test_run_help(void)
 	}
 	CHECK(strstr(c, " \n") == NULL); /* no line padded with trailing blanks */
 	CHECK(strstr(c, "  [runtime.containerImageDigest] string") != NULL); /* long names keep the columns */
-	CHECK(strstr(a, "trace_open") != NULL); /* the gadgets there are */
-	CHECK(strstr(c, "--failed") != NULL);   /* and the gadget's own flags */
+	CHECK(strstr(a, "trace_open") != NULL);                              /* the gadgets there are */
+	CHECK(strstr(c, "--failed") != NULL);                                /* and the gadget's own flags */
 	free(a);
 	free(b);
 	free(c);
@@ -258,6 +258,36 @@ static void test_completion(void)
 	sonde_expect_error(bad_shell, "usage: sonde completion bash|zsh|fish");
 }
 
+/* Every field a gadget's help lists says what it is. */
+static void test_fields_described(void)
+{
+	static const char *const gadgets[] = {"trace_open",       "trace_exec",  "trace_malloc",
+	                                      "snapshot_process", "top_process", NULL};
+
+	for (size_t g = 0; gadgets[g]; g++) {
+		const char *argv[] = {"run", gadgets[g], "--help", NULL};
+		char *out = NULL, *line, *save = NULL;
+		bool in_fields = false;
+
+		CHECK_INT(sonde_run_cmd(argv, &out, NULL, 30000), 0);
+		REQUIRE(out);
+		for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char name[128], kind[32], desc[8];
+
+			if (!strncmp(line, "Fields of datasource", 20)) {
+				in_fields = true;
+				continue;
+			}
+			if (!in_fields || sscanf(line, " %127s %31s %7s", name, kind, desc) == 3)
+				continue;
+			fprintf(stderr, "%s: field without a description: %s\n", gadgets[g], line);
+			test_failures++;
+		}
+		free(out);
+	}
+}
+
 TEST_MAIN(TEST(test_attached_values_and_flags_first), TEST(test_attached_timeout),
           TEST(test_value_with_leading_dash), TEST(test_bad_flags), TEST(test_exit_status),
-          TEST(test_run_help), TEST(test_log_level), TEST(test_unprivileged), TEST(test_completion))
+          TEST(test_run_help), TEST(test_log_level), TEST(test_unprivileged), TEST(test_completion),
+          TEST(test_fields_described))
