@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/ebpf/internal.h"
+#include "ebpf/internal.h"
 #include "testlib.h"
 
 #define CHILD_COMM "sonde_it_btf"

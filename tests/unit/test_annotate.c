@@ -7,8 +7,8 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/annotate.h"
-#include "../../lib/operators/cli.h"
+#include "operators/annotate.h"
+#include "operators/cli.h"
 #include "testlib.h"
 
 static struct sonde_ds *ds, *other;

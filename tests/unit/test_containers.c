@@ -8,7 +8,7 @@
 
 #include <sonde/containers.h>
 
-#include "../../lib/containers/internal.h"
+#include "containers/internal.h"
 #include "testlib.h"
 
 static struct sonde_container *mk(const char *id, const char *name, uint64_t mntns, uint64_t netns)

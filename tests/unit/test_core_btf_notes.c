@@ -1,7 +1,7 @@
 /* The kernel build id that keys the CO-RE BTF cache, read from ELF notes. */
 #include <errno.h>
 
-#include "../../lib/ebpf/internal.h"
+#include "ebpf/internal.h"
 #include "testlib.h"
 
 /* Appends one note (header, name and desc, each padded to 4 bytes). */

@@ -10,7 +10,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/ebpf/ebpf.h"
+#include "ebpf/ebpf.h"
 #include "testlib.h"
 
 /* ---- log capture ---- */

@@ -2,7 +2,7 @@
  * classification, record splitting, ELF/BTF checks. */
 #include <unistd.h>
 
-#include "../../lib/ebpf/internal.h"
+#include "ebpf/internal.h"
 #include "test_ebpf_helpers.h"
 
 static void test_ldcache_host(void)

@@ -5,7 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/ebpf/internal.h"
+#include "ebpf/internal.h"
 #include "test_ebpf_helpers.h"
 
 static char tmp_path[64];

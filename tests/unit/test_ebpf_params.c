@@ -2,7 +2,7 @@
  * BTF, defaults from .rodata, gadget.yaml overrides, values written back. */
 #include <math.h>
 
-#include "../../lib/ebpf/internal.h"
+#include "ebpf/internal.h"
 #include "test_ebpf_helpers.h"
 
 static const char yaml[] = "params:\n"

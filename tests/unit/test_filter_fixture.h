@@ -13,9 +13,9 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/filter.h"
-#include "../../lib/operators/limiter.h"
-#include "../../lib/operators/sort.h"
+#include "operators/filter.h"
+#include "operators/limiter.h"
+#include "operators/sort.h"
 #include "testlib.h"
 
 struct tproc {

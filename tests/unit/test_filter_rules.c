@@ -8,7 +8,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/filter_rules.h"
+#include "operators/filter_rules.h"
 #include "testlib.h"
 
 struct ev {

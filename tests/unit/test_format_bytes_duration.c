@@ -1,8 +1,8 @@
 /* Byte counts (go-humanize) and durations (Go time.Duration) (lib/format). */
 #include <string.h>
 
-#include "../../lib/format/bytes.h"
-#include "../../lib/format/duration.h"
+#include "format/bytes.h"
+#include "format/duration.h"
 #include "testlib.h"
 
 static char buf[64];

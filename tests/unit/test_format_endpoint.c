@@ -2,7 +2,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 
-#include "../../lib/format/endpoint.h"
+#include "format/endpoint.h"
 #include "testlib.h"
 
 static char buf[SONDE_FMT_ENDPOINT_MAX];

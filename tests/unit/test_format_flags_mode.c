@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../../lib/format/file_flags.h"
-#include "../../lib/format/file_mode.h"
+#include "format/file_flags.h"
+#include "format/file_mode.h"
 #include "testlib.h"
 
 static char buf[256];

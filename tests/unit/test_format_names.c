@@ -5,10 +5,10 @@
 #include <string.h>
 #include <sys/syscall.h>
 
-#include "../../lib/format/endpoint.h"
-#include "../../lib/format/errno_names.h"
-#include "../../lib/format/signal_names.h"
-#include "../../lib/format/syscall_names.h"
+#include "format/endpoint.h"
+#include "format/errno_names.h"
+#include "format/signal_names.h"
+#include "format/syscall_names.h"
 #include "testlib.h"
 
 static char buf[128];

@@ -3,7 +3,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../lib/format/timestamp.h"
+#include "format/timestamp.h"
 #include "testlib.h"
 
 #define NS 1000000000LL

@@ -10,7 +10,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/formatters.h"
+#include "operators/formatters.h"
 #include "testlib.h"
 
 #define NS 1000000000LL

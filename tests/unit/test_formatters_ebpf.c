@@ -4,7 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/operators/formatters.h"
+#include "operators/formatters.h"
 #include "test_ebpf_helpers.h"
 
 #define NOUT 11

@@ -7,7 +7,7 @@
 #include <termios.h>
 #include <time.h>
 
-#include "../../lib/operators/cli.h"
+#include "operators/cli.h"
 #include "test_output_fixture.h"
 
 /* ---- a producer operator configured by each test ---- */

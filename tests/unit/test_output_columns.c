@@ -1,5 +1,5 @@
 /* Column output: header, widths, alignment, ellipsis, escaping, selection, fitting. */
-#include "../../lib/output/columns.h"
+#include "output/columns.h"
 #include "test_output_fixture.h"
 
 /* Adds a field with annotations given as "k=v" strings (NULL-terminated). */

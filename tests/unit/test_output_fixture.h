@@ -14,7 +14,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/output/outbuf.h"
+#include "output/outbuf.h"
 #include "testlib.h"
 
 struct raw_proc {

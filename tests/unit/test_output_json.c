@@ -1,7 +1,7 @@
 /* JSON output of records: key order, nesting, every kind, escaping, pretty form, arrays. */
 #include <math.h>
 
-#include "../../lib/output/json.h"
+#include "output/json.h"
 #include "test_output_fixture.h"
 #include "test_utf8_oracle.h"
 

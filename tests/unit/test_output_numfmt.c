@@ -2,8 +2,8 @@
 #include <float.h>
 #include <math.h>
 
-#include "../../lib/output/goquote.h"
-#include "../../lib/output/numfmt.h"
+#include "output/goquote.h"
+#include "output/numfmt.h"
 #include "test_output_fixture.h"
 
 static const char *json_f(double v, int bits)

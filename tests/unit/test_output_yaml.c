@@ -4,7 +4,7 @@
 
 #include <yaml.h>
 
-#include "../../lib/output/yaml.h"
+#include "output/yaml.h"
 #include "test_output_fixture.h"
 #include "test_utf8_oracle.h"
 

@@ -11,7 +11,7 @@
 
 #include <sonde/containers.h>
 
-#include "../../lib/containers/internal.h"
+#include "containers/internal.h"
 #include "testlib.h"
 
 #define DATA        SONDE_SOURCE_DIR "/tests/unit/data/podman"

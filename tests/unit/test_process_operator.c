@@ -12,7 +12,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/process.h"
+#include "operators/process.h"
 #include "testlib.h"
 
 #define MAX_PACKETS 8

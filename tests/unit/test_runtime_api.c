@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../lib/containers/runtime_api.h"
+#include "containers/runtime_api.h"
 #include "testlib.h"
 
 /* ---- a protobuf encoder just big enough for the answers ---- */

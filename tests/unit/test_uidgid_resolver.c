@@ -7,7 +7,7 @@
 
 #include <sonde/sonde.h>
 
-#include "../../lib/operators/uidgid_resolver.h"
+#include "operators/uidgid_resolver.h"
 #include "testlib.h"
 
 struct raw {
