@@ -14,6 +14,7 @@
 
 #include "event_loop.h"
 #include "kvlist.h"
+#include "util/clock.h"
 
 enum source_kind { SOURCE_FD, SOURCE_TIMER, SOURCE_STOP };
 
@@ -223,25 +224,17 @@ int event_loop_on_idle(struct event_loop *loop, sonde_timer_fn fn, void *arg)
 	return 0;
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int event_loop_run(struct event_loop *loop, int64_t timeout_ns)
 {
 	struct epoll_event events[32];
-	int64_t deadline = timeout_ns > 0 ? now_ns() + timeout_ns : 0;
+	int64_t deadline = timeout_ns > 0 ? util_now_ns() + timeout_ns : 0;
 	bool stop = false;
 
 	while (!stop && !atomic_load_explicit(&loop->stop_requested, memory_order_relaxed)) {
 		int wait_ms = -1, n;
 
 		if (deadline) {
-			int64_t left = deadline - now_ns();
+			int64_t left = deadline - util_now_ns();
 			if (left <= 0)
 				break;
 			wait_ms = (int)((left + 999999) / 1000000);

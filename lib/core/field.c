@@ -264,7 +264,7 @@ static void *owned_storage(struct sonde_payload *p, uint32_t len)
 		void *n;
 
 		while (ncap < len)
-			ncap *= 2;
+			ncap = ncap > UINT32_MAX / 2 ? len : ncap * 2; /* no wrap to 0 */
 		n = realloc(p->own, ncap);
 		if (!n)
 			return NULL;

@@ -5,24 +5,6 @@
 
 #include "kvlist.h"
 
-int grow_array(void **items, size_t *cap, size_t need, size_t elem_size)
-{
-	size_t ncap;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 4;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*items, ncap * elem_size);
-	if (!p)
-		return -ENOMEM;
-	*items = p;
-	*cap = ncap;
-	return 0;
-}
-
 int strlist_add(struct strlist *l, const char *s)
 {
 	char *dup;
@@ -60,6 +42,7 @@ void strlist_free(struct strlist *l)
 int kvlist_set(struct kvlist *l, const char *key, const char *value)
 {
 	char *v = strdup(value ? value : "");
+	size_t kcap = l->cap, vcap = l->cap;
 	char *k;
 
 	if (!v)
@@ -71,15 +54,11 @@ int kvlist_set(struct kvlist *l, const char *key, const char *value)
 			return 0;
 		}
 	}
-	if (grow_array((void **)&l->keys, &l->cap, l->len + 1, sizeof(char *)))
+	/* keys and values share l->cap, raised only once both have grown */
+	if (grow_array((void **)&l->keys, &kcap, l->len + 1, sizeof(char *)) ||
+	    grow_array((void **)&l->values, &vcap, l->len + 1, sizeof(char *)))
 		goto nomem;
-	/* values grows in lockstep with keys; its capacity is tracked by l->cap */
-	{
-		char **nv = realloc(l->values, l->cap * sizeof(char *));
-		if (!nv)
-			goto nomem;
-		l->values = nv;
-	}
+	l->cap = kcap < vcap ? kcap : vcap;
 	k = strdup(key);
 	if (!k)
 		goto nomem;

@@ -5,6 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* the lists grow with grow_array; so do the callers' arrays */
+#include "util/array.h"
+
 struct strlist {
 	char **items;
 	size_t len, cap;
@@ -25,8 +28,5 @@ void strlist_free(struct strlist *l);
 int kvlist_set(struct kvlist *l, const char *key, const char *value);
 const char *kvlist_get(const struct kvlist *l, const char *key);
 void kvlist_free(struct kvlist *l);
-
-/* Grows *items (of elem_size) to hold at least `need`; returns 0 or -ENOMEM. */
-int grow_array(void **items, size_t *cap, size_t need, size_t elem_size);
 
 #endif

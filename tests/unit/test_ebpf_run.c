@@ -13,14 +13,7 @@
 
 #include "kernel_probe.h"
 #include "test_ebpf_helpers.h"
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "util/clock.h"
 
 /* ---- a thread that keeps making the syscalls the fixtures trace ---- */
 
@@ -92,7 +85,7 @@ static int on_getpid(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	uint64_t seq = sonde_field_uint64(s->seq, rec);
 
 	if (!s->records++)
-		s->first_ns = now_ns();
+		s->first_ns = util_now_ns();
 	if (sonde_field_uint32(s->pid, rec) != self_pid || !comm || len == 0 ||
 	    strncmp(comm, "test_ebpf_run", len) != 0 || (s->records > 1 && seq <= s->last_seq))
 		s->bad++;
@@ -129,7 +122,7 @@ static void test_ringbuf_tracer(void)
 	sonde_log_set_level(SONDE_LOG_DEBUG);
 	log_debug_needle = "loaded in";
 	trigger_start(&trig);
-	t0 = now_ns();
+	t0 = util_now_ns();
 	CHECK_INT(sonde_gadget_run(r.ctx, 10 * 1000000000LL), 0);
 	trigger_stop(&trig);
 	sonde_log_set_level(SONDE_LOG_WARN);
@@ -247,14 +240,14 @@ static void *perf_flood_main(void *arg)
 static int on_perf_slow(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct perf_flood *f = arg;
-	int64_t deadline = now_ns() + 10 * 1000000000LL;
+	int64_t deadline = util_now_ns() + 10 * 1000000000LL;
 
 	(void)ds;
 	(void)rec;
 	if (++f->records == 1) {
 		long until = atomic_load(&f->calls) + 100000;
 
-		while (atomic_load(&f->calls) < until && now_ns() < deadline)
+		while (atomic_load(&f->calls) < until && util_now_ns() < deadline)
 			usleep(1000);
 	}
 	return 0;
@@ -356,9 +349,9 @@ static int run_iter(const char *yaml, int64_t timeout_ns, struct iter_sink *sink
 	sink->pid = sonde_ds_field(ds, "pid");
 	sink->comm = sonde_ds_field(ds, "comm");
 	sonde_ds_subscribe_array(ds, on_tasks, sink, 100);
-	t0 = now_ns();
+	t0 = util_now_ns();
 	err = sonde_gadget_run(r.ctx, timeout_ns);
-	*elapsed = now_ns() - t0;
+	*elapsed = util_now_ns() - t0;
 	gadget_close(&r);
 	return err;
 }
@@ -605,7 +598,7 @@ static void test_builtin_gadgets(void)
 	for (size_t i = 0; i < sonde_builtin_gadget_count(); i++) {
 		const struct sonde_gadget_image *img = sonde_builtin_gadget_at(i);
 		struct sonde_gadget_ctx *ctx = sonde_gadget_ctx_new(img);
-		int64_t t0 = now_ns();
+		int64_t t0 = util_now_ns();
 		int err;
 
 		capture_reset();
@@ -632,7 +625,7 @@ static void test_builtin_gadgets(void)
 			test_failures++;
 		}
 		printf("  %-18s %d datasource(s), run %.1f ms; %s\n", img->name, (int)sonde_gadget_nds(ctx),
-		       (double)(now_ns() - t0) / 1e6, log_debug_line);
+		       (double)(util_now_ns() - t0) / 1e6, log_debug_line);
 		sonde_gadget_ctx_free(ctx);
 	}
 }

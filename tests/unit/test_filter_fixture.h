@@ -17,6 +17,7 @@
 #include "operators/limiter.h"
 #include "operators/sort.h"
 #include "testlib.h"
+#include "util/clock.h"
 
 struct tproc {
 	char comm[16];
@@ -168,14 +169,6 @@ static void fill(int d, struct sonde_record *rec, const struct row *r, struct te
 	                       r->name ? (uint32_t)strlen(r->name) : 0);
 }
 
-static double fixture_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The speed loop: records are prepared once, each emit only points the
  * record at its raw event, as a ring-buffer reader does. */
 static void emit_repeated(struct tev *evs)
@@ -195,7 +188,7 @@ static void emit_repeated(struct tev *evs)
 static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 {
 	static struct tev evs[MAX_ROWS];
-	double t0 = fixture_now();
+	double t0 = ((double)util_now_ns() / 1e9);
 
 	if (emitted)
 		return;
@@ -203,7 +196,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 
 	if (pcfg.repeat) {
 		emit_repeated(evs);
-		emit_seconds = fixture_now() - t0;
+		emit_seconds = ((double)util_now_ns() / 1e9) - t0;
 		sonde_gadget_done(ctx);
 		return;
 	}

@@ -12,6 +12,7 @@
 
 #include "operators/formatters.h"
 #include "testlib.h"
+#include "util/clock.h"
 
 #define NS 1000000000LL
 
@@ -129,17 +130,9 @@ static int add_fields(struct sonde_ds *ds)
 	return sonde_ds_add_static_fields(ds, sizeof(struct ev), m, I_N, NULL);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
-}
-
 static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = util_now_ns();
 
 	for (int i = 0; i < src.nrecs; i++) {
 		struct sonde_record *rec = sonde_ds_record(src.ds);
@@ -148,7 +141,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 		rec->payloads[0].len = sizeof(src.ev);
 		sonde_ds_emit(src.ds, rec);
 	}
-	src.emit_ns = mono_ns() - t0;
+	src.emit_ns = util_now_ns() - t0;
 	sonde_gadget_done(ctx);
 }
 
