@@ -16,6 +16,9 @@
 #include <sonde/containers.h>
 #include <sonde/log.h>
 
+#include "util/clock.h"
+#include "util/array.h"
+
 #define DEFAULT_REMOVED_TTL_NS (2LL * 1000000000LL)
 
 struct removed {
@@ -41,31 +44,6 @@ struct sonde_containers {
 	/* one-entry cache of by_mntns: a running container */
 	_Atomic(const struct sonde_container *) cached;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap = *cap ? *cap : 8;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (ncap < need)
-		ncap *= 2;
-	p = realloc(*arr, ncap * size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
 
 struct sonde_containers *sonde_containers_new(void)
 {
@@ -114,7 +92,7 @@ static bool expired(const struct sonde_containers *set, const struct removed *r,
  * so pointers returned by lookups stay valid until the next change). */
 static void purge(struct sonde_containers *set)
 {
-	int64_t now = now_ns();
+	int64_t now = util_now_ns();
 	size_t k = 0;
 
 	for (size_t i = 0; i < set->nremoved; i++) {
@@ -170,7 +148,7 @@ int sonde_containers_add(struct sonde_containers *set, struct sonde_container *c
 			break;
 		}
 	}
-	if (grow((void **)&set->live, &set->live_cap, set->nlive + 1, sizeof(*set->live))) {
+	if (grow_array((void **)&set->live, &set->live_cap, set->nlive + 1, sizeof(*set->live))) {
 		sonde_container_free(c);
 		return -ENOMEM;
 	}
@@ -189,12 +167,12 @@ int sonde_containers_remove(struct sonde_containers *set, const char *id)
 		return -ENOENT;
 	purge(set);
 	c = take_live(set, (size_t)i);
-	if (grow((void **)&set->removed, &set->removed_cap, set->nremoved + 1, sizeof(*set->removed))) {
+	if (grow_array((void **)&set->removed, &set->removed_cap, set->nremoved + 1, sizeof(*set->removed))) {
 		notify(set, SONDE_CONTAINER_REMOVED, c);
 		sonde_container_free(c);
 		return 0;
 	}
-	set->removed[set->nremoved++] = (struct removed){c, now_ns()};
+	set->removed[set->nremoved++] = (struct removed){c, util_now_ns()};
 	notify(set, SONDE_CONTAINER_REMOVED, c);
 	return 0;
 }
@@ -221,7 +199,7 @@ static const struct sonde_container *find_removed(const struct sonde_containers 
 	 * when nothing was removed */
 	if (set->nremoved == 0)
 		return NULL;
-	now = now_ns();
+	now = util_now_ns();
 	for (size_t i = set->nremoved; i-- > 0;)
 		if (!expired(set, &set->removed[i], now) && match(set->removed[i].c, key))
 			return set->removed[i].c;
@@ -292,7 +270,7 @@ const struct sonde_container *sonde_containers_by_mntns_at(struct sonde_containe
 	/* the newest claimant, unless the event is older than it */
 	if (!c || !boot_ns || !c->started_boot_ns || boot_ns >= c->started_boot_ns)
 		return c;
-	now = now_ns();
+	now = util_now_ns();
 	for (size_t i = set->nremoved; i-- > 0;) {
 		const struct sonde_container *r = set->removed[i].c;
 
@@ -338,12 +316,9 @@ const struct sonde_container *sonde_containers_at(const struct sonde_containers 
 
 int sonde_containers_subscribe(struct sonde_containers *set, sonde_container_fn fn, void *arg)
 {
-	struct subscriber *s = realloc(set->subs, (set->nsubs + 1) * sizeof(*s));
-
-	if (!s)
+	if (grow_array_by_len((void **)&set->subs, set->nsubs, sizeof(*set->subs)))
 		return -ENOMEM;
-	set->subs = s;
-	s[set->nsubs++] = (struct subscriber){++set->next_sub_id, fn, arg};
+	set->subs[set->nsubs++] = (struct subscriber){++set->next_sub_id, fn, arg};
 	return set->next_sub_id;
 }
 

@@ -90,6 +90,8 @@ static int kv_set(size_t *n, char ***keysp, char ***valuesp, const char *key, co
 	for (size_t i = 0; i < *n; i++)
 		if (strcmp((*keysp)[i], key) == 0)
 			return sonde_container_set_str(&(*valuesp)[i], value);
+	/* exact sizes, no implied capacity: these arrays are public members of
+	 * struct sonde_container, which a caller may have allocated itself */
 	keys = realloc(*keysp, (*n + 1) * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;

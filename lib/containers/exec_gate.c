@@ -16,12 +16,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "containers/exec_gate.h"
+#include "util/clock.h"
+#include "util/fd.h"
 
 #define MAX_HELD 256 /* permission events held at once; beyond, allowed at once */
 
@@ -38,14 +39,6 @@ struct held {
 
 /* ---- the child ---- */
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void allow(int fanfd, int fd)
 {
 	struct fanotify_response r = {.fd = fd, .response = FAN_ALLOW};
@@ -60,20 +53,6 @@ static void allow(int fanfd, int fd)
 static void tell(int sock, const struct exec_gate_msg *m)
 {
 	if (send(sock, m, sizeof(*m), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-	}
-}
-
-static void close_others(int keep_a, int keep_b)
-{
-	int lo = keep_a < keep_b ? keep_a : keep_b, hi = keep_a < keep_b ? keep_b : keep_a;
-
-	/* close_range: Linux 5.9; older kernels keep the fds, which is harmless
-	 * but for pipes a reader waits on, so close the usual range by hand too */
-	if (syscall(SYS_close_range, 0, lo - 1, 0) || syscall(SYS_close_range, lo + 1, hi - 1, 0) ||
-	    syscall(SYS_close_range, hi + 1, ~0U, 0)) {
-		for (int fd = 0; fd < 1024; fd++)
-			if (fd != keep_a && fd != keep_b)
-				close(fd);
 	}
 }
 
@@ -108,7 +87,8 @@ static void read_events(int fanfd, int sock, struct held *held, size_t *nheld, u
 			msg.seq = ++*seq;
 			msg.dev = st.st_dev;
 			msg.ino = st.st_ino;
-			held[(*nheld)++] = (struct held){msg.seq, m->fd, mono_ms() + timeout_ms};
+			held[(*nheld)++] =
+			    (struct held){msg.seq, m->fd, util_now_ns() / 1000000 + timeout_ms};
 			tell(sock, &msg);
 		}
 	}
@@ -134,7 +114,7 @@ static void read_releases(int fanfd, int sock, struct held *held, size_t *nheld)
 
 static int expire(int fanfd, int sock, struct held *held, size_t *nheld)
 {
-	int64_t now = mono_ms(), next = -1;
+	int64_t now = util_now_ns() / 1000000, next = -1;
 
 	for (size_t i = 0; i < *nheld;) {
 		if (held[i].deadline_ms <= now) {
@@ -168,7 +148,7 @@ static _Noreturn void gate_main(int fanfd, int sock, pid_t parent, int timeout_m
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
-	close_others(fanfd, sock);
+	util_close_fds_except(fanfd, sock);
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fanfd, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
 		int wait_ms = expire(fanfd, sock, held, &nheld);

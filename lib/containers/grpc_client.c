@@ -24,6 +24,7 @@
 #include <sonde/log.h>
 
 #include "containers/grpc_client.h"
+#include "util/clock.h"
 
 #define DEFAULT_TIMEOUT_MS 500
 #define DEFAULT_BACKOFF_MS 5000
@@ -115,14 +116,6 @@ struct grpc_endpoint {
 	int64_t down_until_ns; /* CLOCK_MONOTONIC */
 	bool warned;           /* one warning per outage */
 };
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 struct grpc_endpoint *grpc_endpoint_new(const char *socket_path, const char *what,
                                         const struct grpc_endpoint_opts *opts)
@@ -273,7 +266,7 @@ static int call_locked(struct grpc_endpoint *ep, const char *method, const char 
 	*resp = NULL;
 	if (access(ep->path, F_OK))
 		return -ENOENT; /* that runtime is not running here: not an outage */
-	if (mono_ns() < ep->down_until_ns)
+	if (util_now_ns() < ep->down_until_ns)
 		return -EAGAIN;
 	err = connect_lazily(ep);
 	if (err)
@@ -325,7 +318,7 @@ static int call_locked(struct grpc_endpoint *ep, const char *method, const char 
 			err = unpack(recv, resp_desc, resp);
 	}
 	if (err == -ETIMEDOUT || err == -ECONNREFUSED) {
-		ep->down_until_ns = mono_ns() + (int64_t)ep->backoff_ms * 1000000LL;
+		ep->down_until_ns = util_now_ns() + (int64_t)ep->backoff_ms * 1000000LL;
 		if (!ep->warned)
 			sonde_warn("containers: %s at %s %s; container metadata from it is missing for now",
 			           ep->what, ep->path,

@@ -35,8 +35,6 @@ int proc_cmdline(const char *proc_root, uint32_t pid, char **args, size_t *len);
 bool proc_runs_runtime(const char *proc_root, uint32_t pid);
 /* readlink of /proc/<pid>/cwd, caller frees. */
 int proc_cwd(const char *proc_root, uint32_t pid, char **cwd);
-/* Reads a whole (small) file, NUL-terminated; -EFBIG above max bytes. */
-int read_small_file(const char *path, size_t max, char **out, size_t *len);
 
 /* ---- runtime_state.c: one runtime's state directory ---- */
 struct runtime_desc {

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "containers/internal.h"
+#include "util/file.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_LINKS    40
@@ -82,7 +83,7 @@ int oci_bundle_exec_path(const char *bundle, char **path)
 	int err;
 
 	snprintf(cfg, sizeof(cfg), "%s/config.json", bundle);
-	err = read_small_file(cfg, 16u << 20, &text, &len);
+	err = util_read_file(cfg, 16u << 20, &text, &len);
 	if (err)
 		return err;
 	root = json_loadb(text, len, 0, NULL);

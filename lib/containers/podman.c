@@ -23,6 +23,7 @@
 #include <sonde/log.h>
 
 #include "containers/internal.h"
+#include "util/file.h"
 
 #define MAX_STORE_BYTES        (64u << 20)
 #define DEFAULT_CONTAINERS_DIR "/var/lib/containers/storage/overlay-containers"
@@ -166,7 +167,7 @@ static int find_in_file(const char *path, const char *key, struct podman_meta *m
 {
 	char *text;
 	size_t len;
-	int err = read_small_file(path, MAX_STORE_BYTES, &text, &len);
+	int err = util_read_file(path, MAX_STORE_BYTES, &text, &len);
 
 	if (err)
 		return err;

@@ -13,63 +13,11 @@
 #include <unistd.h>
 
 #include "containers/internal.h"
+#include "util/file.h"
 
 static int gone(void)
 {
 	return errno == ENOENT || errno == ESRCH ? -ESRCH : -errno;
-}
-
-int read_small_file(const char *path, size_t max, char **out, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t cap = 4096, n = 0;
-	char *buf;
-
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap + 1);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (n == cap) {
-			char *nb;
-			if (cap >= max) {
-				free(buf);
-				close(fd);
-				return -EFBIG;
-			}
-			cap *= 2;
-			nb = realloc(buf, cap + 1);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int err = -errno;
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = 0;
-	*out = buf;
-	if (len)
-		*len = n;
-	return 0;
 }
 
 int proc_ns_inode(const char *proc_root, uint32_t pid, const char *ns, uint64_t *ino)
@@ -90,7 +38,7 @@ int proc_ppid(const char *proc_root, uint32_t pid, uint32_t *ppid)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%u/status", proc_root, pid);
-	err = read_small_file(path, 1 << 16, &text, NULL);
+	err = util_read_file(path, 1 << 16, &text, NULL);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
 	p = strstr(text, "\nPPid:");
@@ -105,7 +53,7 @@ int proc_cgroup_path(const char *proc_root, uint32_t pid, char **path)
 	int err;
 
 	snprintf(file, sizeof(file), "%s/%u/cgroup", proc_root, pid);
-	err = read_small_file(file, 1 << 20, &text, NULL);
+	err = util_read_file(file, 1 << 20, &text, NULL);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -150,7 +98,7 @@ int proc_cmdline(const char *proc_root, uint32_t pid, char **args, size_t *len)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%u/cmdline", proc_root, pid);
-	err = read_small_file(path, 1 << 20, args, len);
+	err = util_read_file(path, 1 << 20, args, len);
 	return err == -ENOENT ? -ESRCH : err;
 }
 
@@ -177,7 +125,7 @@ bool proc_runs_runtime(const char *proc_root, uint32_t pid)
 	/* the exe link does not tell: runc's init runs a sealed memfd copy of
 	 * runc, which reads as "/" once the container's root is pivoted */
 	snprintf(path, sizeof(path), "%s/%u/comm", proc_root, pid);
-	err = read_small_file(path, 64, &comm, NULL);
+	err = util_read_file(path, 64, &comm, NULL);
 	if (err)
 		return false; /* gone: it ran whatever it was meant to */
 	comm[strcspn(comm, "\n")] = 0;
@@ -194,7 +142,7 @@ int proc_start_boot_ns(const char *proc_root, uint32_t pid, int64_t *ns)
 	int err;
 
 	snprintf(path, sizeof(path), "%s/%u/stat", proc_root, pid);
-	err = read_small_file(path, 1 << 16, &text, NULL);
+	err = util_read_file(path, 1 << 16, &text, NULL);
 	if (err)
 		return err == -ENOENT ? -ESRCH : err;
 	/* field 22 (starttime, clock ticks since boot) counts from after the ")" of comm */

@@ -12,6 +12,7 @@
 #include <sonde/log.h>
 
 #include "containers/internal.h"
+#include "util/file.h"
 
 #define MAX_STATE_BYTES  (1u << 20)
 #define MAX_CONFIG_BYTES (16u << 20) /* as upstream bounds ociConfig */
@@ -25,7 +26,7 @@ static void read_annotations(struct sonde_container *c, const char *config_path)
 	char *text;
 	size_t len;
 
-	if (read_small_file(config_path, MAX_CONFIG_BYTES, &text, &len))
+	if (util_read_file(config_path, MAX_CONFIG_BYTES, &text, &len))
 		return;
 	if (sonde_oci_config_parse(text, len, c))
 		sonde_debug("containers: %s: not an OCI config; annotations skipped", config_path);
@@ -57,7 +58,7 @@ int runtime_load(const struct runtime_desc *rt, const char *root, const char *id
 	if (!c)
 		return -ENOMEM;
 	snprintf(path, sizeof(path), "%s/%s/%s", root, id, rt->state_file);
-	err = read_small_file(path, MAX_STATE_BYTES, &text, &len);
+	err = util_read_file(path, MAX_STATE_BYTES, &text, &len);
 	if (!err) {
 		err = rt->parse(text, len, c);
 		free(text);

@@ -9,6 +9,7 @@
 #include <sonde/container_selector.h>
 
 #include "core/trim.h"
+#include "util/array.h"
 
 /* The name lists, and where each one looks in the container record. */
 enum { SEL_NAME, SEL_NAMESPACE, SEL_POD, SEL_K8S_CONTAINER, NLISTS };
@@ -65,19 +66,12 @@ void sonde_container_selector_free(struct sonde_container_selector *sel)
 
 static int add_name(struct name_list *l, const char *name, bool exclude)
 {
-	char **names = realloc(l->names, (l->n + 1) * sizeof(*names));
-	bool *ex;
-
-	if (!names)
+	if (grow_array_by_len((void **)&l->names, l->n, sizeof(*l->names)) ||
+	    grow_array_by_len((void **)&l->exclude, l->n, sizeof(*l->exclude)))
 		return -ENOMEM;
-	l->names = names;
-	ex = realloc(l->exclude, (l->n + 1) * sizeof(*ex));
-	if (!ex)
+	if (!(l->names[l->n] = strdup(name)))
 		return -ENOMEM;
-	l->exclude = ex;
-	if (!(names[l->n] = strdup(name)))
-		return -ENOMEM;
-	ex[l->n++] = exclude;
+	l->exclude[l->n++] = exclude;
 	l->has_include |= !exclude;
 	return 0;
 }
@@ -97,12 +91,11 @@ static int parse_name(struct name_list *l, const char *flag, char *entry, const 
 
 static int add_label(struct sonde_container_selector *sel, const char *key, const char *value, bool negate)
 {
-	struct label_term *t = realloc(sel->labels, (sel->nlabels + 1) * sizeof(*t));
+	struct label_term *t;
 
-	if (!t)
+	if (grow_array_by_len((void **)&sel->labels, sel->nlabels, sizeof(*sel->labels)))
 		return -ENOMEM;
-	sel->labels = t;
-	t = &t[sel->nlabels];
+	t = &sel->labels[sel->nlabels];
 	t->key = strdup(key);
 	t->value = strdup(value);
 	t->negate = negate;

@@ -45,6 +45,8 @@
 
 #include "containers/exec_gate.h"
 #include "containers/internal.h"
+#include "util/clock.h"
+#include "util/array.h"
 
 #define NRECENT          32
 #define NHOLDS           32                    /* held execs remembered until their hold may time out */
@@ -143,26 +145,6 @@ struct sonde_container_watcher {
 	uint64_t self_mntns;
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int append(void *arr, size_t *n, const void *elem, size_t size)
-{
-	char *p = realloc(*(void **)arr, (*n + 1) * size);
-
-	if (!p)
-		return -ENOMEM;
-	memcpy(p + *n * size, elem, size);
-	*(void **)arr = p;
-	(*n)++;
-	return 0;
-}
-
 static void drop(void *arr, size_t *n, size_t i, size_t size)
 {
 	char *p = *(char **)arr;
@@ -197,7 +179,7 @@ static void watch_pid(struct sonde_container_watcher *w, const struct sonde_cont
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = TAG(TAG_PIDFD, pw.fd)};
 
 	if (pw.fd < 0 || !pw.id || epoll_ctl(w->epfd, EPOLL_CTL_ADD, pw.fd, &ev) ||
-	    append(&w->pids, &w->npids, &pw, sizeof(pw))) {
+	    append_array(&w->pids, &w->npids, &pw, sizeof(pw))) {
 		/* its init is already gone (or no memory): it cannot stay */
 		sonde_debug("containers: %s: cannot watch pid %u: %s", c->id, c->pid, strerror(errno));
 		if (pw.fd >= 0)
@@ -256,7 +238,7 @@ static void pending_free(struct sonde_container_watcher *w, size_t i)
 		    w->pend[j].dev == p->dev)
 			shared = true;
 	if (p->exec_path && !shared && w->fanfd >= 0) {
-		if (append(&w->unmark, &w->nunmark, &p->exec_path, sizeof(p->exec_path)) == 0)
+		if (append_array(&w->unmark, &w->nunmark, &p->exec_path, sizeof(p->exec_path)) == 0)
 			p->exec_path = NULL; /* now the unmark list's */
 		else
 			fanotify_mark(w->fanfd, FAN_MARK_REMOVE, FAN_OPEN_EXEC_PERM, AT_FDCWD, p->exec_path);
@@ -355,7 +337,7 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 /* The bundle of container `id` from a recent runtime invocation naming it. */
 static char *bundle_from_runtime(struct sonde_container_watcher *w, const char *id)
 {
-	int64_t now = now_ns();
+	int64_t now = util_now_ns();
 
 	for (size_t k = 0; k < NRECENT; k++) {
 		struct recent *rc = &w->recent[(w->recent_next + NRECENT - 1 - k) % NRECENT];
@@ -405,7 +387,7 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 {
 	char dir[PATH_MAX];
 	struct dir_watch dw = {.r = r};
-	struct pending p = {.r = r, .since = now_ns()};
+	struct pending p = {.r = r, .since = util_now_ns()};
 	struct stat st;
 
 	if (!sonde_container_id_valid(id) || is_live(w, id) || pending_index(w, r, id) >= 0)
@@ -413,7 +395,7 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 	snprintf(dir, sizeof(dir), "%s/%s", r->root, id);
 	dw.wd = inotify_add_watch(w->inofd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
 	dw.id = strdup(id);
-	if (dw.wd < 0 || !dw.id || append(&w->dirs, &w->ndirs, &dw, sizeof(dw)))
+	if (dw.wd < 0 || !dw.id || append_array(&w->dirs, &w->ndirs, &dw, sizeof(dw)))
 		free(dw.id);
 	p.id = strdup(id);
 	p.bundle = bundle_from_runtime(w, id);
@@ -439,7 +421,7 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 			p.exec_path = NULL;
 		}
 	}
-	if (append(&w->pend, &w->npend, &p, sizeof(p))) {
+	if (append_array(&w->pend, &w->npend, &p, sizeof(p))) {
 		free(p.id);
 		free(p.bundle);
 		free(p.exec_path);
@@ -450,7 +432,7 @@ static void on_new_dir(struct sonde_container_watcher *w, struct root_watch *r, 
 
 static void expire_pending(struct sonde_container_watcher *w)
 {
-	int64_t now = now_ns();
+	int64_t now = util_now_ns();
 
 	for (size_t i = w->npend; i-- > 0;)
 		if (now - w->pend[i].since > PENDING_NS)
@@ -507,7 +489,7 @@ static struct root_watch *add_root(struct sonde_container_watcher *w, const stru
 {
 	struct root_watch *r = calloc(1, sizeof(*r));
 
-	if (!r || !(r->root = strdup(root)) || append(&w->roots, &w->nroots, &r, sizeof(r))) {
+	if (!r || !(r->root = strdup(root)) || append_array(&w->roots, &w->nroots, &r, sizeof(r))) {
 		if (r)
 			free(r->root);
 		free(r);
@@ -666,7 +648,7 @@ static void handle_gate(struct sonde_container_watcher *w)
 			on_held_exec(w, &m);
 			released = true;
 		} else if (m.kind == EXEC_GATE_SEEN) {
-			w->recent[w->recent_next] = (struct recent){m.pid, now_ns()};
+			w->recent[w->recent_next] = (struct recent){m.pid, util_now_ns()};
 			w->recent_next = (w->recent_next + 1) % NRECENT;
 		} else if (m.kind == EXEC_GATE_TIMED_OUT) {
 			hold_timed_out(w, m.seq);
