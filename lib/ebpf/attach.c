@@ -141,7 +141,7 @@ int ebpf_prepare_programs(struct ebpf_gadget *g)
 
 int ebpf_keep_link(struct ebpf_gadget *g, struct bpf_link *link)
 {
-	if (ebpf_grow(&g->links, &g->links_cap, g->nlinks + 1, sizeof(*g->links))) {
+	if (grow_array((void **)&g->links, &g->links_cap, g->nlinks + 1, sizeof(*g->links))) {
 		bpf_link__destroy(link);
 		return -ENOMEM;
 	}

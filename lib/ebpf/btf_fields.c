@@ -181,27 +181,17 @@ static const char *user_stack_member(const char *member)
 static int push(struct builder *b, const char *member, int parent, enum sonde_kind kind, uint32_t offset,
                 uint32_t size, const char **names, size_t nnames, const char *parent_struct, bool hide)
 {
-	struct sonde_static_field *nf;
-	struct extra **ne, *x;
+	struct extra *x;
 	const char *tpl;
-
-	uint32_t *ni;
 
 	if (b->n >= MAX_FIELDS) {
 		b->err = -E2BIG;
 		return -1;
 	}
-	nf = realloc(b->fields, (b->n + 1) * sizeof(*nf));
-	if (nf)
-		b->fields = nf;
-	ne = realloc(b->extras, (b->n + 1) * sizeof(*ne));
-	if (ne)
-		b->extras = ne;
-	ni = realloc(b->enum_ids, (b->n + 1) * sizeof(*ni));
-	if (ni)
-		b->enum_ids = ni;
 	x = calloc(1, sizeof(*x));
-	if (!nf || !ne || !ni || !x) {
+	if (!x || grow_array_by_len((void **)&b->fields, b->n, sizeof(*b->fields)) ||
+	    grow_array_by_len((void **)&b->extras, b->n, sizeof(*b->extras)) ||
+	    grow_array_by_len((void **)&b->enum_ids, b->n, sizeof(*b->enum_ids))) {
 		free(x);
 		b->err = -ENOMEM;
 		return -1;

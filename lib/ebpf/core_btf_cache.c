@@ -28,6 +28,7 @@
 #include <sonde/log.h>
 
 #include "internal.h"
+#include "util/fd.h"
 
 #define DEFAULT_CACHE_DIR "/var/cache/sonde"
 #define KERNEL_BTF        "/sys/kernel/btf/vmlinux"
@@ -190,13 +191,7 @@ static void generate_detached(const char *bpftool, const char *obj, const char *
 	pid_t pid;
 	int status;
 
-	/* close_range is 5.9+; on the 5.8 kernels Sonde supports, one by one */
-	if (close_range(0, ~0U, 0) != 0) {
-		long max = sysconf(_SC_OPEN_MAX);
-
-		for (long fd = 0; fd < (max > 0 ? max : 4096); fd++)
-			close((int)fd);
-	}
+	util_close_fds_except(-1, -1);
 	if (open("/dev/null", O_RDWR) == 0) {
 		dup2(0, 1);
 		dup2(0, 2);

@@ -239,7 +239,7 @@ static int add_tracer(struct ebpf_gadget *g, const char *var, const char *spec)
 	err = -ENOMEM;
 	if (!t.name || !t.map_name || !t.struct_name)
 		goto out_free;
-	if (ebpf_append(&g->tracers, &g->ntracers, &t, sizeof(t)))
+	if (append_array(&g->tracers, &g->ntracers, &t, sizeof(t)))
 		goto out_free;
 	sonde_debug("ebpf: tracer '%s' reads map '%s' with struct '%s' (%u bytes)", t.name, t.map_name,
 	            t.struct_name, t.struct_size);
@@ -309,7 +309,7 @@ static int add_iter(struct ebpf_gadget *g, const char *var, const char *spec)
 	}
 	it.timer.timer_id = -1;
 	it.g = g;
-	if (ebpf_append(&g->iters, &g->niters, &it, sizeof(it)))
+	if (append_array(&g->iters, &g->niters, &it, sizeof(it)))
 		goto out_free;
 	sonde_debug("ebpf: iterator '%s' with struct '%s' and %zu program(s)", it.name, it.struct_name,
 	            it.nprogs);
@@ -379,7 +379,7 @@ static int add_mapiter(struct ebpf_gadget *g, const char *var, const char *spec)
 	mi.map_name = strdup(p.v[1]);
 	mi.timer.timer_id = -1;
 	mi.g = g;
-	if (!mi.name || !mi.map_name || ebpf_append(&g->mapiters, &g->nmapiters, &mi, sizeof(mi))) {
+	if (!mi.name || !mi.map_name || append_array(&g->mapiters, &g->nmapiters, &mi, sizeof(mi))) {
 		free(mi.name);
 		free(mi.map_name);
 		goto out;
@@ -419,7 +419,7 @@ static int add_iter_target(struct ebpf_gadget *g, const char *var, const char *s
 			goto out;
 		}
 	err = -ENOMEM;
-	if (ebpf_append(&g->targets, &g->ntargets, &tg, sizeof(tg)))
+	if (append_array(&g->targets, &g->ntargets, &tg, sizeof(tg)))
 		goto out;
 	err = 0;
 out:
@@ -455,7 +455,7 @@ static int add_var(struct ebpf_gadget *g, const char *name, const struct btf_typ
 	if (err)
 		return err;
 	v.name = strdup(name);
-	if (!v.name || ebpf_append(&g->vars, &g->nvars, &v, sizeof(v))) {
+	if (!v.name || append_array(&g->vars, &g->nvars, &v, sizeof(v))) {
 		free(v.name);
 		return -ENOMEM;
 	}
@@ -471,7 +471,7 @@ static int add_tracer_map(struct ebpf_gadget *g, const char *map)
 		return -ENOENT;
 	}
 	s = strdup(map);
-	if (!s || ebpf_append(&g->tracer_maps, &g->ntracer_maps, &s, sizeof(s))) {
+	if (!s || append_array(&g->tracer_maps, &g->ntracer_maps, &s, sizeof(s))) {
 		free(s);
 		return -ENOMEM;
 	}

@@ -17,14 +17,7 @@
 
 #include "ebpf.h"
 #include "internal.h"
-
-int64_t ebpf_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+#include "util/clock.h"
 
 const char *ebpf_ds_annotation(struct ebpf_gadget *g, struct sonde_ds *ds, const char *key)
 {
@@ -75,18 +68,18 @@ void ebpf_producer_finished(struct ebpf_gadget *g)
 
 static void stop_all(struct ebpf_gadget *g)
 {
-	int64_t t0 = ebpf_now_ns(), t1;
+	int64_t t0 = util_now_ns(), t1;
 	bool attached = g->nlinks > 0;
 
 	ebpf_iters_stop(g);
 	ebpf_mapiters_stop(g);
 	ebpf_detach_all(g);
-	t1 = ebpf_now_ns();
+	t1 = util_now_ns();
 	ebpf_tracers_stop(g);
 	g->producers_running = 0;
 	if (attached)
 		sonde_debug("ebpf: gadget %s detached in %.3f ms, readers drained in %.3f ms", g->name,
-		            (double)(t1 - t0) / 1e6, (double)(ebpf_now_ns() - t1) / 1e6);
+		            (double)(t1 - t0) / 1e6, (double)(util_now_ns() - t1) / 1e6);
 }
 
 void ebpf_gadget_free(struct ebpf_gadget *g)
@@ -250,7 +243,7 @@ static int ebpf_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 
 static int load(struct ebpf_gadget *g)
 {
-	int64_t t0 = ebpf_now_ns();
+	int64_t t0 = util_now_ns();
 	const char *prog_name;
 	int err;
 
@@ -258,7 +251,7 @@ static int load(struct ebpf_gadget *g)
 	err = bpf_object__load(g->obj);
 	if (!err) {
 		g->loaded = true;
-		g->load_ns = ebpf_now_ns() - t0;
+		g->load_ns = util_now_ns() - t0;
 		return 0;
 	}
 	/* A cached kernel BTF that does not fit must not fail the next run too. */
@@ -306,9 +299,9 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	ebpf_publish_maps(g);
 	err = ebpf_tracers_start(g);
 	if (!err) {
-		t0 = ebpf_now_ns();
+		t0 = util_now_ns();
 		err = ebpf_attach_all(g);
-		g->attach_ns = ebpf_now_ns() - t0;
+		g->attach_ns = util_now_ns() - t0;
 	}
 	if (!err)
 		err = ebpf_iters_start(g);

@@ -148,7 +148,7 @@ int ebpf_enum_formatter_add(void *arg, struct sonde_ds *ds, struct sonde_field *
 	f->bitfield = ename && strlen(ename) > 4 && strcmp(ename + strlen(ename) - 4, "_set") == 0;
 	f->sep = strdup(sep ? sep : "|");
 	err = f->sep ? load_values(f, g->btf, t) : -ENOMEM;
-	if (!err && ebpf_append(&g->enums, &g->nenums, &f, sizeof(f)))
+	if (!err && append_array(&g->enums, &g->nenums, &f, sizeof(f)))
 		err = -ENOMEM;
 	if (err) {
 		fmt_free(f);

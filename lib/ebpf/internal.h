@@ -25,6 +25,8 @@
 #include <sonde/mntns_filter.h>
 #include <sonde/params.h>
 
+#include "util/array.h"
+
 #define EBPF_PARAM_PREFIX "operator.oci.ebpf."
 
 /* ---- per-run state ---- */
@@ -195,40 +197,6 @@ struct ebpf_gadget {
 };
 
 /* ---- small helpers (header-only) ---- */
-
-/* Appends a copy of *elem to the array *arr of *n elements (instantiate-time
- * bookkeeping only, so one realloc per element is fine). */
-static inline int ebpf_append(void *arr, size_t *n, const void *elem, size_t size)
-{
-	void **p = (void **)arr;
-	char *q = realloc(*p, (*n + 1) * size);
-
-	if (!q)
-		return -ENOMEM;
-	memcpy(q + *n * size, elem, size);
-	*p = q;
-	(*n)++;
-	return 0;
-}
-
-/* Grows *arr so that it holds at least `need` elements of `size` bytes. */
-static inline int ebpf_grow(void *arr, size_t *cap, size_t need, size_t size)
-{
-	void **p = (void **)arr;
-	size_t n = *cap ? *cap : 4;
-	void *q;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	q = realloc(*p, n * size);
-	if (!q)
-		return -ENOMEM;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 /* ---- elf_check.c ---- */
 /* Validates the ELF framing (header, section table, names) before libbpf sees
@@ -445,6 +413,5 @@ const char *ebpf_ds_annotation(struct ebpf_gadget *g, struct sonde_ds *ds, const
 int ebpf_fetch_schedule(struct ebpf_gadget *g, struct sonde_ds *ds, int64_t *interval_ns, uint64_t *count);
 /* A producer (iterator, map iterator) has nothing more to emit. */
 void ebpf_producer_finished(struct ebpf_gadget *g);
-int64_t ebpf_now_ns(void);
 
 #endif

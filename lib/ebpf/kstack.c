@@ -15,6 +15,7 @@
 
 #include "format/fmtbuf.h"
 #include "internal.h"
+#include "util/file.h"
 
 #define KSTACK_MAP     "ig_kstack"
 #define KSTACK_TAG     "type:gadget_kernel_stack"
@@ -23,6 +24,8 @@
 #define KALLSYMS       "/proc/kallsyms"
 
 /* ---- kallsyms ---- */
+
+#define MAX_KALLSYMS (256u << 20) /* ~15 MiB on a distribution kernel */
 
 struct ksym {
 	uint64_t addr;
@@ -36,55 +39,6 @@ struct ebpf_kallsyms {
 	size_t n;
 	bool hidden; /* every address 0: kptr_restrict hides them from us */
 };
-
-static int read_all(const char *path, char **out, size_t *len)
-{
-	size_t cap = 1 << 20, n = 0;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0 || !buf) {
-		int err = fd < 0 ? -errno : -ENOMEM;
-
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		return err;
-	}
-	for (;;) {
-		ssize_t r;
-
-		if (cap - n < 4096) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb) {
-				close(fd);
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		r = read(fd, buf + n, cap - n - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int err = -errno;
-
-			close(fd);
-			free(buf);
-			return err;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = 0;
-	*out = buf;
-	*len = n;
-	return 0;
-}
 
 static int cmp_ksym(const void *a, const void *b)
 {
@@ -126,7 +80,7 @@ int ebpf_kallsyms_load(const char *path, struct ebpf_kallsyms **out)
 
 	if (!ks)
 		return -ENOMEM;
-	err = read_all(path, &ks->text, &len);
+	err = util_read_file(path, MAX_KALLSYMS, &ks->text, &len);
 	if (err) {
 		free(ks);
 		return err;
@@ -295,7 +249,7 @@ static int add_one(struct ebpf_kstack *k, struct sonde_ds *ds, struct sonde_fiel
 		return 0;
 	}
 	f = calloc(1, sizeof(*f));
-	if (!f || ebpf_append(&k->fmts, &k->nfmts, &f, sizeof(f))) {
+	if (!f || append_array(&k->fmts, &k->nfmts, &f, sizeof(f))) {
 		free(f);
 		return -ENOMEM;
 	}

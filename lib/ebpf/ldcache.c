@@ -13,6 +13,7 @@
 #include <sonde/log.h>
 
 #include "internal.h"
+#include "util/file.h"
 
 #define OLD_MAGIC      "ld.so-1.7.0"
 #define NEW_MAGIC      "glibc-ld.so.cache"
@@ -74,14 +75,14 @@ static const char *str_at(const char *buf, size_t len, size_t base, uint64_t off
 }
 
 struct result {
-	char **paths;
-	size_t n;
+	char **paths; /* NULL-terminated */
+	size_t n, cap;
 	int err;
 };
 
 static void consider(struct result *r, const char *prefix, const char *key, const char *value)
 {
-	char *copy, **np;
+	char *copy;
 
 	if (!key || !value || strncmp(key, prefix, strlen(prefix)) != 0)
 		return;
@@ -89,15 +90,11 @@ static void consider(struct result *r, const char *prefix, const char *key, cons
 		if (strcmp(r->paths[i], value) == 0)
 			return;
 	copy = strdup(value);
-	np = realloc(r->paths, (r->n + 2) * sizeof(*np));
-	if (!copy || !np) {
+	if (!copy || grow_array((void **)&r->paths, &r->cap, r->n + 2, sizeof(*r->paths))) {
 		free(copy);
-		if (np)
-			r->paths = np;
 		r->err = -ENOMEM;
 		return;
 	}
-	r->paths = np;
 	r->paths[r->n++] = copy;
 	r->paths[r->n] = NULL;
 }
@@ -153,39 +150,6 @@ static int parse(const char *buf, size_t len, const char *prefix, struct result 
 	return 0;
 }
 
-static int read_all(const char *path, char **out, size_t *len)
-{
-	struct stat st;
-	char *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || st.st_size <= 0 || (uint64_t)st.st_size > MAX_CACHE_SIZE) {
-		close(fd);
-		return -EINVAL;
-	}
-	buf = malloc((size_t)st.st_size);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	*out = buf;
-	*len = got;
-	return 0;
-}
-
 int ebpf_ldcache_parse(const char *buf, size_t len, const char *name, char ***paths, size_t *n)
 {
 	struct result r = {0};
@@ -218,7 +182,7 @@ int ebpf_ldcache_lookup(const char *cache_path, const char *name, char ***paths,
 
 	*paths = NULL;
 	*n = 0;
-	err = read_all(cache_path, &buf, &len);
+	err = util_read_file(cache_path, MAX_CACHE_SIZE, &buf, &len);
 	if (err)
 		return err;
 	err = ebpf_ldcache_parse(buf, len, name, paths, n);

@@ -377,7 +377,7 @@ int ebpf_param_define(struct ebpf_gadget *g, const char *var, uint32_t var_id)
 		return -EINVAL;
 	}
 	p.var = strdup(var);
-	if (!p.var || ebpf_append(&g->params, &g->nparams, &p, sizeof(p))) {
+	if (!p.var || append_array(&g->params, &g->nparams, &p, sizeof(p))) {
 		free(p.var);
 		return -ENOMEM;
 	}

@@ -26,6 +26,7 @@
 #include <sonde/log.h>
 
 #include "internal.h"
+#include "util/clock.h"
 
 #define HOST_ID "<host>"
 
@@ -132,13 +133,13 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 			          strerror(-err), *why ? "; libbpf: " : "", why);
 			return err;
 		}
-		if (ebpf_append(&u->links, &u->nlinks, &nl, sizeof(nl))) {
+		if (append_array(&u->links, &u->nlinks, &nl, sizeof(nl))) {
 			bpf_link__destroy(nl.link);
 			return -ENOMEM;
 		}
 		sonde_debug("ebpf: program '%s' attached to %s:%s", bpf_program__name(prog), shown, symbol);
 	}
-	return ebpf_append(&r->links, &r->nlinks, &i, sizeof(i));
+	return append_array(&r->links, &r->nlinks, &i, sizeof(i));
 }
 
 /* Attaches one program in one root; *found counts the files it reached. */
@@ -226,7 +227,7 @@ static int attach_root(struct ebpf_gadget *g, const char *id, const char *rootdi
 		free(nr.id);
 		return nr.id ? 0 : -ENOMEM;
 	}
-	if (ebpf_append(&u->roots, &u->nroots, &nr, sizeof(nr))) {
+	if (append_array(&u->roots, &u->nroots, &nr, sizeof(nr))) {
 		free(nr.id);
 		return -ENOMEM;
 	}
@@ -284,15 +285,13 @@ static void attach_container(void *arg, const struct sonde_container *c)
 	struct ebpf_gadget *g = arg;
 	struct uprobe_root *r;
 	char rootdir[64];
-	struct timespec t0, t1;
+	int64_t t0;
 	int err;
 
 	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = util_now_ns();
 	err = attach_root(g, c->id, rootdir, false);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	sonde_debug("ebpf: uprobes of %s attached in %.3f ms", c->name,
-	            (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	sonde_debug("ebpf: uprobes of %s attached in %.3f ms", c->name, (double)(util_now_ns() - t0) / 1e6);
 	if (err) {
 		sonde_warn("ebpf: gadget %s: container %s: uprobes not attached: %s", g->name, c->name,
 		           strerror(-err));
