@@ -13,6 +13,7 @@
 #include <sonde/log.h>
 
 #include "operators/filter_rules.h"
+#include "util/array.h"
 
 /* How a rule reads and compares its field. */
 enum value_type {
@@ -417,15 +418,8 @@ out:
 
 static int append_rule(struct sonde_filter_rules *rules, const struct rule *r)
 {
-	if (rules->n == rules->cap) {
-		size_t ncap = rules->cap ? rules->cap * 2 : 4;
-		struct rule *nr = realloc(rules->rules, ncap * sizeof(*nr));
-
-		if (!nr)
-			return -ENOMEM;
-		rules->rules = nr;
-		rules->cap = ncap;
-	}
+	if (grow_array((void **)&rules->rules, &rules->cap, rules->n + 1, sizeof(*rules->rules)))
+		return -ENOMEM;
 	rules->rules[rules->n++] = *r;
 	return 0;
 }

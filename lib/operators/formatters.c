@@ -20,6 +20,7 @@
 #include "format/syscall_names.h"
 #include "format/timestamp.h"
 #include "operators/formatters.h"
+#include "util/array.h"
 
 #define MAX_TAGGED 256
 #define OUT_MAX    256
@@ -435,18 +436,6 @@ static int add_endpoint(struct conv *c, struct sonde_ds *ds)
 	return 0;
 }
 
-static int append_conv(struct conv **arr, size_t *n, const struct conv *c)
-{
-	struct conv *p = realloc(*arr, (*n + 1) * sizeof(**arr));
-
-	if (!p)
-		return -ENOMEM;
-	p[*n] = *c;
-	*arr = p;
-	(*n)++;
-	return 0;
-}
-
 static int scan_ds(struct fmt_ds *d)
 {
 	struct sonde_field *fields[MAX_TAGGED];
@@ -467,8 +456,9 @@ static int scan_ds(struct fmt_ds *d)
 			err = (k == C_L3 || k == C_L4) ? add_endpoint(&c, d->ds) : add_scalar(&c, d->ds);
 
 			if (err == 0)
-				err = k == C_L4 ? append_conv(&d->l4, &d->nl4, &c)
-				                : append_conv(&d->convs, &d->nconvs, &c);
+				err = k == C_L4
+				          ? append_array(&d->l4, &d->nl4, &c, sizeof(struct conv))
+				          : append_array(&d->convs, &d->nconvs, &c, sizeof(struct conv));
 			if (err)
 				free(c.tf);
 			if (err < 0)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "operators/labels_cache.h"
+#include "util/array.h"
 
 struct entry {
 	const struct sonde_container *c; /* compared, never dereferenced after a sweep */
@@ -59,10 +60,8 @@ int sonde_labels_cache_update(struct sonde_labels_cache *lc, const struct sonde_
 	char *text = sonde_container_labels_string(c), *id = strdup(c->id);
 
 	if (text && id && !e) {
-		e = realloc(lc->entries, (lc->n + 1) * sizeof(*e));
-		if (e) {
-			lc->entries = e;
-			e = &e[lc->n++];
+		if (grow_array_by_len((void **)&lc->entries, lc->n, sizeof(*lc->entries)) == 0) {
+			e = &lc->entries[lc->n++];
 			*e = (struct entry){.c = c};
 		}
 	}

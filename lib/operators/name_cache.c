@@ -12,6 +12,7 @@
 #include <sonde/log.h>
 
 #include "operators/name_cache.h"
+#include "util/file.h"
 
 /* Open addressing keyed by id; `name` is 1 + the offset of the name in
  * `text`, 0 marks a free slot. */
@@ -133,68 +134,11 @@ struct id_names *id_names_parse(const char *text, size_t len)
 	return parse_owned(copy, len);
 }
 
-/* Reads the whole file into a NUL-terminated buffer; -errno on failure. */
-static int read_file(const char *path, char **out, size_t *outlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t len = 0, cap = 4096;
-	char *buf;
-
-	*out = NULL;
-	*outlen = 0;
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb;
-
-			if (cap >= MAX_FILE_SIZE) {
-				free(buf);
-				close(fd);
-				return -EFBIG;
-			}
-			nb = realloc(buf, cap * 2);
-			if (!nb) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = 0;
-	*out = buf;
-	*outlen = len;
-	return 0;
-}
-
 struct id_names *id_names_load(const char *path, int *err)
 {
 	char *text;
 	size_t len;
-	int r = read_file(path, &text, &len);
+	int r = util_read_file(path, MAX_FILE_SIZE, &text, &len);
 
 	if (err)
 		*err = r;

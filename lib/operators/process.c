@@ -15,6 +15,7 @@
 
 #include "operators/procfs.h"
 #include "operators/process.h"
+#include "util/ann.h"
 
 #define DEFAULT_INTERVAL "60s"
 #define NS_PER_SEC       1000000000ll
@@ -159,8 +160,6 @@ static int enabled_fields(struct sonde_config *cfg, bool on[OF_COUNT])
 }
 
 /* ---- fields ---- */
-
-#define ANN(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 static struct sonde_field *add(struct process_op *p, const char *name, enum sonde_kind kind,
                                const char *const *annotations, const char *const *tags)

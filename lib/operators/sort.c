@@ -11,6 +11,7 @@
 #include "core/trim.h"
 #include "operators/ds_spec.h"
 #include "operators/sort.h"
+#include "util/array.h"
 
 #define RUN 16 /* insertion-sorted run length of the merge sort */
 
@@ -158,16 +159,9 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 
 	if (arr->len < 2)
 		return 0;
-	if (arr->len > RUN && arr->len > s->tmp_cap) {
-		struct sonde_record **tmp = realloc(s->tmp, arr->len * sizeof(*tmp));
-
-		if (!tmp) {
-			sonde_err("sort: out of memory sorting %zu elements of %s", arr->len,
-			          sonde_ds_name(ds));
-			return -ENOMEM;
-		}
-		s->tmp = tmp;
-		s->tmp_cap = arr->len;
+	if (arr->len > RUN && grow_array((void **)&s->tmp, &s->tmp_cap, arr->len, sizeof(*s->tmp))) {
+		sonde_err("sort: out of memory sorting %zu elements of %s", arr->len, sonde_ds_name(ds));
+		return -ENOMEM;
 	}
 	merge_sort(s, arr->recs, arr->len, s->tmp);
 	return 0;
@@ -262,15 +256,8 @@ static int set_keys(struct sort_ds *s, char *list)
 			return -EINVAL;
 		}
 		k.size = sonde_kind_size(kind);
-		if (s->nkeys == cap) {
-			size_t ncap = cap ? cap * 2 : 4;
-			struct sort_key *nk = realloc(s->keys, ncap * sizeof(*nk));
-
-			if (!nk)
-				return -ENOMEM;
-			s->keys = nk;
-			cap = ncap;
-		}
+		if (grow_array((void **)&s->keys, &cap, s->nkeys + 1, sizeof(*s->keys)))
+			return -ENOMEM;
 		s->keys[s->nkeys++] = k;
 	}
 	return 0;

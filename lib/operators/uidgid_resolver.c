@@ -10,6 +10,7 @@
 
 #include "operators/name_cache.h"
 #include "operators/uidgid_resolver.h"
+#include "util/array.h"
 
 struct resolved_field {
 	struct uidgid_resolver *r;
@@ -112,7 +113,7 @@ static void target_name(struct sonde_field *src, bool group, char *out, size_t o
 static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct sonde_field *src, bool group)
 {
 	struct sonde_field_opts opts = {.sz = sizeof(opts), .has_order = true};
-	struct resolved_field *f, **grown;
+	struct resolved_field *f;
 	char target[256], desc[320];
 
 	if (!sonde_kind_is_int(sonde_field_kind(src))) {
@@ -122,12 +123,10 @@ static int add_resolver(struct uidgid_resolver *r, struct sonde_ds *ds, struct s
 	}
 	target_name(src, group, target, sizeof(target));
 	f = calloc(1, sizeof(*f));
-	grown = f ? realloc(r->fields, (r->nfields + 1) * sizeof(*r->fields)) : NULL;
-	if (!grown) {
+	if (!f || grow_array_by_len((void **)&r->fields, r->nfields, sizeof(*r->fields))) {
 		free(f);
 		return -ENOMEM;
 	}
-	r->fields = grown;
 	r->fields[r->nfields++] = f;
 	*f = (struct resolved_field){.r = r, .src = src, .group = group};
 	opts.parent = sonde_field_parent(src);
