@@ -126,7 +126,7 @@ static void replay(struct sonde_gadget_ctx *ctx, void *arg)
 	br->t1 = now_s();
 	br->cpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - br->cpu;
 	br->emitted = emitted;
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 }
 
 static int bench_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)

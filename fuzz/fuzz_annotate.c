@@ -55,7 +55,7 @@ static int src_start(struct sonde_gadget_ctx *ctx, void *state)
 	sonde_field_put_string(secret, rec, "h", 1);
 	sonde_field_put_uint(count, rec, UINT64_MAX);
 	sonde_ds_emit(open_ds, rec);
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 	return 0;
 }
 

@@ -70,10 +70,11 @@ int sonde_gadget_instantiate(struct sonde_gadget_ctx *ctx);
 /* Runs the lifecycle once (a second call gives -EALREADY).
  * timeout_ns 0 = until done or cancelled. */
 int sonde_gadget_run(struct sonde_gadget_ctx *ctx, int64_t timeout_ns);
-/* Async-signal-safe: ends the run loop. */
+/* Ends the run loop: sonde_gadget_run then stops the operators and returns.
+ * Async-signal-safe, from any thread: a signal handler or a client cancels,
+ * an operator calls it when the gadget has nothing more to produce (e.g. one
+ * snapshot taken). */
 void sonde_gadget_cancel(struct sonde_gadget_ctx *ctx);
-/* Operators call this when the gadget has nothing more to produce (e.g. one snapshot). */
-void sonde_gadget_done(struct sonde_gadget_ctx *ctx);
 bool sonde_gadget_is_running(const struct sonde_gadget_ctx *ctx);
 
 const struct sonde_gadget_image *sonde_gadget_image(const struct sonde_gadget_ctx *ctx);
@@ -95,6 +96,7 @@ void *sonde_gadget_var(const struct sonde_gadget_ctx *ctx, const char *name);
 /* Event loop of the run (one thread, epoll). Callbacks run during the run phase. */
 typedef void (*sonde_fd_fn)(struct sonde_gadget_ctx *ctx, int fd, void *arg);
 typedef void (*sonde_timer_fn)(struct sonde_gadget_ctx *ctx, void *arg);
+typedef void (*sonde_idle_fn)(struct sonde_gadget_ctx *ctx, void *arg);
 int sonde_gadget_watch_fd(struct sonde_gadget_ctx *ctx, int fd, sonde_fd_fn fn, void *arg);
 int sonde_gadget_unwatch_fd(struct sonde_gadget_ctx *ctx, int fd);
 /* Periodic timer (interval_ns > 0); first tick after first_ns (0 = interval). Returns an id. */
@@ -102,6 +104,6 @@ int sonde_gadget_add_timer(struct sonde_gadget_ctx *ctx, int64_t first_ns, int64
                            sonde_timer_fn fn, void *arg);
 int sonde_gadget_remove_timer(struct sonde_gadget_ctx *ctx, int id);
 /* Called after each batch of loop callbacks, e.g. for sinks to flush output. */
-int sonde_gadget_on_idle(struct sonde_gadget_ctx *ctx, sonde_timer_fn fn, void *arg);
+int sonde_gadget_on_idle(struct sonde_gadget_ctx *ctx, sonde_idle_fn fn, void *arg);
 
 #endif

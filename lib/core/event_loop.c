@@ -29,7 +29,7 @@ struct source {
 };
 
 struct idle {
-	sonde_timer_fn fn;
+	sonde_idle_fn fn;
 	void *arg;
 };
 
@@ -216,7 +216,7 @@ int event_loop_remove_timer(struct event_loop *loop, int id)
 	return -ENOENT;
 }
 
-int event_loop_on_idle(struct event_loop *loop, sonde_timer_fn fn, void *arg)
+int event_loop_on_idle(struct event_loop *loop, sonde_idle_fn fn, void *arg)
 {
 	if (grow_array((void **)&loop->idles, &loop->idles_cap, loop->nidles + 1, sizeof(*loop->idles)))
 		return -ENOMEM;

@@ -20,6 +20,6 @@ int event_loop_unwatch(struct event_loop *loop, int fd);
 int event_loop_add_timer(struct event_loop *loop, int64_t first_ns, int64_t interval_ns, sonde_timer_fn fn,
                          void *arg);
 int event_loop_remove_timer(struct event_loop *loop, int id);
-int event_loop_on_idle(struct event_loop *loop, sonde_timer_fn fn, void *arg);
+int event_loop_on_idle(struct event_loop *loop, sonde_idle_fn fn, void *arg);
 
 #endif

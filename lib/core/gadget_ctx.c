@@ -428,11 +428,6 @@ void sonde_gadget_cancel(struct sonde_gadget_ctx *ctx)
 	event_loop_stop(ctx->loop);
 }
 
-void sonde_gadget_done(struct sonde_gadget_ctx *ctx)
-{
-	event_loop_stop(ctx->loop);
-}
-
 int sonde_gadget_watch_fd(struct sonde_gadget_ctx *ctx, int fd, sonde_fd_fn fn, void *arg)
 {
 	return event_loop_watch(ctx->loop, fd, fn, arg);
@@ -454,7 +449,7 @@ int sonde_gadget_remove_timer(struct sonde_gadget_ctx *ctx, int id)
 	return event_loop_remove_timer(ctx->loop, id);
 }
 
-int sonde_gadget_on_idle(struct sonde_gadget_ctx *ctx, sonde_timer_fn fn, void *arg)
+int sonde_gadget_on_idle(struct sonde_gadget_ctx *ctx, sonde_idle_fn fn, void *arg)
 {
 	return event_loop_on_idle(ctx->loop, fn, arg);
 }

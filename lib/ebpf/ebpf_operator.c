@@ -61,7 +61,7 @@ void ebpf_producer_finished(struct ebpf_gadget *g)
 	/* Tracers produce until stopped; without them, the last finished
 	 * iterator ends the run (snapshot gadgets exit by themselves). */
 	if (g->producers_running == 0 && g->ntracers == 0)
-		sonde_gadget_done(g->ctx);
+		sonde_gadget_cancel(g->ctx);
 }
 
 /* ---- teardown ---- */

@@ -558,14 +558,14 @@ static void on_tick(struct sonde_gadget_ctx *ctx, void *arg)
 		return;
 	if (sample(p) == -ENOMEM) {
 		p->done = true;
-		sonde_gadget_done(ctx);
+		sonde_gadget_cancel(ctx);
 		return;
 	}
 	p->emitted++;
 	if (p->count && p->emitted >= p->count) {
 		p->done = true;
 		sonde_gadget_remove_timer(ctx, p->timer);
-		sonde_gadget_done(ctx);
+		sonde_gadget_cancel(ctx);
 	}
 }
 

@@ -22,7 +22,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 	sonde_field_put_string(comm, rec, "cat", 3);
 	sonde_field_put_string(hidden, rec, "h", 1);
 	sonde_ds_emit(ds, rec);
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 }
 
 static int src_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)

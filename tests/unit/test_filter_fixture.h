@@ -197,7 +197,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 	if (pcfg.repeat) {
 		emit_repeated(evs);
 		emit_seconds = ((double)util_now_ns() / 1e9) - t0;
-		sonde_gadget_done(ctx);
+		sonde_gadget_cancel(ctx);
 		return;
 	}
 	for (int d = 0; d < pcfg.nds; d++) {
@@ -216,7 +216,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 			sonde_ds_emit(pds[d], rec);
 		}
 	}
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 }
 
 /* Records seen by an enricher-like subscriber at priority 0, per DataSource. */

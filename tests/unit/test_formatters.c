@@ -142,7 +142,7 @@ static void emit(struct sonde_gadget_ctx *ctx, void *arg)
 		sonde_ds_emit(src.ds, rec);
 	}
 	src.emit_ns = util_now_ns() - t0;
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 }
 
 static int src_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)

@@ -36,7 +36,7 @@ static void tick(struct sonde_gadget_ctx *ctx, void *arg)
 	sonde_field_put_uint(st->count, rec, (uint64_t)++emitted);
 	sonde_ds_emit(st->ds, rec);
 	if (emitted == 3)
-		sonde_gadget_done(ctx);
+		sonde_gadget_cancel(ctx);
 }
 
 /* Image operator: one DataSource fed by a timer. */
@@ -258,7 +258,7 @@ static void on_ready(struct sonde_gadget_ctx *ctx, int fd, void *arg)
 	(void)arg;
 	CHECK(read(fd, &v, sizeof(v)) == sizeof(v));
 	fd_calls++;
-	sonde_gadget_done(ctx);
+	sonde_gadget_cancel(ctx);
 }
 
 /* Two fds ready in the same epoll batch: once the first callback says done,

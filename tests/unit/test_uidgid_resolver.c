@@ -73,7 +73,7 @@ static void on_tick(struct sonde_gadget_ctx *ctx, void *arg)
 		write_file(src.passwd, "root:x:0:0::/:\nbob:x:1000:1000::/:\n");
 	if (ticks >= src.max_ticks ||
 	    (src.rewrite_at && ticks > src.rewrite_at && strcmp(seen_user, first_user)))
-		sonde_gadget_done(ctx);
+		sonde_gadget_cancel(ctx);
 }
 
 static int src_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
