@@ -2,7 +2,7 @@
  * record evaluated (regexes compiled and run on non-UTF-8 bytes too). */
 #include <sonde/datasource.h>
 
-#include "operators/filter_rules.h"
+#include "filter/rules.h"
 #include "fuzz_input.h"
 
 static struct sonde_ds *make_ds(void)

@@ -1,6 +1,6 @@
 /* /etc/passwd and /etc/group as the uid/gid resolver parses them (host files,
  * or a container's, which the container controls). */
-#include "operators/name_cache.h"
+#include "host/name_cache.h"
 #include "fuzz_input.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)

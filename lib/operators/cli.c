@@ -13,7 +13,7 @@
 
 #include "core/trim.h"
 #include "operators/cli.h"
-#include "operators/ds_spec.h"
+#include "core/ds_spec.h"
 #include "output/outbuf.h"
 #include "output/sinks.h"
 

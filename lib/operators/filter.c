@@ -8,8 +8,8 @@
 #include <sonde/log.h>
 
 #include "operators/filter.h"
-#include "operators/filter_pushdown.h"
-#include "operators/filter_rules.h"
+#include "filter/pushdown.h"
+#include "filter/rules.h"
 
 #define PREFIX "operator.filter."
 

@@ -1,5 +1,5 @@
 /* The filter operator (spec §5.2, §5.4): drops records that do not match
- * `--filter` rules (syntax in filter_rules.h).
+ * `--filter` rules (syntax in filter/rules.h).
  *
  * Data operator "filter", priority 9000, active whenever the gadget has a
  * DataSource. Params (operator.filter.*), added at instantiate:
@@ -10,7 +10,7 @@
  * that does not match is discarded; in an Array the element is removed (the
  * remaining ones keep their order, the packet goes on even when empty).
  *
- * Push-down (filter_pushdown.c): an `==` rule on a process field that a
+ * Push-down (filter/pushdown.c): an `==` rule on a process field that a
  * well-known eBPF param already filters in the kernel sets that param, so the
  * kernel drops the other events early; the rule still runs in userspace.
  *

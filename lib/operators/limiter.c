@@ -8,7 +8,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
-#include "operators/ds_spec.h"
+#include "core/ds_spec.h"
 #include "operators/limiter.h"
 
 #define PARAM "operator.limiter.max-entries"

@@ -11,8 +11,8 @@
 #include <sonde/log.h>
 #include <sonde/mntns_filter.h>
 
-#include "operators/container_resolve.h"
-#include "operators/labels_cache.h"
+#include "containers/resolve.h"
+#include "containers/labels_cache.h"
 #include "operators/local_manager.h"
 
 

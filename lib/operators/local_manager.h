@@ -4,7 +4,7 @@
  * `type:gadget_mntns_id` or `type:gadget_netns_id` field: it adds `runtime.*`
  * (and hidden `k8s.*`) fields to every such DataSource and fills them per
  * record from the container collection (mntns lookup, then the netns
- * fallback of container_resolve.h; skipped when no sink wants them).
+ * fallback of containers/resolve.h; skipped when no sink wants them).
  *
  * Instance params (operator.LocalManager.*), the container selector
  * (container_selector.h):

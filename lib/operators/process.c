@@ -13,7 +13,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
-#include "operators/procfs.h"
+#include "host/procfs.h"
 #include "operators/process.h"
 #include "util/ann.h"
 

@@ -9,7 +9,7 @@
 #include <sonde/log.h>
 
 #include "core/trim.h"
-#include "operators/ds_spec.h"
+#include "core/ds_spec.h"
 #include "operators/sort.h"
 #include "util/array.h"
 

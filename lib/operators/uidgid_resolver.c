@@ -8,7 +8,7 @@
 #include <sonde/gadget.h>
 #include <sonde/log.h>
 
-#include "operators/name_cache.h"
+#include "host/name_cache.h"
 #include "operators/uidgid_resolver.h"
 #include "util/array.h"
 

@@ -7,8 +7,8 @@
 
 #include <sonde/containers.h>
 
-#include "operators/container_resolve.h"
-#include "operators/labels_cache.h"
+#include "containers/resolve.h"
+#include "containers/labels_cache.h"
 #include "testlib.h"
 
 #define HOST_NETNS 4026531840ull

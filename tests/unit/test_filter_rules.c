@@ -8,7 +8,7 @@
 
 #include <sonde/sonde.h>
 
-#include "operators/filter_rules.h"
+#include "filter/rules.h"
 #include "testlib.h"
 
 struct ev {

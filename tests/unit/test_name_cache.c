@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operators/name_cache.h"
+#include "host/name_cache.h"
 #include "testlib.h"
 
 static struct id_names *parse(const char *text)

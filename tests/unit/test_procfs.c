@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operators/procfs.h"
+#include "host/procfs.h"
 #include "testlib.h"
 
 static void test_parse_stat_synthetic(void)

@@ -12,8 +12,8 @@
  * string fields (compiled once, JIT when available; `$` only matches at the
  * very end, as in RE2). Empty rules are ignored; `f==` compares with the
  * empty string. */
-#ifndef SONDE_OPERATORS_FILTER_RULES_H
-#define SONDE_OPERATORS_FILTER_RULES_H
+#ifndef SONDE_FILTER_RULES_H
+#define SONDE_FILTER_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,8 +8,8 @@
  * container reaches the set through an ADDED notification, whose update
  * replaces whatever entry had that address; sweep drops entries of
  * containers the set no longer returns, so the cache does not grow. */
-#ifndef SONDE_OPERATORS_LABELS_CACHE_H
-#define SONDE_OPERATORS_LABELS_CACHE_H
+#ifndef SONDE_CONTAINERS_LABELS_CACHE_H
+#define SONDE_CONTAINERS_LABELS_CACHE_H
 
 #include <sonde/containers.h>
 

@@ -12,7 +12,7 @@
 
 #include <sonde/log.h>
 
-#include "operators/filter_rules.h"
+#include "filter/rules.h"
 #include "util/array.h"
 
 /* How a rule reads and compares its field. */

@@ -1,8 +1,8 @@
 /* Events to containers: mount namespace first, network namespace as the
- * fallback (see container_resolve.h). */
+ * fallback (see resolve.h). */
 #include <string.h>
 
-#include "operators/container_resolve.h"
+#include "containers/resolve.h"
 
 bool sonde_container_same_pod(const struct sonde_container *a, const struct sonde_container *b)
 {

@@ -9,8 +9,8 @@
  * picked this way, since every host process is in that netns too. Pod
  * sandboxes (pause containers) only count when nothing else is in the netns,
  * as they are the pod but no workload. */
-#ifndef SONDE_OPERATORS_CONTAINER_RESOLVE_H
-#define SONDE_OPERATORS_CONTAINER_RESOLVE_H
+#ifndef SONDE_CONTAINERS_RESOLVE_H
+#define SONDE_CONTAINERS_RESOLVE_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "operators/labels_cache.h"
+#include "containers/labels_cache.h"
 #include "util/array.h"
 
 struct entry {

@@ -11,7 +11,7 @@
 
 #include <sonde/log.h>
 
-#include "operators/name_cache.h"
+#include "host/name_cache.h"
 #include "util/file.h"
 
 /* Open addressing keyed by id; `name` is 1 + the offset of the name in

@@ -1,8 +1,8 @@
 /* Parsers for /proc/<pid>/{stat,status,statm} and a reader that fills one
  * process sample through a /proc directory descriptor, without allocating.
  * Parsers take the file's bytes and return 0 or -EINVAL on malformed text. */
-#ifndef SONDE_OPERATORS_PROCFS_H
-#define SONDE_OPERATORS_PROCFS_H
+#ifndef SONDE_HOST_PROCFS_H
+#define SONDE_HOST_PROCFS_H
 
 #include <stdbool.h>
 #include <stddef.h>

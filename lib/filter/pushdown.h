@@ -19,14 +19,14 @@
  *    gadget can promise they are the same. `filter.pushdown: false` disables
  *    any push-down of a field.
  * Must run in pre-start: the eBPF operator writes the params at start. */
-#ifndef SONDE_OPERATORS_FILTER_PUSHDOWN_H
-#define SONDE_OPERATORS_FILTER_PUSHDOWN_H
+#ifndef SONDE_FILTER_PUSHDOWN_H
+#define SONDE_FILTER_PUSHDOWN_H
 
 #include <stddef.h>
 
 #include <sonde/gadget.h>
 
-#include "operators/filter_rules.h"
+#include "filter/rules.h"
 
 /* `dss[i]` has the rules `rules[i]` (NULL: none). DataSources of the context
  * not listed count as having no rules. Returns the number of params set. */

@@ -1,8 +1,8 @@
 /* Per-DataSource option values, as sort and limiter take them: one value for
  * every DataSource ("f1,-f2", "10") or one per DataSource ("ds:f1;ds2:f2",
  * "ds:10,ds2:5"), parts split on an operator-specific separator. */
-#ifndef SONDE_OPERATORS_DS_SPEC_H
-#define SONDE_OPERATORS_DS_SPEC_H
+#ifndef SONDE_CORE_DS_SPEC_H
+#define SONDE_CORE_DS_SPEC_H
 
 #include <stddef.h>
 

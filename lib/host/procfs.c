@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "operators/procfs.h"
+#include "host/procfs.h"
 
 /* Signed decimal at *p (leading blanks skipped); advances *p past it. */
 static bool next_int(const char **p, const char *end, int64_t *out)

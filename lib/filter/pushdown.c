@@ -4,7 +4,7 @@
 
 #include <sonde/log.h>
 
-#include "operators/filter_pushdown.h"
+#include "filter/pushdown.h"
 
 #define EBPF_PREFIX "operator.oci.ebpf."
 

@@ -7,7 +7,7 @@
 #include <sonde/log.h>
 
 #include "core/trim.h"
-#include "operators/ds_spec.h"
+#include "core/ds_spec.h"
 
 int ds_spec_parse(const char *spec, char sep, struct ds_spec *out)
 {

@@ -13,8 +13,8 @@
  * the files being written, created, replaced (rename) or removed; the caller
  * puts name_cache_fd() into its event loop and calls
  * name_cache_handle_events() when it is readable. Single-threaded. */
-#ifndef SONDE_OPERATORS_NAME_CACHE_H
-#define SONDE_OPERATORS_NAME_CACHE_H
+#ifndef SONDE_HOST_NAME_CACHE_H
+#define SONDE_HOST_NAME_CACHE_H
 
 #include <stdbool.h>
 #include <stddef.h>
