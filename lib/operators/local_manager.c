@@ -14,9 +14,8 @@
 #include "containers/resolve.h"
 #include "containers/labels_cache.h"
 #include "operators/local_manager.h"
-
-
-#define ANN(...) ((const char *const[]){__VA_ARGS__, NULL})
+#include "util/ann.h"
+#include "util/array.h"
 
 enum lm_field {
 	RT_NAME, /* runtime.containerName */
@@ -409,7 +408,6 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 	for (size_t i = 0; i < sonde_gadget_nds(ctx) && !err; i++) {
 		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
 		struct lm_ds d = {.ds = ds};
-		struct lm_ds *n;
 
 		d.mntns = ns_field(ds, "type:gadget_mntns_id", "mount");
 		d.netns = ns_field(ds, "type:gadget_netns_id", "network");
@@ -417,12 +415,10 @@ static int lm_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer
 			d.time = NULL;
 		if (!d.mntns && !d.netns)
 			continue;
-		n = realloc(lm->dss, (lm->ndss + 1) * sizeof(*n));
-		if (!n) {
+		if (grow_array_by_len((void **)&lm->dss, lm->ndss, sizeof(*lm->dss))) {
 			err = -ENOMEM;
 			break;
 		}
-		lm->dss = n;
 		lm->dss[lm->ndss] = d;
 		err = add_fields(&lm->dss[lm->ndss]);
 		lm->ndss++;

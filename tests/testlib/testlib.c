@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "testlib.h"
+#include "util/clock.h"
 
 int test_failures;
 
@@ -184,10 +185,7 @@ void test_rm_tree(const char *dir, const char *prefix)
 
 int64_t test_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return util_now_ns() / 1000000;
 }
 
 pid_t test_spawn_quiet(const char *const *argv)

@@ -14,6 +14,7 @@
 
 #include "operators/process.h"
 #include "testlib.h"
+#include "util/clock.h"
 
 #define MAX_PACKETS 8
 
@@ -33,14 +34,6 @@ static int64_t packet_ns[MAX_PACKETS];
  * the oracle for cpuTime and cpuUsage, whatever share of the CPUs a loaded
  * machine gives the spinning thread. */
 static int64_t packet_cpu_ns[MAX_PACKETS];
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
 
 static int64_t get_int(struct sonde_ds *ds, const char *name, const struct sonde_record *rec)
 {
@@ -75,7 +68,7 @@ static int on_packet(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 
 	if (npackets >= MAX_PACKETS)
 		return 0;
-	packet_ns[npackets] = now_ns();
+	packet_ns[npackets] = util_now_ns();
 	{
 		struct timespec ts;
 
@@ -216,7 +209,7 @@ static void test_table_has_self(void)
 	struct sonde_gadget_ctx *ctx;
 	struct sonde_ds *ds;
 	pthread_t th;
-	int64_t t0 = now_ns();
+	int64_t t0 = util_now_ns();
 
 	prctl(PR_SET_NAME, "sonde-proc-test");
 	atomic_store(&stop_spinning, false);
@@ -227,7 +220,7 @@ static void test_table_has_self(void)
 
 	/* count reached: the gadget ended by itself, well before the timeout */
 	CHECK_INT(npackets, 2);
-	CHECK(now_ns() - t0 < 2000000000LL);
+	CHECK(util_now_ns() - t0 < 2000000000LL);
 	CHECK(packet_ns[1] - packet_ns[0] >= 100000000LL);
 	CHECK(nelements[0] > 1);
 	ds = sonde_gadget_ds(ctx, "processes");
