@@ -3,12 +3,7 @@
  * upstream's templates. Core expands them; this is the table it reads. */
 #include "core/field_config.h"
 #include "output/field_templates.h"
-
-#define ANN(...)                                                                                             \
-	(const char *const[])                                                                                \
-	{                                                                                                    \
-		__VA_ARGS__, NULL                                                                            \
-	}
+#include "util/ann.h"
 
 static const struct field_template templates[] = {
     {"timestamp",
