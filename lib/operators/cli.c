@@ -16,6 +16,7 @@
 #include "core/ds_spec.h"
 #include "output/outbuf.h"
 #include "output/sinks.h"
+#include "util/list.h"
 
 #define CLEAR_SCREEN "\033[H\033[2J"
 
@@ -111,28 +112,9 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 /* Whether `mode` is in the comma list `list` (or a registered sink when NULL). */
 static bool supports(const char *list, const char *mode)
 {
-	const char *p = list;
-	size_t n = strlen(mode);
-
 	if (!list)
 		return sonde_sink_find(mode) != NULL;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		while (len && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == n && memcmp(p, mode, n) == 0)
-			return true;
-		if (!end)
-			break;
-		p = end + 1;
-	}
-	return false;
+	return util_list_has(list, mode, false);
 }
 
 /* Default mode of a DataSource: its annotation, else columns, else its first

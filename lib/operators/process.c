@@ -16,6 +16,7 @@
 #include "host/procfs.h"
 #include "operators/process.h"
 #include "util/ann.h"
+#include "util/list.h"
 
 #define DEFAULT_INTERVAL "60s"
 #define NS_PER_SEC       1000000000ll
@@ -99,29 +100,6 @@ static const char *op_config_str(struct sonde_config *cfg, const char *key)
 	return sonde_config_scalar(op_config(cfg, key));
 }
 
-static bool name_in_list(const char *list, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *p = list; p && *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		while (len && (*p == ' ' || *p == '\t')) {
-			p++;
-			len--;
-		}
-		while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
-			len--;
-		if (len == n && strncasecmp(p, name, n) == 0)
-			return true;
-		p = end ? end + 1 : p + len;
-		if (!end)
-			break;
-	}
-	return false;
-}
-
 /* Which optional fields `operator.process.fields` enables (all when absent). */
 static int enabled_fields(struct sonde_config *cfg, bool on[OF_COUNT])
 {
@@ -139,9 +117,9 @@ static int enabled_fields(struct sonde_config *cfg, bool on[OF_COUNT])
 			bool known = false;
 
 			for (int j = 0; j < OF_COUNT && name; j++)
-				if (name_in_list(name, opt_names[j]) ||
-				    (j == OF_START_TIME && name_in_list(name, "startTimeStr")) ||
-				    (j == OF_CPU_TIME && name_in_list(name, "cpuTimeStr")))
+				if (util_list_has(name, opt_names[j], true) ||
+				    (j == OF_START_TIME && util_list_has(name, "startTimeStr", true)) ||
+				    (j == OF_CPU_TIME && util_list_has(name, "cpuTimeStr", true)))
 					on[j] = known = true;
 			if (!known && name && strcasecmp(name, "pid") && strcasecmp(name, "mountnsid"))
 				sonde_warn("process: unknown field \"%s\" in operator.process.fields", name);
@@ -153,9 +131,9 @@ static int enabled_fields(struct sonde_config *cfg, bool on[OF_COUNT])
 		return -EINVAL;
 	}
 	for (int j = 0; j < OF_COUNT; j++)
-		on[j] = name_in_list(scalar, opt_names[j]) ||
-		        (j == OF_START_TIME && name_in_list(scalar, "startTimeStr")) ||
-		        (j == OF_CPU_TIME && name_in_list(scalar, "cpuTimeStr"));
+		on[j] = util_list_has(scalar, opt_names[j], true) ||
+		        (j == OF_START_TIME && util_list_has(scalar, "startTimeStr", true)) ||
+		        (j == OF_CPU_TIME && util_list_has(scalar, "cpuTimeStr", true));
 	return 0;
 }
 

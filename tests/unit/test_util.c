@@ -16,6 +16,7 @@
 #include "util/clock.h"
 #include "util/fd.h"
 #include "util/file.h"
+#include "util/list.h"
 
 /* Under ASan, an allocation too large to serve returns NULL as malloc does,
  * rather than aborting: the -ENOMEM path is what is tested. */
@@ -199,6 +200,22 @@ static void test_close_fds(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static void test_list_has(void)
+{
+	CHECK(util_list_has("columns,json", "json", false));
+	CHECK(util_list_has(" columns ,\tjson\t", "columns", false));
+	CHECK(util_list_has("a,,b", "b", false));
+	CHECK(!util_list_has("columns,json", "col", false));
+	CHECK(!util_list_has("columns,jsonpretty", "json", false));
+	CHECK(!util_list_has("JSON", "json", false));
+	CHECK(util_list_has("cpuTime, StartTime", "starttime", true));
+	CHECK(!util_list_has("", "json", false));
+	CHECK(!util_list_has(NULL, "json", false));
+	/* an empty item matches an empty name only */
+	CHECK(util_list_has("a, ,b", "", false));
+	CHECK(!util_list_has("a,b", "", false));
+}
+
 static void test_ann(void)
 {
 	const char *const *a = ANN("k1", "v1", "k2", "v2");
@@ -209,4 +226,4 @@ static void test_ann(void)
 }
 
 TEST_MAIN(TEST(test_grow_array), TEST(test_grow_array_overflow), TEST(test_append_array), TEST(test_clock),
-          TEST(test_util_read_file), TEST(test_close_fds), TEST(test_ann))
+          TEST(test_util_read_file), TEST(test_close_fds), TEST(test_list_has), TEST(test_ann))
