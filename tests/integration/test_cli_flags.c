@@ -207,7 +207,8 @@ static void test_unprivileged(void)
 }
 
 /* bash completion as a user gets it: the script `sonde completion bash`
- * prints, sourced in bash, completing gadget names and a gadget's flags. */
+ * prints, loaded in bash, completing gadget names and a gadget's flags
+ * (eval, not source <(...): a VM's minimal /dev may lack /dev/fd). */
 static char *bash_complete(const char *words, int cword)
 {
 	char cmd[1024];
@@ -216,7 +217,7 @@ static char *bash_complete(const char *words, int cword)
 	FILE *f;
 
 	snprintf(cmd, sizeof(cmd),
-	         "bash -c 'source <(%s completion bash) || exit 9; COMP_WORDS=(%s %s); COMP_CWORD=%d; "
+	         "bash -c 'eval \"$(%s completion bash)\" || exit 9; COMP_WORDS=(%s %s); COMP_CWORD=%d; "
 	         "_sonde; printf \"%%s\\n\" \"${COMPREPLY[@]}\"'",
 	         sonde_bin, sonde_bin, words, cword);
 	f = popen(cmd, "r");
