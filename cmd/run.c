@@ -256,16 +256,6 @@ static int parse_flags(struct sonde_gadget_ctx *ctx, int argc, char **argv, stru
 	return 0;
 }
 
-static void report_lost(struct sonde_gadget_ctx *ctx)
-{
-	for (size_t i = 0; i < sonde_gadget_nds(ctx); i++) {
-		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
-		if (sonde_ds_lost(ds))
-			fprintf(stderr, "sonde: warning: datasource %s: %llu events lost\n",
-			        sonde_ds_name(ds), (unsigned long long)sonde_ds_lost(ds));
-	}
-}
-
 int cmd_run(int argc, char **argv)
 {
 	const struct sonde_gadget_image *image;
@@ -277,6 +267,12 @@ int cmd_run(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout, "Usage: sonde run GADGET [flags]\n");
 		print_builtins(argc < 2 ? stderr : stdout);
+		if (argc >= 2)
+			printf("\n`sonde run GADGET --help` lists the gadget's flags. Tracing gadgets hand "
+			       "their events over in a ring\nbuffer: --ring-size SIZE sets its size per "
+			       "CPU (default: room for 2048 whole events per CPU,\n2M at least, e.g. 2M "
+			       "for trace_open). Events that come while it is full (sonde behind, its\n"
+			       "output blocked) are lost, and the count is reported on stderr.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	scan_early(argc, argv, &o);
@@ -313,7 +309,6 @@ int cmd_run(int argc, char **argv)
 	install_signals();
 	r = sonde_gadget_run(ctx, o.timeout_ns);
 	running_ctx = NULL;
-	report_lost(ctx);
 out:
 	if (r && !cli_errors_logged())
 		cli_error("gadget %s failed: %s", argv[1], strerror(-r));

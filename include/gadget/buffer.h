@@ -62,7 +62,7 @@ static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size,
 						   bool reserved)
 {
 	__u64 mark = bpf_ringbuf_query(map, BPF_RB_RING_SIZE) / 8;
-	__u64 rec = size + 8; /* the record and its header */
+	__u64 rec = (size + 8 + 7) & ~7ULL; /* the record, its header, padding */
 	__u64 after = bpf_ringbuf_query(map, BPF_RB_AVAIL_DATA);
 
 	/* a reserved record already counts in the available data */

@@ -205,6 +205,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 	if (!err)
 		err = ebpf_mapiters_params(g);
 	if (!err)
+		err = ebpf_tracers_params(g);
+	if (!err)
 		err = ebpf_kstack_formatters_add(g);
 	if (err) {
 		ebpf_gadget_free(g);
@@ -241,7 +243,7 @@ static int ebpf_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return ebpf_tracers_check_params(g);
 }
 
 static int load(struct ebpf_gadget *g)
