@@ -3,10 +3,13 @@
  * Flags are parsed in two phases, as upstream does: the gadget is instantiated
  * first so that its params (eBPF params, operator params) become flags. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sonde/sonde.h>
 
@@ -26,6 +29,28 @@ static void on_signal(int sig)
 {
 	if (running_ctx)
 		sonde_gadget_cancel(running_ctx);
+}
+
+/* When stdout is a pipe, make it as large as the system allows (1 MiB by
+ * default, more for root): a consumer that is scheduled out then stalls the
+ * run loop after ~1000 JSON records instead of ~70, so the ring buffer is
+ * read on. Failure is harmless: the pipe keeps its size. */
+static void enlarge_stdout_pipe(void)
+{
+	struct stat st;
+	FILE *f;
+	int max = 1 << 20;
+
+	if (fstat(STDOUT_FILENO, &st) || !S_ISFIFO(st.st_mode))
+		return;
+	f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	if (f) {
+		if (fscanf(f, "%d", &max) != 1 || max < 4096)
+			max = 1 << 20;
+		fclose(f);
+	}
+	if (fcntl(STDOUT_FILENO, F_GETPIPE_SZ) < max)
+		(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, max);
 }
 
 static void install_signals(void)
@@ -307,6 +332,7 @@ int cmd_run(int argc, char **argv)
 	}
 	running_ctx = ctx;
 	install_signals();
+	enlarge_stdout_pipe();
 	r = sonde_gadget_run(ctx, o.timeout_ns);
 	running_ctx = NULL;
 out:
