@@ -50,7 +50,7 @@ struct ebpf_tracer {
 	void *scratch;       /* zero-padded copy of short samples */
 	size_t scratch_used; /* bytes of scratch that may be non-zero */
 	uint64_t perf_lost;  /* reported by the perf reader, not yet accounted */
-	uint64_t *lost_vals; /* per-CPU read buffer for lost_map */
+	uint64_t *lost_vals; /* lost_map per CPU: this read, then the last one */
 	int ncpus;
 	uint64_t emit_errors;
 	int budget; /* records left in this wakeup */

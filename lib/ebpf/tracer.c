@@ -346,8 +346,14 @@ static void drain_tick(struct sonde_gadget_ctx *ctx, void *arg)
 
 /* ---- lost samples ---- */
 
+/* Losses since the last call. The per-CPU counters only grow and are never
+ * reset from here: a reset after the read would drop what the kernel
+ * counted in between, and that is when losses happen (the reader is behind,
+ * often scheduled out between the two calls). lost_vals holds this read,
+ * then the last one. */
 static uint64_t drain_lost_map(struct ebpf_tracer *t)
 {
+	uint64_t *now = t->lost_vals, *seen = t->lost_vals + (t->ncpus > 0 ? t->ncpus : 0);
 	uint32_t key = 0;
 	uint64_t sum = 0;
 	int fd;
@@ -355,15 +361,11 @@ static uint64_t drain_lost_map(struct ebpf_tracer *t)
 	if (!t->lost_map || !t->lost_vals)
 		return 0;
 	fd = bpf_map__fd(t->lost_map);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &key, t->lost_vals))
+	if (fd < 0 || bpf_map_lookup_elem(fd, &key, now))
 		return 0;
-	for (int i = 0; i < t->ncpus; i++)
-		sum += t->lost_vals[i];
-	/* Increments between lookup and reset are lost to the count; the
-	 * helper headers only ever add, so this under-reports, never over. */
-	if (sum) {
-		memset(t->lost_vals, 0, (size_t)t->ncpus * sizeof(uint64_t));
-		bpf_map_update_elem(fd, &key, t->lost_vals, BPF_ANY);
+	for (int i = 0; i < t->ncpus; i++) {
+		sum += now[i] - seen[i];
+		seen[i] = now[i];
 	}
 	return sum;
 }
@@ -403,7 +405,7 @@ static int start_one(struct ebpf_gadget *g, struct ebpf_tracer *t)
 		return -ENOMEM;
 	if (t->lost_map) {
 		t->ncpus = libbpf_num_possible_cpus();
-		t->lost_vals = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(uint64_t)) : NULL;
+		t->lost_vals = t->ncpus > 0 ? calloc(2 * (size_t)t->ncpus, sizeof(uint64_t)) : NULL;
 		if (!t->lost_vals)
 			return t->ncpus > 0 ? -ENOMEM : t->ncpus;
 	}
