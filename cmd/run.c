@@ -3,10 +3,13 @@
  * Flags are parsed in two phases, as upstream does: the gadget is instantiated
  * first so that its params (eBPF params, operator params) become flags. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sonde/sonde.h>
 
@@ -29,6 +32,28 @@ static void on_signal(int sig)
 {
 	if (running_ctx)
 		sonde_gadget_cancel(running_ctx);
+}
+
+/* When stdout is a pipe, make it as large as the system allows (1 MiB by
+ * default, more for root): a consumer that is scheduled out then stalls the
+ * run loop after ~1000 JSON records instead of ~70, so the ring buffer is
+ * read on. Failure is harmless: the pipe keeps its size. */
+static void enlarge_stdout_pipe(void)
+{
+	struct stat st;
+	FILE *f;
+	int max = 1 << 20;
+
+	if (fstat(STDOUT_FILENO, &st) || !S_ISFIFO(st.st_mode))
+		return;
+	f = fopen("/proc/sys/fs/pipe-max-size", "re");
+	if (f) {
+		if (fscanf(f, "%d", &max) != 1 || max < 4096)
+			max = 1 << 20;
+		fclose(f);
+	}
+	if (fcntl(STDOUT_FILENO, F_GETPIPE_SZ) < max)
+		(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, max);
 }
 
 static void install_signals(void)
@@ -462,6 +487,10 @@ static void print_run_help(void)
 	printf("\nFlags of every run (sonde run GADGET --help adds the gadget's own):\n");
 	print_rows(rows, k, rows_width(rows, k));
 	free(rows);
+	printf("\nTracing gadgets hand their events over in a ring buffer: --ring-size SIZE sets its size\n"
+	       "per CPU (default: room for 2048 whole events per CPU, 2M at least, e.g. 2M for trace_open).\n"
+	       "Events that come while it is full (sonde behind, its output blocked) are lost, and the\n"
+	       "count is reported on stderr.\n");
 }
 
 /* Params whose key starts with "ig_" are upstream's internal knobs (map sizes the
@@ -574,16 +603,6 @@ out:
 	sonde_gadget_ctx_free(ctx);
 }
 
-static void report_lost(struct sonde_gadget_ctx *ctx)
-{
-	for (size_t i = 0; i < sonde_gadget_nds(ctx); i++) {
-		struct sonde_ds *ds = sonde_gadget_ds_at(ctx, i);
-		if (sonde_ds_lost(ds))
-			fprintf(stderr, "sonde: warning: datasource %s: %llu events lost\n",
-			        sonde_ds_name(ds), (unsigned long long)sonde_ds_lost(ds));
-	}
-}
-
 int cmd_run(int argc, char **argv)
 {
 	const struct sonde_gadget_image *image;
@@ -638,9 +657,9 @@ int cmd_run(int argc, char **argv)
 	}
 	running_ctx = ctx;
 	install_signals();
+	enlarge_stdout_pipe();
 	r = sonde_gadget_run(ctx, o.timeout_ns);
 	running_ctx = NULL;
-	report_lost(ctx);
 out:
 	if (r && !cli_errors_logged())
 		cli_error("gadget %s failed: %s", argv[gadget_arg], strerror(-r));

@@ -16,13 +16,6 @@
 
 #define NAME_MAX 255
 
-/* What the entry programs remember for the exit program, per thread. */
-struct open_args {
-	const char *fname;
-	__u32 flags;
-	__u32 mode;
-};
-
 struct event {
 	gadget_timestamp timestamp_raw;
 	struct gadget_process proc;
@@ -44,51 +37,67 @@ const volatile bool paths = false;
 GADGET_PARAM(targ_failed);
 GADGET_PARAM(paths);
 
-/* tid -> arguments of the open call in progress. */
+/*
+ * The event is built here, then only its used part goes to the ring: the
+ * members before fname, fname up to its NUL, and fpath up to its NUL when
+ * there is one. Userspace zero-pads a short record to the struct (tracer.c),
+ * so every field reads as if the whole struct had been sent; a typical event
+ * takes ~200 bytes of the ring instead of 920.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 10240);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct open_args);
-} start SEC(".maps");
+	__type(value, struct event);
+} heap SEC(".maps");
 
 GADGET_TRACER_MAP(events, 1024 * 256);
 
 GADGET_TRACER(open, events, event);
 
-static __always_inline int enter_open(const char *fname, __u32 flags,
-				      __u32 mode)
+/*
+ * Runs when the call returns; its arguments are still in the task's saved
+ * user registers (the syscall only writes its result to the return
+ * register; arm64 keeps the first argument in orig_x0). One program per
+ * call instead of an entry and an exit program sharing a hash map.
+ */
+static __always_inline int exit_open(void *ctx, long ret, int fname_arg,
+				     bool how)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_args args = {
-		.fname = fname,
-		.flags = flags,
-		.mode = mode,
-	};
-
-	if (gadget_should_discard_data_current())
-		return 0;
-
-	bpf_map_update_elem(&start, &tid, &args, BPF_ANY);
-	return 0;
-}
-
-static __always_inline int exit_open(void *ctx, long ret)
-{
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct open_args *args;
+	struct pt_regs *regs;
+	const char *fname;
 	struct event *event;
-
-	args = bpf_map_lookup_elem(&start, &tid);
-	if (!args)
-		return 0; /* entry not seen, or filtered out */
+	__u32 zero = 0;
+	__u64 size;
+	long n;
 
 	if (targ_failed && ret >= 0)
-		goto cleanup;
-
-	event = gadget_reserve_buf(&events, sizeof(*event));
+		return 0;
+	if (gadget_should_discard_data_current())
+		return 0;
+	event = bpf_map_lookup_elem(&heap, &zero);
 	if (!event)
-		goto cleanup;
+		return 0;
+
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (fname_arg == 0) { /* open(pathname, flags, mode) */
+		fname = (const char *)PT_REGS_PARM1_CORE_SYSCALL(regs);
+		event->flags_raw = (__u32)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		event->mode_raw = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+	} else if (!how) { /* openat(dirfd, pathname, flags, mode) */
+		fname = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		event->flags_raw = (__u32)PT_REGS_PARM3_CORE_SYSCALL(regs);
+		event->mode_raw = (__u32)PT_REGS_PARM4_CORE_SYSCALL(regs);
+	} else { /* openat2(dirfd, pathname, how, size) */
+		struct open_how oh = {};
+
+		fname = (const char *)PT_REGS_PARM2_CORE_SYSCALL(regs);
+		if (bpf_probe_read_user(&oh, sizeof(oh),
+					(void *)PT_REGS_PARM3_CORE_SYSCALL(regs)))
+			return 0;
+		event->flags_raw = (__u32)oh.flags;
+		event->mode_raw = (__u32)oh.mode;
+	}
 
 	event->timestamp_raw = bpf_ktime_get_boot_ns();
 	gadget_process_populate(&event->proc);
@@ -101,73 +110,48 @@ static __always_inline int exit_open(void *ctx, long ret)
 		event->fd = 0;
 		event->error_raw = (__u32)-ret;
 	}
-	event->flags_raw = args->flags;
-	event->mode_raw = args->mode;
 
-	if (bpf_probe_read_user_str(event->fname, sizeof(event->fname),
-				    args->fname) < 0)
+	n = bpf_probe_read_user_str(event->fname, sizeof(event->fname), fname);
+	if (n <= 0) {
 		event->fname[0] = '\0';
+		n = 1;
+	}
+	size = offsetof(struct event, fname) + n;
 
-	event->fpath[0] = '\0';
 	if (paths && ret >= 0) {
-		if (read_full_path_of_open_file_fd((int)ret, event->fpath,
-						   sizeof(event->fpath)) <= 0)
-			event->fpath[0] = '\0';
+		n = read_full_path_of_open_file_fd((int)ret, event->fpath,
+						   sizeof(event->fpath));
+		if (n > 0)
+			size = offsetof(struct event, fpath) + n;
 	}
 
-	gadget_submit_buf(ctx, &events, event, sizeof(*event));
-
-cleanup:
-	bpf_map_delete_elem(&start, &tid);
+	/* the verifier needs the bound; it never cuts anything */
+	barrier_var(size);
+	if (size > sizeof(*event))
+		size = sizeof(*event);
+	gadget_output_buf(ctx, &events, event, size);
 	return 0;
 }
 
 #ifndef __TARGET_ARCH_arm64
-/* open(const char *pathname, int flags, mode_t mode): arm64 has no open(2). */
-SEC("tracepoint/syscalls/sys_enter_open")
-int ig_open_e(struct syscall_trace_enter *ctx)
-{
-	return enter_open((const char *)ctx->args[0], (__u32)ctx->args[1],
-			  (__u32)ctx->args[2]);
-}
-
+/* open(2): arm64 has none. */
 SEC("tracepoint/syscalls/sys_exit_open")
 int ig_open_x(struct syscall_trace_exit *ctx)
 {
-	return exit_open(ctx, ctx->ret);
+	return exit_open(ctx, ctx->ret, 0, false);
 }
 #endif /* !__TARGET_ARCH_arm64 */
-
-/* openat(int dirfd, const char *pathname, int flags, mode_t mode) */
-SEC("tracepoint/syscalls/sys_enter_openat")
-int ig_openat_e(struct syscall_trace_enter *ctx)
-{
-	return enter_open((const char *)ctx->args[1], (__u32)ctx->args[2],
-			  (__u32)ctx->args[3]);
-}
 
 SEC("tracepoint/syscalls/sys_exit_openat")
 int ig_openat_x(struct syscall_trace_exit *ctx)
 {
-	return exit_open(ctx, ctx->ret);
-}
-
-/* openat2(int dirfd, const char *pathname, struct open_how *how, size_t size) */
-SEC("tracepoint/syscalls/sys_enter_openat2")
-int ig_openat2_e(struct syscall_trace_enter *ctx)
-{
-	struct open_how how = {};
-
-	if (bpf_probe_read_user(&how, sizeof(how), (void *)ctx->args[2]))
-		return 0;
-	return enter_open((const char *)ctx->args[1], (__u32)how.flags,
-			  (__u32)how.mode);
+	return exit_open(ctx, ctx->ret, 1, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_openat2")
 int ig_openat2_x(struct syscall_trace_exit *ctx)
 {
-	return exit_open(ctx, ctx->ret);
+	return exit_open(ctx, ctx->ret, 1, true);
 }
 
 char LICENSE[] SEC("license") = "GPL";

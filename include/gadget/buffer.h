@@ -14,7 +14,8 @@
  *     so the unused path is dead code for the verifier);
  *   - gadget_map_tracer_<name>: BTF marker naming <name> as a tracer map;
  *   - <name>_lost_samples: per-CPU u64 counter (key 0) of events dropped
- *     because the ring buffer was full; userspace sums and resets it.
+ *     because the ring buffer was full; it only grows (userspace reports
+ *     the difference to its last read, it never resets it).
  *
  * The helpers are macros so that they can reach <name>_lost_samples from
  * the map argument: GADGET_TRACER_MAP also defines an overload of
@@ -62,7 +63,7 @@ static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size,
 						   bool reserved)
 {
 	__u64 mark = bpf_ringbuf_query(map, BPF_RB_RING_SIZE) / 8;
-	__u64 rec = size + 8; /* the record and its header */
+	__u64 rec = (size + 8 + 7) & ~7ULL; /* the record, its header, padding */
 	__u64 after = bpf_ringbuf_query(map, BPF_RB_AVAIL_DATA);
 
 	/* a reserved record already counts in the available data */

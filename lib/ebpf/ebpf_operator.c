@@ -200,6 +200,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 	if (!err)
 		err = ebpf_mapiters_params(g);
 	if (!err)
+		err = ebpf_tracers_params(g);
+	if (!err)
 		err = ebpf_kstack_formatters_add(g);
 	if (!err)
 		ebpf_mntns_filter_offer(g);
@@ -238,7 +240,7 @@ static int ebpf_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			return -EINVAL;
 		}
 	}
-	return 0;
+	return ebpf_tracers_check_params(g);
 }
 
 static int load(struct ebpf_gadget *g)

@@ -52,8 +52,9 @@ struct ebpf_tracer {
 	struct perf_buffer *pb;
 	int watched_fd;
 	void *scratch;       /* zero-padded copy of short samples */
+	size_t scratch_used; /* bytes of scratch that may be non-zero */
 	uint64_t perf_lost;  /* reported by the perf reader, not yet accounted */
-	uint64_t *lost_vals; /* per-CPU read buffer for lost_map */
+	uint64_t *lost_vals; /* lost_map per CPU: this read, then the last one */
 	int ncpus;
 	uint64_t emit_errors;
 	int budget; /* records left in this wakeup */
@@ -183,6 +184,7 @@ struct ebpf_gadget {
 	struct ebpf_kstack *kstack; /* kernel stack formatters, NULL if none */
 
 	struct sonde_param *map_fetch_interval, *map_fetch_count;
+	struct sonde_param *ring_size; /* tracers: bytes per CPU, "" = by event size */
 
 	/* run time */
 	struct ebpf_uprobes *uprobes; /* per-root uprobe links (uprobes.c), NULL if none */
@@ -380,6 +382,9 @@ void ebpf_publish_maps(struct ebpf_gadget *g);
 int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t);
 /* Before load: sizes ring buffers by CPU count, or converts tracer maps to
  * perf arrays if ring buffers are missing. */
+/* The ring-size param (when the gadget has tracers) and its check. */
+int ebpf_tracers_params(struct ebpf_gadget *g);
+int ebpf_tracers_check_params(struct ebpf_gadget *g);
 int ebpf_tracers_fix_maps(struct ebpf_gadget *g);
 int ebpf_tracers_start(struct ebpf_gadget *g);
 void ebpf_tracers_stop(struct ebpf_gadget *g);

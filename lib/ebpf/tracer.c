@@ -4,10 +4,13 @@
  * The reader is an fd of the run loop; each wakeup consumes everything that is
  * ready. A sample at least as large as the event struct is emitted in place
  * (payload points into the ring); shorter ones are copied into a zero-padded
- * scratch buffer. Nothing is allocated per event. */
+ * scratch buffer, so a gadget may send only the used head of its struct (a
+ * string up to its NUL) and every field still reads the same. Nothing is
+ * allocated per event. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,31 +77,130 @@ int ebpf_tracer_setup(struct ebpf_gadget *g, struct ebpf_tracer *t)
 	return 0;
 }
 
-/* A gadget declares its ring size for one busy CPU (upstream: 256 KiB). Every
- * CPU can fill it at once while the reader is scheduled out, so the ring
- * grows with the CPU count: RINGBUF_PER_CPU each (2 MiB: ~20 ms of a CPU
- * opening files as fast as it can), a power of two, capped. */
-#define RINGBUF_PER_CPU (2u << 20)
-#define RINGBUF_MAX     (64u << 20)
+/* Ring sizes. One ring serves every CPU, and each can fill it at once while
+ * the reader is scheduled out, so it grows with the CPU count: per CPU room
+ * for RING_EVENTS_PER_CPU events of the full event struct, RING_MIN_PER_CPU
+ * at least (2 MiB: at 600 k opens/s, ~18 ms of trace_open's ~190-byte
+ * records), rounded up to a power of two, RING_MAX in all. The ring-size
+ * param replaces the per-CPU amount; a <map>_max_entries variable (a gadget
+ * param of its own) wins over both. */
+#define RING_MIN_PER_CPU    (2ull << 20)
+#define RING_EVENTS_PER_CPU 2048ull
+#define RING_MAX            (1ull << 30)
+
+static const char *const ring_tags[] = {"group:eBPF", NULL};
+
+/* Default bytes per CPU for the tracers of map m (every map when NULL). */
+static uint64_t default_per_cpu(struct ebpf_gadget *g, const struct bpf_map *m)
+{
+	uint64_t most = 0, per_cpu;
+
+	for (size_t i = 0; i < g->ntracers; i++)
+		if ((!m || g->tracers[i].map == m) && g->tracers[i].struct_size > most)
+			most = g->tracers[i].struct_size;
+	/* the record header is 8 bytes; records are 8-byte aligned */
+	per_cpu = RING_EVENTS_PER_CPU * ((most + 8 + 7) & ~7ull);
+	return per_cpu < RING_MIN_PER_CPU ? RING_MIN_PER_CPU : per_cpu;
+}
+
+int ebpf_tracers_params(struct ebpf_gadget *g)
+{
+	uint64_t per_cpu;
+	char def[32];
+	struct sonde_param_desc d = {
+	    .key = "ring-size",
+	    .description = "Ring buffer size per CPU for the events of each tracer, in bytes (K, M, G "
+	                   "suffixes). Events that come while it is full (sonde behind, its output "
+	                   "blocked) are lost and reported. The default holds 2048 whole events of "
+	                   "the gadget per CPU, 2M at least; rounded up to a power of two, 1G in all "
+	                   "at most",
+	    .default_value = def,
+	    .tags = ring_tags,
+	};
+
+	if (g->ntracers == 0)
+		return 0;
+	per_cpu = default_per_cpu(g, NULL);
+	if (per_cpu % (1u << 20) == 0)
+		snprintf(def, sizeof(def), "%" PRIu64 "M", per_cpu >> 20);
+	else
+		snprintf(def, sizeof(def), "%" PRIu64 "K", (per_cpu + 1023) >> 10);
+	g->ring_size = sonde_params_add(sonde_gadget_params(g->ctx), EBPF_PARAM_PREFIX, &d);
+	if (!g->ring_size) {
+		sonde_err("cannot add the ring-size param");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "" -> 0 (default); "4M" -> 4194304. -EINVAL for anything else. */
+static int parse_ring_size(const char *v, uint64_t *out)
+{
+	char *end;
+	uint64_t n, mul = 1;
+
+	*out = 0;
+	if (!v || !*v)
+		return 0;
+	if (*v < '0' || *v > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno)
+		return -EINVAL;
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30, end++;
+	if (*end == 'i' && mul > 1)
+		end++;
+	if ((*end == 'B' || *end == 'b') && end[-1] != 'b')
+		end++;
+	if (*end || n == 0 || n > RING_MAX / mul)
+		return -EINVAL;
+	*out = n * mul;
+	return 0;
+}
+
+int ebpf_tracers_check_params(struct ebpf_gadget *g)
+{
+	uint64_t v;
+
+	if (g->ring_size && parse_ring_size(sonde_param_value(g->ring_size), &v)) {
+		sonde_err("param 'ring-size': invalid size '%s' (want bytes per CPU, like 2M or 512K; "
+		          "at most 1G)",
+		          sonde_param_value(g->ring_size));
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
 {
 	int ncpus = libbpf_num_possible_cpus();
 	char var[256];
-	uint64_t want = (uint64_t)(ncpus > 0 ? ncpus : 1) * RINGBUF_PER_CPU;
-	uint32_t size = bpf_map__max_entries(m);
+	uint64_t per_cpu = 0, want, size = bpf_map__max_entries(m);
 
 	/* A size chosen through a <map>_max_entries variable (a param) stands. */
 	snprintf(var, sizeof(var), "%s_max_entries", bpf_map__name(m));
 	if (ebpf_find_var(g->btf, var))
 		return;
-	if (want > RINGBUF_MAX)
-		want = RINGBUF_MAX;
-	while (size && size < want && size <= RINGBUF_MAX / 2)
+	if (g->ring_size && sonde_param_is_set(g->ring_size)) {
+		parse_ring_size(sonde_param_value(g->ring_size), &per_cpu); /* checked at pre_start */
+		size = (uint64_t)sysconf(_SC_PAGESIZE);                     /* it may also shrink */
+	}
+	if (!per_cpu)
+		per_cpu = default_per_cpu(g, m); /* only grows what the gadget declares */
+	want = (uint64_t)(ncpus > 0 ? ncpus : 1) * per_cpu;
+	if (want > RING_MAX)
+		want = RING_MAX;
+	while (size && size < want && size <= RING_MAX / 2)
 		size *= 2;
-	if (size != bpf_map__max_entries(m) && bpf_map__set_max_entries(m, size) == 0)
-		sonde_debug("map '%s': ring buffer of %u KiB for %d CPUs", bpf_map__name(m), size >> 10,
-		            ncpus);
+	if (size != bpf_map__max_entries(m) && bpf_map__set_max_entries(m, (uint32_t)size) == 0)
+		sonde_debug("map '%s': ring buffer of %" PRIu64 " KiB for %d CPUs", bpf_map__name(m),
+		            size >> 10, ncpus);
 }
 
 /* 1 if the kernel has ring buffers, 0 if not (creating one is EINVAL),
@@ -167,8 +269,13 @@ static void emit(struct ebpf_tracer *t, void *data, size_t size)
 	if (size >= t->struct_size) {
 		p->data = data;
 	} else {
+		/* Beyond scratch_used the scratch is zero: clear only what the
+		 * last sample wrote past this one (subscribers never write to
+		 * foreign payload memory, so nothing else dirties it). */
 		memcpy(t->scratch, data, size);
-		memset((char *)t->scratch + size, 0, t->struct_size - size);
+		if (t->scratch_used > size)
+			memset((char *)t->scratch + size, 0, t->scratch_used - size);
+		t->scratch_used = size;
 		p->data = t->scratch;
 	}
 	p->len = t->struct_size;
@@ -239,8 +346,14 @@ static void drain_tick(struct sonde_gadget_ctx *ctx, void *arg)
 
 /* ---- lost samples ---- */
 
+/* Losses since the last call. The per-CPU counters only grow and are never
+ * reset from here: a reset after the read would drop what the kernel
+ * counted in between, and that is when losses happen (the reader is behind,
+ * often scheduled out between the two calls). lost_vals holds this read,
+ * then the last one. */
 static uint64_t drain_lost_map(struct ebpf_tracer *t)
 {
+	uint64_t *now = t->lost_vals, *seen = t->lost_vals + (t->ncpus > 0 ? t->ncpus : 0);
 	uint32_t key = 0;
 	uint64_t sum = 0;
 	int fd;
@@ -248,15 +361,11 @@ static uint64_t drain_lost_map(struct ebpf_tracer *t)
 	if (!t->lost_map || !t->lost_vals)
 		return 0;
 	fd = bpf_map__fd(t->lost_map);
-	if (fd < 0 || bpf_map_lookup_elem(fd, &key, t->lost_vals))
+	if (fd < 0 || bpf_map_lookup_elem(fd, &key, now))
 		return 0;
-	for (int i = 0; i < t->ncpus; i++)
-		sum += t->lost_vals[i];
-	/* Increments between lookup and reset are lost to the count; the
-	 * helper headers only ever add, so this under-reports, never over. */
-	if (sum) {
-		memset(t->lost_vals, 0, (size_t)t->ncpus * sizeof(uint64_t));
-		bpf_map_update_elem(fd, &key, t->lost_vals, BPF_ANY);
+	for (int i = 0; i < t->ncpus; i++) {
+		sum += now[i] - seen[i];
+		seen[i] = now[i];
 	}
 	return sum;
 }
@@ -271,7 +380,11 @@ void ebpf_tracers_account_lost(struct ebpf_gadget *g)
 		if (!lost)
 			continue;
 		sonde_ds_report_lost(t->ds, lost);
-		sonde_warn("%s: lost %" PRIu64 " samples", t->name, lost);
+		/* The one report of a loss (the CLI prints no total): the count
+		 * since the last one, and why. */
+		sonde_warn("%s: lost %" PRIu64 " events: ring buffer '%s' full, sonde read it too slowly "
+		           "(its output blocked or no CPU left; a larger --ring-size gives more slack)",
+		           t->name, lost, t->map_name);
 	}
 }
 
@@ -287,11 +400,12 @@ static int start_one(struct ebpf_gadget *g, struct ebpf_tracer *t)
 	int fd = bpf_map__fd(t->map), efd, err;
 
 	t->scratch = calloc(1, t->struct_size);
+	t->scratch_used = 0;
 	if (!t->scratch)
 		return -ENOMEM;
 	if (t->lost_map) {
 		t->ncpus = libbpf_num_possible_cpus();
-		t->lost_vals = t->ncpus > 0 ? calloc((size_t)t->ncpus, sizeof(uint64_t)) : NULL;
+		t->lost_vals = t->ncpus > 0 ? calloc(2 * (size_t)t->ncpus, sizeof(uint64_t)) : NULL;
 		if (!t->lost_vals)
 			return t->ncpus > 0 ? -ENOMEM : t->ncpus;
 	}

@@ -4,7 +4,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <linux/openat2.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,24 +21,40 @@ struct open_args {
 	const char *path;
 	int flags;
 	mode_t mode;
+	enum { VIA_OPENAT, VIA_OPEN, VIA_OPENAT2 } via; /* libc's open() is openat(2) */
+	const char *cwd;                                /* chdir there first, if not NULL */
 };
 
 /* In the child: returns the fd it got, or -errno. */
 static int open_as_child(void *arg)
 {
 	const struct open_args *a = arg;
+	struct open_how how = {.flags = (uint64_t)a->flags, .mode = a->mode};
 	int fd;
 
 	prctl(PR_SET_NAME, CHILD_COMM);
-	fd = open(a->path, a->flags, a->mode);
+	if (a->cwd && chdir(a->cwd))
+		return -errno;
+	switch (a->via) {
+	case VIA_OPEN:
+		fd = (int)syscall(SYS_open, a->path, a->flags, a->mode);
+		break;
+	case VIA_OPENAT2:
+		fd = (int)syscall(SYS_openat2, AT_FDCWD, a->path, &how, sizeof(how));
+		break;
+	default:
+		fd = open(a->path, a->flags, a->mode);
+	}
 	return fd < 0 ? -errno : fd;
 }
 
-/* Starts sonde with extra args, lets the child open `path`, returns the events naming `path`. */
-static json_t *trace_one_open(const char *path, int flags, mode_t mode, const char *extra_flag, int *child_fd,
-                              pid_t *child_pid)
+/* Starts sonde with extra_flag, lets the child make the call of `a`, returns
+ * the events whose fname is `needle`. */
+static json_t *trace_open_args(const struct open_args *a, const char *needle, const char *extra_flag,
+                               int *child_fd, pid_t *child_pid)
 {
-	struct open_args args = {path, flags, mode};
+	struct open_args args = *a;
+	const char *path = needle;
 	const char *argv[12] = {"run", "trace_open", "--host", "-o", "json", "-v"};
 	size_t n = 6;
 	struct test_child c;
@@ -59,6 +79,15 @@ static json_t *trace_one_open(const char *path, int flags, mode_t mode, const ch
 	json_decref(all);
 	free(out);
 	return matching;
+}
+
+/* The same for an openat(2) of path. */
+static json_t *trace_one_open(const char *path, int flags, mode_t mode, const char *extra_flag, int *child_fd,
+                              pid_t *child_pid)
+{
+	struct open_args args = {path, flags, mode, VIA_OPENAT, NULL};
+
+	return trace_open_args(&args, path, extra_flag, child_fd, child_pid);
 }
 
 static void setup(void)
@@ -134,6 +163,105 @@ static void test_kernel_filters(void)
 	json_decref(evs);
 }
 
+/* open(2) and openat2(2) (flags and mode from its struct open_how) give
+ * the same event as openat(2): the one exit program per call reads each
+ * call's own argument registers. */
+static void test_open_and_openat2(void)
+{
+	setup();
+	char path[128];
+	int fd;
+	pid_t pid;
+	json_t *evs, *ev;
+
+	for (int via = VIA_OPEN; via <= VIA_OPENAT2; via++) {
+		struct open_args a = {path, O_RDWR | O_CREAT | O_EXCL, 0604, via, NULL};
+
+		snprintf(path, sizeof(path), "/tmp/sonde-it-via%d-%d-%ld", via, getpid(), random());
+		evs = trace_open_args(&a, path, NULL, &fd, &pid);
+		unlink(path);
+		printf("  %s: fd %d, %zu events\n", via == VIA_OPEN ? "open" : "openat2", fd,
+		       json_array_size(evs));
+		CHECK(fd >= 0);
+		REQUIRE(json_array_size(evs) == 1);
+		ev = json_array_get(evs, 0);
+		CHECK_INT(test_json_int(ev, "proc.pid", -1), pid);
+		CHECK_INT(test_json_int(ev, "fd", -1), fd);
+		CHECK_INT(test_json_int(ev, "error_raw", -1), 0);
+		CHECK_INT(test_json_int(ev, "flags_raw", -1), O_RDWR | O_CREAT | O_EXCL);
+		CHECK_INT(test_json_int(ev, "mode_raw", -1), 0604);
+		json_decref(evs);
+	}
+}
+
+/* --paths: a relative name stays as passed in fname, fpath is the full path;
+ * without --paths fpath is empty. Both come from a record that holds only
+ * the used part of the strings. */
+static void test_paths(void)
+{
+	setup();
+	char dir[128], name[64], full[192];
+	int fd;
+	pid_t pid;
+	json_t *evs, *ev;
+
+	snprintf(dir, sizeof(dir), "/tmp/sonde-it-paths-%d", getpid());
+	snprintf(name, sizeof(name), "rel-%ld", random());
+	snprintf(full, sizeof(full), "%s/%s", dir, name);
+	REQUIRE(mkdir(dir, 0700) == 0);
+	for (int with = 0; with < 2; with++) {
+		struct open_args a = {name, O_WRONLY | O_CREAT, 0600, VIA_OPENAT, dir};
+
+		evs = trace_open_args(&a, name, with ? "--paths" : NULL, &fd, &pid);
+		CHECK(fd >= 0);
+		REQUIRE(json_array_size(evs) == 1);
+		ev = json_array_get(evs, 0);
+		CHECK_STR(test_json_str(ev, "fname"), name);
+		CHECK_STR(test_json_str(ev, "fpath"), with ? full : "");
+		json_decref(evs);
+	}
+	unlink(full);
+	rmdir(dir);
+}
+
+/* A name longer than fname (255 bytes with its NUL) comes out cut to 254
+ * characters, as when the whole struct went to the ring. */
+static void test_long_name(void)
+{
+	setup();
+	char path[400], want[255];
+	const char *argv[] = {"run", "trace_open", "--host",   "-o",       "json",
+	                      "-v",  "--comm",     CHILD_COMM, "--failed", NULL};
+	struct open_args a = {path, O_RDONLY, 0, VIA_OPENAT, NULL};
+	struct test_child c;
+	json_t *all, *ev;
+	size_t i, seen = 0;
+	char *out;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/sonde-it-long-%d-", getpid());
+	memset(path + strlen(path), 'x', sizeof(path) - 1 - strlen(path));
+	path[sizeof(path) - 1] = '\0';
+	memcpy(want, path, sizeof(want) - 1);
+	want[sizeof(want) - 1] = '\0';
+	test_child_start(&c, open_as_child, &a);
+	out = sonde_run_around_child(argv, &c, want, &fd);
+	CHECK(fd < 0);
+	all = test_json_lines(out ? out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *fname = test_json_str(ev, "fname");
+
+		if (fname && !strncmp(fname, want, 20)) {
+			CHECK_STR(fname, want);
+			seen++;
+		}
+	}
+	CHECK_INT(seen, 1);
+	json_decref(all);
+	free(out);
+}
+
 /* A lone event never fills an eighth of the ring, so it wakes nobody: the
  * reader's 20 ms drain timer must deliver it while sonde runs, not at stop.
  * Without a containerd socket, gRPC core is not loaded meanwhile. */
@@ -152,7 +280,7 @@ static void test_lone_event_drained(void)
 	                      "/nonexistent/sonde-it.sock",
 	                      NULL};
 	char path[128];
-	struct open_args args = {path, O_RDONLY, 0};
+	struct open_args args = {path, O_RDONLY, 0, VIA_OPENAT, NULL};
 	struct sonde_proc p;
 	struct test_child c;
 	int64_t t0;
@@ -182,7 +310,7 @@ static void test_columns_output(void)
 	setup();
 	const char *argv[] = {"run", "trace_open", "--host", "-v", "--fields", "proc.comm,fname", NULL};
 	char path[128];
-	struct open_args args = {path, O_WRONLY | O_CREAT, 0600};
+	struct open_args args = {path, O_WRONLY | O_CREAT, 0600, VIA_OPENAT, NULL};
 	struct test_child c;
 	char *out;
 
@@ -231,4 +359,5 @@ static void test_default_columns(void)
 }
 
 TEST_MAIN(TEST(test_successful_open), TEST(test_failed_open), TEST(test_kernel_filters),
-          TEST(test_lone_event_drained), TEST(test_columns_output), TEST(test_default_columns))
+          TEST(test_open_and_openat2), TEST(test_paths), TEST(test_long_name), TEST(test_lone_event_drained),
+          TEST(test_columns_output), TEST(test_default_columns))

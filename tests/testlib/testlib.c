@@ -413,7 +413,7 @@ unsigned long long sonde_lost_samples(const char *err)
 			char *after;
 			unsigned long long n = strtoull(lost + 7, &after, 10);
 
-			if (after > lost + 7 && !strncmp(after, " samples", 8))
+			if (after > lost + 7 && !strncmp(after, " events: ", 9))
 				sum += n;
 		}
 		line = nl ? nl + 1 : NULL;

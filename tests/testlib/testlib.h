@@ -148,7 +148,7 @@ void sonde_proc_await_child_for(struct sonde_proc *p, pid_t child, int timeout_m
 /* sonde's stderr without its -v debug lines, with its exit status, for a
  * failed run. */
 void sonde_proc_print_errors(const struct sonde_proc *p);
-/* The sum of every "sonde: warning: DS: lost N samples" line of sonde's
+/* The sum of every "sonde: warning: DS: lost N events: <cause>" line of sonde's
  * stderr (each reports what was lost since the previous one); other lines
  * that mention "lost" (libbpf's debug output) do not count. */
 unsigned long long sonde_lost_samples(const char *err);
