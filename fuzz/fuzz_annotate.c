@@ -81,8 +81,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		sonde_operator_unregister_all();
 		sonde_operator_register(&src_operator);
-		sonde_operator_register(&sonde_annotate_operator);
-		sonde_operator_register(&sonde_cli_operator);
+		sonde_operator_register(&annotate_operator);
+		sonde_operator_register(&cli_operator);
 		sonde_register_builtin_sinks(); /* what cli prints through */
 	}
 	text = fuzz_cstring(data, len);

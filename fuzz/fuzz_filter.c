@@ -26,7 +26,7 @@ static struct sonde_ds *make_ds(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static struct sonde_ds *ds;
-	struct sonde_filter_rules *rules;
+	struct filter_rules *rules;
 	struct sonde_record *rec;
 	char err[512], *spec;
 
@@ -34,14 +34,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	if (!ds && !(ds = make_ds()))
 		return 0;
 	spec = fuzz_cstring(data, len);
-	rules = spec ? sonde_filter_rules_new(ds) : NULL;
-	if (rules && sonde_filter_rules_add(rules, spec, err, sizeof(err)) == 0) {
+	rules = spec ? filter_rules_new(ds) : NULL;
+	if (rules && filter_rules_add(rules, spec, err, sizeof(err)) == 0) {
 		rec = sonde_ds_record(ds);
 		sonde_field_put_string(sonde_ds_field(ds, "name"), rec, (const char *)data, (uint32_t)len);
 		sonde_field_put_int(sonde_ds_field(ds, "i64"), rec, (int64_t)len - 7);
-		sonde_filter_rules_match(rules, rec);
+		filter_rules_match(rules, rec);
 	}
-	sonde_filter_rules_free(rules);
+	filter_rules_free(rules);
 	free(spec);
 	return 0;
 }

@@ -183,16 +183,16 @@ static bool skipped(const struct sonde_field *f)
 /* --- JSON: jansson reads it back --- */
 static void check_json(struct event *ev, const struct sonde_record *rec, unsigned flags)
 {
-	struct sonde_json_plan *plan = sonde_json_plan_new(ev->ds, flags);
+	struct json_plan *plan = json_plan_new(ev->ds, flags);
 	struct sonde_outbuf ob;
 	json_error_t jerr;
 	json_t *root, *v;
 
-	if (!plan || sonde_outbuf_init(&ob, -1, 0)) {
-		sonde_json_plan_free(plan);
+	if (!plan || outbuf_init(&ob, -1, 0)) {
+		json_plan_free(plan);
 		return;
 	}
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	root = json_loadb(ob.data, ob.len, JSON_ALLOW_NUL, &jerr);
 	if (!root)
 		fprintf(stderr, "jansson: %s at %d: %.*s\n", jerr.text, jerr.position, (int)ob.len, ob.data);
@@ -206,25 +206,25 @@ static void check_json(struct event *ev, const struct sonde_record *rec, unsigne
 	if (ev->hostile && !skipped(ev->hostile) && utf8_valid(ev->hostile_name, strlen(ev->hostile_name)))
 		FUZZ_CHECK(json_object_get(root, ev->hostile_name) != NULL);
 	json_decref(root);
-	sonde_outbuf_fini(&ob);
-	sonde_json_plan_free(plan);
+	outbuf_fini(&ob);
+	json_plan_free(plan);
 }
 
 /* --- YAML: libyaml reads it back --- */
 static void check_yaml(struct event *ev, const struct sonde_record *rec)
 {
-	struct sonde_yaml_plan *plan = sonde_yaml_plan_new(ev->ds);
+	struct yaml_plan *plan = yaml_plan_new(ev->ds);
 	struct sonde_outbuf ob;
 	yaml_parser_t parser;
 	yaml_event_t e;
 	int depth = 0;
 	bool done = false, is_key = true, want_str = false, str_seen = false;
 
-	if (!plan || sonde_outbuf_init(&ob, -1, 0)) {
-		sonde_yaml_plan_free(plan);
+	if (!plan || outbuf_init(&ob, -1, 0)) {
+		yaml_plan_free(plan);
 		return;
 	}
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	FUZZ_CHECK(yaml_parser_initialize(&parser));
 	yaml_parser_set_input_string(&parser, (const unsigned char *)ob.data, ob.len);
 	while (!done) {
@@ -273,8 +273,8 @@ static void check_yaml(struct event *ev, const struct sonde_record *rec)
 	}
 	FUZZ_CHECK(str_seen || skipped(ev->str));
 	yaml_parser_delete(&parser);
-	sonde_outbuf_fini(&ob);
-	sonde_yaml_plan_free(plan);
+	outbuf_fini(&ob);
+	yaml_plan_free(plan);
 }
 
 /* --- columns: every line as wide as announced, the last column unpadded --- */
@@ -294,32 +294,32 @@ static void check_line(const struct sonde_outbuf *ob, size_t min, size_t max)
 
 static void check_columns(struct event *ev, const struct sonde_record *rec, const char *sel, int term)
 {
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_outbuf ob;
 	size_t want, n, last;
 
-	if (sonde_columns_new(ev->ds, sel, &c))
+	if (columns_new(ev->ds, sel, &c))
 		return;
-	if (sonde_outbuf_init(&ob, -1, 0)) {
-		sonde_columns_free(c);
+	if (outbuf_init(&ob, -1, 0)) {
+		columns_free(c);
 		return;
 	}
-	sonde_columns_fit(c, term);
-	n = sonde_columns_count(c);
+	columns_fit(c, term);
+	n = columns_count(c);
 	want = n ? n - 1 : 0;
 	for (size_t i = 0; i < n; i++)
-		want += (size_t)sonde_columns_width(c, i);
+		want += (size_t)columns_width(c, i);
 	/* every column but the last is padded to its width; the last one's text
 	 * may be shorter (left-aligned: no trailing blanks) */
-	last = n ? (size_t)sonde_columns_width(c, n - 1) : 0;
+	last = n ? (size_t)columns_width(c, n - 1) : 0;
 	/* the header (names, columns.alias) and the row, one line each */
-	sonde_columns_write_header(c, &ob);
+	columns_write_header(c, &ob);
 	check_line(&ob, want - last, want);
-	sonde_outbuf_reset(&ob);
-	sonde_columns_write_row(c, &ob, rec);
+	outbuf_reset(&ob);
+	columns_write_row(c, &ob, rec);
 	check_line(&ob, want - last, want);
-	sonde_outbuf_fini(&ob);
-	sonde_columns_free(c);
+	outbuf_fini(&ob);
+	columns_free(c);
 }
 
 static bool build(struct event *ev, struct reader *r)
@@ -394,7 +394,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	sonde_field_set(ev.blob, rec, ev.blob_val, (uint32_t)ev.blob_len);
 	sonde_field_set(ev.floats, rec, &raw.f64, sizeof(raw.f64));
 
-	check_json(&ev, rec, flags & 1 ? SONDE_JSON_PRETTY : 0);
+	check_json(&ev, rec, flags & 1 ? JSON_PRETTY : 0);
 	check_yaml(&ev, rec);
 	check_columns(&ev, rec, flags & 2 ? sel : NULL, flags & 4 ? term % 400 : 0);
 out:

@@ -13,7 +13,7 @@
 void container_apply_kubelet_label(struct sonde_container *c, const char *key, const char *value);
 
 /* "2026-11-22T06:42:20.746611345Z" (or ±hh:mm) → ns since the epoch; 0 on garbage. */
-int64_t sonde_parse_rfc3339_ns(const char *s);
+int64_t containers_parse_rfc3339_ns(const char *s);
 
 /* ---- procinfo.c: what /proc says about a process ---- */
 /* Inode of /proc/<pid>/ns/<ns>; -ESRCH when the process is gone. */

@@ -14,15 +14,15 @@ struct entry {
 	char *text;
 };
 
-struct sonde_labels_cache {
+struct labels_cache {
 	struct entry *entries;
 	size_t n;
 	size_t last; /* index of the last hit */
 };
 
-struct sonde_labels_cache *sonde_labels_cache_new(void)
+struct labels_cache *labels_cache_new(void)
 {
-	return calloc(1, sizeof(struct sonde_labels_cache));
+	return calloc(1, sizeof(struct labels_cache));
 }
 
 static void entry_clear(struct entry *e)
@@ -31,7 +31,7 @@ static void entry_clear(struct entry *e)
 	free(e->text);
 }
 
-void sonde_labels_cache_free(struct sonde_labels_cache *lc)
+void labels_cache_free(struct labels_cache *lc)
 {
 	if (!lc)
 		return;
@@ -41,7 +41,7 @@ void sonde_labels_cache_free(struct sonde_labels_cache *lc)
 	free(lc);
 }
 
-static struct entry *find(struct sonde_labels_cache *lc, const struct sonde_container *c)
+static struct entry *find(struct labels_cache *lc, const struct sonde_container *c)
 {
 	if (lc->last < lc->n && lc->entries[lc->last].c == c)
 		return &lc->entries[lc->last];
@@ -54,7 +54,7 @@ static struct entry *find(struct sonde_labels_cache *lc, const struct sonde_cont
 	return NULL;
 }
 
-int sonde_labels_cache_update(struct sonde_labels_cache *lc, const struct sonde_container *c)
+int labels_cache_update(struct labels_cache *lc, const struct sonde_container *c)
 {
 	struct entry *e = find(lc, c);
 	char *text = sonde_container_labels_string(c), *id = strdup(c->id);
@@ -81,7 +81,7 @@ int sonde_labels_cache_update(struct sonde_labels_cache *lc, const struct sonde_
 	return 0;
 }
 
-void sonde_labels_cache_sweep(struct sonde_labels_cache *lc, struct sonde_containers *set)
+void labels_cache_sweep(struct labels_cache *lc, struct sonde_containers *set)
 {
 	size_t k = 0;
 
@@ -95,7 +95,7 @@ void sonde_labels_cache_sweep(struct sonde_labels_cache *lc, struct sonde_contai
 	lc->last = 0;
 }
 
-const char *sonde_labels_cache_get(struct sonde_labels_cache *lc, const struct sonde_container *c)
+const char *labels_cache_get(struct labels_cache *lc, const struct sonde_container *c)
 {
 	struct entry *e = c ? find(lc, c) : NULL;
 

@@ -13,15 +13,15 @@
 
 #include <sonde/containers.h>
 
-struct sonde_labels_cache;
+struct labels_cache;
 
-struct sonde_labels_cache *sonde_labels_cache_new(void);
-void sonde_labels_cache_free(struct sonde_labels_cache *lc);
+struct labels_cache *labels_cache_new(void);
+void labels_cache_free(struct labels_cache *lc);
 /* (Re)builds the text of c. */
-int sonde_labels_cache_update(struct sonde_labels_cache *lc, const struct sonde_container *c);
+int labels_cache_update(struct labels_cache *lc, const struct sonde_container *c);
 /* Drops entries whose container `set` no longer finds by id (freed, expired or replaced). */
-void sonde_labels_cache_sweep(struct sonde_labels_cache *lc, struct sonde_containers *set);
+void labels_cache_sweep(struct labels_cache *lc, struct sonde_containers *set);
 /* The text of c, "" if unknown. No allocation. */
-const char *sonde_labels_cache_get(struct sonde_labels_cache *lc, const struct sonde_container *c);
+const char *labels_cache_get(struct labels_cache *lc, const struct sonde_container *c);
 
 #endif

@@ -20,7 +20,7 @@
 
 #include "containers/internal.h"
 
-int64_t sonde_parse_rfc3339_ns(const char *s)
+int64_t containers_parse_rfc3339_ns(const char *s)
 {
 	struct tm tm = {0};
 	int64_t frac = 0, scale = 1000000000LL, off = 0;
@@ -128,7 +128,7 @@ int sonde_runc_state_parse(const char *text, size_t len, struct sonde_container 
 		goto out;
 	created = get_str(root, "created");
 	if (created)
-		c->started_at_ns = sonde_parse_rfc3339_ns(created);
+		c->started_at_ns = containers_parse_rfc3339_ns(created);
 	cgroups = json_object_get(root, "cgroup_paths");
 	cg = json_is_object(cgroups) ? get_str(cgroups, "") : NULL;
 	if (cg)
@@ -170,7 +170,7 @@ int sonde_crun_status_parse(const char *text, size_t len, struct sonde_container
 	if ((s = get_str(root, "cgroup-path")) && *s)
 		sonde_container_set_str(&c->cgroup_path, s);
 	if ((s = get_str(root, "created")))
-		c->started_at_ns = sonde_parse_rfc3339_ns(s);
+		c->started_at_ns = containers_parse_rfc3339_ns(s);
 	err = 0;
 out:
 	json_decref(root);

@@ -4,7 +4,7 @@
 
 #include "containers/resolve.h"
 
-bool sonde_container_same_pod(const struct sonde_container *a, const struct sonde_container *b)
+bool container_same_pod(const struct sonde_container *a, const struct sonde_container *b)
 {
 	if (*a->sandbox_id && *b->sandbox_id)
 		return strcmp(a->sandbox_id, b->sandbox_id) == 0;
@@ -12,10 +12,10 @@ bool sonde_container_same_pod(const struct sonde_container *a, const struct sond
 	       strcmp(a->k8s_namespace, b->k8s_namespace) == 0;
 }
 
-struct sonde_container_match sonde_container_resolve_netns(struct sonde_containers *set, uint64_t netns)
+struct container_match container_resolve_netns(struct sonde_containers *set, uint64_t netns)
 {
 	const struct sonde_container *first = NULL, *sandbox = NULL;
-	struct sonde_container_match m = {0};
+	struct container_match m = {0};
 	size_t n = 0;
 	bool one_pod = true;
 
@@ -34,7 +34,7 @@ struct sonde_container_match sonde_container_resolve_netns(struct sonde_containe
 		if (!first)
 			first = c;
 		else
-			one_pod &= sonde_container_same_pod(first, c);
+			one_pod &= container_same_pod(first, c);
 		n++;
 	}
 	if (n == 1) {
@@ -49,12 +49,12 @@ struct sonde_container_match sonde_container_resolve_netns(struct sonde_containe
 	return m;
 }
 
-struct sonde_container_match sonde_container_resolve(struct sonde_containers *set, uint64_t mntns,
-                                                     uint64_t netns, int64_t boot_ns)
+struct container_match container_resolve(struct sonde_containers *set, uint64_t mntns, uint64_t netns,
+                                         int64_t boot_ns)
 {
-	struct sonde_container_match m = {sonde_containers_by_mntns_at(set, mntns, boot_ns), false};
+	struct container_match m = {sonde_containers_by_mntns_at(set, mntns, boot_ns), false};
 
 	if (m.c)
 		return m;
-	return sonde_container_resolve_netns(set, netns);
+	return container_resolve_netns(set, netns);
 }

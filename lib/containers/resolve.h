@@ -17,7 +17,7 @@
 
 #include <sonde/containers.h>
 
-struct sonde_container_match {
+struct container_match {
 	const struct sonde_container *c; /* NULL: no container */
 	bool pod_only;                   /* only c's pod-level metadata applies */
 };
@@ -25,11 +25,11 @@ struct sonde_container_match {
 /* mntns or netns 0 = not known; boot_ns, the event's time (CLOCK_BOOTTIME),
  * 0 = not known: the newest holder of a reused mntns id. Lookups only:
  * nothing is allocated. */
-struct sonde_container_match sonde_container_resolve(struct sonde_containers *set, uint64_t mntns,
-                                                     uint64_t netns, int64_t boot_ns);
+struct container_match container_resolve(struct sonde_containers *set, uint64_t mntns, uint64_t netns,
+                                         int64_t boot_ns);
 /* The netns step alone (the mntns step being sonde_containers_by_mntns). */
-struct sonde_container_match sonde_container_resolve_netns(struct sonde_containers *set, uint64_t netns);
+struct container_match container_resolve_netns(struct sonde_containers *set, uint64_t netns);
 /* Same pod: same sandbox id, else the same (non-empty) namespace and pod name. */
-bool sonde_container_same_pod(const struct sonde_container *a, const struct sonde_container *b);
+bool container_same_pod(const struct sonde_container *a, const struct sonde_container *b);
 
 #endif

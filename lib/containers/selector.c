@@ -80,7 +80,7 @@ static int parse_name(struct name_list *l, const char *flag, char *entry, const 
                       size_t errlen)
 {
 	bool exclude = entry[0] == '!';
-	char *name = exclude ? sonde_trim_blanks(entry + 1) : entry;
+	char *name = exclude ? trim_blanks(entry + 1) : entry;
 
 	if (!*name) {
 		snprintf(err, errlen, "invalid --%s \"%s\": a name is missing after \"!\"", flag, whole);
@@ -133,8 +133,8 @@ static int parse_label(struct sonde_container_selector *sel, char *entry, const 
 		negate = true;
 		key++;
 	}
-	key = sonde_trim_blanks(key);
-	value = sonde_trim_blanks(value);
+	key = trim_blanks(key);
+	value = trim_blanks(value);
 	if (!*key) {
 		snprintf(err, errlen, "invalid --k8s-selector \"%s\": a label key is missing", whole);
 		return -EINVAL;
@@ -161,7 +161,7 @@ static int parse_list(struct sonde_container_selector *sel, int list, const char
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok && !r; tok = strtok_r(NULL, ",", &save)) {
-		char *entry = sonde_trim_blanks(tok);
+		char *entry = trim_blanks(tok);
 
 		if (!*entry)
 			continue;

@@ -24,14 +24,14 @@ int ds_spec_parse(const char *spec, char sep, struct ds_spec *out)
 	for (char *tok = strtok_r(out->buf, seps, &save); tok; tok = strtok_r(NULL, seps, &save)) {
 		char *colon;
 
-		tok = sonde_trim_blanks(tok);
+		tok = trim_blanks(tok);
 		if (!*tok)
 			continue;
 		colon = strchr(tok, ':');
 		if (colon) {
 			*colon = 0;
 			out->parts[out->n++] =
-			    (struct ds_spec_part){sonde_trim_blanks(tok), sonde_trim_blanks(colon + 1)};
+			    (struct ds_spec_part){trim_blanks(tok), trim_blanks(colon + 1)};
 			out->nprefixed++;
 		} else {
 			out->parts[out->n++] = (struct ds_spec_part){NULL, tok};

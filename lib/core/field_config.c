@@ -21,7 +21,7 @@ void field_templates_set(const struct field_template *table, size_t n)
 	ntemplates = n;
 }
 
-const char *const *sonde_template_annotations(const char *name)
+const char *const *template_annotations(const char *name)
 {
 	for (size_t i = 0; i < ntemplates; i++)
 		if (strcmp(templates[i].name, name) == 0)
@@ -31,7 +31,7 @@ const char *const *sonde_template_annotations(const char *name)
 
 static void apply_template(struct sonde_field *f, const char *name)
 {
-	const char *const *ann = sonde_template_annotations(name);
+	const char *const *ann = template_annotations(name);
 
 	if (!ann) {
 		sonde_warn("field %s: unknown annotation template \"%s\"", sonde_field_full_name(f), name);
@@ -66,7 +66,7 @@ static void apply_annotations(struct sonde_field *f, const struct sonde_config *
 	}
 }
 
-void sonde_field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const struct sonde_config *config)
+void field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const struct sonde_config *config)
 {
 	const struct sonde_config *fc, *ann, *tags;
 	const char *tmpl = sonde_field_annotation(f, "template");
@@ -90,7 +90,7 @@ void sonde_field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const 
 	apply_annotations(f, ann);
 }
 
-void sonde_ds_apply_config(struct sonde_ds *ds, const struct sonde_config *config)
+void ds_apply_config(struct sonde_ds *ds, const struct sonde_config *config)
 {
 	const struct sonde_config *dc = sonde_config_path(config, "datasources", sonde_ds_name(ds), NULL);
 	const struct sonde_config *ann = sonde_config_get(dc, "annotations");

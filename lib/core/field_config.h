@@ -17,10 +17,10 @@ struct field_template {
  * outlive every run. Without a table no template is known. */
 void field_templates_set(const struct field_template *table, size_t n);
 /* Annotations of a named template (key, value, ..., NULL) or NULL if unknown. */
-const char *const *sonde_template_annotations(const char *name);
+const char *const *template_annotations(const char *name);
 /* Expands the field's template, then applies datasources.<ds>.fields.<full name>. */
-void sonde_field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const struct sonde_config *config);
+void field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const struct sonde_config *config);
 /* Applies datasources.<ds>.annotations and tags. */
-void sonde_ds_apply_config(struct sonde_ds *ds, const struct sonde_config *config);
+void ds_apply_config(struct sonde_ds *ds, const struct sonde_config *config);
 
 #endif

@@ -50,7 +50,7 @@ struct sonde_gadget_ctx {
 	bool has_log;
 	bool instantiated;
 	atomic_bool running; /* may be asked from another thread */
-	bool ran; /* a context runs once: operators are not restartable */
+	bool ran;            /* a context runs once: operators are not restartable */
 };
 
 struct sonde_gadget_ctx *sonde_gadget_ctx_new(const struct sonde_gadget_image *image)
@@ -149,7 +149,7 @@ static void on_field_added(struct sonde_ds *ds, struct sonde_field *f, void *arg
 {
 	struct sonde_gadget_ctx *ctx = arg;
 
-	sonde_field_apply_config(ds, f, ctx->config);
+	field_apply_config(ds, f, ctx->config);
 }
 
 struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *name, enum sonde_ds_type type)
@@ -165,7 +165,7 @@ struct sonde_ds *sonde_gadget_add_ds(struct sonde_gadget_ctx *ctx, const char *n
 	ds = sonde_ds_new(name, type);
 	if (!ds)
 		return NULL;
-	sonde_ds_apply_config(ds, ctx->config);
+	ds_apply_config(ds, ctx->config);
 	sonde_ds_on_field_added(ds, on_field_added, ctx);
 	ctx->ds[ctx->nds++] = ds;
 	return ds;

@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-static inline char *sonde_trim_blanks(char *s)
+static inline char *trim_blanks(char *s)
 {
 	char *end;
 

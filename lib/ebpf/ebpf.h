@@ -5,6 +5,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_ebpf_operator;
+extern const struct sonde_operator ebpf_operator;
 
 #endif

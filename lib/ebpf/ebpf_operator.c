@@ -333,7 +333,7 @@ static void ebpf_close(struct sonde_gadget_ctx *ctx, void *state)
 	ebpf_gadget_free(state);
 }
 
-const struct sonde_operator sonde_ebpf_operator = {
+const struct sonde_operator ebpf_operator = {
     .name = "ebpf",
     .kind = SONDE_OP_IMAGE,
     .media_type = SONDE_MEDIA_TYPE_EBPF,

@@ -84,13 +84,13 @@ static bool kernel_filters(const struct process_key *k, const struct sonde_ds *d
 
 /* The value an `==` rule of `rules` asks for the field of `k`, or NULL. */
 static const char *wanted(const struct process_key *k, const struct sonde_ds *ds,
-                          const struct sonde_filter_rules *rules, const struct sonde_field **field)
+                          const struct filter_rules *rules, const struct sonde_field **field)
 {
-	for (size_t i = 0; i < sonde_filter_rules_count(rules); i++) {
-		const struct sonde_field *f = sonde_filter_rule_field(rules, i);
-		const char *v = sonde_filter_rule_value(rules, i);
+	for (size_t i = 0; i < filter_rules_count(rules); i++) {
+		const struct sonde_field *f = filter_rule_field(rules, i);
+		const char *v = filter_rule_value(rules, i);
 
-		if (sonde_filter_rule_op(rules, i) != SONDE_FILTER_EQ || !kernel_filters(k, ds, f))
+		if (filter_rule_op(rules, i) != FILTER_EQ || !kernel_filters(k, ds, f))
 			continue;
 		/* the kernel compares at most size-1 characters plus the NUL */
 		if (sonde_field_kind(f) == SONDE_KIND_CSTRING && (!*v || strlen(v) >= sonde_field_size(f)))
@@ -101,8 +101,8 @@ static const char *wanted(const struct process_key *k, const struct sonde_ds *ds
 	return NULL;
 }
 
-static struct sonde_filter_rules *rules_of(const struct sonde_ds *ds, struct sonde_ds *const *dss,
-                                           struct sonde_filter_rules *const *rules, size_t n)
+static struct filter_rules *rules_of(const struct sonde_ds *ds, struct sonde_ds *const *dss,
+                                     struct filter_rules *const *rules, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (dss[i] == ds)
@@ -112,7 +112,7 @@ static struct sonde_filter_rules *rules_of(const struct sonde_ds *ds, struct son
 
 /* Pushes one key down when every eBPF-fed DataSource asks the same value. */
 static bool push_key(struct sonde_gadget_ctx *ctx, const struct process_key *k, struct sonde_ds *const *dss,
-                     struct sonde_filter_rules *const *rules, size_t n)
+                     struct filter_rules *const *rules, size_t n)
 {
 	struct sonde_param *p;
 	const struct sonde_field *field = NULL;
@@ -160,8 +160,8 @@ static bool push_key(struct sonde_gadget_ctx *ctx, const struct process_key *k, 
 	return true;
 }
 
-int sonde_filter_pushdown(struct sonde_gadget_ctx *ctx, struct sonde_ds *const *dss,
-                          struct sonde_filter_rules *const *rules, size_t n)
+int filter_pushdown(struct sonde_gadget_ctx *ctx, struct sonde_ds *const *dss,
+                    struct filter_rules *const *rules, size_t n)
 {
 	int pushed = 0;
 

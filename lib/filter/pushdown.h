@@ -30,7 +30,7 @@
 
 /* `dss[i]` has the rules `rules[i]` (NULL: none). DataSources of the context
  * not listed count as having no rules. Returns the number of params set. */
-int sonde_filter_pushdown(struct sonde_gadget_ctx *ctx, struct sonde_ds *const *dss,
-                          struct sonde_filter_rules *const *rules, size_t n);
+int filter_pushdown(struct sonde_gadget_ctx *ctx, struct sonde_ds *const *dss,
+                    struct filter_rules *const *rules, size_t n);
 
 #endif

@@ -28,7 +28,7 @@ enum value_type {
 
 struct rule {
 	struct sonde_field *field;
-	enum sonde_filter_op op;
+	enum filter_op op;
 	enum value_type type;
 	uint32_t size; /* bytes of an integer field */
 	union {
@@ -43,15 +43,15 @@ struct rule {
 	pcre2_match_data *md; /* one per rule, reused for every record */
 };
 
-struct sonde_filter_rules {
+struct filter_rules {
 	const struct sonde_ds *ds;
 	struct rule *rules;
 	size_t n, cap;
 };
 
-struct sonde_filter_rules *sonde_filter_rules_new(const struct sonde_ds *ds)
+struct filter_rules *filter_rules_new(const struct sonde_ds *ds)
 {
-	struct sonde_filter_rules *rules = calloc(1, sizeof(*rules));
+	struct filter_rules *rules = calloc(1, sizeof(*rules));
 
 	if (rules)
 		rules->ds = ds;
@@ -65,7 +65,7 @@ static void rule_fini(struct rule *r)
 	pcre2_code_free(r->re);
 }
 
-void sonde_filter_rules_free(struct sonde_filter_rules *rules)
+void filter_rules_free(struct filter_rules *rules)
 {
 	if (!rules)
 		return;
@@ -75,22 +75,22 @@ void sonde_filter_rules_free(struct sonde_filter_rules *rules)
 	free(rules);
 }
 
-size_t sonde_filter_rules_count(const struct sonde_filter_rules *rules)
+size_t filter_rules_count(const struct filter_rules *rules)
 {
 	return rules ? rules->n : 0;
 }
 
-struct sonde_field *sonde_filter_rule_field(const struct sonde_filter_rules *rules, size_t i)
+struct sonde_field *filter_rule_field(const struct filter_rules *rules, size_t i)
 {
 	return i < rules->n ? rules->rules[i].field : NULL;
 }
 
-enum sonde_filter_op sonde_filter_rule_op(const struct sonde_filter_rules *rules, size_t i)
+enum filter_op filter_rule_op(const struct filter_rules *rules, size_t i)
 {
-	return i < rules->n ? rules->rules[i].op : SONDE_FILTER_EQ;
+	return i < rules->n ? rules->rules[i].op : FILTER_EQ;
 }
 
-const char *sonde_filter_rule_value(const struct sonde_filter_rules *rules, size_t i)
+const char *filter_rule_value(const struct filter_rules *rules, size_t i)
 {
 	return i < rules->n ? rules->rules[i].value : NULL;
 }
@@ -99,15 +99,14 @@ const char *sonde_filter_rule_value(const struct sonde_filter_rules *rules, size
 
 static const struct {
 	const char *text;
-	enum sonde_filter_op op;
+	enum filter_op op;
 } ops[] = {
     /* two-character operators first: the longest match wins */
-    {"==", SONDE_FILTER_EQ}, {"!=", SONDE_FILTER_NE}, {"!~", SONDE_FILTER_NOMATCH},
-    {"<=", SONDE_FILTER_LE}, {">=", SONDE_FILTER_GE}, {"=", SONDE_FILTER_EQ},
-    {"<", SONDE_FILTER_LT},  {">", SONDE_FILTER_GT},  {"~", SONDE_FILTER_MATCH},
+    {"==", FILTER_EQ}, {"!=", FILTER_NE}, {"!~", FILTER_NOMATCH}, {"<=", FILTER_LE},   {">=", FILTER_GE},
+    {"=", FILTER_EQ},  {"<", FILTER_LT},  {">", FILTER_GT},       {"~", FILTER_MATCH},
 };
 
-static const char *op_text(enum sonde_filter_op op)
+static const char *op_text(enum filter_op op)
 {
 	static const char *const text[] = {"==", "!=", "<", "<=", ">", ">=", "~", "!~"};
 
@@ -329,13 +328,13 @@ static int parse_rule(const struct sonde_ds *ds, const char *text, struct rule *
 	}
 	r->type = type_of(kind);
 	r->size = sonde_kind_size(kind);
-	if ((r->op == SONDE_FILTER_MATCH || r->op == SONDE_FILTER_NOMATCH) && r->type != VT_STRING) {
+	if ((r->op == FILTER_MATCH || r->op == FILTER_NOMATCH) && r->type != VT_STRING) {
 		snprintf(err, errlen,
 		         "regular expressions (~, !~) only apply to string fields; \"%s\" is %s, in \"%s\"",
 		         name, sonde_kind_name(kind), text);
 		goto out;
 	}
-	if (r->type == VT_BOOL && r->op != SONDE_FILTER_EQ && r->op != SONDE_FILTER_NE) {
+	if (r->type == VT_BOOL && r->op != FILTER_EQ && r->op != FILTER_NE) {
 		snprintf(err, errlen, "bool field \"%s\" only supports == and !=, in \"%s\"", name, text);
 		goto out;
 	}
@@ -349,12 +348,14 @@ static int parse_rule(const struct sonde_ds *ds, const char *text, struct rule *
 		}
 		trimmed(r->value, r->value);
 		r->value_len = strlen(r->value);
-		if (r->op == SONDE_FILTER_EQ && longer_than_field(r)) {
-			snprintf(err, errlen, "\"%s\" can never match: field \"%s\" holds at most %u characters, in \"%s\"",
-			         r->value, name, max_string_len(r->field), text);
+		if (r->op == FILTER_EQ && longer_than_field(r)) {
+			snprintf(
+			    err, errlen,
+			    "\"%s\" can never match: field \"%s\" holds at most %u characters, in \"%s\"",
+			    r->value, name, max_string_len(r->field), text);
 			goto out;
 		}
-		if (r->op == SONDE_FILTER_MATCH || r->op == SONDE_FILTER_NOMATCH) {
+		if (r->op == FILTER_MATCH || r->op == FILTER_NOMATCH) {
 			r->type = VT_REGEX;
 			ret = compile_regex(r, why_buf, sizeof(why_buf));
 			if (ret == -EINVAL)
@@ -416,7 +417,7 @@ out:
 	return ret;
 }
 
-static int append_rule(struct sonde_filter_rules *rules, const struct rule *r)
+static int append_rule(struct filter_rules *rules, const struct rule *r)
 {
 	if (grow_array((void **)&rules->rules, &rules->cap, rules->n + 1, sizeof(*rules->rules)))
 		return -ENOMEM;
@@ -424,7 +425,7 @@ static int append_rule(struct sonde_filter_rules *rules, const struct rule *r)
 	return 0;
 }
 
-int sonde_filter_rules_add(struct sonde_filter_rules *rules, const char *spec, char *err, size_t errlen)
+int filter_rules_add(struct filter_rules *rules, const char *spec, char *err, size_t errlen)
 {
 	size_t len = strlen(spec), before = rules->n;
 	char *buf = malloc(len + 1);
@@ -473,20 +474,20 @@ int sonde_filter_rules_add(struct sonde_filter_rules *rules, const char *spec, c
 
 /* ---- evaluation ---- */
 
-static inline bool verdict(enum sonde_filter_op op, int c)
+static inline bool verdict(enum filter_op op, int c)
 {
 	switch (op) {
-	case SONDE_FILTER_EQ:
+	case FILTER_EQ:
 		return c == 0;
-	case SONDE_FILTER_NE:
+	case FILTER_NE:
 		return c != 0;
-	case SONDE_FILTER_LT:
+	case FILTER_LT:
 		return c < 0;
-	case SONDE_FILTER_LE:
+	case FILTER_LE:
 		return c <= 0;
-	case SONDE_FILTER_GT:
+	case FILTER_GT:
 		return c > 0;
-	case SONDE_FILTER_GE:
+	case FILTER_GE:
 		return c >= 0;
 	default:
 		return false;
@@ -547,11 +548,11 @@ static inline bool eval(struct rule *r, const struct sonde_record *rec)
 		                                 : sonde_field_float64(r->field, rec);
 
 		if (isnan(v) || isnan(r->v.d))
-			return r->op == SONDE_FILTER_NE; /* NaN equals nothing, orders with nothing */
+			return r->op == FILTER_NE; /* NaN equals nothing, orders with nothing */
 		return verdict(r->op, (v > r->v.d) - (v < r->v.d));
 	}
 	case VT_BOOL:
-		return (sonde_field_bool(r->field, rec) == r->v.b) == (r->op == SONDE_FILTER_EQ);
+		return (sonde_field_bool(r->field, rec) == r->v.b) == (r->op == FILTER_EQ);
 	case VT_STRING: {
 		uint32_t len;
 		const char *s = sonde_field_string(r->field, rec, &len);
@@ -568,13 +569,13 @@ static inline bool eval(struct rule *r, const struct sonde_record *rec)
 		int rc = pcre2_match(r->re, (PCRE2_SPTR)s, len, 0, 0, r->md, NULL);
 
 		/* errors (e.g. match limit) count as "no match" */
-		return (rc >= 0) == (r->op == SONDE_FILTER_MATCH);
+		return (rc >= 0) == (r->op == FILTER_MATCH);
 	}
 	}
 	return false;
 }
 
-bool sonde_filter_rules_match(struct sonde_filter_rules *rules, const struct sonde_record *rec)
+bool filter_rules_match(struct filter_rules *rules, const struct sonde_record *rec)
 {
 	for (size_t i = 0; i < rules->n; i++)
 		if (!eval(&rules->rules[i], rec))
@@ -582,7 +583,7 @@ bool sonde_filter_rules_match(struct sonde_filter_rules *rules, const struct son
 	return true;
 }
 
-int sonde_filter_rule_format(const struct sonde_filter_rules *rules, size_t i, char *out, size_t outlen)
+int filter_rule_format(const struct filter_rules *rules, size_t i, char *out, size_t outlen)
 {
 	const struct rule *r = &rules->rules[i];
 

@@ -20,39 +20,39 @@
 
 #include <sonde/datasource.h>
 
-enum sonde_filter_op {
-	SONDE_FILTER_EQ,
-	SONDE_FILTER_NE,
-	SONDE_FILTER_LT,
-	SONDE_FILTER_LE,
-	SONDE_FILTER_GT,
-	SONDE_FILTER_GE,
-	SONDE_FILTER_MATCH,   /* ~ */
-	SONDE_FILTER_NOMATCH, /* !~ */
+enum filter_op {
+	FILTER_EQ,
+	FILTER_NE,
+	FILTER_LT,
+	FILTER_LE,
+	FILTER_GT,
+	FILTER_GE,
+	FILTER_MATCH,   /* ~ */
+	FILTER_NOMATCH, /* !~ */
 };
 
-struct sonde_filter_rules;
+struct filter_rules;
 
 /* An empty rule set for the fields of `ds` (NULL when out of memory). */
-struct sonde_filter_rules *sonde_filter_rules_new(const struct sonde_ds *ds);
-void sonde_filter_rules_free(struct sonde_filter_rules *rules);
+struct filter_rules *filter_rules_new(const struct sonde_ds *ds);
+void filter_rules_free(struct filter_rules *rules);
 
 /* Parses `spec` and appends its rules. On a bad rule nothing is appended,
  * -EINVAL (or -ENOMEM) is returned and `err` gets one line naming the culprit,
  * e.g. `unknown field "nope" in "nope==1"`. */
-int sonde_filter_rules_add(struct sonde_filter_rules *rules, const char *spec, char *err, size_t errlen);
+int filter_rules_add(struct filter_rules *rules, const char *spec, char *err, size_t errlen);
 
-size_t sonde_filter_rules_count(const struct sonde_filter_rules *rules);
-struct sonde_field *sonde_filter_rule_field(const struct sonde_filter_rules *rules, size_t i);
-enum sonde_filter_op sonde_filter_rule_op(const struct sonde_filter_rules *rules, size_t i);
+size_t filter_rules_count(const struct filter_rules *rules);
+struct sonde_field *filter_rule_field(const struct filter_rules *rules, size_t i);
+enum filter_op filter_rule_op(const struct filter_rules *rules, size_t i);
 /* The value: canonical decimal for integers, as written (unescaped) otherwise. */
-const char *sonde_filter_rule_value(const struct sonde_filter_rules *rules, size_t i);
+const char *filter_rule_value(const struct filter_rules *rules, size_t i);
 
 /* "field<op>value" of rule i, for messages (snprintf semantics). */
-int sonde_filter_rule_format(const struct sonde_filter_rules *rules, size_t i, char *out, size_t outlen);
+int filter_rule_format(const struct filter_rules *rules, size_t i, char *out, size_t outlen);
 
 /* Whether the record satisfies every rule (true for an empty set). Not
  * reentrant: regex rules reuse one match block. */
-bool sonde_filter_rules_match(struct sonde_filter_rules *rules, const struct sonde_record *rec);
+bool filter_rules_match(struct filter_rules *rules, const struct sonde_record *rec);
 
 #endif

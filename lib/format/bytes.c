@@ -5,7 +5,7 @@
 #include "format/bytes.h"
 #include "format/fmtbuf.h"
 
-size_t sonde_fmt_bytes(uint64_t n, char *buf, size_t cap)
+size_t fmt_bytes(uint64_t n, char *buf, size_t cap)
 {
 	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
 	struct fmtbuf b = fmtbuf_init(buf, cap);

@@ -5,12 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SONDE_FMT_BYTES_MAX 16
+#define FMT_BYTES_MAX 16
 
 /* The gadget_bytes rendering, humanize.Bytes(n): below 10 "N B"; else the
  * value in the largest power of 1000 below it, rounded to one decimal, shown
  * with one decimal under 10 and none above ("1.5 MB", "999 kB", "1000 kB").
  * Returns the length. */
-size_t sonde_fmt_bytes(uint64_t n, char *buf, size_t cap);
+size_t fmt_bytes(uint64_t n, char *buf, size_t cap);
 
 #endif

@@ -35,7 +35,7 @@ static void int_back(char *tmp, int *w, uint64_t v)
 	} while (v);
 }
 
-size_t sonde_fmt_go_duration(int64_t ns, char *buf, size_t cap)
+size_t fmt_go_duration(int64_t ns, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
 	char tmp[40];
@@ -86,7 +86,7 @@ size_t sonde_fmt_go_duration(int64_t ns, char *buf, size_t cap)
 	return b.len;
 }
 
-size_t sonde_fmt_duration(int64_t ns, char *buf, size_t cap)
+size_t fmt_duration(int64_t ns, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
 	char tmp[64];
@@ -102,7 +102,7 @@ size_t sonde_fmt_duration(int64_t ns, char *buf, size_t cap)
 	else if (ns < NS_PER_S)
 		n = snprintf(tmp, sizeof(tmp), "%.2fms", (double)ns / (double)NS_PER_MS);
 	else
-		return sonde_fmt_go_duration(ns, buf, cap);
+		return fmt_go_duration(ns, buf, cap);
 	fmtbuf_put(&b, tmp, n > 0 ? (size_t)n : 0);
 	return b.len;
 }

@@ -6,14 +6,14 @@
 #include <stdint.h>
 
 /* "-2562047h47m16.854775808s" is the longest. */
-#define SONDE_FMT_DURATION_MAX 32
+#define FMT_DURATION_MAX 32
 
 /* time.Duration(ns).String(): "0s", "1ns", "1.5µs", "2.000001ms", "1h2m3.5s",
  * negative values with a leading '-'. Returns the length. */
-size_t sonde_fmt_go_duration(int64_t ns, char *buf, size_t cap);
+size_t fmt_go_duration(int64_t ns, char *buf, size_t cap);
 /* The gadget_duration rendering: under 1µs "Nns" (also every negative value),
  * under 1ms "%.2fµs", under 1s "%.2fms", else the Go duration string. A u64
  * source is read as int64, as upstream converts it. Returns the length. */
-size_t sonde_fmt_duration(int64_t ns, char *buf, size_t cap);
+size_t fmt_duration(int64_t ns, char *buf, size_t cap);
 
 #endif

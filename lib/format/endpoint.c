@@ -156,15 +156,15 @@ static const char *const proto_names[256] = {
     [255] = "reserved",
 };
 
-const char *sonde_ip_proto_name(uint16_t proto)
+const char *ip_proto_name(uint16_t proto)
 {
 	return proto < 256 ? proto_names[proto] : NULL;
 }
 
-size_t sonde_fmt_ip_proto(uint16_t proto, char *buf, size_t cap)
+size_t fmt_ip_proto(uint16_t proto, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
-	const char *name = sonde_ip_proto_name(proto);
+	const char *name = ip_proto_name(proto);
 
 	if (name) {
 		fmtbuf_puts(&b, name);
@@ -232,7 +232,7 @@ static void put_ipv6(struct fmtbuf *b, const uint8_t *a)
 	}
 }
 
-size_t sonde_fmt_ip(const uint8_t addr[16], uint8_t version, char *buf, size_t cap)
+size_t fmt_ip(const uint8_t addr[16], uint8_t version, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
 
@@ -243,11 +243,11 @@ size_t sonde_fmt_ip(const uint8_t addr[16], uint8_t version, char *buf, size_t c
 	return b.len;
 }
 
-size_t sonde_fmt_l4endpoint(const uint8_t addr[16], uint8_t version, uint16_t port, char *buf, size_t cap)
+size_t fmt_l4endpoint(const uint8_t addr[16], uint8_t version, uint16_t port, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
-	char ip[SONDE_FMT_IP_MAX];
-	size_t n = sonde_fmt_ip(addr, version, ip, sizeof(ip));
+	char ip[FMT_IP_MAX];
+	size_t n = fmt_ip(addr, version, ip, sizeof(ip));
 
 	if (!n)
 		return 0;

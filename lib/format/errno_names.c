@@ -141,15 +141,15 @@ static const char *const names[] = {
     [133] = "EHWPOISON",
 };
 
-const char *sonde_errno_name(uint32_t n)
+const char *errno_name(uint32_t n)
 {
 	return n < sizeof(names) / sizeof(names[0]) ? names[n] : NULL;
 }
 
-size_t sonde_fmt_errno(uint32_t n, char *buf, size_t cap)
+size_t fmt_errno(uint32_t n, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
-	const char *name = sonde_errno_name(n);
+	const char *name = errno_name(n);
 
 	if (n == 0)
 		return 0;

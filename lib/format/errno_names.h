@@ -7,12 +7,12 @@
 #include <stdint.h>
 
 /* Longest rendering: "error#4294967295". */
-#define SONDE_FMT_ERRNO_MAX 24
+#define FMT_ERRNO_MAX 24
 
 /* "ENOENT"; NULL for 0 and numbers without a name. */
-const char *sonde_errno_name(uint32_t n);
+const char *errno_name(uint32_t n);
 /* The gadget_errno rendering: the name, "" for 0, "error#N" when unknown.
  * Writes into buf (NUL-terminated, truncated to cap) and returns the length. */
-size_t sonde_fmt_errno(uint32_t n, char *buf, size_t cap);
+size_t fmt_errno(uint32_t n, char *buf, size_t cap);
 
 #endif

@@ -22,7 +22,7 @@ static const struct {
     FLAG(01000000, "O_NOATIME"),   FLAG(02000000, "O_CLOEXEC"),
 };
 
-size_t sonde_fmt_file_flags(uint32_t flags, char *buf, size_t cap)
+size_t fmt_file_flags(uint32_t flags, char *buf, size_t cap)
 {
 	static const struct {
 		uint32_t len;

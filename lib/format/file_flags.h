@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 /* Every name at once, separators included, fits. */
-#define SONDE_FMT_FILE_FLAGS_MAX 192
+#define FMT_FILE_FLAGS_MAX 192
 
 /* The gadget_file_flags rendering: the access mode (O_RDONLY, O_WRONLY or
  * O_RDWR; none for the invalid mode 3), then every set flag in a fixed order,
  * joined by '|'. Bits without a name are left out. Returns the length. */
-size_t sonde_fmt_file_flags(uint32_t flags, char *buf, size_t cap);
+size_t fmt_file_flags(uint32_t flags, char *buf, size_t cap);
 
 #endif

@@ -2,7 +2,7 @@
 
 #include "format/fmtbuf.h"
 
-size_t sonde_fmt_file_mode(uint32_t mode, char *buf, size_t cap)
+size_t fmt_file_mode(uint32_t mode, char *buf, size_t cap)
 {
 	static const char types[] = "dalTLDpSugct?";
 	static const char rwx[] = "rwxrwxrwx";

@@ -14,15 +14,15 @@ static const char *const names[] = {
     [31] = "SIGSYS",
 };
 
-const char *sonde_signal_name(uint32_t n)
+const char *signal_name(uint32_t n)
 {
 	return n < sizeof(names) / sizeof(names[0]) ? names[n] : NULL;
 }
 
-size_t sonde_fmt_signal(uint32_t n, char *buf, size_t cap)
+size_t fmt_signal(uint32_t n, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
-	const char *name = sonde_signal_name(n);
+	const char *name = signal_name(n);
 
 	if (name) {
 		fmtbuf_puts(&b, name);

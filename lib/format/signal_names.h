@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 /* Longest rendering: "signal#4294967295". */
-#define SONDE_FMT_SIGNAL_MAX 24
+#define FMT_SIGNAL_MAX 24
 
 /* "SIGKILL"; NULL for numbers without a name (0, real-time signals). */
-const char *sonde_signal_name(uint32_t n);
+const char *signal_name(uint32_t n);
 /* The gadget_signal rendering: the name, else "signal#N". Returns the length. */
-size_t sonde_fmt_signal(uint32_t n, char *buf, size_t cap);
+size_t fmt_signal(uint32_t n, char *buf, size_t cap);
 
 #endif

@@ -390,15 +390,15 @@ static const char *const names[] = {
     [469] = "file_setattr",
 };
 
-const char *sonde_syscall_name(uint64_t n)
+const char *format_syscall_name(uint64_t n)
 {
 	return n < sizeof(names) / sizeof(names[0]) ? names[n] : NULL;
 }
 
-size_t sonde_fmt_syscall(uint64_t n, char *buf, size_t cap)
+size_t fmt_syscall(uint64_t n, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
-	const char *name = sonde_syscall_name(n);
+	const char *name = format_syscall_name(n);
 
 	fmtbuf_puts(&b, "SYS_");
 	if (!name) {

@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 /* "SYS_" + the longest name (set_mempolicy_home_node) with room to spare. */
-#define SONDE_FMT_SYSCALL_MAX 48
+#define FMT_SYSCALL_MAX 48
 
 /* "openat"; NULL for numbers without a syscall. */
-const char *sonde_syscall_name(uint64_t n);
+const char *format_syscall_name(uint64_t n);
 /* The gadget_syscall rendering: "SYS_OPENAT", or "SYS_UNKNOWN". Returns the length. */
-size_t sonde_fmt_syscall(uint64_t n, char *buf, size_t cap);
+size_t fmt_syscall(uint64_t n, char *buf, size_t cap);
 
 #endif

@@ -61,7 +61,7 @@ static bool starts(const char *s, const char *prefix)
 }
 
 /* The element at the start of `s`: its kind and length; 0 if none. */
-static size_t element(const char *s, struct sonde_timefmt_chunk *c)
+static size_t element(const char *s, struct timefmt_chunk *c)
 {
 	static const struct {
 		const char *text;
@@ -131,17 +131,17 @@ static size_t element(const char *s, struct sonde_timefmt_chunk *c)
 	return 0;
 }
 
-static int add_chunk(struct sonde_timefmt *tf, struct sonde_timefmt_chunk c)
+static int add_chunk(struct timefmt *tf, struct timefmt_chunk c)
 {
-	if (tf->nchunks == SONDE_TIMEFMT_MAX_CHUNKS)
+	if (tf->nchunks == TIMEFMT_MAX_CHUNKS)
 		return -E2BIG;
 	tf->chunks[tf->nchunks++] = c;
 	return 0;
 }
 
-static int add_text(struct sonde_timefmt *tf, const char *s, size_t n)
+static int add_text(struct timefmt *tf, const char *s, size_t n)
 {
-	struct sonde_timefmt_chunk *last = tf->nchunks ? &tf->chunks[tf->nchunks - 1] : NULL;
+	struct timefmt_chunk *last = tf->nchunks ? &tf->chunks[tf->nchunks - 1] : NULL;
 
 	if (tf->ntext + n > sizeof(tf->text))
 		return -E2BIG;
@@ -149,7 +149,7 @@ static int add_text(struct sonde_timefmt *tf, const char *s, size_t n)
 	if (last && last->kind == K_TEXT && last->off + last->len == tf->ntext) {
 		last->len = (uint16_t)(last->len + n);
 	} else {
-		int err = add_chunk(tf, (struct sonde_timefmt_chunk){
+		int err = add_chunk(tf, (struct timefmt_chunk){
 		                            .kind = K_TEXT, .off = (uint16_t)tf->ntext, .len = (uint16_t)n});
 		if (err)
 			return err;
@@ -158,14 +158,14 @@ static int add_text(struct sonde_timefmt *tf, const char *s, size_t n)
 	return 0;
 }
 
-int sonde_timefmt_init(struct sonde_timefmt *tf, const char *layout)
+int timefmt_init(struct timefmt *tf, const char *layout)
 {
-	const char *s = layout ? layout : SONDE_TIMESTAMP_LAYOUT;
+	const char *s = layout ? layout : TIMESTAMP_LAYOUT;
 
 	memset(tf, 0, sizeof(*tf));
 	tf->frac = -1;
 	while (*s) {
-		struct sonde_timefmt_chunk c = {0};
+		struct timefmt_chunk c = {0};
 		size_t n = element(s, &c);
 		int err = n ? add_chunk(tf, c) : add_text(tf, s, 1);
 
@@ -196,7 +196,7 @@ static void put_zone(struct fmtbuf *b, long offset, bool colon, bool minutes, bo
 	}
 }
 
-static void put_fraction(struct fmtbuf *b, const struct sonde_timefmt_chunk *c, uint32_t nsec)
+static void put_fraction(struct fmtbuf *b, const struct timefmt_chunk *c, uint32_t nsec)
 {
 	/* every event's timestamp: two digits per division, not one */
 	static const char pairs[] =
@@ -222,7 +222,7 @@ static void put_fraction(struct fmtbuf *b, const struct sonde_timefmt_chunk *c, 
 	fmtbuf_put(b, digits, (size_t)n);
 }
 
-static void put_chunk(struct fmtbuf *b, const struct sonde_timefmt *tf, const struct sonde_timefmt_chunk *c,
+static void put_chunk(struct fmtbuf *b, const struct timefmt *tf, const struct timefmt_chunk *c,
                       uint32_t nsec)
 {
 	const struct tm *tm = &tf->tm;
@@ -338,7 +338,7 @@ static void put_chunk(struct fmtbuf *b, const struct sonde_timefmt *tf, const st
 }
 
 /* Renders chunks [from, to) of the cached second; false if they do not fit. */
-static bool render(struct sonde_timefmt *tf, size_t from, size_t to, char *out, size_t cap, uint8_t *len)
+static bool render(struct timefmt *tf, size_t from, size_t to, char *out, size_t cap, uint8_t *len)
 {
 	struct fmtbuf b = fmtbuf_init(out, cap);
 
@@ -348,7 +348,7 @@ static bool render(struct sonde_timefmt *tf, size_t from, size_t to, char *out, 
 	return b.len + 1 < cap;
 }
 
-static void cache_text(struct sonde_timefmt *tf)
+static void cache_text(struct timefmt *tf)
 {
 	size_t split = tf->frac >= 0 ? (size_t)tf->frac : tf->nchunks;
 
@@ -357,7 +357,7 @@ static void cache_text(struct sonde_timefmt *tf)
 	    (tf->frac < 0 || render(tf, split + 1, tf->nchunks, tf->post, sizeof(tf->post), &tf->npost));
 }
 
-size_t sonde_timefmt_format(struct sonde_timefmt *tf, int64_t unix_ns, char *buf, size_t cap)
+size_t timefmt_format(struct timefmt *tf, int64_t unix_ns, char *buf, size_t cap)
 {
 	struct fmtbuf b = fmtbuf_init(buf, cap);
 	int64_t sec = unix_ns / NS_PER_S, nsec = unix_ns % NS_PER_S;
@@ -388,12 +388,12 @@ size_t sonde_timefmt_format(struct sonde_timefmt *tf, int64_t unix_ns, char *buf
 	return b.len;
 }
 
-size_t sonde_fmt_timestamp(int64_t unix_ns, char *buf, size_t cap)
+size_t fmt_timestamp(int64_t unix_ns, char *buf, size_t cap)
 {
-	struct sonde_timefmt tf;
+	struct timefmt tf;
 
-	sonde_timefmt_init(&tf, NULL);
-	return sonde_timefmt_format(&tf, unix_ns, buf, cap);
+	timefmt_init(&tf, NULL);
+	return timefmt_format(&tf, unix_ns, buf, cap);
 }
 
 static int64_t clock_ns(clockid_t id)
@@ -404,7 +404,7 @@ static int64_t clock_ns(clockid_t id)
 	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
-int64_t sonde_boot_to_wall_offset_ns(void)
+int64_t boot_to_wall_offset_ns(void)
 {
 	/* Bracket the boot clock read by two realtime reads and take their
 	 * midpoint, so the offset is not skewed by the time between the reads. */
@@ -415,7 +415,7 @@ int64_t sonde_boot_to_wall_offset_ns(void)
 	return r0 + (r1 - r0) / 2 - boot;
 }
 
-int64_t sonde_wall_from_boot_ns(int64_t offset_ns, uint64_t boot_ns)
+int64_t wall_from_boot_ns(int64_t offset_ns, uint64_t boot_ns)
 {
 	if (boot_ns == 0)
 		return clock_ns(CLOCK_REALTIME);

@@ -9,19 +9,19 @@
 #include <time.h>
 
 /* The gadget_timestamp default: RFC 3339 with nanoseconds, local time zone. */
-#define SONDE_TIMESTAMP_LAYOUT  "2006-01-02T15:04:05.000000000Z07:00"
-#define SONDE_FMT_TIMESTAMP_MAX 64
+#define TIMESTAMP_LAYOUT  "2006-01-02T15:04:05.000000000Z07:00"
+#define FMT_TIMESTAMP_MAX 64
 
 /* CLOCK_REALTIME − CLOCK_BOOTTIME now: add it to a boot timestamp to get
  * nanoseconds since the Unix epoch. Measured once per run. */
-int64_t sonde_boot_to_wall_offset_ns(void);
+int64_t boot_to_wall_offset_ns(void);
 /* boot_ns + offset; a 0 timestamp (the kernel lacked the helper) means "now". */
-int64_t sonde_wall_from_boot_ns(int64_t offset_ns, uint64_t boot_ns);
+int64_t wall_from_boot_ns(int64_t offset_ns, uint64_t boot_ns);
 
-#define SONDE_TIMEFMT_MAX_CHUNKS 64
-#define SONDE_TIMEFMT_MAX_TEXT   256
+#define TIMEFMT_MAX_CHUNKS 64
+#define TIMEFMT_MAX_TEXT   256
 
-struct sonde_timefmt_chunk {
+struct timefmt_chunk {
 	uint8_t kind;
 	uint8_t digits;    /* fractional seconds */
 	char sep;          /* fractional seconds: '.' or ',' */
@@ -32,10 +32,10 @@ struct sonde_timefmt_chunk {
  * 2006"), plus the broken-down time of the last second formatted: records
  * mostly arrive within the same second, and localtime_r is the costly part.
  * Not thread-safe; one per formatter. */
-struct sonde_timefmt {
-	struct sonde_timefmt_chunk chunks[SONDE_TIMEFMT_MAX_CHUNKS];
+struct timefmt {
+	struct timefmt_chunk chunks[TIMEFMT_MAX_CHUNKS];
 	size_t nchunks;
-	char text[SONDE_TIMEFMT_MAX_TEXT];
+	char text[TIMEFMT_MAX_TEXT];
 	size_t ntext;
 	bool cached;
 	int64_t cached_sec;
@@ -48,13 +48,13 @@ struct sonde_timefmt {
 	uint8_t npre, npost;
 };
 
-/* Compiles `layout` (NULL = SONDE_TIMESTAMP_LAYOUT). -E2BIG if the layout is
+/* Compiles `layout` (NULL = TIMESTAMP_LAYOUT). -E2BIG if the layout is
  * too long to compile. Every other text is valid: what is not a layout
  * element is copied as is, as in Go. */
-int sonde_timefmt_init(struct sonde_timefmt *tf, const char *layout);
+int timefmt_init(struct timefmt *tf, const char *layout);
 /* Formats unix_ns in the local time zone. Returns the length. */
-size_t sonde_timefmt_format(struct sonde_timefmt *tf, int64_t unix_ns, char *buf, size_t cap);
+size_t timefmt_format(struct timefmt *tf, int64_t unix_ns, char *buf, size_t cap);
 /* One-shot rendering in the default layout. */
-size_t sonde_fmt_timestamp(int64_t unix_ns, char *buf, size_t cap);
+size_t fmt_timestamp(int64_t unix_ns, char *buf, size_t cap);
 
 #endif

@@ -115,7 +115,7 @@ static int parse_entry(struct sonde_gadget_ctx *ctx, char *s, struct entry *e)
 			return -ENOENT;
 		}
 	}
-	if (!strcmp(e->key, "template") && e->field && !sonde_template_annotations(e->value)) {
+	if (!strcmp(e->key, "template") && e->field && !template_annotations(e->value)) {
 		sonde_err("annotate: unknown template \"%s\" for %s.%s", e->value, e->ds_name, e->field_name);
 		return -EINVAL;
 	}
@@ -129,7 +129,7 @@ static int apply(const struct entry *e)
 
 	if (!e->field)
 		return sonde_ds_add_annotation(e->ds, e->key, e->value);
-	if (!strcmp(e->key, "template") && (tmpl = sonde_template_annotations(e->value)))
+	if (!strcmp(e->key, "template") && (tmpl = template_annotations(e->value)))
 		for (size_t i = 0; tmpl[i] && !err; i += 2)
 			err = sonde_field_set_annotation(e->field, tmpl[i], tmpl[i + 1]);
 	return err ? err : sonde_field_set_annotation(e->field, e->key, e->value);
@@ -192,7 +192,7 @@ static const struct sonde_param_desc annotate_params[] = {
     },
 };
 
-const struct sonde_operator sonde_annotate_operator = {
+const struct sonde_operator annotate_operator = {
     .name = "annotate",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_ANNOTATE,

@@ -17,6 +17,6 @@
 #include <sonde/operator.h>
 #include <sonde/phase.h>
 
-extern const struct sonde_operator sonde_annotate_operator;
+extern const struct sonde_operator annotate_operator;
 
 #endif

@@ -18,16 +18,9 @@
 static void register_all(void)
 {
 	static const struct sonde_operator *const builtin[] = {
-	    &sonde_ebpf_operator,
-	    &sonde_cli_operator,
-	    &sonde_formatters_operator,
-	    &sonde_filter_operator,
-	    &sonde_sort_operator,
-	    &sonde_limiter_operator,
-	    &sonde_local_manager_operator,
-	    &sonde_uidgid_resolver_operator,
-	    &sonde_process_operator,
-	    &sonde_annotate_operator,
+	    &ebpf_operator,    &cli_operator,      &formatters_operator,    &filter_operator,
+	    &sort_operator,    &limiter_operator,  &local_manager_operator, &uidgid_resolver_operator,
+	    &process_operator, &annotate_operator,
 	};
 
 	sonde_register_builtin_sinks(); /* what the cli operator prints through */

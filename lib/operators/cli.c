@@ -56,10 +56,10 @@ static int term_width(const struct sonde_sink_env *env)
 /* After writing: a broken output cancels the run once. */
 static void check_output(struct cli *cli)
 {
-	if (cli->failed || !sonde_outbuf_error(&cli->ob))
+	if (cli->failed || !outbuf_error(&cli->ob))
 		return;
 	cli->failed = true;
-	if (sonde_outbuf_error(&cli->ob) != -EPIPE)
+	if (outbuf_error(&cli->ob) != -EPIPE)
 		sonde_err("cli: cannot write the output; stopping");
 	sonde_gadget_cancel(cli->ctx);
 }
@@ -71,7 +71,7 @@ static void flush(struct cli *cli)
 	for (size_t i = 0; i < cli->ndss; i++)
 		if (cli->dss[i].sink && cli->dss[i].sink->flush)
 			cli->dss[i].sink->flush(cli->dss[i].state);
-	sonde_outbuf_flush(&cli->ob);
+	outbuf_flush(&cli->ob);
 	check_output(cli);
 }
 
@@ -142,7 +142,7 @@ static int default_mode(struct sonde_ds *ds, char *out, size_t outlen)
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		tok = sonde_trim_blanks(tok);
+		tok = trim_blanks(tok);
 		if (*tok && (!best || strcmp(tok, best) < 0))
 			best = tok;
 	}
@@ -260,15 +260,15 @@ static char *filter_spec(struct sonde_ds *ds, const char *spec)
 		return NULL;
 	}
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *name = sonde_trim_blanks(tok);
+		char *name = trim_blanks(tok);
 
 		if (*name == '+' || *name == '-')
-			name = sonde_trim_blanks(name + 1);
+			name = trim_blanks(name + 1);
 		if (!*name || !sonde_ds_field(ds, name))
 			continue;
 		if (*out)
 			strcat(out, ",");
-		strcat(out, sonde_trim_blanks(tok));
+		strcat(out, trim_blanks(tok));
 	}
 	free(copy);
 	return out;
@@ -284,11 +284,11 @@ static int check_shared_spec(struct cli *cli, const char *spec)
 	if (!copy)
 		return -ENOMEM;
 	for (tok = strtok_r(copy, ",", &save); tok && !err; tok = strtok_r(NULL, ",", &save)) {
-		char *name = sonde_trim_blanks(tok);
+		char *name = trim_blanks(tok);
 		bool found = false;
 
 		if (*name == '+' || *name == '-')
-			name = sonde_trim_blanks(name + 1);
+			name = trim_blanks(name + 1);
 		if (!*name)
 			continue;
 		for (size_t i = 0; i < cli->ndss && !found; i++)
@@ -452,7 +452,7 @@ static int cli_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	for (size_t i = 0; i < cli->ndss && !err; i++)
 		err = open_sink(&cli->dss[i]);
 	if (!err) {
-		err = sonde_outbuf_init(&cli->ob, cli->fd, 0);
+		err = outbuf_init(&cli->ob, cli->fd, 0);
 		cli->ob_ready = !err;
 	}
 	for (size_t i = 0; i < cli->ndss && !err; i++)
@@ -502,7 +502,7 @@ static void cli_close(struct sonde_gadget_ctx *ctx, void *state)
 	}
 	free(cli->dss);
 	if (cli->ob_ready)
-		sonde_outbuf_fini(&cli->ob);
+		outbuf_fini(&cli->ob);
 	free(cli);
 }
 
@@ -521,7 +521,7 @@ static const struct sonde_param_desc cli_params[] = {
     },
 };
 
-const struct sonde_operator sonde_cli_operator = {
+const struct sonde_operator cli_operator = {
     .name = "cli",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_SINK,

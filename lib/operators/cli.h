@@ -26,6 +26,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_cli_operator;
+extern const struct sonde_operator cli_operator;
 
 #endif

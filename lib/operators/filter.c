@@ -17,13 +17,13 @@ struct filter {
 	struct sonde_gadget_ctx *ctx;
 	bool single_param; /* `filter` exists: the gadget has one DataSource */
 	size_t n;
-	struct sonde_ds **dss;             /* referenced DataSources at instantiate */
-	struct sonde_filter_rules **rules; /* per DataSource; NULL without rules */
+	struct sonde_ds **dss;       /* referenced DataSources at instantiate */
+	struct filter_rules **rules; /* per DataSource; NULL without rules */
 };
 
 static int on_record(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
-	return sonde_filter_rules_match(arg, rec) ? 0 : SONDE_DISCARD;
+	return filter_rules_match(arg, rec) ? 0 : SONDE_DISCARD;
 }
 
 /* Keeps matching elements in order in one pass; the others move past the
@@ -35,7 +35,7 @@ static int on_array(struct sonde_ds *ds, struct sonde_array *arr, void *arg)
 	for (size_t i = 0; i < arr->len; i++) {
 		struct sonde_record *rec = arr->recs[i];
 
-		if (!sonde_filter_rules_match(arg, rec))
+		if (!filter_rules_match(arg, rec))
 			continue;
 		arr->recs[i] = arr->recs[kept];
 		arr->recs[kept++] = rec;
@@ -53,7 +53,7 @@ static void filter_close(struct sonde_gadget_ctx *ctx, void *state)
 	if (!f)
 		return;
 	for (size_t i = 0; i < f->n; i++)
-		sonde_filter_rules_free(f->rules[i]);
+		filter_rules_free(f->rules[i]);
 	free(f->rules);
 	free(f->dss);
 	free(f);
@@ -120,8 +120,7 @@ static int filter_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_l
 }
 
 /* Adds the rules of param `key` (unless empty) to *rules. */
-static int add_rules(struct filter *f, struct sonde_ds *ds, const char *key,
-                     struct sonde_filter_rules **rules)
+static int add_rules(struct filter *f, struct sonde_ds *ds, const char *key, struct filter_rules **rules)
 {
 	char name[300], err[512];
 	struct sonde_param *p;
@@ -133,11 +132,11 @@ static int add_rules(struct filter *f, struct sonde_ds *ds, const char *key,
 	spec = p ? sonde_param_value(p) : "";
 	if (!*spec)
 		return 0;
-	if (!*rules && !(*rules = sonde_filter_rules_new(ds))) {
+	if (!*rules && !(*rules = filter_rules_new(ds))) {
 		sonde_err("filter: out of memory");
 		return -ENOMEM;
 	}
-	r = sonde_filter_rules_add(*rules, spec, err, sizeof(err));
+	r = filter_rules_add(*rules, spec, err, sizeof(err));
 	if (r)
 		sonde_err("%s: %s", key, err);
 	return r;
@@ -145,10 +144,10 @@ static int add_rules(struct filter *f, struct sonde_ds *ds, const char *key,
 
 /* True if no operator writes these fields before the late filter stage: raw
  * eBPF fields, except timestamps (the formatters rewrite them in place). */
-static bool early_safe(const struct sonde_filter_rules *rules)
+static bool early_safe(const struct filter_rules *rules)
 {
-	for (size_t j = 0; j < sonde_filter_rules_count(rules); j++) {
-		const struct sonde_field *fl = sonde_filter_rule_field(rules, j);
+	for (size_t j = 0; j < filter_rules_count(rules); j++) {
+		const struct sonde_field *fl = filter_rule_field(rules, j);
 
 		if (!sonde_field_has_tag(fl, "src:ebpf") || sonde_field_has_tag(fl, "type:gadget_timestamp"))
 			return false;
@@ -172,18 +171,18 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			err = add_rules(f, ds, key, &f->rules[i]);
 	}
 	for (size_t i = 0; i < f->n && !err; i++) {
-		struct sonde_filter_rules *rules = f->rules[i];
+		struct filter_rules *rules = f->rules[i];
 		struct sonde_ds *ds = f->dss[i];
 		int prio;
 
 		if (!rules)
 			continue;
 		/* the rules consume their fields: enrichers must fill them */
-		for (size_t j = 0; j < sonde_filter_rules_count(rules); j++) {
+		for (size_t j = 0; j < filter_rules_count(rules); j++) {
 			char text[256];
 
-			sonde_field_set_requested(sonde_filter_rule_field(rules, j), true);
-			sonde_filter_rule_format(rules, j, text, sizeof(text));
+			sonde_field_set_requested(filter_rule_field(rules, j), true);
+			filter_rule_format(rules, j, text, sizeof(text));
 			sonde_debug("filter: data source %s: rule %s", sonde_ds_name(ds), text);
 		}
 		/* rules on nothing but the producer's own fields run before any
@@ -198,11 +197,11 @@ static int filter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			          strerror(-err));
 	}
 	if (!err)
-		sonde_filter_pushdown(ctx, f->dss, f->rules, f->n);
+		filter_pushdown(ctx, f->dss, f->rules, f->n);
 	return err;
 }
 
-const struct sonde_operator sonde_filter_operator = {
+const struct sonde_operator filter_operator = {
     .name = "filter",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_FILTER,

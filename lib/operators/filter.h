@@ -20,6 +20,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_filter_operator;
+extern const struct sonde_operator filter_operator;
 
 #endif

@@ -64,7 +64,7 @@ struct conv {
 	bool src_signed;
 	/* endpoints */
 	struct sonde_field *addr_raw, *version, *port, *proto_raw, *proto, *endpoint;
-	struct sonde_timefmt *tf; /* timestamps */
+	struct timefmt *tf; /* timestamps */
 	/* decided at start */
 	bool active;      /* some output of this converter is wanted */
 	bool want_dst;    /* dst (addr) requested */
@@ -150,22 +150,22 @@ static void convert_endpoint(struct conv *c, struct sonde_record *rec)
 	uint32_t len = 0;
 	const void *raw = sonde_field_get(c->addr_raw, rec, &len);
 	uint8_t version = sonde_field_uint8(c->version, rec);
-	char ip[SONDE_FMT_IP_MAX], out[SONDE_FMT_ENDPOINT_MAX];
+	char ip[FMT_IP_MAX], out[FMT_ENDPOINT_MAX];
 	size_t n;
 
 	if (raw)
 		memcpy(addr, raw, len < sizeof(addr) ? len : sizeof(addr));
-	n = sonde_fmt_ip(addr, version, ip, sizeof(ip));
+	n = fmt_ip(addr, version, ip, sizeof(ip));
 	if (c->want_dst)
 		put(c->dst, rec, ip, n);
 	if (c->kind != C_L4)
 		return;
 	if (c->want_ep) {
-		n = sonde_fmt_l4endpoint(addr, version, sonde_field_uint16(c->port, rec), out, sizeof(out));
+		n = fmt_l4endpoint(addr, version, sonde_field_uint16(c->port, rec), out, sizeof(out));
 		put(c->endpoint, rec, out, n);
 	}
 	if (c->want_proto && c->proto) {
-		n = sonde_fmt_ip_proto(sonde_field_uint16(c->proto_raw, rec), out, sizeof(out));
+		n = fmt_ip_proto(sonde_field_uint16(c->proto_raw, rec), out, sizeof(out));
 		put(c->proto, rec, out, n);
 	}
 }
@@ -185,39 +185,39 @@ static void convert(struct formatters *fm, struct conv *c, struct sonde_record *
 		return;
 	switch (c->kind) {
 	case C_SIGNAL:
-		n = sonde_fmt_signal((uint32_t)v, out, sizeof(out));
+		n = fmt_signal((uint32_t)v, out, sizeof(out));
 		break;
 	case C_ERRNO:
 		/* a signed source may hold a negative errno (-ENOENT) */
 		sv = (int64_t)v;
 		if (c->src_signed && sv < 0)
 			v = (uint64_t)0 - (uint64_t)sv; /* INT64_MIN too */
-		n = sonde_fmt_errno(v > UINT32_MAX ? UINT32_MAX : (uint32_t)v, out, sizeof(out));
+		n = fmt_errno(v > UINT32_MAX ? UINT32_MAX : (uint32_t)v, out, sizeof(out));
 		break;
 	case C_SYSCALL:
-		n = sonde_fmt_syscall(v, out, sizeof(out));
+		n = fmt_syscall(v, out, sizeof(out));
 		break;
 	case C_TIMESTAMP: {
-		int64_t wall = sonde_wall_from_boot_ns(fm->boot_to_wall_ns, v);
+		int64_t wall = wall_from_boot_ns(fm->boot_to_wall_ns, v);
 
 		if (c->rewrite_raw)
 			sonde_field_put_uint(c->src, rec, (uint64_t)wall);
 		if (!c->want_dst)
 			return;
-		n = sonde_timefmt_format(c->tf, wall, out, sizeof(out));
+		n = timefmt_format(c->tf, wall, out, sizeof(out));
 		break;
 	}
 	case C_BYTES:
-		n = sonde_fmt_bytes(v, out, sizeof(out));
+		n = fmt_bytes(v, out, sizeof(out));
 		break;
 	case C_DURATION:
-		n = sonde_fmt_duration((int64_t)v, out, sizeof(out));
+		n = fmt_duration((int64_t)v, out, sizeof(out));
 		break;
 	case C_FILE_FLAGS:
-		n = sonde_fmt_file_flags((uint32_t)v, out, sizeof(out));
+		n = fmt_file_flags((uint32_t)v, out, sizeof(out));
 		break;
 	case C_FILE_MODE:
-		n = sonde_fmt_file_mode((uint32_t)v, out, sizeof(out));
+		n = fmt_file_mode((uint32_t)v, out, sizeof(out));
 		break;
 	default:
 		return;
@@ -319,8 +319,8 @@ static int add_scalar(struct conv *c, struct sonde_ds *ds)
 	}
 	if (c->kind == C_ERRNO || c->kind == C_SIGNAL) {
 		ann[nann++] = "value.one-of";
-		ann[nann++] = c->kind == C_ERRNO ? one_of(sonde_errno_name, 200, names, sizeof(names))
-		                                 : one_of(sonde_signal_name, 64, names, sizeof(names));
+		ann[nann++] = c->kind == C_ERRNO ? one_of(errno_name, 200, names, sizeof(names))
+		                                 : one_of(signal_name, 64, names, sizeof(names));
 	}
 	if (c->kind == C_TIMESTAMP) {
 		const char *layout = sonde_field_annotation(c->src, "formatters.timestamp.format");
@@ -333,7 +333,7 @@ static int add_scalar(struct conv *c, struct sonde_ds *ds)
 		c->tf = malloc(sizeof(*c->tf));
 		if (!c->tf)
 			return -ENOMEM;
-		err = sonde_timefmt_init(c->tf, layout && *layout ? layout : NULL);
+		err = timefmt_init(c->tf, layout && *layout ? layout : NULL);
 		if (err) {
 			sonde_err("formatters: field %s: formatters.timestamp.format is too long",
 			          sonde_field_full_name(c->src));
@@ -548,7 +548,7 @@ static int formatters_start(struct sonde_gadget_ctx *ctx, void *state)
 {
 	struct formatters *fm = state;
 
-	fm->boot_to_wall_ns = sonde_boot_to_wall_offset_ns();
+	fm->boot_to_wall_ns = boot_to_wall_offset_ns();
 	for (size_t i = 0; i < fm->ndss; i++) {
 		for (size_t j = 0; j < fm->dss[i].nconvs; j++)
 			decide(&fm->dss[i].convs[j]);
@@ -563,7 +563,7 @@ static void formatters_close(struct sonde_gadget_ctx *ctx, void *state)
 	formatters_free(state);
 }
 
-const struct sonde_operator sonde_formatters_operator = {
+const struct sonde_operator formatters_operator = {
     .name = "formatters",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_FORMAT,

@@ -29,6 +29,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_formatters_operator;
+extern const struct sonde_operator formatters_operator;
 
 #endif

@@ -168,7 +168,7 @@ static int limiter_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	return err;
 }
 
-const struct sonde_operator sonde_limiter_operator = {
+const struct sonde_operator limiter_operator = {
     .name = "limiter",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_LIMIT,

@@ -12,6 +12,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_limiter_operator;
+extern const struct sonde_operator limiter_operator;
 
 #endif

@@ -109,7 +109,7 @@ struct lm {
 	bool filter;
 	const struct sonde_mntns_filter *mntns_filter; /* the gadget's, when it filters */
 	struct sonde_container_selector *sel;
-	struct sonde_labels_cache *labels;
+	struct labels_cache *labels;
 	/* per-container attachments (uprobes) of the gadget, NULL if it has none */
 	const struct sonde_container_attacher *attacher;
 	bool attach_host; /* the value behind SONDE_VAR_ATTACH_HOST */
@@ -240,14 +240,14 @@ static void on_container(struct sonde_containers *set, enum sonde_container_even
 	            c->runtime, (unsigned long long)c->mntns, selected(lm, c) ? ", selected" : "");
 	/* added or updated (labels may come after ADDED): everything re-evaluated */
 	if (ev != SONDE_CONTAINER_REMOVED) {
-		if (sonde_labels_cache_update(lm->labels, c))
+		if (labels_cache_update(lm->labels, c))
 			sonde_warn("LocalManager: out of memory for the pod labels of %s", c->name);
 		map_sync(lm, c);
 	} else {
 		map_remove(lm, c);
 	}
 	attach_sync(lm, c, ev == SONDE_CONTAINER_REMOVED);
-	sonde_labels_cache_sweep(lm->labels, set);
+	labels_cache_sweep(lm->labels, set);
 	sonde_log_bind(prev);
 }
 
@@ -277,12 +277,12 @@ static int put_str(struct lm_ds *d, enum lm_field i, struct sonde_record *rec, c
 	return d->want[i] ? sonde_field_put_string(d->f[i], rec, s, (uint32_t)strlen(s)) : 0;
 }
 
-static void fill(struct lm_ds *d, struct sonde_record *rec, struct sonde_container_match m);
+static void fill(struct lm_ds *d, struct sonde_record *rec, struct container_match m);
 
 static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
 	struct lm_ds *d = arg;
-	struct sonde_container_match m;
+	struct container_match m;
 	uint64_t mntns = 0, netns = 0, time = 0;
 	/* a gadget without a kernel filter (top_process reads /proc) is narrowed
 	 * to the selected containers here */
@@ -302,7 +302,7 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	if (d->netns && !sonde_field_as_uint64(d->netns, rec, &netns))
 		netns = 0;
 	sonde_container_service_rdlock(d->lm->svc);
-	m = sonde_container_resolve(d->lm->set, mntns, netns, (int64_t)time);
+	m = container_resolve(d->lm->set, mntns, netns, (int64_t)time);
 	if (select && (!m.c || !sonde_container_selector_match(d->lm->sel, m.c))) {
 		sonde_container_service_unlock(d->lm->svc);
 		return SONDE_DISCARD;
@@ -314,7 +314,7 @@ static int enrich(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	return 0;
 }
 
-static void fill(struct lm_ds *d, struct sonde_record *rec, struct sonde_container_match m)
+static void fill(struct lm_ds *d, struct sonde_record *rec, struct container_match m)
 {
 	const struct sonde_container *c, *pod;
 
@@ -336,7 +336,7 @@ static void fill(struct lm_ds *d, struct sonde_record *rec, struct sonde_contain
 	if (d->want[K8S_HOSTNET])
 		sonde_field_put_bool(d->f[K8S_HOSTNET], rec, pod && pod->host_network);
 	if (d->want[K8S_LABELS])
-		put_str(d, K8S_LABELS, rec, sonde_labels_cache_get(d->lm->labels, pod));
+		put_str(d, K8S_LABELS, rec, labels_cache_get(d->lm->labels, pod));
 }
 
 static int add_fields(struct lm_ds *d)
@@ -391,7 +391,7 @@ static void lm_free(struct lm *lm)
 		return;
 	unsubscribe(lm);
 	sonde_container_service_put(lm->svc);
-	sonde_labels_cache_free(lm->labels);
+	labels_cache_free(lm->labels);
 	sonde_container_selector_free(lm->sel);
 	free(lm->dss);
 	free(lm);
@@ -480,7 +480,7 @@ static int lm_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 		return err;
 	/* --host alone traces everything; a selector narrows it again */
 	lm->filter = !(host && sonde_param_bool(host)) || !sonde_container_selector_empty(lm->sel);
-	lm->labels = sonde_labels_cache_new();
+	lm->labels = labels_cache_new();
 	if (!lm->labels)
 		return -ENOMEM;
 	/* uprobes on the host's own libraries only when the host is traced */
@@ -568,7 +568,7 @@ static void lm_close(struct sonde_gadget_ctx *ctx, void *state)
 	lm_free(state);
 }
 
-const struct sonde_operator sonde_local_manager_operator = {
+const struct sonde_operator local_manager_operator = {
     .name = "LocalManager",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_CONTAINERS,

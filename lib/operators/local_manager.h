@@ -28,6 +28,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_local_manager_operator;
+extern const struct sonde_operator local_manager_operator;
 
 #endif

@@ -710,7 +710,7 @@ static void process_close(struct sonde_gadget_ctx *ctx, void *state)
 	process_free(state);
 }
 
-const struct sonde_operator sonde_process_operator = {
+const struct sonde_operator process_operator = {
     .name = "process",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_SOURCE,

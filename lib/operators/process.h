@@ -29,6 +29,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_process_operator;
+extern const struct sonde_operator process_operator;
 
 #endif

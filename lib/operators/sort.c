@@ -231,13 +231,13 @@ static int set_keys(struct sort_ds *s, char *list)
 		return -EINVAL;
 	}
 	for (tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		char *name = sonde_trim_blanks(tok);
+		char *name = trim_blanks(tok);
 		bool descending = *name == '-';
 		struct sort_key k = {.descending = descending};
 		enum sonde_kind kind;
 
 		if (descending)
-			name = sonde_trim_blanks(name + 1);
+			name = trim_blanks(name + 1);
 		if (!*name)
 			continue;
 		k.field = sonde_ds_field(s->ds, name);
@@ -408,7 +408,7 @@ static int sort_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 	return err;
 }
 
-const struct sonde_operator sonde_sort_operator = {
+const struct sonde_operator sort_operator = {
     .name = "sort",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_SORT,

@@ -13,6 +13,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_sort_operator;
+extern const struct sonde_operator sort_operator;
 
 #endif

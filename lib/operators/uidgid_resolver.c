@@ -241,7 +241,7 @@ static void resolver_close(struct sonde_gadget_ctx *ctx, void *state)
 	resolver_free(state);
 }
 
-const struct sonde_operator sonde_uidgid_resolver_operator = {
+const struct sonde_operator uidgid_resolver_operator = {
     .name = "UidGidResolver",
     .kind = SONDE_OP_DATA,
     .priority = SONDE_PHASE_RESOLVE,

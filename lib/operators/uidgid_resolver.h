@@ -18,6 +18,6 @@
 
 #include <sonde/operator.h>
 
-extern const struct sonde_operator sonde_uidgid_resolver_operator;
+extern const struct sonde_operator uidgid_resolver_operator;
 
 #endif

@@ -22,7 +22,7 @@ enum ellipsis { ELL_END, ELL_START, ELL_MIDDLE, ELL_NONE };
 struct column {
 	struct sonde_field *field; /* header and attributes */
 	struct sonde_field *value; /* where the value comes from (columns.replace) */
-	struct sonde_vinfo v;
+	struct vinfo v;
 	char *header;
 	size_t header_len, header_runes;
 	int width, minwidth, maxwidth;
@@ -34,7 +34,7 @@ struct column {
 	bool treat_fixed; /* fitting scratch */
 };
 
-struct sonde_columns {
+struct columns {
 	const struct sonde_ds *ds;
 	struct column *cols;
 	size_t n;
@@ -131,7 +131,7 @@ static int select_fields(const struct sonde_ds *ds, const char *spec, struct son
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		struct sonde_field *f;
 
-		tok = sonde_trim_blanks(tok);
+		tok = trim_blanks(tok);
 		if (!*tok || *tok == '+' || *tok == '-')
 			continue;
 		f = lookup(ds, tok);
@@ -152,11 +152,11 @@ static int select_fields(const struct sonde_ds *ds, const char *spec, struct son
 		struct sonde_field *f;
 		char op;
 
-		tok = sonde_trim_blanks(tok);
+		tok = trim_blanks(tok);
 		if (*tok != '+' && *tok != '-')
 			continue;
 		op = *tok++;
-		tok = sonde_trim_blanks(tok);
+		tok = trim_blanks(tok);
 		if (!*tok) {
 			sonde_err("empty field name after '%c' in the field list of data source \"%s\"", op,
 			          sonde_ds_name(ds));
@@ -254,7 +254,7 @@ static int width_attr(const struct sonde_field *f, const char *key, const char *
  * when pulled): a control byte, a line break or invalid UTF-8 in a header
  * would break the table or reach the terminal as an escape sequence. Such a
  * header is escaped like a cell; any other, quotes included, stays as is. */
-static int header_escape(struct sonde_columns *c, struct column *col)
+static int header_escape(struct columns *c, struct column *col)
 {
 	const unsigned char *h = (const unsigned char *)col->header;
 	bool escape = false;
@@ -263,16 +263,16 @@ static int header_escape(struct sonde_columns *c, struct column *col)
 
 	for (size_t i = 0; i < col->header_len && !escape;) {
 		int size;
-		int32_t r = sonde_utf8_decode(h + i, col->header_len - i, &size);
+		int32_t r = utf8_decode(h + i, col->header_len - i, &size);
 
-		escape = r == SONDE_UTF8_ERROR || !sonde_go_isprint((uint32_t)r);
+		escape = r == UTF8_ERROR || !go_isprint((uint32_t)r);
 		i += (size_t)size;
 	}
 	if (!escape)
 		return 0;
-	sonde_outbuf_reset(&c->cell);
-	runes = sonde_goquote(&c->cell, col->header, col->header_len);
-	copy = sonde_outbuf_error(&c->cell) ? NULL : strndup(c->cell.data, c->cell.len);
+	outbuf_reset(&c->cell);
+	runes = goquote(&c->cell, col->header, col->header_len);
+	copy = outbuf_error(&c->cell) ? NULL : strndup(c->cell.data, c->cell.len);
 	if (!copy)
 		return -ENOMEM;
 	free(col->header);
@@ -283,7 +283,7 @@ static int header_escape(struct sonde_columns *c, struct column *col)
 }
 
 /* The header is the text in upper case (escaped if not printable). */
-static int set_header(struct sonde_columns *c, struct column *col, const char *text)
+static int set_header(struct columns *c, struct column *col, const char *text)
 {
 	free(col->header);
 	col->header = strdup(text);
@@ -293,11 +293,11 @@ static int set_header(struct sonde_columns *c, struct column *col, const char *t
 	for (size_t i = 0; i < col->header_len; i++)
 		if (col->header[i] >= 'a' && col->header[i] <= 'z')
 			col->header[i] = (char)(col->header[i] - 'a' + 'A');
-	col->header_runes = sonde_utf8_count(col->header, col->header_len);
+	col->header_runes = utf8_count(col->header, col->header_len);
 	return header_escape(c, col);
 }
 
-static int init_column(struct sonde_columns *c, struct column *col, struct sonde_field *f)
+static int init_column(struct columns *c, struct column *col, struct sonde_field *f)
 {
 	const char *v, *alias;
 
@@ -313,7 +313,7 @@ static int init_column(struct sonde_columns *c, struct column *col, struct sonde
 			sonde_warn("field \"%s\": columns.replace names unknown field \"%s\"",
 			           sonde_field_full_name(f), v);
 	}
-	col->v = sonde_vinfo_of(sonde_field_kind(col->value));
+	col->v = vinfo_of(sonde_field_kind(col->value));
 
 	col->width = type_width(sonde_field_kind(f));
 	if (!col->width || sonde_field_kind(f) == SONDE_KIND_BOOL)
@@ -352,7 +352,7 @@ static int init_column(struct sonde_columns *c, struct column *col, struct sonde
 	}
 	col->precision = DEFAULT_PRECISION;
 	v = sonde_field_annotation(f, "columns.precision");
-	if (v && (!parse_nonneg(v, &col->precision) || col->precision > SONDE_FIXED_MAX_PREC)) {
+	if (v && (!parse_nonneg(v, &col->precision) || col->precision > FIXED_MAX_PREC)) {
 		sonde_warn("field \"%s\": invalid columns.precision \"%s\", using %d",
 		           sonde_field_full_name(f), v, DEFAULT_PRECISION);
 		col->precision = DEFAULT_PRECISION;
@@ -366,7 +366,7 @@ static int init_column(struct sonde_columns *c, struct column *col, struct sonde
 
 /* Two columns with one header (proc.creds.user and user both say USER)
  * are told apart by their full names. */
-static int distinct_headers(struct sonde_columns *c)
+static int distinct_headers(struct columns *c)
 {
 	bool *dup = calloc(c->n ? c->n : 1, sizeof(*dup));
 	int err = 0;
@@ -384,9 +384,9 @@ static int distinct_headers(struct sonde_columns *c)
 	return err;
 }
 
-int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sonde_columns **out)
+int columns_new(const struct sonde_ds *ds, const char *fields, struct columns **out)
 {
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_field **sel;
 	size_t n = 0;
 	int err;
@@ -394,7 +394,7 @@ int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sond
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	sel = calloc(sonde_ds_nfields(ds) + 1, sizeof(*sel));
-	if (!c || !sel || sonde_outbuf_init(&c->cell, -1, 256)) {
+	if (!c || !sel || outbuf_init(&c->cell, -1, 256)) {
 		err = -ENOMEM;
 		goto fail;
 	}
@@ -431,37 +431,37 @@ fail:
 	if (err == -ENOMEM)
 		sonde_err("output: out of memory building the columns of %s", sonde_ds_name(ds));
 	free(sel);
-	sonde_columns_free(c);
+	columns_free(c);
 	return err;
 }
 
-void sonde_columns_free(struct sonde_columns *c)
+void columns_free(struct columns *c)
 {
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n; i++)
 		free(c->cols[i].header);
 	free(c->cols);
-	sonde_outbuf_fini(&c->cell);
+	outbuf_fini(&c->cell);
 	free(c);
 }
 
-size_t sonde_columns_count(const struct sonde_columns *c)
+size_t columns_count(const struct columns *c)
 {
 	return c->n;
 }
 
-struct sonde_field *sonde_columns_field(const struct sonde_columns *c, size_t i)
+struct sonde_field *columns_field(const struct columns *c, size_t i)
 {
 	return i < c->n ? c->cols[i].field : NULL;
 }
 
-int sonde_columns_width(const struct sonde_columns *c, size_t i)
+int columns_width(const struct columns *c, size_t i)
 {
 	return i < c->n ? c->cols[i].calc : 0;
 }
 
-void sonde_columns_request(const struct sonde_columns *c)
+void columns_request(const struct columns *c)
 {
 	for (size_t i = 0; i < c->n; i++)
 		sonde_field_set_requested(c->cols[i].value, true);
@@ -472,7 +472,7 @@ void sonde_columns_request(const struct sonde_columns *c)
  * to their configured widths; a column pushed past its max (or below its min)
  * is pinned there and the rest is shared again. Leftover characters go one by
  * one to the unpinned columns from the left. */
-void sonde_columns_fit(struct sonde_columns *c, int term_width)
+void columns_fit(struct columns *c, int term_width)
 {
 	int dividers, required, total_fixed, total_free, max = term_width, leftover, adjusted = 0;
 
@@ -578,72 +578,72 @@ static void put_cell(struct sonde_outbuf *ob, const char *s, size_t len, size_t 
 		return;
 	if (runes <= w) {
 		if (right)
-			sonde_outbuf_fill(ob, ' ', w - runes);
-		sonde_outbuf_write(ob, s, len);
+			outbuf_fill(ob, ' ', w - runes);
+		outbuf_write(ob, s, len);
 		if (!right && !last)
-			sonde_outbuf_fill(ob, ' ', w - runes);
+			outbuf_fill(ob, ' ', w - runes);
 		return;
 	}
 	if (w == 1 && ellipsis != ELL_NONE) {
-		sonde_outbuf_write(ob, ELLIPSIS, 3);
+		outbuf_write(ob, ELLIPSIS, 3);
 		return;
 	}
 	switch (ellipsis) {
 	case ELL_NONE:
-		sonde_outbuf_write(ob, s, offset_of(s, len, w));
+		outbuf_write(ob, s, offset_of(s, len, w));
 		break;
 	case ELL_START:
 		off = offset_of(s, len, runes - (w - 1));
-		sonde_outbuf_write(ob, ELLIPSIS, 3);
-		sonde_outbuf_write(ob, s + off, len - off);
+		outbuf_write(ob, ELLIPSIS, 3);
+		outbuf_write(ob, s + off, len - off);
 		break;
 	case ELL_MIDDLE: {
 		size_t head = w / 2, tail = w % 2 ? head : head - 1;
 
-		sonde_outbuf_write(ob, s, offset_of(s, len, head));
-		sonde_outbuf_write(ob, ELLIPSIS, 3);
+		outbuf_write(ob, s, offset_of(s, len, head));
+		outbuf_write(ob, ELLIPSIS, 3);
 		off = offset_of(s, len, runes - tail);
-		sonde_outbuf_write(ob, s + off, len - off);
+		outbuf_write(ob, s + off, len - off);
 		break;
 	}
 	default:
-		sonde_outbuf_write(ob, s, offset_of(s, len, w - 1));
-		sonde_outbuf_write(ob, ELLIPSIS, 3);
+		outbuf_write(ob, s, offset_of(s, len, w - 1));
+		outbuf_write(ob, ELLIPSIS, 3);
 		break;
 	}
 }
 
-void sonde_columns_write_header(struct sonde_columns *c, struct sonde_outbuf *ob)
+void columns_write_header(struct columns *c, struct sonde_outbuf *ob)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		const struct column *col = &c->cols[i];
 
 		if (i)
-			sonde_outbuf_putc(ob, ' ');
+			outbuf_putc(ob, ' ');
 		put_cell(ob, col->header, col->header_len, col->header_runes, col->calc, ELL_END, col->right,
 		         col->last);
 	}
-	sonde_outbuf_putc(ob, '\n');
+	outbuf_putc(ob, '\n');
 }
 
-static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const struct column *col,
+static void write_column(struct columns *c, struct sonde_outbuf *ob, const struct column *col,
                          const struct sonde_record *rec)
 {
-	char buf[SONDE_FIXEDBUF];
+	char buf[FIXEDBUF];
 	const void *val;
 	uint32_t len = 0;
 	size_t n;
 
 	val = sonde_field_get(col->value, rec, &len);
 	switch (col->v.type) {
-	case SONDE_V_BOOL:
-		if (sonde_v_bool(val, len))
+	case V_BOOL:
+		if (v_bool(val, len))
 			put_cell(ob, "true", 4, 4, col->calc, col->ellipsis, col->right, col->last);
 		else
 			put_cell(ob, "false", 5, 5, col->calc, col->ellipsis, col->right, col->last);
 		return;
-	case SONDE_V_INT: {
-		int64_t x = sonde_v_int(val, len, col->v.size);
+	case V_INT: {
+		int64_t x = v_int(val, len, col->v.size);
 
 		if (col->hex) {
 			/* Go: "0x" + FormatInt(x, 16), so negatives read 0x-1F */
@@ -652,40 +652,40 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 			buf[n++] = 'x';
 			if (x < 0)
 				buf[n++] = '-';
-			n += sonde_fmt_hex_upper(buf + n, x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x);
+			n += fmt_hex_upper(buf + n, x < 0 ? (uint64_t)0 - (uint64_t)x : (uint64_t)x);
 		} else {
-			n = sonde_fmt_i64(buf, x);
+			n = fmt_i64(buf, x);
 		}
 		break;
 	}
-	case SONDE_V_UINT: {
-		uint64_t x = sonde_v_uint(val, len, col->v.size);
+	case V_UINT: {
+		uint64_t x = v_uint(val, len, col->v.size);
 
 		if (col->hex) {
 			buf[0] = '0';
 			buf[1] = 'x';
-			n = 2 + sonde_fmt_hex_upper(buf + 2, x);
+			n = 2 + fmt_hex_upper(buf + 2, x);
 		} else {
-			n = sonde_fmt_u64(buf, x);
+			n = fmt_u64(buf, x);
 		}
 		break;
 	}
-	case SONDE_V_F32:
-	case SONDE_V_F64:
-		n = sonde_fmt_float_fixed(buf, sonde_v_float(val, len, col->v.size), col->precision);
+	case V_F32:
+	case V_F64:
+		n = fmt_float_fixed(buf, v_float(val, len, col->v.size), col->precision);
 		break;
-	case SONDE_V_STRING: {
+	case V_STRING: {
 		uint32_t slen;
-		const char *s = sonde_v_string(val, len, col->v.cstring, &slen);
+		const char *s = v_string(val, len, col->v.cstring, &slen);
 		size_t runes;
 
-		if (sonde_goquote_is_plain(s, slen)) {
+		if (goquote_is_plain(s, slen)) {
 			put_cell(ob, s, slen, slen, col->calc, col->ellipsis, col->right, col->last);
 			return;
 		}
-		sonde_outbuf_reset(&c->cell);
-		runes = sonde_goquote(&c->cell, s, slen);
-		if (sonde_outbuf_error(&c->cell))
+		outbuf_reset(&c->cell);
+		runes = goquote(&c->cell, s, slen);
+		if (outbuf_error(&c->cell))
 			runes = c->cell.len = 0;
 		put_cell(ob, c->cell.data, c->cell.len, runes, col->calc, col->ellipsis, col->right,
 		         col->last);
@@ -694,7 +694,7 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 	default:
 		n = 0;
 		buf[n++] = '<';
-		n += sonde_fmt_u64(buf + n, val ? len : 0);
+		n += fmt_u64(buf + n, val ? len : 0);
 		memcpy(buf + n, " bytes>", 7);
 		n += 7;
 		break;
@@ -702,12 +702,12 @@ static void write_column(struct sonde_columns *c, struct sonde_outbuf *ob, const
 	put_cell(ob, buf, n, n, col->calc, col->ellipsis, col->right, col->last);
 }
 
-void sonde_columns_write_row(struct sonde_columns *c, struct sonde_outbuf *ob, const struct sonde_record *rec)
+void columns_write_row(struct columns *c, struct sonde_outbuf *ob, const struct sonde_record *rec)
 {
 	for (size_t i = 0; i < c->n; i++) {
 		if (i)
-			sonde_outbuf_putc(ob, ' ');
+			outbuf_putc(ob, ' ');
 		write_column(c, ob, &c->cols[i], rec);
 	}
-	sonde_outbuf_putc(ob, '\n');
+	outbuf_putc(ob, '\n');
 }

@@ -33,26 +33,25 @@
 
 #include "outbuf.h"
 
-struct sonde_columns;
+struct columns;
 
 /* `fields`: NULL or "" for the default columns. Returns 0, -EINVAL (unknown
  * or unprintable field, logged with its name) or -ENOMEM. */
-int sonde_columns_new(const struct sonde_ds *ds, const char *fields, struct sonde_columns **out);
-void sonde_columns_free(struct sonde_columns *c);
+int columns_new(const struct sonde_ds *ds, const char *fields, struct columns **out);
+void columns_free(struct columns *c);
 
-size_t sonde_columns_count(const struct sonde_columns *c);
+size_t columns_count(const struct columns *c);
 /* Field shown in column i (the header field, not a columns.replace source). */
-struct sonde_field *sonde_columns_field(const struct sonde_columns *c, size_t i);
+struct sonde_field *columns_field(const struct columns *c, size_t i);
 /* Marks the shown fields (and columns.replace sources) as requested. */
-void sonde_columns_request(const struct sonde_columns *c);
+void columns_request(const struct columns *c);
 
 /* Scales the widths to a terminal `term_width` characters wide (fixed columns
  * keep their width, others stay within min/max); 0 = configured widths. */
-void sonde_columns_fit(struct sonde_columns *c, int term_width);
-int sonde_columns_width(const struct sonde_columns *c, size_t i);
+void columns_fit(struct columns *c, int term_width);
+int columns_width(const struct columns *c, size_t i);
 
-void sonde_columns_write_header(struct sonde_columns *c, struct sonde_outbuf *ob);
-void sonde_columns_write_row(struct sonde_columns *c, struct sonde_outbuf *ob,
-                             const struct sonde_record *rec);
+void columns_write_header(struct columns *c, struct sonde_outbuf *ob);
+void columns_write_row(struct columns *c, struct sonde_outbuf *ob, const struct sonde_record *rec);
 
 #endif

@@ -37,9 +37,9 @@ static size_t to_runes(const char *s, int32_t *out)
 
 	for (size_t i = 0; i < n && k < MAX_KEY_RUNES;) {
 		int size;
-		int32_t r = sonde_utf8_decode((const unsigned char *)s + i, n - i, &size);
+		int32_t r = utf8_decode((const unsigned char *)s + i, n - i, &size);
 
-		out[k++] = r == SONDE_UTF8_ERROR ? 0xFFFD : r;
+		out[k++] = r == UTF8_ERROR ? 0xFFFD : r;
 		i += (size_t)size;
 	}
 	return k;
@@ -97,11 +97,11 @@ static bool yaml_less(const char *a, const char *b)
 
 static int cmp_nodes(const void *pa, const void *pb, void *arg)
 {
-	const struct sonde_ftree_node *a = pa, *b = pb;
-	const enum sonde_ftree_order *order = arg;
+	const struct ftree_node *a = pa, *b = pb;
+	const enum ftree_order *order = arg;
 	int c;
 
-	if (*order == SONDE_FTREE_YAML)
+	if (*order == FTREE_YAML)
 		c = yaml_less(a->name, b->name) ? -1 : yaml_less(b->name, a->name) ? 1 : 0;
 	else
 		c = strcmp(a->name, b->name);
@@ -112,14 +112,13 @@ static int cmp_nodes(const void *pa, const void *pb, void *arg)
 }
 
 /* Appends the printable children of `parent` (NULL = root), looking through containers. */
-static void collect(const struct sonde_ds *ds, struct sonde_field *parent, struct sonde_ftree *t,
-                    uint32_t depth)
+static void collect(const struct sonde_ds *ds, struct sonde_field *parent, struct ftree *t, uint32_t depth)
 {
 	size_t n = parent ? sonde_field_nchildren(parent) : sonde_ds_nfields(ds);
 
 	for (size_t i = 0; i < n; i++) {
 		struct sonde_field *f = parent ? sonde_field_child(parent, i) : sonde_ds_field_at(ds, i);
-		struct sonde_ftree_node *node;
+		struct ftree_node *node;
 
 		if (!parent && sonde_field_parent(f))
 			continue;
@@ -137,7 +136,7 @@ static void collect(const struct sonde_ds *ds, struct sonde_field *parent, struc
 	}
 }
 
-int sonde_ftree_build(struct sonde_ftree *t, const struct sonde_ds *ds, enum sonde_ftree_order order)
+int ftree_build(struct ftree *t, const struct sonde_ds *ds, enum ftree_order order)
 {
 	size_t cap = sonde_ds_nfields(ds) + 1;
 
@@ -150,7 +149,7 @@ int sonde_ftree_build(struct sonde_ftree *t, const struct sonde_ds *ds, enum son
 	t->n = 1;
 	/* breadth first: the children of node i are appended as one sorted block */
 	for (size_t i = 0; i < t->n; i++) {
-		struct sonde_ftree_node *node = &t->nodes[i];
+		struct ftree_node *node = &t->nodes[i];
 		size_t first = t->n;
 
 		if (i > 0 && !node->object)
@@ -164,14 +163,14 @@ int sonde_ftree_build(struct sonde_ftree *t, const struct sonde_ds *ds, enum son
 	return 0;
 }
 
-void sonde_ftree_destroy(struct sonde_ftree *t)
+void ftree_destroy(struct ftree *t)
 {
 	free(t->nodes);
 	t->nodes = NULL;
 	t->n = 0;
 }
 
-void sonde_ftree_request(const struct sonde_ftree *t)
+void ftree_request(const struct ftree *t)
 {
 	/* leaves only: marking a parent would also request its skipped children */
 	for (size_t i = 1; i < t->n; i++)

@@ -16,12 +16,12 @@
 
 #include <sonde/datasource.h>
 
-enum sonde_ftree_order {
-	SONDE_FTREE_BYTEWISE, /* Go strings.Compare: JSON */
-	SONDE_FTREE_YAML,     /* go-yaml v2 key order (numbers by value, non-letters first) */
+enum ftree_order {
+	FTREE_BYTEWISE, /* Go strings.Compare: JSON */
+	FTREE_YAML,     /* go-yaml v2 key order (numbers by value, non-letters first) */
 };
 
-struct sonde_ftree_node {
+struct ftree_node {
 	struct sonde_field *field; /* NULL for the root */
 	const char *name;
 	uint32_t first_child; /* index of the first child in nodes[] */
@@ -30,14 +30,14 @@ struct sonde_ftree_node {
 	bool object;    /* printed as an object of its children */
 };
 
-struct sonde_ftree {
-	struct sonde_ftree_node *nodes; /* nodes[0] is the root; siblings are contiguous */
+struct ftree {
+	struct ftree_node *nodes; /* nodes[0] is the root; siblings are contiguous */
 	size_t n;
 };
 
-int sonde_ftree_build(struct sonde_ftree *t, const struct sonde_ds *ds, enum sonde_ftree_order order);
-void sonde_ftree_destroy(struct sonde_ftree *t);
+int ftree_build(struct ftree *t, const struct sonde_ds *ds, enum ftree_order order);
+void ftree_destroy(struct ftree *t);
 /* Marks the printed fields (the leaves; their parents follow) as requested. */
-void sonde_ftree_request(const struct sonde_ftree *t);
+void ftree_request(const struct ftree *t);
 
 #endif

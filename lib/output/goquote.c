@@ -2,7 +2,7 @@
 #include "goquote.h"
 #include "utf8.h"
 
-bool sonde_go_isprint(uint32_t r)
+bool go_isprint(uint32_t r)
 {
 	if (r < 0x20)
 		return false;
@@ -36,7 +36,7 @@ bool sonde_go_isprint(uint32_t r)
 	return true;
 }
 
-bool sonde_goquote_is_plain(const char *s, size_t n)
+bool goquote_is_plain(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -49,7 +49,7 @@ bool sonde_goquote_is_plain(const char *s, size_t n)
 
 static const char lowerhex[] = "0123456789abcdef";
 
-size_t sonde_goquote(struct sonde_outbuf *ob, const char *s, size_t n)
+size_t goquote(struct sonde_outbuf *ob, const char *s, size_t n)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t runes = 0, i = 0;
@@ -64,12 +64,12 @@ size_t sonde_goquote(struct sonde_outbuf *ob, const char *s, size_t n)
 		while (i < n && u[i] >= 0x20 && u[i] < 0x7F && u[i] != '"' && u[i] != '\\')
 			i++;
 		if (i > start) {
-			sonde_outbuf_write(ob, s + start, i - start);
+			outbuf_write(ob, s + start, i - start);
 			runes += i - start;
 			continue;
 		}
-		r = sonde_utf8_decode(u + i, n - i, &size);
-		if (r == SONDE_UTF8_ERROR) {
+		r = utf8_decode(u + i, n - i, &size);
+		if (r == UTF8_ERROR) {
 			esc[0] = '\\';
 			esc[1] = 'x';
 			esc[2] = lowerhex[u[i] >> 4];
@@ -79,8 +79,8 @@ size_t sonde_goquote(struct sonde_outbuf *ob, const char *s, size_t n)
 			esc[0] = '\\';
 			esc[1] = (char)r;
 			elen = 2;
-		} else if (r >= 0x80 && sonde_go_isprint((uint32_t)r)) {
-			sonde_outbuf_write(ob, s + i, (size_t)size);
+		} else if (r >= 0x80 && go_isprint((uint32_t)r)) {
+			outbuf_write(ob, s + i, (size_t)size);
 			runes++;
 			i += (size_t)size;
 			continue;
@@ -130,7 +130,7 @@ size_t sonde_goquote(struct sonde_outbuf *ob, const char *s, size_t n)
 				elen = 2 + digits;
 			}
 		}
-		sonde_outbuf_write(ob, esc, (size_t)elen);
+		outbuf_write(ob, esc, (size_t)elen);
 		runes += (size_t)elen;
 		i += (size_t)size;
 	}

@@ -14,12 +14,12 @@
 /* Approximates Go's unicode.IsPrint without the Unicode tables: controls,
  * separators other than ' ', format characters, private use, surrogates and
  * noncharacters are non-printable; unassigned code points count as printable. */
-bool sonde_go_isprint(uint32_t r);
+bool go_isprint(uint32_t r);
 
 /* True when the bytes are printable ASCII without `"` and `\` (escaping is a no-op). */
-bool sonde_goquote_is_plain(const char *s, size_t n);
+bool goquote_is_plain(const char *s, size_t n);
 
 /* Appends the escaped text; returns the number of code points appended. */
-size_t sonde_goquote(struct sonde_outbuf *ob, const char *s, size_t n);
+size_t goquote(struct sonde_outbuf *ob, const char *s, size_t n);
 
 #endif

@@ -29,7 +29,7 @@ struct lit {
 
 struct jnode {
 	const struct sonde_field *field;
-	struct sonde_vinfo v;
+	struct vinfo v;
 	bool object;
 	uint32_t first_child, nchildren;
 	struct lit key;   /* separator + indentation + "name": */
@@ -43,7 +43,7 @@ struct jnode {
 struct jop {
 	struct lit pre;
 	const struct sonde_field *field;
-	struct sonde_vinfo v;
+	struct vinfo v;
 	bool static_member; /* a member of a static block: at `off` in its payload */
 	bool main_block;    /* ... of the plan's main_slot, read once per record */
 	uint32_t slot, off, size;
@@ -51,7 +51,7 @@ struct jop {
 	struct lit open, close, esep; /* numeric arrays */
 };
 
-struct sonde_json_plan {
+struct json_plan {
 	struct jnode *nodes; /* the laid-out tree; only used to build `ops` */
 	size_t n;
 	struct jop *ops;
@@ -61,12 +61,12 @@ struct sonde_json_plan {
 	char *pool;
 	size_t pool_len, pool_cap;
 	bool pretty;
-	struct sonde_ftree tree;
+	struct ftree tree;
 };
 
 /* ---- building ---- */
 
-static int pool_add(struct sonde_json_plan *p, const char *s, size_t n)
+static int pool_add(struct json_plan *p, const char *s, size_t n)
 {
 	if (grow_array((void **)&p->pool, &p->pool_cap, p->pool_len + n, 1))
 		return -ENOMEM;
@@ -75,7 +75,7 @@ static int pool_add(struct sonde_json_plan *p, const char *s, size_t n)
 	return 0;
 }
 
-static int pool_indent(struct sonde_json_plan *p, unsigned level)
+static int pool_indent(struct json_plan *p, unsigned level)
 {
 	for (unsigned i = 0; i < level; i++)
 		if (pool_add(p, "  ", 2))
@@ -84,34 +84,34 @@ static int pool_indent(struct sonde_json_plan *p, unsigned level)
 }
 
 /* Text built by a sequence of pool_* calls between lit_begin and lit_end. */
-static uint32_t lit_begin(const struct sonde_json_plan *p)
+static uint32_t lit_begin(const struct json_plan *p)
 {
 	return (uint32_t)p->pool_len;
 }
 
-static struct lit lit_end(const struct sonde_json_plan *p, uint32_t start)
+static struct lit lit_end(const struct json_plan *p, uint32_t start)
 {
 	return (struct lit){start, (uint32_t)(p->pool_len - start)};
 }
 
 /* A JSON string literal into the pool, via a temporary memory buffer. */
-static int pool_json_string(struct sonde_json_plan *p, const char *s)
+static int pool_json_string(struct json_plan *p, const char *s)
 {
 	struct sonde_outbuf tmp;
 	int err;
 
-	if (sonde_outbuf_init(&tmp, -1, 64))
+	if (outbuf_init(&tmp, -1, 64))
 		return -ENOMEM;
-	sonde_json_write_string(&tmp, s, strlen(s));
+	json_write_string(&tmp, s, strlen(s));
 	err = tmp.err ? tmp.err : pool_add(p, tmp.data, tmp.len);
-	sonde_outbuf_fini(&tmp);
+	outbuf_fini(&tmp);
 	return err;
 }
 
 /* `base`: indentation level of the record's own braces. */
-static int build_node(struct sonde_json_plan *p, size_t i, unsigned base)
+static int build_node(struct json_plan *p, size_t i, unsigned base)
 {
-	const struct sonde_ftree_node *tn = &p->tree.nodes[i];
+	const struct ftree_node *tn = &p->tree.nodes[i];
 	struct jnode *jn = &p->nodes[i];
 	unsigned level = base + tn->depth; /* indentation of this node's key */
 	uint32_t s;
@@ -122,7 +122,7 @@ static int build_node(struct sonde_json_plan *p, size_t i, unsigned base)
 	jn->first_child = tn->first_child;
 	jn->nchildren = tn->nchildren;
 	if (tn->field)
-		jn->v = sonde_vinfo_of(sonde_field_kind(tn->field));
+		jn->v = vinfo_of(sonde_field_kind(tn->field));
 
 	if (i > 0) {
 		s = lit_begin(p);
@@ -134,7 +134,7 @@ static int build_node(struct sonde_json_plan *p, size_t i, unsigned base)
 		err |= pool_add(p, p->pretty ? ": " : ":", p->pretty ? 2 : 1);
 		jn->key = lit_end(p, s);
 	}
-	if (jn->object || jn->v.type == SONDE_V_NUMARRAY) {
+	if (jn->object || jn->v.type == V_NUMARRAY) {
 		bool obj = jn->object;
 		/* the root's braces sit at `base`; a nested value's closer at its key's level */
 		unsigned inner = i == 0 ? base + 1 : level + 1;
@@ -199,13 +199,13 @@ static void pend_add(struct pending *pd, const char *s, size_t n)
 	pd->len += n;
 }
 
-static void pend_lit(struct pending *pd, const struct sonde_json_plan *p, struct lit l)
+static void pend_lit(struct pending *pd, const struct json_plan *p, struct lit l)
 {
 	pend_add(pd, p->pool + l.off, l.len);
 }
 
 /* Moves the pending text into the pool as one literal. */
-static int pend_take(struct sonde_json_plan *p, struct pending *pd, struct lit *out)
+static int pend_take(struct json_plan *p, struct pending *pd, struct lit *out)
 {
 	uint32_t s = lit_begin(p);
 
@@ -216,10 +216,10 @@ static int pend_take(struct sonde_json_plan *p, struct pending *pd, struct lit *
 	return 0;
 }
 
-static int flatten_value(struct sonde_json_plan *p, struct pending *pd, const struct jnode *jn);
+static int flatten_value(struct json_plan *p, struct pending *pd, const struct jnode *jn);
 
 /* The text write_object would produce, with every value an op. */
-static int flatten_object(struct sonde_json_plan *p, struct pending *pd, const struct jnode *jn)
+static int flatten_object(struct json_plan *p, struct pending *pd, const struct jnode *jn)
 {
 	int err = 0;
 
@@ -243,7 +243,7 @@ static int flatten_object(struct sonde_json_plan *p, struct pending *pd, const s
 	return err;
 }
 
-static int flatten_value(struct sonde_json_plan *p, struct pending *pd, const struct jnode *jn)
+static int flatten_value(struct json_plan *p, struct pending *pd, const struct jnode *jn)
 {
 	struct jop *op;
 
@@ -266,7 +266,7 @@ static int flatten_value(struct sonde_json_plan *p, struct pending *pd, const st
 	return 0;
 }
 
-static int flatten(struct sonde_json_plan *p)
+static int flatten(struct json_plan *p)
 {
 	struct pending pd = {0};
 	int err;
@@ -288,15 +288,15 @@ static int flatten(struct sonde_json_plan *p)
 	return err;
 }
 
-struct sonde_json_plan *sonde_json_plan_new(const struct sonde_ds *ds, unsigned flags)
+struct json_plan *json_plan_new(const struct sonde_ds *ds, unsigned flags)
 {
-	struct sonde_json_plan *p = calloc(1, sizeof(*p));
-	unsigned base = (flags & SONDE_JSON_PRETTY) && (flags & SONDE_JSON_IN_ARRAY) ? 1 : 0;
+	struct json_plan *p = calloc(1, sizeof(*p));
+	unsigned base = (flags & JSON_PRETTY) && (flags & JSON_IN_ARRAY) ? 1 : 0;
 
 	if (!p)
 		goto nomem;
-	p->pretty = flags & SONDE_JSON_PRETTY;
-	if (sonde_ftree_build(&p->tree, ds, SONDE_FTREE_BYTEWISE))
+	p->pretty = flags & JSON_PRETTY;
+	if (ftree_build(&p->tree, ds, FTREE_BYTEWISE))
 		goto fail;
 	p->n = p->tree.n;
 	p->nodes = calloc(p->n, sizeof(*p->nodes));
@@ -311,24 +311,24 @@ struct sonde_json_plan *sonde_json_plan_new(const struct sonde_ds *ds, unsigned 
 nomem:
 	sonde_err("output: out of memory building the JSON plan of %s", sonde_ds_name(ds));
 fail:
-	sonde_json_plan_free(p);
+	json_plan_free(p);
 	return NULL;
 }
 
-void sonde_json_plan_free(struct sonde_json_plan *plan)
+void json_plan_free(struct json_plan *plan)
 {
 	if (!plan)
 		return;
-	sonde_ftree_destroy(&plan->tree);
+	ftree_destroy(&plan->tree);
 	free(plan->nodes);
 	free(plan->ops);
 	free(plan->pool);
 	free(plan);
 }
 
-void sonde_json_plan_request(const struct sonde_json_plan *plan)
+void json_plan_request(const struct json_plan *plan)
 {
-	sonde_ftree_request(&plan->tree);
+	ftree_request(&plan->tree);
 }
 
 /* ---- writing ---- */
@@ -412,20 +412,20 @@ static inline void write_string(struct sonde_outbuf *ob, const char *s, size_t n
 
 	if (i == n && n <= SIZE_MAX - 2) {
 		/* nothing to escape (the common case): quotes and bytes in one go */
-		char *d = sonde_outbuf_reserve(ob, n + 2);
+		char *d = outbuf_reserve(ob, n + 2);
 
 		if (d) {
 			d[0] = '"';
-			sonde_copy_short(d + 1, s, n);
+			copy_short(d + 1, s, n);
 			d[n + 1] = '"';
-			sonde_outbuf_commit(ob, n + 2);
+			outbuf_commit(ob, n + 2);
 		}
 		return;
 	}
 	write_string_escaped(ob, s, n, i);
 }
 
-void sonde_json_write_string(struct sonde_outbuf *ob, const char *s, size_t n)
+void json_write_string(struct sonde_outbuf *ob, const char *s, size_t n)
 {
 	write_string(ob, s, n);
 }
@@ -436,26 +436,26 @@ static void write_string_escaped(struct sonde_outbuf *ob, const char *s, size_t 
 	const unsigned char *u = (const unsigned char *)s;
 	size_t start = 0;
 
-	sonde_outbuf_putc(ob, '"');
+	outbuf_putc(ob, '"');
 	while (i < n) {
 		unsigned char c = u[i];
 		int32_t r = 0;
 		int size = 1;
 
 		if (c >= 0x80) {
-			r = sonde_utf8_decode(u + i, n - i, &size);
-			if (r != SONDE_UTF8_ERROR && r != 0x2028 && r != 0x2029) {
+			r = utf8_decode(u + i, n - i, &size);
+			if (r != UTF8_ERROR && r != 0x2028 && r != 0x2029) {
 				i = safe_span(u, i + (size_t)size, n); /* valid UTF-8 is copied as is */
 				continue;
 			}
 		}
 		if (i > start)
-			sonde_outbuf_write(ob, s + start, i - start);
+			outbuf_write(ob, s + start, i - start);
 		if (c >= 0x80) {
-			if (r == SONDE_UTF8_ERROR)
-				sonde_outbuf_write(ob, "\\ufffd", 6);
+			if (r == UTF8_ERROR)
+				outbuf_write(ob, "\\ufffd", 6);
 			else
-				sonde_outbuf_write(ob, r == 0x2028 ? "\\u2028" : "\\u2029", 6);
+				outbuf_write(ob, r == 0x2028 ? "\\u2028" : "\\u2029", 6);
 		} else {
 			char esc[6] = {'\\', 0};
 			size_t elen = 2;
@@ -480,59 +480,59 @@ static void write_string_escaped(struct sonde_outbuf *ob, const char *s, size_t 
 				esc[5] = hexdigits[c & 0xF];
 				elen = 6;
 			}
-			sonde_outbuf_write(ob, esc, elen);
+			outbuf_write(ob, esc, elen);
 		}
 		start = i + (size_t)size;
 		i = safe_span(u, start, n);
 	}
 	if (i > start)
-		sonde_outbuf_write(ob, s + start, i - start);
-	sonde_outbuf_putc(ob, '"');
+		outbuf_write(ob, s + start, i - start);
+	outbuf_putc(ob, '"');
 }
 
-static inline void put_lit(const struct sonde_json_plan *p, struct sonde_outbuf *ob, struct lit l)
+static inline void put_lit(const struct json_plan *p, struct sonde_outbuf *ob, struct lit l)
 {
-	sonde_outbuf_write(ob, p->pool + l.off, l.len);
+	outbuf_write(ob, p->pool + l.off, l.len);
 }
 
 static void put_float(struct sonde_outbuf *ob, double v, int bits)
 {
-	char *d = sonde_outbuf_reserve(ob, SONDE_NUMBUF);
+	char *d = outbuf_reserve(ob, NUMBUF);
 	size_t n;
 
 	if (!d)
 		return;
-	n = sonde_fmt_float_json(d, v, bits);
+	n = fmt_float_json(d, v, bits);
 	if (n == 0) {
 		memcpy(d, "null", 4);
 		n = 4;
 	}
-	sonde_outbuf_commit(ob, n);
+	outbuf_commit(ob, n);
 }
 
 static inline void put_int(struct sonde_outbuf *ob, int64_t v)
 {
 	if (v >= 0)
-		sonde_outbuf_put_u64(ob, (uint64_t)v); /* single digits inline */
+		outbuf_put_u64(ob, (uint64_t)v); /* single digits inline */
 	else
-		sonde_outbuf_put_i64(ob, v);
+		outbuf_put_i64(ob, v);
 }
 
 static inline void put_number(struct sonde_outbuf *ob, uint8_t type, const void *p, uint32_t len,
                               uint8_t size)
 {
 	switch (type) {
-	case SONDE_V_INT:
-		put_int(ob, sonde_v_int(p, len, size));
+	case V_INT:
+		put_int(ob, v_int(p, len, size));
 		break;
-	case SONDE_V_UINT:
-		sonde_outbuf_put_u64(ob, sonde_v_uint(p, len, size));
+	case V_UINT:
+		outbuf_put_u64(ob, v_uint(p, len, size));
 		break;
-	case SONDE_V_F32:
-		put_float(ob, sonde_v_float(p, len, 4), 32);
+	case V_F32:
+		put_float(ob, v_float(p, len, 4), 32);
 		break;
 	default:
-		put_float(ob, sonde_v_float(p, len, 8), 64);
+		put_float(ob, v_float(p, len, 8), 64);
 		break;
 	}
 }
@@ -573,13 +573,13 @@ static inline const void *op_get(const struct jop *op, const struct sonde_record
 	return pl->data;
 }
 
-static void write_numarray(const struct sonde_json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
+static void write_numarray(const struct json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
                            const void *val, uint32_t len)
 {
 	uint32_t count = val ? len / op->v.size : 0;
 
 	if (count == 0) {
-		sonde_outbuf_write(ob, "[]", 2);
+		outbuf_write(ob, "[]", 2);
 		return;
 	}
 	put_lit(p, ob, op->open);
@@ -598,7 +598,7 @@ static void write_numarray(const struct sonde_json_plan *p, struct sonde_outbuf 
  * where the value goes (NULL on no memory). */
 static inline char *put_pre(struct sonde_outbuf *ob, const char *pre, uint32_t plen, size_t extra)
 {
-	char *d = sonde_outbuf_reserve(ob, (size_t)plen + LIT_SLACK + extra);
+	char *d = outbuf_reserve(ob, (size_t)plen + LIT_SLACK + extra);
 
 	if (!d)
 		return NULL;
@@ -623,11 +623,11 @@ static inline void write_int_op(struct sonde_outbuf *ob, const char *pre, uint32
 	if (mag < 10)
 		d[n++] = (char)('0' + mag);
 	else
-		n += sonde_fmt_u64(d + n, mag);
-	sonde_outbuf_commit(ob, n);
+		n += fmt_u64(d + n, mag);
+	outbuf_commit(ob, n);
 }
 
-static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
+static inline void write_op(const struct json_plan *p, struct sonde_outbuf *ob, const struct jop *op,
                             const struct sonde_record *rec, struct block blk)
 {
 	const char *pre = p->pool + op->pre.off;
@@ -635,17 +635,17 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 	const void *val = op_get(op, rec, blk, &len);
 
 	switch (op->v.type) {
-	case SONDE_V_UINT:
-		write_int_op(ob, pre, plen, sonde_v_uint(val, len, op->v.size), false);
+	case V_UINT:
+		write_int_op(ob, pre, plen, v_uint(val, len, op->v.size), false);
 		return;
-	case SONDE_V_INT: {
-		int64_t v = sonde_v_int(val, len, op->v.size);
+	case V_INT: {
+		int64_t v = v_int(val, len, op->v.size);
 
 		/* negate in unsigned arithmetic: INT64_MIN has no positive counterpart */
 		write_int_op(ob, pre, plen, v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v, v < 0);
 		return;
 	}
-	case SONDE_V_STRING: {
+	case V_STRING: {
 		const char *s = val ? val : "";
 		size_t slen = val ? len : 0, i = slen ? safe_span((const unsigned char *)s, 0, slen) : 0;
 		char *d;
@@ -659,48 +659,47 @@ static inline void write_op(const struct sonde_json_plan *p, struct sonde_outbuf
 				slen = (size_t)(nul - s);
 		}
 		if (i < slen) {
-			sonde_outbuf_write(ob, pre, plen);
+			outbuf_write(ob, pre, plen);
 			write_string_escaped(ob, s, slen, i);
 			return;
 		}
 		d = put_pre(ob, pre, plen, (size_t)slen + 2);
 		if (d) {
 			d[0] = '"';
-			sonde_copy_short(d + 1, s, slen);
+			copy_short(d + 1, s, slen);
 			d[slen + 1] = '"';
-			sonde_outbuf_commit(ob, (size_t)slen + 2);
+			outbuf_commit(ob, (size_t)slen + 2);
 		}
 		return;
 	}
 	default:
 		break;
 	}
-	sonde_outbuf_write(ob, pre, plen);
+	outbuf_write(ob, pre, plen);
 	switch (op->v.type) {
-	case SONDE_V_BOOL:
-		if (sonde_v_bool(val, len))
-			sonde_outbuf_write(ob, "true", 4);
+	case V_BOOL:
+		if (v_bool(val, len))
+			outbuf_write(ob, "true", 4);
 		else
-			sonde_outbuf_write(ob, "false", 5);
+			outbuf_write(ob, "false", 5);
 		break;
-	case SONDE_V_F32:
-	case SONDE_V_F64:
+	case V_F32:
+	case V_F64:
 		put_number(ob, op->v.type, val, len, op->v.size);
 		break;
-	case SONDE_V_NUMARRAY:
+	case V_NUMARRAY:
 		write_numarray(p, ob, op, val, len);
 		break;
 	default:
-		sonde_outbuf_putc(ob, '"');
+		outbuf_putc(ob, '"');
 		if (val)
-			sonde_outbuf_put_hex(ob, val, len);
-		sonde_outbuf_putc(ob, '"');
+			outbuf_put_hex(ob, val, len);
+		outbuf_putc(ob, '"');
 		break;
 	}
 }
 
-static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *ob,
-                         const struct sonde_record *rec)
+static void write_object(const struct json_plan *p, struct sonde_outbuf *ob, const struct sonde_record *rec)
 {
 	struct block blk = {NULL, 0, 0, 0};
 
@@ -721,24 +720,24 @@ static void write_object(const struct sonde_json_plan *p, struct sonde_outbuf *o
 	put_lit(p, ob, p->tail);
 }
 
-void sonde_json_write_record(const struct sonde_json_plan *plan, struct sonde_outbuf *ob,
-                             const struct sonde_record *rec)
+void output_json_write_record(const struct json_plan *plan, struct sonde_outbuf *ob,
+                              const struct sonde_record *rec)
 {
 	write_object(plan, ob, rec);
 }
 
-void sonde_json_write_array(const struct sonde_json_plan *plan, struct sonde_outbuf *ob,
-                            const struct sonde_array *arr)
+void output_json_write_array(const struct json_plan *plan, struct sonde_outbuf *ob,
+                             const struct sonde_array *arr)
 {
 	if (arr->len == 0) {
-		sonde_outbuf_write(ob, "[]", 2);
+		outbuf_write(ob, "[]", 2);
 		return;
 	}
-	sonde_outbuf_write(ob, plan->pretty ? "[\n" : "[", plan->pretty ? 2 : 1);
+	outbuf_write(ob, plan->pretty ? "[\n" : "[", plan->pretty ? 2 : 1);
 	for (size_t i = 0; i < arr->len; i++) {
 		if (i)
-			sonde_outbuf_write(ob, plan->pretty ? ",\n" : ",", plan->pretty ? 2 : 1);
+			outbuf_write(ob, plan->pretty ? ",\n" : ",", plan->pretty ? 2 : 1);
 		write_object(plan, ob, arr->recs[i]);
 	}
-	sonde_outbuf_write(ob, plan->pretty ? "\n]" : "]", 2 - !plan->pretty);
+	outbuf_write(ob, plan->pretty ? "\n]" : "]", 2 - !plan->pretty);
 }

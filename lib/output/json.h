@@ -20,29 +20,29 @@
 
 #include "outbuf.h"
 
-enum sonde_json_flags {
-	SONDE_JSON_PRETTY = 1u << 0,
+enum json_flags {
+	JSON_PRETTY = 1u << 0,
 	/* records are elements of an array (pretty output indents them one level) */
-	SONDE_JSON_IN_ARRAY = 1u << 1,
+	JSON_IN_ARRAY = 1u << 1,
 };
 
-struct sonde_json_plan;
+struct json_plan;
 
 /* NULL on allocation failure (logged). */
-struct sonde_json_plan *sonde_json_plan_new(const struct sonde_ds *ds, unsigned flags);
-void sonde_json_plan_free(struct sonde_json_plan *plan);
+struct json_plan *json_plan_new(const struct sonde_ds *ds, unsigned flags);
+void json_plan_free(struct json_plan *plan);
 /* Marks every field the plan prints as requested. */
-void sonde_json_plan_request(const struct sonde_json_plan *plan);
+void json_plan_request(const struct json_plan *plan);
 
 /* One object, no trailing newline. */
-void sonde_json_write_record(const struct sonde_json_plan *plan, struct sonde_outbuf *ob,
-                             const struct sonde_record *rec);
+void output_json_write_record(const struct json_plan *plan, struct sonde_outbuf *ob,
+                              const struct sonde_record *rec);
 /* One array of objects, no trailing newline; [] when empty. Use a plan built
- * with SONDE_JSON_IN_ARRAY for correct pretty indentation. */
-void sonde_json_write_array(const struct sonde_json_plan *plan, struct sonde_outbuf *ob,
-                            const struct sonde_array *arr);
+ * with JSON_IN_ARRAY for correct pretty indentation. */
+void output_json_write_array(const struct json_plan *plan, struct sonde_outbuf *ob,
+                             const struct sonde_array *arr);
 
 /* A JSON string literal (with quotes) of arbitrary bytes. */
-void sonde_json_write_string(struct sonde_outbuf *ob, const char *s, size_t n);
+void json_write_string(struct sonde_outbuf *ob, const char *s, size_t n);
 
 #endif

@@ -70,7 +70,7 @@ static size_t put_small(char *buf, uint32_t v)
 /* Values of events are ids (4-7 digits), inode and namespace numbers (10) and
  * nanosecond timestamps (19): split into 8-digit chunks that are cut in
  * 32-bit arithmetic, instead of one 64-bit division per digit pair. */
-size_t sonde_fmt_u64(char *buf, uint64_t v)
+size_t fmt_u64(char *buf, uint64_t v)
 {
 	size_t n;
 
@@ -88,17 +88,17 @@ size_t sonde_fmt_u64(char *buf, uint64_t v)
 	return n + 16;
 }
 
-size_t sonde_fmt_i64(char *buf, int64_t v)
+size_t fmt_i64(char *buf, int64_t v)
 {
 	if (v < 0) {
 		buf[0] = '-';
 		/* negate in unsigned arithmetic: INT64_MIN has no positive counterpart */
-		return 1 + sonde_fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
+		return 1 + fmt_u64(buf + 1, (uint64_t)0 - (uint64_t)v);
 	}
-	return sonde_fmt_u64(buf, (uint64_t)v);
+	return fmt_u64(buf, (uint64_t)v);
 }
 
-size_t sonde_fmt_hex_upper(char *buf, uint64_t v)
+size_t fmt_hex_upper(char *buf, uint64_t v)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	char tmp[16];
@@ -116,10 +116,10 @@ size_t sonde_fmt_hex_upper(char *buf, uint64_t v)
 static const double pow10_tab[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
 
-static void digits_of(uint64_t n, int k, struct sonde_float_digits *out)
+static void digits_of(uint64_t n, int k, struct float_digits *out)
 {
 	char buf[24];
-	size_t len = sonde_fmt_u64(buf, n);
+	size_t len = fmt_u64(buf, n);
 
 	memcpy(out->d, buf, len);
 	out->nd = (int)len;
@@ -135,7 +135,7 @@ static void digits_of(uint64_t n, int k, struct sonde_float_digits *out)
  * round differently from a direct conversion while 10^k < 2^29 (k <= 8):
  * a decimal that is not a float midpoint is then farther from one than the
  * double rounding error. */
-static bool fast_shortest(double a, int bits, struct sonde_float_digits *out)
+static bool fast_shortest(double a, int bits, struct float_digits *out)
 {
 	int kmax = bits == 32 ? 8 : 15;
 
@@ -163,7 +163,7 @@ static bool fast_shortest(double a, int bits, struct sonde_float_digits *out)
 	return false;
 }
 
-void sonde_float_shortest(double v, int bits, struct sonde_float_digits *out)
+void float_shortest(double v, int bits, struct float_digits *out)
 {
 	char tmp[40];
 	int lo = bits == 32 ? 6 : 15, hi = bits == 32 ? 9 : 17, prec;
@@ -201,7 +201,7 @@ void sonde_float_shortest(double v, int bits, struct sonde_float_digits *out)
 }
 
 /* %e layout with Go's exponent: sign always, at least two digits. */
-static size_t layout_exp(char *buf, const struct sonde_float_digits *d)
+static size_t layout_exp(char *buf, const struct float_digits *d)
 {
 	size_t n = 0;
 	int exp10 = d->nd ? d->dp - 1 : 0;
@@ -222,13 +222,13 @@ static size_t layout_exp(char *buf, const struct sonde_float_digits *d)
 		buf[n++] = '0';
 		buf[n++] = (char)('0' + ue);
 	} else {
-		n += sonde_fmt_u64(buf + n, ue);
+		n += fmt_u64(buf + n, ue);
 	}
 	return n;
 }
 
 /* %f layout of the shortest digits (no trailing zeros after the point). */
-static size_t layout_fixed(char *buf, const struct sonde_float_digits *d)
+static size_t layout_fixed(char *buf, const struct float_digits *d)
 {
 	size_t n = 0;
 
@@ -248,15 +248,15 @@ static size_t layout_fixed(char *buf, const struct sonde_float_digits *d)
 	return n;
 }
 
-size_t sonde_fmt_float_json(char *buf, double v, int bits)
+size_t fmt_float_json(char *buf, double v, int bits)
 {
-	struct sonde_float_digits d;
+	struct float_digits d;
 	double a = fabs(v);
 	size_t n;
 
 	if (!isfinite(v))
 		return 0;
-	sonde_float_shortest(v, bits, &d);
+	float_shortest(v, bits, &d);
 	if (a != 0 && (bits == 32 ? ((float)a < 1e-6f || (float)a >= 1e21f) : (a < 1e-6 || a >= 1e21))) {
 		n = layout_exp(buf, &d);
 		/* e-07 -> e-7, as ES6 */
@@ -269,14 +269,14 @@ size_t sonde_fmt_float_json(char *buf, double v, int bits)
 	return layout_fixed(buf, &d);
 }
 
-size_t sonde_fmt_float_g(char *buf, double v, int bits)
+size_t fmt_float_g(char *buf, double v, int bits)
 {
-	struct sonde_float_digits d;
+	struct float_digits d;
 	int exp10;
 
 	if (!isfinite(v))
 		return 0;
-	sonde_float_shortest(v, bits, &d);
+	float_shortest(v, bits, &d);
 	if (d.nd == 0) {
 		size_t n = 0;
 
@@ -291,7 +291,7 @@ size_t sonde_fmt_float_g(char *buf, double v, int bits)
 	return layout_fixed(buf, &d);
 }
 
-size_t sonde_fmt_float_fixed(char *buf, double v, int prec)
+size_t fmt_float_fixed(char *buf, double v, int prec)
 {
 	int n;
 
@@ -305,12 +305,12 @@ size_t sonde_fmt_float_fixed(char *buf, double v, int prec)
 	}
 	if (prec < 0)
 		prec = 0;
-	if (prec > SONDE_FIXED_MAX_PREC)
-		prec = SONDE_FIXED_MAX_PREC;
-	n = snprintf(buf, SONDE_FIXEDBUF, "%.*f", prec, v);
+	if (prec > FIXED_MAX_PREC)
+		prec = FIXED_MAX_PREC;
+	n = snprintf(buf, FIXEDBUF, "%.*f", prec, v);
 	if (n < 0)
 		return 0;
-	if (n >= SONDE_FIXEDBUF)
-		n = SONDE_FIXEDBUF - 1;
+	if (n >= FIXEDBUF)
+		n = FIXEDBUF - 1;
 	return (size_t)n;
 }

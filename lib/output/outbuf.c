@@ -13,11 +13,11 @@
 #include "numfmt.h"
 #include "outbuf.h"
 
-int sonde_outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold)
+int outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold)
 {
 	memset(ob, 0, sizeof(*ob));
 	ob->fd = fd;
-	ob->threshold = threshold ? threshold : SONDE_OUTBUF_DEFAULT_THRESHOLD;
+	ob->threshold = threshold ? threshold : OUTBUF_DEFAULT_THRESHOLD;
 	ob->cap = ob->threshold;
 	ob->data = malloc(ob->cap);
 	if (!ob->data) {
@@ -28,7 +28,7 @@ int sonde_outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold)
 	return 0;
 }
 
-void sonde_outbuf_fini(struct sonde_outbuf *ob)
+void outbuf_fini(struct sonde_outbuf *ob)
 {
 	free(ob->data);
 	ob->data = NULL;
@@ -90,7 +90,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return err;
 }
 
-int sonde_outbuf_flush(struct sonde_outbuf *ob)
+int outbuf_flush(struct sonde_outbuf *ob)
 {
 	if (ob->fd < 0 || ob->len == 0)
 		return ob->err;
@@ -106,21 +106,21 @@ int sonde_outbuf_flush(struct sonde_outbuf *ob)
 	return ob->err;
 }
 
-int sonde_outbuf_flush_if_full(struct sonde_outbuf *ob)
+int outbuf_flush_if_full(struct sonde_outbuf *ob)
 {
 	if (ob->len >= ob->threshold)
-		return sonde_outbuf_flush(ob);
+		return outbuf_flush(ob);
 	return ob->err;
 }
 
-char *sonde_outbuf_make_room(struct sonde_outbuf *ob, size_t n)
+char *outbuf_make_room(struct sonde_outbuf *ob, size_t n)
 {
 	size_t ncap;
 	char *nd;
 
 	/* Past the threshold: write out what we have instead of growing. */
 	if (ob->fd >= 0 && ob->len > 0) {
-		sonde_outbuf_flush(ob);
+		outbuf_flush(ob);
 		if (ob->cap - ob->len >= n)
 			return ob->data + ob->len;
 	}
@@ -144,9 +144,9 @@ nomem:
 	return NULL;
 }
 
-void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n)
+void outbuf_fill(struct sonde_outbuf *ob, char c, size_t n)
 {
-	char *d = sonde_outbuf_reserve(ob, n);
+	char *d = outbuf_reserve(ob, n);
 
 	if (d) {
 		memset(d, c, n);
@@ -154,23 +154,23 @@ void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n)
 	}
 }
 
-void sonde_outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v)
+void outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v)
 {
-	char *d = sonde_outbuf_reserve(ob, 24);
+	char *d = outbuf_reserve(ob, 24);
 
 	if (d)
-		ob->len += sonde_fmt_u64(d, v);
+		ob->len += fmt_u64(d, v);
 }
 
-void sonde_outbuf_put_i64(struct sonde_outbuf *ob, int64_t v)
+void outbuf_put_i64(struct sonde_outbuf *ob, int64_t v)
 {
-	char *d = sonde_outbuf_reserve(ob, 24);
+	char *d = outbuf_reserve(ob, 24);
 
 	if (d)
-		ob->len += sonde_fmt_i64(d, v);
+		ob->len += fmt_i64(d, v);
 }
 
-void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n)
+void outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = p;
@@ -178,7 +178,7 @@ void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n)
 
 	if (n > SIZE_MAX / 2)
 		return;
-	d = sonde_outbuf_reserve(ob, 2 * n);
+	d = outbuf_reserve(ob, 2 * n);
 	if (!d)
 		return;
 	for (size_t i = 0; i < n; i++) {

@@ -4,7 +4,7 @@
  * Appending never fails from the caller's point of view: on a write error
  * (EPIPE when the reader went away, ENOSPC, ...) the error is kept (sticky),
  * reported once through the log, and later output is discarded cheaply.
- * Callers poll sonde_outbuf_error() where stopping early is worth it.
+ * Callers poll outbuf_error() where stopping early is worth it.
  *
  * With fd < 0 the buffer only accumulates (never flushes): used to render
  * into memory, e.g. in tests or by operators that ship text elsewhere.
@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define SONDE_OUTBUF_DEFAULT_THRESHOLD (64 * 1024)
+#define OUTBUF_DEFAULT_THRESHOLD (64 * 1024)
 
 struct sonde_outbuf {
 	char *data;
@@ -29,36 +29,36 @@ struct sonde_outbuf {
 	bool reported;
 };
 
-/* threshold 0 = SONDE_OUTBUF_DEFAULT_THRESHOLD. Returns 0 or -ENOMEM. */
-int sonde_outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold);
-void sonde_outbuf_fini(struct sonde_outbuf *ob);
+/* threshold 0 = OUTBUF_DEFAULT_THRESHOLD. Returns 0 or -ENOMEM. */
+int outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold);
+void outbuf_fini(struct sonde_outbuf *ob);
 
 /* Writes everything buffered. Returns 0 or the sticky error. */
-int sonde_outbuf_flush(struct sonde_outbuf *ob);
+int outbuf_flush(struct sonde_outbuf *ob);
 /* Flushes if at least `threshold` bytes are buffered. */
-int sonde_outbuf_flush_if_full(struct sonde_outbuf *ob);
-static inline int sonde_outbuf_error(const struct sonde_outbuf *ob)
+int outbuf_flush_if_full(struct sonde_outbuf *ob);
+static inline int outbuf_error(const struct sonde_outbuf *ob)
 {
 	return ob->err;
 }
 /* Drops buffered bytes (memory mode: start over). */
-static inline void sonde_outbuf_reset(struct sonde_outbuf *ob)
+static inline void outbuf_reset(struct sonde_outbuf *ob)
 {
 	ob->len = 0;
 }
 
-/* Slow path of sonde_outbuf_reserve: flushes and/or grows. NULL only on ENOMEM. */
-char *sonde_outbuf_make_room(struct sonde_outbuf *ob, size_t n);
+/* Slow path of outbuf_reserve: flushes and/or grows. NULL only on ENOMEM. */
+char *outbuf_make_room(struct sonde_outbuf *ob, size_t n);
 
-/* Returns space for n bytes at the end; commit what was used with sonde_outbuf_commit. */
-static inline char *sonde_outbuf_reserve(struct sonde_outbuf *ob, size_t n)
+/* Returns space for n bytes at the end; commit what was used with outbuf_commit. */
+static inline char *outbuf_reserve(struct sonde_outbuf *ob, size_t n)
 {
 	if (__builtin_expect(ob->cap - ob->len >= n, 1))
 		return ob->data + ob->len;
-	return sonde_outbuf_make_room(ob, n);
+	return outbuf_make_room(ob, n);
 }
 
-static inline void sonde_outbuf_commit(struct sonde_outbuf *ob, size_t n)
+static inline void outbuf_commit(struct sonde_outbuf *ob, size_t n)
 {
 	ob->len += n;
 }
@@ -66,7 +66,7 @@ static inline void sonde_outbuf_commit(struct sonde_outbuf *ob, size_t n)
 /* Most writes are keys, separators and short values: fixed-size copies (two
  * overlapping ones) compile to a few moves, where a memcpy call of a
  * variable size costs more than the bytes. */
-static inline void sonde_copy_short(char *d, const char *s, size_t n)
+static inline void copy_short(char *d, const char *s, size_t n)
 {
 	if (n > 32) {
 		memcpy(d, s, n);
@@ -86,19 +86,19 @@ static inline void sonde_copy_short(char *d, const char *s, size_t n)
 	}
 }
 
-static inline void sonde_outbuf_write(struct sonde_outbuf *ob, const void *p, size_t n)
+static inline void outbuf_write(struct sonde_outbuf *ob, const void *p, size_t n)
 {
-	char *d = sonde_outbuf_reserve(ob, n);
+	char *d = outbuf_reserve(ob, n);
 
 	if (__builtin_expect(d != NULL, 1)) {
-		sonde_copy_short(d, p, n);
+		copy_short(d, p, n);
 		ob->len += n;
 	}
 }
 
-static inline void sonde_outbuf_putc(struct sonde_outbuf *ob, char c)
+static inline void outbuf_putc(struct sonde_outbuf *ob, char c)
 {
-	char *d = sonde_outbuf_reserve(ob, 1);
+	char *d = outbuf_reserve(ob, 1);
 
 	if (__builtin_expect(d != NULL, 1)) {
 		*d = c;
@@ -106,32 +106,32 @@ static inline void sonde_outbuf_putc(struct sonde_outbuf *ob, char c)
 	}
 }
 
-static inline void sonde_outbuf_puts(struct sonde_outbuf *ob, const char *s)
+static inline void outbuf_puts(struct sonde_outbuf *ob, const char *s)
 {
-	sonde_outbuf_write(ob, s, strlen(s));
+	outbuf_write(ob, s, strlen(s));
 }
 
 /* n copies of byte c (padding). */
-void sonde_outbuf_fill(struct sonde_outbuf *ob, char c, size_t n);
-void sonde_outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v);
+void outbuf_fill(struct sonde_outbuf *ob, char c, size_t n);
+void outbuf_put_u64_slow(struct sonde_outbuf *ob, uint64_t v);
 /* Decimal. Single digits (zeros, flags, small ids: most values of an event)
  * skip the general formatter. */
-static inline void sonde_outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v)
+static inline void outbuf_put_u64(struct sonde_outbuf *ob, uint64_t v)
 {
 	char *d;
 
 	if (v >= 10) {
-		sonde_outbuf_put_u64_slow(ob, v);
+		outbuf_put_u64_slow(ob, v);
 		return;
 	}
-	d = sonde_outbuf_reserve(ob, 1);
+	d = outbuf_reserve(ob, 1);
 	if (__builtin_expect(d != NULL, 1)) {
 		*d = (char)('0' + v);
 		ob->len++;
 	}
 }
-void sonde_outbuf_put_i64(struct sonde_outbuf *ob, int64_t v);
+void outbuf_put_i64(struct sonde_outbuf *ob, int64_t v);
 /* Lowercase hex of every byte. */
-void sonde_outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n);
+void outbuf_put_hex(struct sonde_outbuf *ob, const void *p, size_t n);
 
 #endif

@@ -12,7 +12,7 @@ struct csink {
 	struct sonde_ds *ds;
 	const struct sonde_sink_env *env;
 	const char *clear;
-	struct sonde_columns *cols;
+	struct columns *cols;
 	bool header_done;
 };
 
@@ -24,7 +24,7 @@ static int columns_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts,
 	if (!c)
 		return -ENOMEM;
 	*c = (struct csink){.ds = ds, .env = opts->env, .clear = opts->clear_screen};
-	err = sonde_columns_new(ds, opts->fields, &c->cols);
+	err = columns_new(ds, opts->fields, &c->cols);
 	if (err) {
 		free(c);
 		return err;
@@ -37,7 +37,7 @@ static void columns_declare(void *state, struct sonde_ds *ds)
 {
 	struct csink *c = state;
 
-	sonde_columns_request(c->cols);
+	columns_request(c->cols);
 }
 
 static void header(struct csink *c)
@@ -45,9 +45,9 @@ static void header(struct csink *c)
 	struct sonde_outbuf *ob = c->env->out;
 
 	if (c->clear)
-		sonde_outbuf_puts(ob, c->clear);
-	sonde_columns_fit(c->cols, c->env->term_width ? c->env->term_width(c->env) : 0);
-	sonde_columns_write_header(c->cols, ob);
+		outbuf_puts(ob, c->clear);
+	columns_fit(c->cols, c->env->term_width ? c->env->term_width(c->env) : 0);
+	columns_write_header(c->cols, ob);
 }
 
 static void columns_start(void *state)
@@ -68,7 +68,7 @@ static void columns_write_record(void *state, const struct sonde_record *rec)
 		header(c);
 		c->header_done = true;
 	}
-	sonde_columns_write_row(c->cols, c->env->out, rec);
+	columns_write_row(c->cols, c->env->out, rec);
 }
 
 static void columns_write_array(void *state, const struct sonde_array *arr)
@@ -77,7 +77,7 @@ static void columns_write_array(void *state, const struct sonde_array *arr)
 
 	header(c);
 	for (size_t i = 0; i < arr->len; i++)
-		sonde_columns_write_row(c->cols, c->env->out, arr->recs[i]);
+		columns_write_row(c->cols, c->env->out, arr->recs[i]);
 }
 
 static void columns_close(void *state)
@@ -86,7 +86,7 @@ static void columns_close(void *state)
 
 	if (!c)
 		return;
-	sonde_columns_free(c->cols);
+	columns_free(c->cols);
 	free(c);
 }
 

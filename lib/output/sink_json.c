@@ -8,7 +8,7 @@
 
 struct jsink {
 	struct sonde_outbuf *ob;
-	struct sonde_json_plan *plan;
+	struct json_plan *plan;
 };
 
 static int open_with(struct sonde_ds *ds, const struct sonde_sink_opts *opts, unsigned flags, void **state)
@@ -18,9 +18,9 @@ static int open_with(struct sonde_ds *ds, const struct sonde_sink_opts *opts, un
 	if (!j)
 		return -ENOMEM;
 	if (sonde_ds_type(ds) == SONDE_DS_ARRAY)
-		flags |= SONDE_JSON_IN_ARRAY;
+		flags |= JSON_IN_ARRAY;
 	j->ob = opts->env->out;
-	j->plan = sonde_json_plan_new(ds, flags);
+	j->plan = json_plan_new(ds, flags);
 	if (!j->plan) {
 		free(j);
 		return -ENOMEM;
@@ -36,30 +36,30 @@ static int json_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts, vo
 
 static int jsonpretty_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts, void **state)
 {
-	return open_with(ds, opts, SONDE_JSON_PRETTY, state);
+	return open_with(ds, opts, JSON_PRETTY, state);
 }
 
 static void json_declare(void *state, struct sonde_ds *ds)
 {
 	struct jsink *j = state;
 
-	sonde_json_plan_request(j->plan);
+	json_plan_request(j->plan);
 }
 
 static void json_write_record(void *state, const struct sonde_record *rec)
 {
 	struct jsink *j = state;
 
-	sonde_json_write_record(j->plan, j->ob, rec);
-	sonde_outbuf_putc(j->ob, '\n');
+	output_json_write_record(j->plan, j->ob, rec);
+	outbuf_putc(j->ob, '\n');
 }
 
 static void json_write_array(void *state, const struct sonde_array *arr)
 {
 	struct jsink *j = state;
 
-	sonde_json_write_array(j->plan, j->ob, arr);
-	sonde_outbuf_putc(j->ob, '\n');
+	output_json_write_array(j->plan, j->ob, arr);
+	outbuf_putc(j->ob, '\n');
 }
 
 static void json_close(void *state)
@@ -68,7 +68,7 @@ static void json_close(void *state)
 
 	if (!j)
 		return;
-	sonde_json_plan_free(j->plan);
+	json_plan_free(j->plan);
 	free(j);
 }
 

@@ -50,7 +50,7 @@ static void raw_write_record(void *state, const struct sonde_record *rec)
 	struct raw *r = state;
 
 	if (r->clear)
-		sonde_outbuf_puts(r->ob, r->clear);
+		outbuf_puts(r->ob, r->clear);
 	for (size_t i = 0; i < sonde_ds_nfields(r->ds); i++) {
 		struct sonde_field *f = sonde_ds_field_at(r->ds, i);
 		const char *s;
@@ -59,7 +59,7 @@ static void raw_write_record(void *state, const struct sonde_record *rec)
 		if (!printed(f))
 			continue;
 		s = sonde_field_string(f, rec, &len);
-		sonde_outbuf_write(r->ob, s, len);
+		outbuf_write(r->ob, s, len);
 	}
 }
 

@@ -8,7 +8,7 @@
 
 struct ysink {
 	struct sonde_outbuf *ob;
-	struct sonde_yaml_plan *plan;
+	struct yaml_plan *plan;
 };
 
 static int yaml_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts, void **state)
@@ -18,7 +18,7 @@ static int yaml_open(struct sonde_ds *ds, const struct sonde_sink_opts *opts, vo
 	if (!y)
 		return -ENOMEM;
 	y->ob = opts->env->out;
-	y->plan = sonde_yaml_plan_new(ds);
+	y->plan = yaml_plan_new(ds);
 	if (!y->plan) {
 		free(y);
 		return -ENOMEM;
@@ -31,14 +31,14 @@ static void yaml_declare(void *state, struct sonde_ds *ds)
 {
 	struct ysink *y = state;
 
-	sonde_yaml_plan_request(y->plan);
+	yaml_plan_request(y->plan);
 }
 
 static void yaml_write_record(void *state, const struct sonde_record *rec)
 {
 	struct ysink *y = state;
 
-	sonde_yaml_write_record(y->plan, y->ob, rec);
+	output_yaml_write_record(y->plan, y->ob, rec);
 }
 
 static void yaml_close(void *state)
@@ -47,7 +47,7 @@ static void yaml_close(void *state)
 
 	if (!y)
 		return;
-	sonde_yaml_plan_free(y->plan);
+	yaml_plan_free(y->plan);
 	free(y);
 }
 

@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SONDE_UTF8_ERROR (-1)
+#define UTF8_ERROR (-1)
 
 /* Decodes the rune at s (n >= 1 bytes). Returns the code point, or
- * SONDE_UTF8_ERROR with *size = 1 for an invalid byte. */
-static inline int32_t sonde_utf8_decode(const unsigned char *s, size_t n, int *size)
+ * UTF8_ERROR with *size = 1 for an invalid byte. */
+static inline int32_t utf8_decode(const unsigned char *s, size_t n, int *size)
 {
 	unsigned char b = s[0], lo = 0x80, hi = 0xBF;
 	int need;
@@ -40,16 +40,16 @@ static inline int32_t sonde_utf8_decode(const unsigned char *s, size_t n, int *s
 		else if (b == 0xF4)
 			hi = 0x8F;
 	} else {
-		return SONDE_UTF8_ERROR;
+		return UTF8_ERROR;
 	}
 	if ((size_t)need >= n)
-		return SONDE_UTF8_ERROR;
+		return UTF8_ERROR;
 	if (s[1] < lo || s[1] > hi)
-		return SONDE_UTF8_ERROR;
+		return UTF8_ERROR;
 	r = (r << 6) | (s[1] & 0x3F);
 	for (int i = 2; i <= need; i++) {
 		if ((s[i] & 0xC0) != 0x80)
-			return SONDE_UTF8_ERROR;
+			return UTF8_ERROR;
 		r = (r << 6) | (s[i] & 0x3F);
 	}
 	*size = need + 1;
@@ -57,7 +57,7 @@ static inline int32_t sonde_utf8_decode(const unsigned char *s, size_t n, int *s
 }
 
 /* Encodes a valid code point; returns the byte count (1..4). */
-static inline int sonde_utf8_encode(char *out, uint32_t r)
+static inline int utf8_encode(char *out, uint32_t r)
 {
 	if (r < 0x80) {
 		out[0] = (char)r;
@@ -82,7 +82,7 @@ static inline int sonde_utf8_encode(char *out, uint32_t r)
 }
 
 /* Number of code points of valid UTF-8 text (continuation bytes not counted). */
-static inline size_t sonde_utf8_count(const char *s, size_t n)
+static inline size_t utf8_count(const char *s, size_t n)
 {
 	size_t c = 0;
 

@@ -11,66 +11,66 @@
 
 #include <sonde/datasource.h>
 
-enum sonde_vtype {
-	SONDE_V_BOOL,
-	SONDE_V_INT,
-	SONDE_V_UINT,
-	SONDE_V_F32,
-	SONDE_V_F64,
-	SONDE_V_STRING, /* STRING and CSTRING (cut at the first NUL) */
-	SONDE_V_NUMARRAY,
-	SONDE_V_BYTES, /* BYTES, arrays of non-numbers, anything else */
+enum vtype {
+	V_BOOL,
+	V_INT,
+	V_UINT,
+	V_F32,
+	V_F64,
+	V_STRING, /* STRING and CSTRING (cut at the first NUL) */
+	V_NUMARRAY,
+	V_BYTES, /* BYTES, arrays of non-numbers, anything else */
 };
 
-struct sonde_vinfo {
-	uint8_t type; /* enum sonde_vtype */
+struct vinfo {
+	uint8_t type; /* enum vtype */
 	uint8_t size; /* scalar or element size */
 	uint8_t elem; /* numeric arrays: element type (INT, UINT, F32, F64) */
 	bool cstring;
 };
 
-static inline struct sonde_vinfo sonde_vinfo_of(enum sonde_kind kind)
+static inline struct vinfo vinfo_of(enum sonde_kind kind)
 {
-	struct sonde_vinfo v = {SONDE_V_BYTES, 0, 0, false};
+	struct vinfo v = {V_BYTES, 0, 0, false};
 	enum sonde_kind k = SONDE_KIND_ELEM(kind);
 	uint8_t t;
 
 	switch (k) {
 	case SONDE_KIND_BOOL:
-		t = SONDE_V_BOOL;
+		t = V_BOOL;
 		break;
 	case SONDE_KIND_INT8:
 	case SONDE_KIND_INT16:
 	case SONDE_KIND_INT32:
 	case SONDE_KIND_INT64:
-		t = SONDE_V_INT;
+		t = V_INT;
 		break;
 	case SONDE_KIND_UINT8:
 	case SONDE_KIND_UINT16:
 	case SONDE_KIND_UINT32:
 	case SONDE_KIND_UINT64:
-		t = SONDE_V_UINT;
+		t = V_UINT;
 		break;
 	case SONDE_KIND_FLOAT32:
-		t = SONDE_V_F32;
+		t = V_F32;
 		break;
 	case SONDE_KIND_FLOAT64:
-		t = SONDE_V_F64;
+		t = V_F64;
 		break;
 	case SONDE_KIND_STRING:
 	case SONDE_KIND_CSTRING:
 		if (SONDE_KIND_IS_ARRAY(kind))
 			return v;
-		v.type = SONDE_V_STRING;
+		v.type = V_STRING;
 		v.cstring = k == SONDE_KIND_CSTRING;
 		return v;
 	default:
 		return v;
 	}
 	if (SONDE_KIND_IS_ARRAY(kind)) {
-		if (t == SONDE_V_BOOL)
+		if (t == V_BOOL)
 			return v;
-		v.type = SONDE_V_NUMARRAY;
+		v.type = V_NUMARRAY;
 		v.elem = t;
 	} else {
 		v.type = t;
@@ -79,7 +79,7 @@ static inline struct sonde_vinfo sonde_vinfo_of(enum sonde_kind kind)
 	return v;
 }
 
-static inline int64_t sonde_v_int(const void *p, uint32_t len, uint8_t size)
+static inline int64_t v_int(const void *p, uint32_t len, uint8_t size)
 {
 	if (!p || len < size)
 		return 0;
@@ -107,7 +107,7 @@ static inline int64_t sonde_v_int(const void *p, uint32_t len, uint8_t size)
 	}
 }
 
-static inline uint64_t sonde_v_uint(const void *p, uint32_t len, uint8_t size)
+static inline uint64_t v_uint(const void *p, uint32_t len, uint8_t size)
 {
 	if (!p || len < size)
 		return 0;
@@ -132,7 +132,7 @@ static inline uint64_t sonde_v_uint(const void *p, uint32_t len, uint8_t size)
 	}
 }
 
-static inline double sonde_v_float(const void *p, uint32_t len, uint8_t size)
+static inline double v_float(const void *p, uint32_t len, uint8_t size)
 {
 	if (!p || len < size)
 		return 0;
@@ -149,13 +149,13 @@ static inline double sonde_v_float(const void *p, uint32_t len, uint8_t size)
 }
 
 /* Same rule as sonde_field_bool: true iff the first byte is 1. */
-static inline bool sonde_v_bool(const void *p, uint32_t len)
+static inline bool v_bool(const void *p, uint32_t len)
 {
 	return p && len >= 1 && *(const uint8_t *)p == 1;
 }
 
 /* String view; CStrings stop at the first NUL. */
-static inline const char *sonde_v_string(const void *p, uint32_t len, bool cstring, uint32_t *out_len)
+static inline const char *v_string(const void *p, uint32_t len, bool cstring, uint32_t *out_len)
 {
 	if (!p) {
 		*out_len = 0;

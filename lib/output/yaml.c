@@ -24,17 +24,17 @@
 
 struct ynode {
 	const struct sonde_field *field;
-	struct sonde_vinfo v;
+	struct vinfo v;
 	bool object;
 	uint32_t first_child, nchildren;
 	char *key; /* valid UTF-8 */
 	size_t key_len;
 };
 
-struct sonde_yaml_plan {
+struct yaml_plan {
 	struct ynode *nodes;
 	size_t n;
-	struct sonde_ftree tree;
+	struct ftree tree;
 	struct sonde_outbuf scratch; /* sanitized strings, hex text */
 	yaml_emitter_t em;
 	bool em_ready;           /* initialised and the stream started */
@@ -259,24 +259,24 @@ static const char *sanitize(struct sonde_outbuf *scratch, const char *s, size_t 
 			i++;
 			continue;
 		}
-		if (sonde_utf8_decode(u + i, len - i, &size) == SONDE_UTF8_ERROR)
+		if (utf8_decode(u + i, len - i, &size) == UTF8_ERROR)
 			break;
 		i += (size_t)size;
 	}
 	if (i == len)
 		return s;
-	sonde_outbuf_reset(scratch);
-	sonde_outbuf_write(scratch, s, i);
+	outbuf_reset(scratch);
+	outbuf_write(scratch, s, i);
 	while (i < len) {
 		int size = 1;
 
-		if (u[i] >= 0x80 && sonde_utf8_decode(u + i, len - i, &size) == SONDE_UTF8_ERROR)
-			sonde_outbuf_write(scratch, "\xEF\xBF\xBD", 3);
+		if (u[i] >= 0x80 && utf8_decode(u + i, len - i, &size) == UTF8_ERROR)
+			outbuf_write(scratch, "\xEF\xBF\xBD", 3);
 		else
-			sonde_outbuf_write(scratch, s + i, (size_t)size);
+			outbuf_write(scratch, s + i, (size_t)size);
 		i += (size_t)size;
 	}
-	if (sonde_outbuf_error(scratch)) {
+	if (outbuf_error(scratch)) {
 		*n = 0;
 		return "";
 	}
@@ -302,15 +302,15 @@ static yaml_scalar_style_t string_style(const char *s, size_t n)
 
 static int write_handler(void *data, unsigned char *buffer, size_t size)
 {
-	struct sonde_yaml_plan *p = data;
+	struct yaml_plan *p = data;
 
-	sonde_outbuf_write(p->ob, buffer, size);
+	outbuf_write(p->ob, buffer, size);
 	return 1;
 }
 
 /* Hands one event to the emitter; false once it failed (logged once; the
  * emitter starts over with the next record). */
-static bool emit(struct sonde_yaml_plan *p, yaml_event_t *ev, int made)
+static bool emit(struct yaml_plan *p, yaml_event_t *ev, int made)
 {
 	if (made && yaml_emitter_emit(&p->em, ev))
 		return true;
@@ -325,7 +325,7 @@ static bool emit(struct sonde_yaml_plan *p, yaml_event_t *ev, int made)
 	return false;
 }
 
-static bool scalar(struct sonde_yaml_plan *p, const char *s, size_t n, yaml_scalar_style_t style)
+static bool scalar(struct yaml_plan *p, const char *s, size_t n, yaml_scalar_style_t style)
 {
 	yaml_event_t ev;
 
@@ -333,33 +333,33 @@ static bool scalar(struct sonde_yaml_plan *p, const char *s, size_t n, yaml_scal
 	            yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)n, 1, 1, style));
 }
 
-static bool string(struct sonde_yaml_plan *p, const char *s, size_t n)
+static bool string(struct yaml_plan *p, const char *s, size_t n)
 {
 	s = sanitize(&p->scratch, s, &n);
 	return scalar(p, s, n, string_style(s, n));
 }
 
-static bool number(struct sonde_yaml_plan *p, uint8_t type, const void *val, uint32_t len, uint8_t size)
+static bool number(struct yaml_plan *p, uint8_t type, const void *val, uint32_t len, uint8_t size)
 {
-	char buf[SONDE_NUMBUF];
+	char buf[NUMBUF];
 	size_t n;
 
 	switch (type) {
-	case SONDE_V_INT:
-		n = sonde_fmt_i64(buf, sonde_v_int(val, len, size));
+	case V_INT:
+		n = fmt_i64(buf, v_int(val, len, size));
 		break;
-	case SONDE_V_UINT:
-		n = sonde_fmt_u64(buf, sonde_v_uint(val, len, size));
+	case V_UINT:
+		n = fmt_u64(buf, v_uint(val, len, size));
 		break;
 	default: {
-		int bits = type == SONDE_V_F32 ? 32 : 64;
-		double v = sonde_v_float(val, len, bits / 8);
-		struct sonde_float_digits d;
+		int bits = type == V_F32 ? 32 : 64;
+		double v = v_float(val, len, bits / 8);
+		struct float_digits d;
 		double a = fabs(v);
 
 		if (!isfinite(v))
 			return scalar(p, "null", 4, YAML_PLAIN_SCALAR_STYLE);
-		sonde_float_shortest(v, bits, &d);
+		float_shortest(v, bits, &d);
 		/* JSON printed it without point or exponent: YAML reads an integer */
 		if (d.nd == 0) {
 			n = 1;
@@ -371,21 +371,21 @@ static bool number(struct sonde_yaml_plan *p, uint8_t type, const void *val, uin
 			for (int i = 0; i < d.dp; i++)
 				buf[n++] = i < d.nd ? d.d[i] : '0';
 		} else {
-			n = sonde_fmt_float_g(buf, v, bits);
+			n = fmt_float_g(buf, v, bits);
 		}
 	}
 	}
 	return scalar(p, buf, n, YAML_PLAIN_SCALAR_STYLE);
 }
 
-static bool hex(struct sonde_yaml_plan *p, const unsigned char *b, uint32_t len)
+static bool hex(struct yaml_plan *p, const unsigned char *b, uint32_t len)
 {
 	static const char hx[] = "0123456789abcdef";
 	struct sonde_outbuf *sc = &p->scratch;
 	char *d;
 
-	sonde_outbuf_reset(sc);
-	d = b ? sonde_outbuf_reserve(sc, 2 * (size_t)len) : NULL;
+	outbuf_reset(sc);
+	d = b ? outbuf_reserve(sc, 2 * (size_t)len) : NULL;
 	if (!d)
 		return string(p, "", 0);
 	for (uint32_t i = 0; i < len; i++) {
@@ -396,9 +396,9 @@ static bool hex(struct sonde_yaml_plan *p, const unsigned char *b, uint32_t len)
 	return scalar(p, d, 2 * (size_t)len, YAML_PLAIN_SCALAR_STYLE);
 }
 
-static bool mapping(struct sonde_yaml_plan *p, const struct ynode *node, const struct sonde_record *rec);
+static bool mapping(struct yaml_plan *p, const struct ynode *node, const struct sonde_record *rec);
 
-static bool value(struct sonde_yaml_plan *p, const struct ynode *node, const struct sonde_record *rec)
+static bool value(struct yaml_plan *p, const struct ynode *node, const struct sonde_record *rec)
 {
 	yaml_event_t ev;
 	const void *val;
@@ -408,21 +408,21 @@ static bool value(struct sonde_yaml_plan *p, const struct ynode *node, const str
 		return mapping(p, node, rec);
 	val = sonde_field_get(node->field, rec, &len);
 	switch (node->v.type) {
-	case SONDE_V_BOOL:
-		return sonde_v_bool(val, len) ? scalar(p, "true", 4, YAML_PLAIN_SCALAR_STYLE)
-		                              : scalar(p, "false", 5, YAML_PLAIN_SCALAR_STYLE);
-	case SONDE_V_INT:
-	case SONDE_V_UINT:
-	case SONDE_V_F32:
-	case SONDE_V_F64:
+	case V_BOOL:
+		return v_bool(val, len) ? scalar(p, "true", 4, YAML_PLAIN_SCALAR_STYLE)
+		                        : scalar(p, "false", 5, YAML_PLAIN_SCALAR_STYLE);
+	case V_INT:
+	case V_UINT:
+	case V_F32:
+	case V_F64:
 		return number(p, node->v.type, val, len, node->v.size);
-	case SONDE_V_STRING: {
+	case V_STRING: {
 		uint32_t slen;
-		const char *s = sonde_v_string(val, len, node->v.cstring, &slen);
+		const char *s = v_string(val, len, node->v.cstring, &slen);
 
 		return string(p, s, slen);
 	}
-	case SONDE_V_NUMARRAY: {
+	case V_NUMARRAY: {
 		uint32_t count = val ? len / node->v.size : 0;
 
 		if (!emit(
@@ -440,7 +440,7 @@ static bool value(struct sonde_yaml_plan *p, const struct ynode *node, const str
 	}
 }
 
-static bool mapping(struct sonde_yaml_plan *p, const struct ynode *node, const struct sonde_record *rec)
+static bool mapping(struct yaml_plan *p, const struct ynode *node, const struct sonde_record *rec)
 {
 	yaml_event_t ev;
 
@@ -456,7 +456,7 @@ static bool mapping(struct sonde_yaml_plan *p, const struct ynode *node, const s
 }
 
 /* go-yaml's settings: 80 columns, indent 2, UTF-8 written as is. */
-static bool start_stream(struct sonde_yaml_plan *p)
+static bool start_stream(struct yaml_plan *p)
 {
 	yaml_event_t ev;
 
@@ -474,8 +474,7 @@ static bool start_stream(struct sonde_yaml_plan *p)
 	return emit(p, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
 }
 
-void sonde_yaml_write_record(struct sonde_yaml_plan *plan, struct sonde_outbuf *ob,
-                             const struct sonde_record *rec)
+void output_yaml_write_record(struct yaml_plan *plan, struct sonde_outbuf *ob, const struct sonde_record *rec)
 {
 	yaml_event_t ev;
 
@@ -492,23 +491,23 @@ void sonde_yaml_write_record(struct sonde_yaml_plan *plan, struct sonde_outbuf *
 
 /* ---- plan ---- */
 
-struct sonde_yaml_plan *sonde_yaml_plan_new(const struct sonde_ds *ds)
+struct yaml_plan *yaml_plan_new(const struct sonde_ds *ds)
 {
-	struct sonde_yaml_plan *p = calloc(1, sizeof(*p));
+	struct yaml_plan *p = calloc(1, sizeof(*p));
 
 	if (!p)
 		goto nomem;
 	p->ds_name = sonde_ds_name(ds);
-	if (sonde_outbuf_init(&p->scratch, -1, 256))
+	if (outbuf_init(&p->scratch, -1, 256))
 		goto nomem;
-	if (sonde_ftree_build(&p->tree, ds, SONDE_FTREE_YAML))
+	if (ftree_build(&p->tree, ds, FTREE_YAML))
 		goto fail;
 	p->n = p->tree.n;
 	p->nodes = calloc(p->n, sizeof(*p->nodes));
 	if (!p->nodes)
 		goto nomem;
 	for (size_t i = 0; i < p->n; i++) {
-		const struct sonde_ftree_node *tn = &p->tree.nodes[i];
+		const struct ftree_node *tn = &p->tree.nodes[i];
 		struct ynode *yn = &p->nodes[i];
 		const char *key;
 		size_t n;
@@ -519,7 +518,7 @@ struct sonde_yaml_plan *sonde_yaml_plan_new(const struct sonde_ds *ds)
 		yn->nchildren = tn->nchildren;
 		if (i == 0)
 			continue;
-		yn->v = sonde_vinfo_of(sonde_field_kind(tn->field));
+		yn->v = vinfo_of(sonde_field_kind(tn->field));
 		n = strlen(tn->name);
 		key = sanitize(&p->scratch, tn->name, &n);
 		yn->key = malloc(n + 1);
@@ -533,25 +532,25 @@ struct sonde_yaml_plan *sonde_yaml_plan_new(const struct sonde_ds *ds)
 nomem:
 	sonde_err("output: out of memory building the YAML plan of %s", sonde_ds_name(ds));
 fail:
-	sonde_yaml_plan_free(p);
+	yaml_plan_free(p);
 	return NULL;
 }
 
-void sonde_yaml_plan_free(struct sonde_yaml_plan *plan)
+void yaml_plan_free(struct yaml_plan *plan)
 {
 	if (!plan)
 		return;
 	if (plan->em_ready)
 		yaml_emitter_delete(&plan->em);
-	sonde_ftree_destroy(&plan->tree);
-	sonde_outbuf_fini(&plan->scratch);
+	ftree_destroy(&plan->tree);
+	outbuf_fini(&plan->scratch);
 	for (size_t i = 0; plan->nodes && i < plan->n; i++)
 		free(plan->nodes[i].key);
 	free(plan->nodes);
 	free(plan);
 }
 
-void sonde_yaml_plan_request(const struct sonde_yaml_plan *plan)
+void yaml_plan_request(const struct yaml_plan *plan)
 {
-	sonde_ftree_request(&plan->tree);
+	ftree_request(&plan->tree);
 }

@@ -21,17 +21,17 @@
 
 #include "outbuf.h"
 
-struct sonde_yaml_plan;
+struct yaml_plan;
 
 /* NULL on allocation failure (logged). */
-struct sonde_yaml_plan *sonde_yaml_plan_new(const struct sonde_ds *ds);
-void sonde_yaml_plan_free(struct sonde_yaml_plan *plan);
-void sonde_yaml_plan_request(const struct sonde_yaml_plan *plan);
+struct yaml_plan *yaml_plan_new(const struct sonde_ds *ds);
+void yaml_plan_free(struct yaml_plan *plan);
+void yaml_plan_request(const struct yaml_plan *plan);
 
 /* `---` line and the record, ending with a newline. Not thread-safe per plan
  * (it keeps a scratch buffer and the emitter). An emitter failure is logged
  * once and drops that record. */
-void sonde_yaml_write_record(struct sonde_yaml_plan *plan, struct sonde_outbuf *ob,
-                             const struct sonde_record *rec);
+void output_yaml_write_record(struct yaml_plan *plan, struct sonde_outbuf *ob,
+                              const struct sonde_record *rec);
 
 #endif

@@ -104,8 +104,8 @@ static int run(const char *value, char **out, struct sonde_gadget_ctx **ctxp)
 	*out = NULL;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_annotate_operator);
-	sonde_operator_register(&sonde_cli_operator);
+	sonde_operator_register(&annotate_operator);
+	sonde_operator_register(&cli_operator);
 	sonde_register_builtin_sinks(); /* what cli prints through */
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;

@@ -38,7 +38,7 @@ static struct sonde_container *sandbox(const char *id, uint64_t mntns, uint64_t 
 
 static const char *resolved_id(struct sonde_containers *set, uint64_t mntns, uint64_t netns, bool *pod_only)
 {
-	struct sonde_container_match m = sonde_container_resolve(set, mntns, netns, 0);
+	struct container_match m = container_resolve(set, mntns, netns, 0);
 
 	*pod_only = m.pod_only;
 	return m.c ? m.c->id : NULL;
@@ -158,10 +158,10 @@ static void test_same_pod(void)
 	struct sonde_container *c = mk("c", 3, 1, "", "ns", "pod");
 	struct sonde_container *d = mk("d", 4, 1, "", "", "");
 
-	CHECK(sonde_container_same_pod(a, b)); /* sandbox ids decide when both known */
-	CHECK(sonde_container_same_pod(a, c));
-	CHECK(!sonde_container_same_pod(b, c));
-	CHECK(!sonde_container_same_pod(d, d)); /* no pod at all is not a pod */
+	CHECK(container_same_pod(a, b)); /* sandbox ids decide when both known */
+	CHECK(container_same_pod(a, c));
+	CHECK(!container_same_pod(b, c));
+	CHECK(!container_same_pod(d, d)); /* no pod at all is not a pod */
 	sonde_container_free(a);
 	sonde_container_free(b);
 	sonde_container_free(c);
@@ -171,7 +171,7 @@ static void test_same_pod(void)
 /* ---- the labels text cache ---- */
 
 struct cache_sync {
-	struct sonde_labels_cache *lc;
+	struct labels_cache *lc;
 };
 
 static void keep_cache(struct sonde_containers *set, enum sonde_container_event ev,
@@ -180,15 +180,15 @@ static void keep_cache(struct sonde_containers *set, enum sonde_container_event 
 	struct cache_sync *s = arg;
 
 	if (ev != SONDE_CONTAINER_REMOVED) {
-		sonde_labels_cache_update(s->lc, c);
+		labels_cache_update(s->lc, c);
 	}
-	sonde_labels_cache_sweep(s->lc, set);
+	labels_cache_sweep(s->lc, set);
 }
 
 static void test_labels_cache(void)
 {
 	struct sonde_containers *set = sonde_containers_new();
-	struct cache_sync s = {sonde_labels_cache_new()};
+	struct cache_sync s = {labels_cache_new()};
 	struct sonde_container *c = mk("web", 11, 30, "sb", "default", "shop");
 	const struct sonde_container *found;
 
@@ -198,26 +198,26 @@ static void test_labels_cache(void)
 	sonde_container_set_label(c, "app", "shop");
 	sonde_containers_add(set, c);
 	found = sonde_containers_by_mntns(set, 11);
-	CHECK_STR(sonde_labels_cache_get(s.lc, found), "app=shop,tier=frontend");
-	CHECK_STR(sonde_labels_cache_get(s.lc, NULL), "");
+	CHECK_STR(labels_cache_get(s.lc, found), "app=shop,tier=frontend");
+	CHECK_STR(labels_cache_get(s.lc, NULL), "");
 
 	/* removed: still there for late events */
 	sonde_containers_remove(set, "web");
-	CHECK_STR(sonde_labels_cache_get(s.lc, sonde_containers_by_mntns(set, 11)), "app=shop,tier=frontend");
+	CHECK_STR(labels_cache_get(s.lc, sonde_containers_by_mntns(set, 11)), "app=shop,tier=frontend");
 
 	/* the same id again: the new container's labels, the old entry swept */
 	c = mk("web", 12, 31, "sb2", "default", "shop");
 	sonde_containers_add(set, c);
-	CHECK_STR(sonde_labels_cache_get(s.lc, sonde_containers_by_mntns(set, 12)), "");
-	sonde_labels_cache_free(s.lc);
-	sonde_labels_cache_free(NULL);
+	CHECK_STR(labels_cache_get(s.lc, sonde_containers_by_mntns(set, 12)), "");
+	labels_cache_free(s.lc);
+	labels_cache_free(NULL);
 	sonde_containers_free(set);
 }
 
 /* Metadata filled after ADDED (CRI answers late): UPDATED re-announces the
  * container, and the cache follows. */
 struct update_log {
-	struct sonde_labels_cache *lc;
+	struct labels_cache *lc;
 	int added, updated, removed;
 };
 
@@ -230,14 +230,14 @@ static void log_updates(struct sonde_containers *set, enum sonde_container_event
 	l->updated += ev == SONDE_CONTAINER_UPDATED;
 	l->removed += ev == SONDE_CONTAINER_REMOVED;
 	if (ev != SONDE_CONTAINER_REMOVED)
-		sonde_labels_cache_update(l->lc, c);
-	sonde_labels_cache_sweep(l->lc, set);
+		labels_cache_update(l->lc, c);
+	labels_cache_sweep(l->lc, set);
 }
 
 static void test_updated(void)
 {
 	struct sonde_containers *set = sonde_containers_new();
-	struct update_log l = {.lc = sonde_labels_cache_new()};
+	struct update_log l = {.lc = labels_cache_new()};
 	struct sonde_container *c = mk("web", 11, 30, "sb", "default", "shop");
 	const struct sonde_container *found;
 
@@ -245,14 +245,14 @@ static void test_updated(void)
 	sonde_containers_subscribe(set, log_updates, &l);
 	sonde_containers_add(set, c);
 	found = sonde_containers_by_mntns(set, 11);
-	CHECK_STR(sonde_labels_cache_get(l.lc, found), "");
+	CHECK_STR(labels_cache_get(l.lc, found), "");
 	/* the record changes in place; nothing is told until the update */
 	sonde_container_set_label(c, "app", "shop");
-	CHECK_STR(sonde_labels_cache_get(l.lc, found), "");
+	CHECK_STR(labels_cache_get(l.lc, found), "");
 	CHECK_INT(sonde_containers_updated(set, "web"), 0);
 	CHECK_INT(l.updated, 1);
 	CHECK_INT(l.added, 1);
-	CHECK_STR(sonde_labels_cache_get(l.lc, found), "app=shop");
+	CHECK_STR(labels_cache_get(l.lc, found), "app=shop");
 	CHECK(sonde_containers_by_mntns(set, 11) == found);
 	CHECK_INT(sonde_containers_updated(set, "nope"), -ENOENT);
 	CHECK_INT(sonde_containers_updated(set, NULL), -ENOENT);
@@ -261,8 +261,8 @@ static void test_updated(void)
 	CHECK_INT(sonde_containers_updated(set, "web"), -ENOENT);
 	CHECK_INT(l.updated, 1);
 	CHECK_INT(l.removed, 1);
-	CHECK_STR(sonde_labels_cache_get(l.lc, sonde_containers_by_mntns(set, 11)), "app=shop");
-	sonde_labels_cache_free(l.lc);
+	CHECK_STR(labels_cache_get(l.lc, sonde_containers_by_mntns(set, 11)), "app=shop");
+	labels_cache_free(l.lc);
 	sonde_containers_free(set);
 }
 
@@ -271,7 +271,7 @@ static void test_updated(void)
 static void test_labels_cache_reuse(void)
 {
 	struct sonde_containers *set = sonde_containers_new();
-	struct cache_sync s = {sonde_labels_cache_new()};
+	struct cache_sync s = {labels_cache_new()};
 
 	REQUIRE(set && s.lc);
 	sonde_containers_set_removed_ttl(set, 0);
@@ -291,13 +291,13 @@ static void test_labels_cache_reuse(void)
 		if (i % 2) {
 			char want[40];
 			snprintf(want, sizeof(want), "k=%s", value);
-			CHECK_STR(sonde_labels_cache_get(s.lc, found), want);
+			CHECK_STR(labels_cache_get(s.lc, found), want);
 		} else {
-			CHECK_STR(sonde_labels_cache_get(s.lc, found), "");
+			CHECK_STR(labels_cache_get(s.lc, found), "");
 		}
 		sonde_containers_remove(set, id);
 	}
-	sonde_labels_cache_free(s.lc);
+	labels_cache_free(s.lc);
 	sonde_containers_free(set);
 }
 

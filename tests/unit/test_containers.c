@@ -318,20 +318,20 @@ static void test_garbage_state(void)
 
 static void test_rfc3339(void)
 {
-	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T00:00:01Z"), 1000000000LL);
-	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T00:00:01.5Z"), 1500000000LL);
-	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T01:00:01+01:00"), 1000000000LL);
-	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T00:00:01.1234567891234Z"), 1123456789LL);
-	CHECK_INT(sonde_parse_rfc3339_ns("yesterday"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns("1970-01-01T00:00:01"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns(NULL), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("1970-01-01T00:00:01Z"), 1000000000LL);
+	CHECK_INT(containers_parse_rfc3339_ns("1970-01-01T00:00:01.5Z"), 1500000000LL);
+	CHECK_INT(containers_parse_rfc3339_ns("1970-01-01T01:00:01+01:00"), 1000000000LL);
+	CHECK_INT(containers_parse_rfc3339_ns("1970-01-01T00:00:01.1234567891234Z"), 1123456789LL);
+	CHECK_INT(containers_parse_rfc3339_ns("yesterday"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("1970-01-01T00:00:01"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns(NULL), 0);
 	/* outside what int64 ns hold (found by fuzz_runtime_state: signed overflow) */
-	CHECK_INT(sonde_parse_rfc3339_ns("2262-04-11T23:47:15Z"), 9223372035000000000LL);
-	CHECK_INT(sonde_parse_rfc3339_ns("2262-04-11T23:47:17Z"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns("4052-11-22T06:43:26.001124Z"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns("9999-12-31T23:59:59.999999999-99:99"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns("1677-09-21T00:12:43Z"), 0);
-	CHECK_INT(sonde_parse_rfc3339_ns("-999-01-01T00:00:00Z"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("2262-04-11T23:47:15Z"), 9223372035000000000LL);
+	CHECK_INT(containers_parse_rfc3339_ns("2262-04-11T23:47:17Z"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("4052-11-22T06:43:26.001124Z"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("9999-12-31T23:59:59.999999999-99:99"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("1677-09-21T00:12:43Z"), 0);
+	CHECK_INT(containers_parse_rfc3339_ns("-999-01-01T00:00:00Z"), 0);
 	{
 		static const char status[] = "{\"pid\":29363,\"created\":\"4052-11-22T06:43:26.001124Z\"}";
 		struct sonde_container *c = sonde_container_new("x", "crun");

@@ -62,7 +62,7 @@ static __attribute__((unused)) void register_ebpf(void)
 	static bool done;
 
 	if (!done) {
-		int err = sonde_operator_register(&sonde_ebpf_operator);
+		int err = sonde_operator_register(&ebpf_operator);
 
 		if (err && err != -EEXIST)
 			fprintf(stderr, "cannot register the ebpf operator: %d\n", err);

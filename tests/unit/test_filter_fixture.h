@@ -366,9 +366,9 @@ static int run_ctx(const char *const *params, struct sonde_gadget_ctx **keep)
 	emitted = false;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&prod_operator);
-	sonde_operator_register(&sonde_filter_operator);
-	sonde_operator_register(&sonde_sort_operator);
-	sonde_operator_register(&sonde_limiter_operator);
+	sonde_operator_register(&filter_operator);
+	sonde_operator_register(&sort_operator);
+	sonde_operator_register(&limiter_operator);
 	sonde_operator_register(&sink_operator);
 	ctx = sonde_gadget_ctx_new(&fixture_image);
 	if (!ctx)

@@ -99,18 +99,18 @@ static void set_str(const char *s, size_t len)
 /* Whether `spec` parses and the record matches it. A parse error fails the test. */
 static int matches_at(const char *spec, int line)
 {
-	struct sonde_filter_rules *r = sonde_filter_rules_new(ds);
+	struct filter_rules *r = filter_rules_new(ds);
 	char err[512] = "";
 	int ret;
 
-	if (sonde_filter_rules_add(r, spec, err, sizeof(err))) {
+	if (filter_rules_add(r, spec, err, sizeof(err))) {
 		fprintf(stderr, "%s:%d: \"%s\" does not parse: %s\n", __FILE__, line, spec, err);
 		test_failures++;
 		ret = -1;
 	} else {
-		ret = sonde_filter_rules_match(r, rec);
+		ret = filter_rules_match(r, rec);
 	}
-	sonde_filter_rules_free(r);
+	filter_rules_free(r);
 	return ret;
 }
 #define MATCHES(spec) CHECK_INT(matches_at(spec, __LINE__), 1)
@@ -120,18 +120,18 @@ static int matches_at(const char *spec, int line)
 static const char *error_of(const char *spec)
 {
 	static char err[512];
-	struct sonde_filter_rules *r = sonde_filter_rules_new(ds);
+	struct filter_rules *r = filter_rules_new(ds);
 	int ret;
 
 	err[0] = 0;
-	ret = sonde_filter_rules_add(r, spec, err, sizeof(err));
+	ret = filter_rules_add(r, spec, err, sizeof(err));
 	if (!ret)
 		err[0] = 0;
 	else if (ret != -EINVAL)
 		snprintf(err, sizeof(err), "unexpected return %d", ret);
-	if (sonde_filter_rules_count(r) != 0)
+	if (filter_rules_count(r) != 0)
 		snprintf(err, sizeof(err), "rules kept after an error");
-	sonde_filter_rules_free(r);
+	filter_rules_free(r);
 	return err;
 }
 #define BAD(spec, needle)                                                                                    \
@@ -228,26 +228,25 @@ static void test_unsigned_edges(void)
 
 static void test_canonical_values(void)
 {
-	struct sonde_filter_rules *r;
+	struct filter_rules *r;
 	char err[256];
 
 	setup();
-	r = sonde_filter_rules_new(ds);
-	CHECK_INT(sonde_filter_rules_add(r, "u32==007,i8=+5,i64<-0,comm!=x y,f64>=1.50", err, sizeof(err)),
-	          0);
-	REQUIRE(sonde_filter_rules_count(r) == 5);
-	CHECK_STR(sonde_filter_rule_value(r, 0), "7");
-	CHECK_INT(sonde_filter_rule_op(r, 0), SONDE_FILTER_EQ);
-	CHECK_STR(sonde_field_full_name(sonde_filter_rule_field(r, 0)), "u32");
-	CHECK_STR(sonde_filter_rule_value(r, 1), "5");
-	CHECK_INT(sonde_filter_rule_op(r, 1), SONDE_FILTER_EQ);
-	CHECK_STR(sonde_filter_rule_value(r, 2), "0");
-	CHECK_INT(sonde_filter_rule_op(r, 2), SONDE_FILTER_LT);
-	CHECK_STR(sonde_filter_rule_value(r, 3), "x y");
-	CHECK_INT(sonde_filter_rule_op(r, 3), SONDE_FILTER_NE);
-	CHECK_STR(sonde_filter_rule_value(r, 4), "1.50");
-	CHECK_INT(sonde_filter_rule_op(r, 4), SONDE_FILTER_GE);
-	sonde_filter_rules_free(r);
+	r = filter_rules_new(ds);
+	CHECK_INT(filter_rules_add(r, "u32==007,i8=+5,i64<-0,comm!=x y,f64>=1.50", err, sizeof(err)), 0);
+	REQUIRE(filter_rules_count(r) == 5);
+	CHECK_STR(filter_rule_value(r, 0), "7");
+	CHECK_INT(filter_rule_op(r, 0), FILTER_EQ);
+	CHECK_STR(sonde_field_full_name(filter_rule_field(r, 0)), "u32");
+	CHECK_STR(filter_rule_value(r, 1), "5");
+	CHECK_INT(filter_rule_op(r, 1), FILTER_EQ);
+	CHECK_STR(filter_rule_value(r, 2), "0");
+	CHECK_INT(filter_rule_op(r, 2), FILTER_LT);
+	CHECK_STR(filter_rule_value(r, 3), "x y");
+	CHECK_INT(filter_rule_op(r, 3), FILTER_NE);
+	CHECK_STR(filter_rule_value(r, 4), "1.50");
+	CHECK_INT(filter_rule_op(r, 4), FILTER_GE);
+	filter_rules_free(r);
 	teardown();
 }
 
@@ -421,7 +420,7 @@ static void test_regex(void)
 
 static void test_escaped_commas(void)
 {
-	struct sonde_filter_rules *r;
+	struct filter_rules *r;
 	char err[256];
 
 	setup();
@@ -436,17 +435,17 @@ static void test_escaped_commas(void)
 	MATCHES("str==a\\"); /* a trailing backslash is literal */
 	set_str("a\\,b", 4);
 	MATCHES("str==a\\\\,b"); /* backslash, then an escaped comma */
-	r = sonde_filter_rules_new(ds);
-	CHECK_INT(sonde_filter_rules_add(r, "str==x\\,y\\,z,comm==bash", err, sizeof(err)), 0);
-	CHECK_INT(sonde_filter_rules_count(r), 2);
-	CHECK_STR(sonde_filter_rule_value(r, 0), "x,y,z");
-	sonde_filter_rules_free(r);
+	r = filter_rules_new(ds);
+	CHECK_INT(filter_rules_add(r, "str==x\\,y\\,z,comm==bash", err, sizeof(err)), 0);
+	CHECK_INT(filter_rules_count(r), 2);
+	CHECK_STR(filter_rule_value(r, 0), "x,y,z");
+	filter_rules_free(r);
 	teardown();
 }
 
 static void test_rule_lists(void)
 {
-	struct sonde_filter_rules *r;
+	struct filter_rules *r;
 	char err[256];
 
 	setup();
@@ -459,16 +458,16 @@ static void test_rule_lists(void)
 	BAD("u8==255,,comm==bash", "empty rule");
 	MATCHES("u8==255,");
 	/* rules add up over several calls */
-	r = sonde_filter_rules_new(ds);
-	CHECK_INT(sonde_filter_rules_add(r, "u8==255", err, sizeof(err)), 0);
-	CHECK_INT(sonde_filter_rules_add(r, "comm==bash", err, sizeof(err)), 0);
-	CHECK(sonde_filter_rules_match(r, rec));
-	CHECK_INT(sonde_filter_rules_add(r, "comm==zsh", err, sizeof(err)), 0);
-	CHECK(!sonde_filter_rules_match(r, rec));
+	r = filter_rules_new(ds);
+	CHECK_INT(filter_rules_add(r, "u8==255", err, sizeof(err)), 0);
+	CHECK_INT(filter_rules_add(r, "comm==bash", err, sizeof(err)), 0);
+	CHECK(filter_rules_match(r, rec));
+	CHECK_INT(filter_rules_add(r, "comm==zsh", err, sizeof(err)), 0);
+	CHECK(!filter_rules_match(r, rec));
 	/* a failed add keeps the rules before it */
-	CHECK_INT(sonde_filter_rules_add(r, "u8==1,nope==1", err, sizeof(err)), -EINVAL);
-	CHECK_INT(sonde_filter_rules_count(r), 3);
-	sonde_filter_rules_free(r);
+	CHECK_INT(filter_rules_add(r, "u8==1,nope==1", err, sizeof(err)), -EINVAL);
+	CHECK_INT(filter_rules_count(r), 3);
+	filter_rules_free(r);
 	/* field names fall back to case-insensitive lookup */
 	MATCHES("COMM==bash");
 	teardown();
@@ -504,21 +503,21 @@ static double now_s(void)
 
 static void bench(const char *spec, bool want)
 {
-	struct sonde_filter_rules *r = sonde_filter_rules_new(ds);
+	struct filter_rules *r = filter_rules_new(ds);
 	char err[256];
 	size_t n = 5000000, kept = 0;
 	double t0, dt;
 
-	REQUIRE(sonde_filter_rules_add(r, spec, err, sizeof(err)) == 0);
+	REQUIRE(filter_rules_add(r, spec, err, sizeof(err)) == 0);
 	t0 = now_s();
 	for (size_t i = 0; i < n; i++) {
 		ev.u32 = (uint32_t)i;
-		kept += sonde_filter_rules_match(r, rec);
+		kept += filter_rules_match(r, rec);
 	}
 	dt = now_s() - t0;
 	CHECK_INT(kept != 0, want);
 	printf("filter rules %-34s %6.1f M records/s\n", spec, (double)n / dt / 1e6);
-	sonde_filter_rules_free(r);
+	filter_rules_free(r);
 }
 
 /* Prints rates only: no timing assertions. */

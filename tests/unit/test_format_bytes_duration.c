@@ -9,21 +9,21 @@ static char buf[64];
 
 static const char *bytes_str(uint64_t n)
 {
-	size_t len = sonde_fmt_bytes(n, buf, sizeof(buf));
+	size_t len = fmt_bytes(n, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *dur_str(int64_t ns)
 {
-	size_t len = sonde_fmt_duration(ns, buf, sizeof(buf));
+	size_t len = fmt_duration(ns, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *go_dur_str(int64_t ns)
 {
-	size_t len = sonde_fmt_go_duration(ns, buf, sizeof(buf));
+	size_t len = fmt_go_duration(ns, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
@@ -53,7 +53,7 @@ static void test_bytes(void)
 	CHECK_STR(bytes_str(999999999999999999ULL), "1.0 EB"); /* as a double it is 1e18 */
 	CHECK_STR(bytes_str(1000000000000000000ULL), "1.0 EB");
 	CHECK_STR(bytes_str(UINT64_MAX), "18 EB");
-	CHECK(strlen(bytes_str(UINT64_MAX)) < SONDE_FMT_BYTES_MAX);
+	CHECK(strlen(bytes_str(UINT64_MAX)) < FMT_BYTES_MAX);
 }
 
 static void test_go_duration(void)
@@ -74,7 +74,7 @@ static void test_go_duration(void)
 	CHECK_STR(go_dur_str(-1500000000), "-1.5s");
 	CHECK_STR(go_dur_str(INT64_MAX), "2562047h47m16.854775807s");
 	CHECK_STR(go_dur_str(INT64_MIN), "-2562047h47m16.854775808s");
-	CHECK(strlen(go_dur_str(INT64_MIN)) < SONDE_FMT_DURATION_MAX);
+	CHECK(strlen(go_dur_str(INT64_MIN)) < FMT_DURATION_MAX);
 }
 
 static void test_duration(void)

@@ -5,7 +5,7 @@
 #include "format/endpoint.h"
 #include "testlib.h"
 
-static char buf[SONDE_FMT_ENDPOINT_MAX];
+static char buf[FMT_ENDPOINT_MAX];
 
 static const char *ip6(const char *text)
 {
@@ -14,7 +14,7 @@ static const char *ip6(const char *text)
 
 	if (inet_pton(AF_INET6, text, a) != 1)
 		return "(bad test input)";
-	len = sonde_fmt_ip(a, 6, buf, sizeof(buf));
+	len = fmt_ip(a, 6, buf, sizeof(buf));
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
@@ -23,16 +23,16 @@ static void test_ipv4(void)
 	uint8_t a[16] = {127, 0, 0, 1, 0xaa, 0xbb}; /* bytes after the first 4 are ignored */
 	uint8_t z[16] = {0}, m[16] = {255, 255, 255, 255};
 
-	CHECK_INT(sonde_fmt_ip(a, 4, buf, sizeof(buf)), 9);
+	CHECK_INT(fmt_ip(a, 4, buf, sizeof(buf)), 9);
 	CHECK_STR(buf, "127.0.0.1");
-	sonde_fmt_ip(z, 4, buf, sizeof(buf));
+	fmt_ip(z, 4, buf, sizeof(buf));
 	CHECK_STR(buf, "0.0.0.0");
-	sonde_fmt_ip(m, 4, buf, sizeof(buf));
+	fmt_ip(m, 4, buf, sizeof(buf));
 	CHECK_STR(buf, "255.255.255.255");
 	/* unknown versions give nothing */
-	CHECK_INT(sonde_fmt_ip(a, 0, buf, sizeof(buf)), 0);
+	CHECK_INT(fmt_ip(a, 0, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "");
-	CHECK_INT(sonde_fmt_ip(a, 5, buf, sizeof(buf)), 0);
+	CHECK_INT(fmt_ip(a, 5, buf, sizeof(buf)), 0);
 }
 
 static void test_ipv6(void)
@@ -59,16 +59,16 @@ static void test_l4(void)
 	uint8_t v4[16] = {10, 0, 0, 1}, v6[16] = {0};
 
 	v6[15] = 1;
-	sonde_fmt_l4endpoint(v4, 4, 443, buf, sizeof(buf));
+	fmt_l4endpoint(v4, 4, 443, buf, sizeof(buf));
 	CHECK_STR(buf, "10.0.0.1:443");
-	sonde_fmt_l4endpoint(v4, 4, 0, buf, sizeof(buf));
+	fmt_l4endpoint(v4, 4, 0, buf, sizeof(buf));
 	CHECK_STR(buf, "10.0.0.1:0");
-	sonde_fmt_l4endpoint(v6, 6, 65535, buf, sizeof(buf));
+	fmt_l4endpoint(v6, 6, 65535, buf, sizeof(buf));
 	CHECK_STR(buf, "::1:65535");
-	CHECK_INT(sonde_fmt_l4endpoint(v6, 7, 80, buf, sizeof(buf)), 0);
+	CHECK_INT(fmt_l4endpoint(v6, 7, 80, buf, sizeof(buf)), 0);
 	CHECK_STR(buf, "");
 	memset(v6, 0xff, sizeof(v6));
-	CHECK_INT(sonde_fmt_l4endpoint(v6, 6, 65535, buf, sizeof(buf)), 45);
+	CHECK_INT(fmt_l4endpoint(v6, 6, 65535, buf, sizeof(buf)), 45);
 }
 
 TEST_MAIN(TEST(test_ipv4), TEST(test_ipv6), TEST(test_l4))

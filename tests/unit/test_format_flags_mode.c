@@ -11,14 +11,14 @@ static char buf[256];
 
 static const char *flags_str(uint32_t f)
 {
-	size_t len = sonde_fmt_file_flags(f, buf, sizeof(buf));
+	size_t len = fmt_file_flags(f, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *mode_str(uint32_t m)
 {
-	size_t len = sonde_fmt_file_mode(m, buf, sizeof(buf));
+	size_t len = fmt_file_mode(m, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
@@ -54,9 +54,9 @@ static void test_flags(void)
 	snprintf(want, sizeof(want), "O_RDWR|%s", all);
 	CHECK_STR(flags_str(O_RDWR | 03777700), want);
 	CHECK_STR(flags_str(UINT32_MAX), all);
-	CHECK(strlen(flags_str(O_RDWR | 03777700)) < SONDE_FMT_FILE_FLAGS_MAX);
+	CHECK(strlen(flags_str(O_RDWR | 03777700)) < FMT_FILE_FLAGS_MAX);
 	/* truncation */
-	CHECK_INT(sonde_fmt_file_flags(O_WRONLY | O_CREAT, buf, 10), 9);
+	CHECK_INT(fmt_file_flags(O_WRONLY | O_CREAT, buf, 10), 9);
 	CHECK_STR(buf, "O_WRONLY|");
 }
 
@@ -75,14 +75,14 @@ static void test_mode(void)
 	CHECK_STR(mode_str(1u << 27 | 0777), "Lrwxrwxrwx");
 	CHECK_STR(mode_str(1u << 26 | 1u << 21 | 0620), "Dcrw--w----");
 	CHECK_STR(mode_str(UINT32_MAX), "dalTLDpSugct?rwxrwxrwx");
-	CHECK(strlen(mode_str(UINT32_MAX)) < SONDE_FMT_FILE_MODE_MAX);
+	CHECK(strlen(mode_str(UINT32_MAX)) < FMT_FILE_MODE_MAX);
 	/* truncation keeps the first bytes, NUL-terminated */
 	{
 		char small[5] = "xxxx";
 
-		CHECK_INT(sonde_fmt_file_mode(UINT32_MAX, small, sizeof(small)), 4);
+		CHECK_INT(fmt_file_mode(UINT32_MAX, small, sizeof(small)), 4);
 		CHECK_STR(small, "dalT");
-		CHECK_INT(sonde_fmt_file_mode(0640, small, 1), 0);
+		CHECK_INT(fmt_file_mode(0640, small, 1), 0);
 		CHECK_STR(small, "");
 	}
 }

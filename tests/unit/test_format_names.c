@@ -15,28 +15,28 @@ static char buf[128];
 
 static const char *errno_str(uint32_t n)
 {
-	size_t len = sonde_fmt_errno(n, buf, sizeof(buf));
+	size_t len = fmt_errno(n, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *signal_str(uint32_t n)
 {
-	size_t len = sonde_fmt_signal(n, buf, sizeof(buf));
+	size_t len = fmt_signal(n, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *syscall_str(uint64_t n)
 {
-	size_t len = sonde_fmt_syscall(n, buf, sizeof(buf));
+	size_t len = fmt_syscall(n, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *proto_str(uint16_t n)
 {
-	size_t len = sonde_fmt_ip_proto(n, buf, sizeof(buf));
+	size_t len = fmt_ip_proto(n, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
@@ -44,7 +44,7 @@ static const char *proto_str(uint16_t n)
 static void test_errno(void)
 {
 	CHECK_STR(errno_str(0), "");
-	CHECK_INT(sonde_fmt_errno(0, buf, sizeof(buf)), 0);
+	CHECK_INT(fmt_errno(0, buf, sizeof(buf)), 0);
 	CHECK_STR(errno_str(ENOENT), "ENOENT");
 	CHECK_STR(errno_str(EPERM), "EPERM");
 	/* shared numbers: the name Go's table keeps */
@@ -57,10 +57,10 @@ static void test_errno(void)
 	CHECK_STR(errno_str(58), "error#58");
 	CHECK_STR(errno_str(134), "error#134");
 	CHECK_STR(errno_str(UINT32_MAX), "error#4294967295");
-	CHECK(strlen(errno_str(UINT32_MAX)) < SONDE_FMT_ERRNO_MAX);
+	CHECK(strlen(errno_str(UINT32_MAX)) < FMT_ERRNO_MAX);
 	/* every name agrees with the C library's (except the one Go names differently) */
 	for (int e = 1; e <= 133; e++) {
-		const char *mine = sonde_errno_name((uint32_t)e), *libc = strerrorname_np(e);
+		const char *mine = errno_name((uint32_t)e), *libc = strerrorname_np(e);
 
 		if (e == 95 || e == 41 || e == 58)
 			continue;
@@ -71,9 +71,9 @@ static void test_errno(void)
 		}
 	}
 	/* truncation keeps the buffer terminated */
-	CHECK_INT(sonde_fmt_errno(ENOENT, buf, 4), 3);
+	CHECK_INT(fmt_errno(ENOENT, buf, 4), 3);
 	CHECK_STR(buf, "ENO");
-	CHECK_INT(sonde_fmt_errno(ENOENT, buf, 0), 0);
+	CHECK_INT(fmt_errno(ENOENT, buf, 0), 0);
 }
 
 static void test_signal(void)
@@ -89,7 +89,7 @@ static void test_signal(void)
 	CHECK_STR(signal_str(64), "signal#64");
 	CHECK_STR(signal_str(UINT32_MAX), "signal#4294967295");
 	for (int s = 1; s < 32; s++) {
-		const char *mine = sonde_signal_name((uint32_t)s), *abbrev = sigabbrev_np(s);
+		const char *mine = signal_name((uint32_t)s), *abbrev = sigabbrev_np(s);
 
 		if (s == SIGIO || s == SIGABRT)
 			continue; /* glibc prefers POLL / IOT for these */
@@ -115,8 +115,8 @@ static void test_syscall(void)
 	CHECK_STR(syscall_str(470), "SYS_UNKNOWN");
 	CHECK_STR(syscall_str(512), "SYS_UNKNOWN");
 	CHECK_STR(syscall_str(UINT64_MAX), "SYS_UNKNOWN");
-	CHECK(sonde_syscall_name(SYS_getpid) && strcmp(sonde_syscall_name(SYS_getpid), "getpid") == 0);
-	CHECK(strlen(syscall_str(450)) < SONDE_FMT_SYSCALL_MAX);
+	CHECK(format_syscall_name(SYS_getpid) && strcmp(format_syscall_name(SYS_getpid), "getpid") == 0);
+	CHECK(strlen(syscall_str(450)) < FMT_SYSCALL_MAX);
 	/* a few against the C library's numbers */
 	CHECK_STR(syscall_str(SYS_bpf), "SYS_BPF");
 	CHECK_STR(syscall_str(SYS_perf_event_open), "SYS_PERF_EVENT_OPEN");

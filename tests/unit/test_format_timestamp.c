@@ -10,7 +10,7 @@
 /* Go's reference time: Mon Jan 2 15:04:05 UTC 2006 */
 #define REF (1136214245LL * NS)
 
-static char buf[SONDE_FMT_TIMESTAMP_MAX * 2];
+static char buf[FMT_TIMESTAMP_MAX * 2];
 
 static void set_tz(const char *tz)
 {
@@ -20,18 +20,18 @@ static void set_tz(const char *tz)
 
 static const char *layout(const char *l, int64_t ns)
 {
-	struct sonde_timefmt tf;
+	struct timefmt tf;
 	size_t len;
 
-	if (sonde_timefmt_init(&tf, l))
+	if (timefmt_init(&tf, l))
 		return "(init failed)";
-	len = sonde_timefmt_format(&tf, ns, buf, sizeof(buf));
+	len = timefmt_format(&tf, ns, buf, sizeof(buf));
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
 
 static const char *deflt(int64_t ns)
 {
-	size_t len = sonde_fmt_timestamp(ns, buf, sizeof(buf));
+	size_t len = fmt_timestamp(ns, buf, sizeof(buf));
 
 	return strlen(buf) == len ? buf : "(length mismatch)";
 }
@@ -86,56 +86,56 @@ static void test_go_layouts(void)
 	CHECK_STR(layout("", REF), "");
 	/* too long to compile */
 	{
-		struct sonde_timefmt tf;
+		struct timefmt tf;
 		char big[600];
 
 		memset(big, 'x', sizeof(big) - 1);
 		big[sizeof(big) - 1] = 0;
-		CHECK(sonde_timefmt_init(&tf, big) != 0);
+		CHECK(timefmt_init(&tf, big) != 0);
 	}
 	/* truncation */
 	{
-		struct sonde_timefmt tf;
+		struct timefmt tf;
 
-		sonde_timefmt_init(&tf, NULL);
-		CHECK_INT(sonde_timefmt_format(&tf, REF, buf, 11), 10);
+		timefmt_init(&tf, NULL);
+		CHECK_INT(timefmt_format(&tf, REF, buf, 11), 10);
 		CHECK_STR(buf, "2006-01-02");
 	}
 }
 
 static void test_cache_follows_seconds(void)
 {
-	struct sonde_timefmt tf;
+	struct timefmt tf;
 
 	set_tz("UTC0");
-	sonde_timefmt_init(&tf, NULL);
-	sonde_timefmt_format(&tf, REF, buf, sizeof(buf));
+	timefmt_init(&tf, NULL);
+	timefmt_format(&tf, REF, buf, sizeof(buf));
 	CHECK_STR(buf, "2006-01-02T15:04:05.000000000Z");
-	sonde_timefmt_format(&tf, REF + NS - 1, buf, sizeof(buf));
+	timefmt_format(&tf, REF + NS - 1, buf, sizeof(buf));
 	CHECK_STR(buf, "2006-01-02T15:04:05.999999999Z");
-	sonde_timefmt_format(&tf, REF + NS, buf, sizeof(buf));
+	timefmt_format(&tf, REF + NS, buf, sizeof(buf));
 	CHECK_STR(buf, "2006-01-02T15:04:06.000000000Z");
-	sonde_timefmt_format(&tf, REF - 1, buf, sizeof(buf));
+	timefmt_format(&tf, REF - 1, buf, sizeof(buf));
 	CHECK_STR(buf, "2006-01-02T15:04:04.999999999Z");
 }
 
 static void test_boot_to_wall(void)
 {
 	struct timespec rt, bt;
-	int64_t off = sonde_boot_to_wall_offset_ns(), now, boot, wall;
+	int64_t off = boot_to_wall_offset_ns(), now, boot, wall;
 
 	clock_gettime(CLOCK_BOOTTIME, &bt);
 	clock_gettime(CLOCK_REALTIME, &rt);
 	boot = (int64_t)bt.tv_sec * NS + bt.tv_nsec;
 	now = (int64_t)rt.tv_sec * NS + rt.tv_nsec;
-	wall = sonde_wall_from_boot_ns(off, (uint64_t)boot);
+	wall = wall_from_boot_ns(off, (uint64_t)boot);
 	/* within 10 ms, either side: on the project VM the two clocks move apart
 	 * by up to ~60 us between reads, so "wall <= now" failed one run in three */
 	CHECK(now - wall < 10000000 && wall - now < 10000000);
 	/* 0 = the kernel could not say: now */
-	wall = sonde_wall_from_boot_ns(off, 0);
+	wall = wall_from_boot_ns(off, 0);
 	CHECK(wall >= now && wall - now < 1000000000);
-	CHECK_INT(sonde_wall_from_boot_ns(1000, 5), 1005);
+	CHECK_INT(wall_from_boot_ns(1000, 5), 1005);
 }
 
 TEST_MAIN(TEST(test_default_layout), TEST(test_go_layouts), TEST(test_cache_follows_seconds),

@@ -242,7 +242,7 @@ static struct sonde_gadget_ctx *open_ctx(const char *yaml, bool formatters)
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
 	if (formatters)
-		sonde_operator_register(&sonde_formatters_operator);
+		sonde_operator_register(&formatters_operator);
 	sonde_operator_register(&sink_operator);
 	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	image.config_yaml = yaml;

@@ -51,7 +51,7 @@ static void test_special_types(void)
 	capture_reset();
 	setenv("TZ", "UTC0", 1);
 	tzset();
-	sonde_operator_register(&sonde_formatters_operator);
+	sonde_operator_register(&formatters_operator);
 	REQUIRE(gadget_open_fixture(&r, "ebpf_special_types", NULL) == 0);
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	CHECK_INT(set_param(&r, "pid", pid), 0);

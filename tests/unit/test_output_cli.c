@@ -137,7 +137,7 @@ static int run_with(const char *const *params, char **out)
 	nerrors = nwarnings = 0;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_cli_operator);
+	sonde_operator_register(&cli_operator);
 	sonde_register_builtin_sinks(); /* what cli prints through */
 	if (pipe2(p, O_CLOEXEC))
 		return -errno;
@@ -214,8 +214,7 @@ static void test_fields(void)
 
 	reset_cfg();
 	CHECK_INT(run_with(p1, &out), 0);
-	CHECK_STR(out,
-	          "NAME             PROC.PID\nhello            100\nhello            101\n");
+	CHECK_STR(out, "NAME             PROC.PID\nhello            100\nhello            101\n");
 	free(out);
 	CHECK_INT(run_with(p2, &out), 0);
 	CHECK_STR(out, "SECRET\ns3cret\ns3cret\n");
@@ -430,7 +429,7 @@ static void test_tty(void)
 	cfg.ds_ann = ann;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_cli_operator);
+	sonde_operator_register(&cli_operator);
 	sonde_register_builtin_sinks(); /* what cli prints through */
 	ctx = sonde_gadget_ctx_new(&image);
 	REQUIRE(ctx);
@@ -464,7 +463,7 @@ static void test_epipe_cancels(void)
 	cfg.nrecs = 100;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_cli_operator);
+	sonde_operator_register(&cli_operator);
 	sonde_register_builtin_sinks(); /* what cli prints through */
 	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	close(p[0]);
@@ -491,7 +490,7 @@ static void test_info_only(void)
 	reset_cfg();
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_cli_operator);
+	sonde_operator_register(&cli_operator);
 	sonde_register_builtin_sinks(); /* what cli prints through */
 	ctx = sonde_gadget_ctx_new(&image);
 	REQUIRE(ctx);
@@ -539,9 +538,9 @@ static void count_write(void *state, const struct sonde_record *rec)
 	struct counter *c = state;
 
 	c->records++;
-	sonde_outbuf_puts(c->ob, "pid ");
-	sonde_outbuf_put_u64(c->ob, sonde_field_uint32(c->pid, rec));
-	sonde_outbuf_putc(c->ob, '\n');
+	outbuf_puts(c->ob, "pid ");
+	outbuf_put_u64(c->ob, sonde_field_uint32(c->pid, rec));
+	outbuf_putc(c->ob, '\n');
 }
 
 static void count_close(void *state)

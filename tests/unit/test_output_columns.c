@@ -28,15 +28,15 @@ static struct sonde_field *add(struct sonde_ds *ds, const char *name, enum sonde
 
 static struct sonde_outbuf ob;
 
-static const char *header(struct sonde_columns *c)
+static const char *header(struct columns *c)
 {
-	sonde_columns_write_header(c, &ob);
+	columns_write_header(c, &ob);
 	return ob_text(&ob);
 }
 
-static const char *row(struct sonde_columns *c, const struct sonde_record *rec)
+static const char *row(struct columns *c, const struct sonde_record *rec)
 {
-	sonde_columns_write_row(c, &ob, rec);
+	columns_write_row(c, &ob, rec);
 	return ob_text(&ob);
 }
 
@@ -44,7 +44,7 @@ static void test_widths_and_alignment(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
 	struct sonde_field *pid, *comm, *neg, *u64, *flag, *f, *blob, *arr, *hex, *hexneg;
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_record *rec;
 
 	REQUIRE(ds);
@@ -60,11 +60,11 @@ static void test_widths_and_alignment(void)
 	hex = add(ds, "hex", SONDE_KIND_UINT16, 0, "columns.hex=true", "columns.width=6", NULL);
 	hexneg = add(ds, "hexneg", SONDE_KIND_INT8, 0, "columns.hex=true", "columns.width=6", NULL);
 	REQUIRE(pid && comm && neg && u64 && flag && f && blob && arr && hex && hexneg);
-	REQUIRE(sonde_columns_new(ds, NULL, &c) == 0);
-	CHECK_INT(sonde_columns_count(c), 10);
-	CHECK_INT(sonde_columns_width(c, 0), 10); /* uint32 */
-	CHECK_INT(sonde_columns_width(c, 2), 4);  /* int8 */
-	CHECK_INT(sonde_columns_width(c, 3), 20); /* uint64 */
+	REQUIRE(columns_new(ds, NULL, &c) == 0);
+	CHECK_INT(columns_count(c), 10);
+	CHECK_INT(columns_width(c, 0), 10); /* uint32 */
+	CHECK_INT(columns_width(c, 2), 4);  /* int8 */
+	CHECK_INT(columns_width(c, 3), 20); /* uint64 */
 	CHECK_STR(header(c),
 	          "       PID COMM     NEG  U64                  FLAG  F      BLOB       ARR        "
 	          "HEX    HEXNEG\n");
@@ -87,7 +87,7 @@ static void test_widths_and_alignment(void)
 	CHECK_STR(row(c, rec),
 	          "         0          0    0                    false 0.0    <0 bytes>  <0 bytes>  "
 	          "0x0    0x0\n");
-	sonde_columns_free(c);
+	columns_free(c);
 	sonde_ds_free(ds);
 }
 
@@ -95,7 +95,7 @@ static void test_ellipsis(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
 	struct sonde_field *end, *start, *mid, *mid6, *none, *one, *zero, *right;
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_record *rec;
 
 	REQUIRE(ds);
@@ -109,7 +109,7 @@ static void test_ellipsis(void)
 	right = add(ds, "right", SONDE_KIND_STRING, 0, "columns.width=5", "columns.alignment=right",
 	            "columns.ellipsis=start");
 	REQUIRE(end && start && mid && mid6 && none && one && zero && right);
-	REQUIRE(sonde_columns_new(ds, NULL, &c) == 0);
+	REQUIRE(columns_new(ds, NULL, &c) == 0);
 	/* headers are cut with an end ellipsis whatever the column's setting */
 	CHECK_STR(header(c), "END   START MID   MID6   NONE  …  RIGHT\n");
 	rec = sonde_ds_record(ds);
@@ -138,7 +138,7 @@ static void test_ellipsis(void)
 	    row(c, rec),
 	    "h\xc3\xa9ll\xe2\x80\xa6 \xe2\x80\xa6\xc3\xb6rld \xe4\xb8\xad\xe6\x96\x87\xe2\x80\xa6\xe4\xb8\xb2"
 	    "\xe5\x95\x8a abc…gh \xc3\xa9\xc3\xa9\xc3\xa9   a     ab\n");
-	sonde_columns_free(c);
+	columns_free(c);
 	sonde_ds_free(ds);
 }
 
@@ -146,14 +146,14 @@ static void test_escaping(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
 	struct sonde_field *s, *cs;
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_record *rec;
 
 	REQUIRE(ds);
 	s = add(ds, "s", SONDE_KIND_STRING, 0, "columns.width=10", NULL, NULL);
 	cs = add(ds, "cs", SONDE_KIND_CSTRING, 0, "columns.width=6", NULL, NULL);
 	REQUIRE(s && cs);
-	REQUIRE(sonde_columns_new(ds, NULL, &c) == 0);
+	REQUIRE(columns_new(ds, NULL, &c) == 0);
 	rec = sonde_ds_record(ds);
 	sonde_field_put_string(s, rec, "a\"b\\c", 5);
 	sonde_field_put_string(cs, rec, "ab\0cd", 5); /* a CString ends at its NUL */
@@ -172,7 +172,7 @@ static void test_escaping(void)
 	sonde_field_put_string(s, rec, "", 0);
 	sonde_field_put_string(cs, rec, "", 0);
 	CHECK_STR(row(c, rec), "           \n");
-	sonde_columns_free(c);
+	columns_free(c);
 	sonde_ds_free(ds);
 }
 
@@ -190,7 +190,7 @@ static void test_alias_replace_header(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
 	struct sonde_field *ep, *addr, *al, *longname, *bad;
-	struct sonde_columns *c;
+	struct columns *c;
 	struct sonde_record *rec;
 	struct sonde_field_opts o = {.sz = sizeof(o)};
 	static const char *const ep_ann[] = {"columns.replace", "ep.addr", "columns.width", "12", NULL};
@@ -210,11 +210,11 @@ static void test_alias_replace_header(void)
 	REQUIRE(ep && addr && al && longname && bad);
 	warnings = 0;
 	sonde_log_set_sink(count_log, last);
-	REQUIRE(sonde_columns_new(ds, NULL, &c) == 0);
+	REQUIRE(columns_new(ds, NULL, &c) == 0);
 	sonde_log_set_sink(NULL, NULL);
 	CHECK_INT(warnings, 3); /* width, alignment, ellipsis of "bad" */
 	CHECK(strstr(last, "columns.ellipsis \"both\"") != NULL);
-	CHECK_INT(sonde_columns_count(c), 4); /* ep.addr is hidden */
+	CHECK_INT(columns_count(c), 4); /* ep.addr is hidden */
 	CHECK_STR(header(c), "EP           MY\xe2\x80\xa6 VERYL\xe2\x80\xa6 BAD\n");
 	rec = sonde_ds_record(ds);
 	sonde_field_set(ep, rec, "\x0a\x00\x00\x01", 4);
@@ -222,10 +222,10 @@ static void test_alias_replace_header(void)
 	sonde_field_put_uint(al, rec, 7);
 	sonde_field_put_string(bad, rec, "0123456789abcdefXYZ", 19);
 	CHECK_STR(row(c, rec), "10.0.0.1     7          0123456789abcde\xe2\x80\xa6\n");
-	sonde_columns_request(c);
+	columns_request(c);
 	CHECK(sonde_field_is_requested(addr));
 	CHECK(sonde_field_is_requested(al));
-	sonde_columns_free(c);
+	columns_free(c);
 	sonde_ds_free(ds);
 }
 
@@ -257,16 +257,16 @@ static struct sonde_ds *sel_ds(void)
 static const char *selected(struct sonde_ds *ds, const char *spec, int *err)
 {
 	static char names[256];
-	struct sonde_columns *c = NULL;
+	struct columns *c = NULL;
 
 	names[0] = 0;
-	*err = sonde_columns_new(ds, spec, &c);
+	*err = columns_new(ds, spec, &c);
 	if (*err)
 		return "";
-	for (size_t i = 0; i < sonde_columns_count(c); i++)
+	for (size_t i = 0; i < columns_count(c); i++)
 		snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? "," : "",
-		         sonde_field_full_name(sonde_columns_field(c, i)));
-	sonde_columns_free(c);
+		         sonde_field_full_name(columns_field(c, i)));
+	columns_free(c);
 	return names;
 }
 
@@ -314,59 +314,58 @@ static void test_selection(void)
 static void test_fit(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("fit", SONDE_DS_SINGLE);
-	struct sonde_columns *c;
+	struct columns *c;
 
 	REQUIRE(ds);
 	add(ds, "a", SONDE_KIND_STRING, 0, "columns.width=10", NULL, NULL);
 	add(ds, "b", SONDE_KIND_STRING, 0, "columns.width=20", "columns.maxwidth=12", NULL);
 	add(ds, "c", SONDE_KIND_STRING, 0, "columns.width=5", "columns.fixed=true", NULL);
 	add(ds, "d", SONDE_KIND_STRING, 0, "columns.width=10", "columns.minwidth=8", NULL);
-	REQUIRE(sonde_columns_new(ds, NULL, &c) == 0);
+	REQUIRE(columns_new(ds, NULL, &c) == 0);
 	/* configured widths, clamped to max */
-	CHECK_INT(sonde_columns_width(c, 0), 10);
-	CHECK_INT(sonde_columns_width(c, 1), 12);
-	CHECK_INT(sonde_columns_width(c, 2), 5);
-	CHECK_INT(sonde_columns_width(c, 3), 10);
-	sonde_columns_fit(c, 40);
-	CHECK_INT(sonde_columns_width(c, 0), 10);
-	CHECK_INT(sonde_columns_width(c, 1), 12);
-	CHECK_INT(sonde_columns_width(c, 2), 5);
-	CHECK_INT(sonde_columns_width(c, 3), 10);
+	CHECK_INT(columns_width(c, 0), 10);
+	CHECK_INT(columns_width(c, 1), 12);
+	CHECK_INT(columns_width(c, 2), 5);
+	CHECK_INT(columns_width(c, 3), 10);
+	columns_fit(c, 40);
+	CHECK_INT(columns_width(c, 0), 10);
+	CHECK_INT(columns_width(c, 1), 12);
+	CHECK_INT(columns_width(c, 2), 5);
+	CHECK_INT(columns_width(c, 3), 10);
 	CHECK_STR(header(c), "A          B            C     D\n");
-	sonde_columns_fit(c, 100); /* b stops at its max, the rest share the space */
-	CHECK_INT(sonde_columns_width(c, 0) + sonde_columns_width(c, 1) + sonde_columns_width(c, 2) +
-	              sonde_columns_width(c, 3) + 3,
+	columns_fit(c, 100); /* b stops at its max, the rest share the space */
+	CHECK_INT(columns_width(c, 0) + columns_width(c, 1) + columns_width(c, 2) + columns_width(c, 3) + 3,
 	          100);
-	CHECK_INT(sonde_columns_width(c, 1), 12);
-	CHECK_INT(sonde_columns_width(c, 2), 5);
-	CHECK_INT(sonde_columns_width(c, 0), 40);
-	CHECK_INT(sonde_columns_width(c, 3), 40);
-	sonde_columns_fit(c, 20);
-	CHECK_INT(sonde_columns_width(c, 0), 2);
-	CHECK_INT(sonde_columns_width(c, 1), 2);
-	CHECK_INT(sonde_columns_width(c, 2), 5);
-	CHECK_INT(sonde_columns_width(c, 3), 8);
+	CHECK_INT(columns_width(c, 1), 12);
+	CHECK_INT(columns_width(c, 2), 5);
+	CHECK_INT(columns_width(c, 0), 40);
+	CHECK_INT(columns_width(c, 3), 40);
+	columns_fit(c, 20);
+	CHECK_INT(columns_width(c, 0), 2);
+	CHECK_INT(columns_width(c, 1), 2);
+	CHECK_INT(columns_width(c, 2), 5);
+	CHECK_INT(columns_width(c, 3), 8);
 	CHECK_STR(header(c), "A  B  C     D\n");
-	sonde_columns_fit(c, 10); /* too narrow: minimums win */
-	CHECK_INT(sonde_columns_width(c, 0), 1);
-	CHECK_INT(sonde_columns_width(c, 1), 1);
-	CHECK_INT(sonde_columns_width(c, 2), 5);
-	CHECK_INT(sonde_columns_width(c, 3), 8);
-	sonde_columns_fit(c, 0);
-	CHECK_INT(sonde_columns_width(c, 1), 12);
-	sonde_columns_free(c);
+	columns_fit(c, 10); /* too narrow: minimums win */
+	CHECK_INT(columns_width(c, 0), 1);
+	CHECK_INT(columns_width(c, 1), 1);
+	CHECK_INT(columns_width(c, 2), 5);
+	CHECK_INT(columns_width(c, 3), 8);
+	columns_fit(c, 0);
+	CHECK_INT(columns_width(c, 1), 12);
+	columns_free(c);
 	sonde_ds_free(ds);
 }
 
 static void test_fixture_defaults(void)
 {
 	struct fixture fx;
-	struct sonde_columns *c;
+	struct columns *c;
 	struct raw_event ev;
 	struct sonde_record *rec;
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
-	REQUIRE(sonde_columns_new(fx.ds, NULL, &c) == 0);
+	REQUIRE(columns_new(fx.ds, NULL, &c) == 0);
 	CHECK_STR(header(c),
 	          "PROC             PROC.PID   PROC.COMM        NAME             I8   U8  I16    U16   "
 	          "I32         U32        I64                  U64                  F32              "
@@ -379,18 +378,18 @@ static void test_fixture_defaults(void)
 	          "-2147483648 4294967295 -9223372036854775808 18446744073709551615 0.10             "
 	          "100000000000000… true             <12 bytes>       x                7          <4 "
 	          "bytes>\n");
-	sonde_columns_free(c);
+	columns_free(c);
 	fixture_fini(&fx);
 }
 
 static void cleanup(void)
 {
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 }
 
 static void setup(void)
 {
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
 }
 
 /* Two columns that would say USER are told apart by their full names; a
@@ -400,7 +399,7 @@ static void test_distinct_headers_and_empty_selection(void)
 	struct sonde_ds *ds = sonde_ds_new("t", SONDE_DS_SINGLE);
 	struct sonde_field *creds, *a, *b;
 	struct sonde_field_opts po = {.sz = sizeof(po), .flags = SONDE_FIELD_EMPTY};
-	struct sonde_columns *c = NULL;
+	struct columns *c = NULL;
 
 	REQUIRE(ds);
 	creds = sonde_ds_add_field(ds, "creds", SONDE_KIND_INVALID, &po);
@@ -413,15 +412,15 @@ static void test_distinct_headers_and_empty_selection(void)
 	}
 	b = add(ds, "user", SONDE_KIND_STRING, 0, "columns.width=8", NULL, NULL);
 	REQUIRE(a && b);
-	REQUIRE(sonde_columns_new(ds, "creds.user,user", &c) == 0);
+	REQUIRE(columns_new(ds, "creds.user,user", &c) == 0);
 	CHECK_STR(header(c), "CREDS.USER USER\n");
-	sonde_columns_free(c);
+	columns_free(c);
 	c = NULL;
-	CHECK_INT(sonde_columns_new(ds, "-creds.user,-user", &c), -EINVAL);
+	CHECK_INT(columns_new(ds, "-creds.user,-user", &c), -EINVAL);
 	CHECK(c == NULL);
 	sonde_ds_free(ds);
 }
 
-TEST_MAIN(TEST(setup), TEST(test_distinct_headers_and_empty_selection), TEST(test_widths_and_alignment), TEST(test_ellipsis), TEST(test_escaping),
-          TEST(test_alias_replace_header), TEST(test_selection), TEST(test_fit), TEST(test_fixture_defaults),
-          TEST(cleanup))
+TEST_MAIN(TEST(setup), TEST(test_distinct_headers_and_empty_selection), TEST(test_widths_and_alignment),
+          TEST(test_ellipsis), TEST(test_escaping), TEST(test_alias_replace_header), TEST(test_selection),
+          TEST(test_fit), TEST(test_fixture_defaults), TEST(cleanup))

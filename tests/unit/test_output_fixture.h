@@ -173,7 +173,7 @@ static inline const char *ob_text(struct sonde_outbuf *ob)
 	text = malloc(ob->len + 1);
 	memcpy(text, ob->data, ob->len);
 	text[ob->len] = 0;
-	sonde_outbuf_reset(ob);
+	outbuf_reset(ob);
 	return text;
 }
 

@@ -42,21 +42,21 @@ static const char expected_pretty[] = "{\n"
 static void test_compact(void)
 {
 	struct fixture fx;
-	struct sonde_json_plan *plan;
+	struct json_plan *plan;
 	struct sonde_outbuf ob;
 	struct raw_event ev;
 	struct sonde_record *rec;
 	static const char str[] = "a\"b\\c\n\x01\xc3\xa9\xff";
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_json_plan_new(fx.ds, 0);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = json_plan_new(fx.ds, 0);
 	REQUIRE(plan);
 	rec = sonde_ds_record(fx.ds);
 	REQUIRE(rec);
 	fixture_event(&ev);
 	fixture_fill(&fx, rec, &ev, str, sizeof(str) - 1);
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob), expected_compact);
 
 	/* other values of the same record */
@@ -68,7 +68,7 @@ static void test_compact(void)
 	ev.name[0] = 0;
 	memcpy(ev.proc.comm, "0123456789abcdef", 16); /* no NUL: the whole array */
 	fixture_fill(&fx, rec, &ev, "", 0);
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	{
 		const char *t = ob_text(&ob);
 
@@ -98,37 +98,37 @@ static void test_compact(void)
 
 			memcpy(ev.name, cases[i].name, sizeof(ev.name));
 			fixture_fill(&fx, rec, &ev, "", 0);
-			sonde_json_write_record(plan, &ob, rec);
+			output_json_write_record(plan, &ob, rec);
 			t = ob_text(&ob);
 			if (!strstr(t, cases[i].want))
 				fprintf(stderr, "case %zu: %s\n", i, t);
 			CHECK(strstr(t, cases[i].want) != NULL);
 		}
 	}
-	sonde_json_plan_free(plan);
-	sonde_outbuf_fini(&ob);
+	json_plan_free(plan);
+	outbuf_fini(&ob);
 	fixture_fini(&fx);
 }
 
 static void test_pretty(void)
 {
 	struct fixture fx;
-	struct sonde_json_plan *plan;
+	struct json_plan *plan;
 	struct sonde_outbuf ob;
 	struct raw_event ev;
 	struct sonde_record *rec;
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_json_plan_new(fx.ds, SONDE_JSON_PRETTY);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = json_plan_new(fx.ds, JSON_PRETTY);
 	REQUIRE(plan);
 	rec = sonde_ds_record(fx.ds);
 	fixture_event(&ev);
 	fixture_fill(&fx, rec, &ev, "x", 1);
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob), expected_pretty);
-	sonde_json_plan_free(plan);
-	sonde_outbuf_fini(&ob);
+	json_plan_free(plan);
+	outbuf_fini(&ob);
 	fixture_fini(&fx);
 }
 
@@ -136,19 +136,19 @@ static void test_strings(void)
 {
 	struct sonde_outbuf ob;
 
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	sonde_json_write_string(&ob, "plain <&> ~\x7f", 12);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	json_write_string(&ob, "plain <&> ~\x7f", 12);
 	CHECK_STR(ob_text(&ob), "\"plain <&> ~\x7f\"");
-	sonde_json_write_string(&ob, "\t\r\n\b\f\x1f", 6);
+	json_write_string(&ob, "\t\r\n\b\f\x1f", 6);
 	CHECK_STR(ob_text(&ob), "\"\\t\\r\\n\\u0008\\u000c\\u001f\"");
-	sonde_json_write_string(&ob, "\0", 1);
+	json_write_string(&ob, "\0", 1);
 	CHECK_STR(ob_text(&ob), "\"\\u0000\"");
 	/* invalid UTF-8 per byte, line/paragraph separators escaped, others kept */
-	sonde_json_write_string(&ob, "\xe2\x82\xac\xe2\x82\xff\xe2\x80\xa8\xe2\x80\xa9\xf0\x9f\x98\x80", 16);
+	json_write_string(&ob, "\xe2\x82\xac\xe2\x82\xff\xe2\x80\xa8\xe2\x80\xa9\xf0\x9f\x98\x80", 16);
 	CHECK_STR(ob_text(&ob), "\"\xe2\x82\xac\\ufffd\\ufffd\\ufffd\\u2028\\u2029\xf0\x9f\x98\x80\"");
-	sonde_json_write_string(&ob, "\xc0\xaf", 2); /* overlong */
+	json_write_string(&ob, "\xc0\xaf", 2); /* overlong */
 	CHECK_STR(ob_text(&ob), "\"\\ufffd\\ufffd\"");
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 }
 
 /* Round trip through jansson, another JSON implementation: the writer's
@@ -162,8 +162,8 @@ static void check_jansson(struct sonde_outbuf *ob, const char *s, size_t n)
 	json_error_t jerr;
 	json_t *v;
 
-	sonde_outbuf_reset(ob);
-	sonde_json_write_string(ob, s, n);
+	outbuf_reset(ob);
+	json_write_string(ob, s, n);
 	v = json_loadb(ob->data, ob->len, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
 	if (!v || !json_is_string(v) || json_string_length(v) != wlen ||
 	    memcmp(json_string_value(v), want, wlen) != 0) {
@@ -182,7 +182,7 @@ static void test_strings_jansson(void)
 	struct sonde_outbuf ob;
 	char buf[400];
 
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
 	for (size_t i = 0; i < sizeof(oracle_pieces) / sizeof(oracle_pieces[0]); i++)
 		check_jansson(&ob, oracle_pieces[i], strlen(oracle_pieces[i]));
 	check_jansson(&ob, "\0", 1);
@@ -192,7 +192,7 @@ static void test_strings_jansson(void)
 
 		check_jansson(&ob, buf, n);
 	}
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 }
 
 /* The escaping rules one byte at a time, as the writer applied them before it
@@ -248,8 +248,8 @@ static void check_string(struct sonde_outbuf *ob, const char *s, size_t n)
 
 	REQUIRE(n <= 200);
 	ref_string(want, s, n);
-	sonde_outbuf_reset(ob);
-	sonde_json_write_string(ob, s, n);
+	outbuf_reset(ob);
+	json_write_string(ob, s, n);
 	if (ob->len != strlen(want) || memcmp(ob->data, want, ob->len) != 0) {
 		fprintf(stderr, "string of %zu bytes:", n);
 		for (size_t i = 0; i < n; i++)
@@ -294,7 +294,7 @@ static void test_strings_wordwise(void)
 	char buf[128];
 	uint32_t seed = 12345;
 
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
 	for (size_t len = 0; len <= 40; len++) {
 		for (size_t align = 0; align < 8; align++) {
 			char *s = buf + align;
@@ -328,34 +328,34 @@ static void test_strings_wordwise(void)
 		}
 		check_string(&ob, buf, len);
 	}
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 }
 
 static void test_array_packets(void)
 {
 	struct fixture fx;
-	struct sonde_json_plan *plan, *pretty;
+	struct json_plan *plan, *pretty;
 	struct sonde_outbuf ob;
 	struct sonde_array *arr;
 	struct raw_event ev;
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_ARRAY));
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_json_plan_new(fx.ds, SONDE_JSON_IN_ARRAY);
-	pretty = sonde_json_plan_new(fx.ds, SONDE_JSON_PRETTY | SONDE_JSON_IN_ARRAY);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = json_plan_new(fx.ds, JSON_IN_ARRAY);
+	pretty = json_plan_new(fx.ds, JSON_PRETTY | JSON_IN_ARRAY);
 	REQUIRE(plan && pretty);
 	arr = sonde_ds_array(fx.ds);
 	REQUIRE(arr);
-	sonde_json_write_array(plan, &ob, arr);
+	output_json_write_array(plan, &ob, arr);
 	CHECK_STR(ob_text(&ob), "[]");
-	sonde_json_write_array(pretty, &ob, arr);
+	output_json_write_array(pretty, &ob, arr);
 	CHECK_STR(ob_text(&ob), "[]");
 
 	fixture_event(&ev);
 	fixture_fill(&fx, sonde_array_append(arr), &ev, "one", 3);
 	ev.proc.pid = 43;
 	fixture_fill(&fx, sonde_array_append(arr), &ev, "two", 3);
-	sonde_json_write_array(plan, &ob, arr);
+	output_json_write_array(plan, &ob, arr);
 	{
 		const char *t = ob_text(&ob);
 		size_t len = strlen(t);
@@ -367,7 +367,7 @@ static void test_array_packets(void)
 		CHECK(strstr(t, "\"pid\":43") != NULL);
 		CHECK(len > 2 && strcmp(t + len - 2, "}]") == 0);
 	}
-	sonde_json_write_array(pretty, &ob, arr);
+	output_json_write_array(pretty, &ob, arr);
 	{
 		const char *t = ob_text(&ob);
 		size_t len = strlen(t);
@@ -379,9 +379,9 @@ static void test_array_packets(void)
 		CHECK(strstr(t, "    \"u8\": 255\n  },\n  {\n    \"arr\"") != NULL);
 		CHECK(len > 9 && strcmp(t + len - 9, "255\n  }\n]") == 0);
 	}
-	sonde_json_plan_free(plan);
-	sonde_json_plan_free(pretty);
-	sonde_outbuf_fini(&ob);
+	json_plan_free(plan);
+	json_plan_free(pretty);
+	outbuf_fini(&ob);
 	fixture_fini(&fx);
 }
 
@@ -395,7 +395,7 @@ static void test_nesting(void)
 	struct sonde_field_opts empty = {.sz = sizeof(empty), .flags = SONDE_FIELD_EMPTY};
 	struct sonde_field_opts o = {.sz = sizeof(o)};
 	struct sonde_field *k8s, *owner, *node, *ns, *kind, *grp, *hidden, *farr, *u8arr, *b, *braw;
-	struct sonde_json_plan *plan, *pretty;
+	struct json_plan *plan, *pretty;
 	struct sonde_outbuf ob;
 	struct sonde_record *rec;
 	double fv[2] = {1.5, -0.25};
@@ -428,9 +428,9 @@ static void test_nesting(void)
 	braw = sonde_ds_add_field(ds, "raw", SONDE_KIND_UINT32, &o);
 	REQUIRE(k8s && node && ns && owner && kind && grp && hidden && farr && u8arr && b && braw);
 	sonde_field_unreference(braw, false);
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_json_plan_new(ds, 0);
-	pretty = sonde_json_plan_new(ds, SONDE_JSON_PRETTY);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = json_plan_new(ds, 0);
+	pretty = json_plan_new(ds, JSON_PRETTY);
 	REQUIRE(plan && pretty);
 	rec = sonde_ds_record(ds);
 	sonde_field_put_string(node, rec, "n1", 2);
@@ -439,11 +439,11 @@ static void test_nesting(void)
 	sonde_field_set(farr, rec, fv, sizeof(fv));
 	sonde_field_set(u8arr, rec, u8v, sizeof(u8v));
 	sonde_field_set(b, rec, "\x7f\x00\x00\x01", 4);
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob),
 	          "{\"addr\":\"7f000001\",\"bytes8\":[0,128,255],\"floats\":[1.5,-0.25],\"grp\":{},"
 	          "\"k8s\":{\"namespace\":\"default\",\"node\":\"n1\",\"owner\":{\"kind\":\"Pod\"}}}");
-	sonde_json_write_record(pretty, &ob, rec);
+	output_json_write_record(pretty, &ob, rec);
 	CHECK_STR(ob_text(&ob), "{\n"
 	                        "  \"addr\": \"7f000001\",\n"
 	                        "  \"bytes8\": [\n"
@@ -466,55 +466,55 @@ static void test_nesting(void)
 	                        "}");
 	/* unset dynamic values: empty array, empty hex string */
 	rec = sonde_ds_record(ds);
-	sonde_json_write_record(plan, &ob, rec);
+	output_json_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob), "{\"addr\":\"\",\"bytes8\":[],\"floats\":[0,0],\"grp\":{},"
 	                        "\"k8s\":{\"namespace\":\"\",\"node\":\"\",\"owner\":{\"kind\":\"\"}}}");
-	sonde_json_plan_free(plan);
-	sonde_json_plan_free(pretty);
-	sonde_outbuf_fini(&ob);
+	json_plan_free(plan);
+	json_plan_free(pretty);
+	outbuf_fini(&ob);
 	sonde_ds_free(ds);
 }
 
 static void test_empty_ds(void)
 {
 	struct sonde_ds *ds = sonde_ds_new("e", SONDE_DS_ARRAY);
-	struct sonde_json_plan *plan, *pretty;
+	struct json_plan *plan, *pretty;
 	struct sonde_outbuf ob;
 	struct sonde_array *arr;
 
 	REQUIRE(ds);
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_json_plan_new(ds, SONDE_JSON_IN_ARRAY);
-	pretty = sonde_json_plan_new(ds, SONDE_JSON_PRETTY | SONDE_JSON_IN_ARRAY);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = json_plan_new(ds, JSON_IN_ARRAY);
+	pretty = json_plan_new(ds, JSON_PRETTY | JSON_IN_ARRAY);
 	REQUIRE(plan && pretty);
 	arr = sonde_ds_array(ds);
 	sonde_array_append(arr);
 	sonde_array_append(arr);
-	sonde_json_write_array(plan, &ob, arr);
+	output_json_write_array(plan, &ob, arr);
 	CHECK_STR(ob_text(&ob), "[{},{}]");
-	sonde_json_write_array(pretty, &ob, arr);
+	output_json_write_array(pretty, &ob, arr);
 	CHECK_STR(ob_text(&ob), "[\n  {},\n  {}\n]");
-	sonde_json_plan_free(plan);
-	sonde_json_plan_free(pretty);
-	sonde_outbuf_fini(&ob);
+	json_plan_free(plan);
+	json_plan_free(pretty);
+	outbuf_fini(&ob);
 	sonde_ds_free(ds);
 }
 
 static void test_requested(void)
 {
 	struct fixture fx;
-	struct sonde_json_plan *plan;
+	struct json_plan *plan;
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
-	plan = sonde_json_plan_new(fx.ds, 0);
+	plan = json_plan_new(fx.ds, 0);
 	REQUIRE(plan);
-	sonde_json_plan_request(plan);
+	json_plan_request(plan);
 	CHECK(sonde_field_is_requested(fx.st[F_PID]));
 	CHECK(sonde_field_is_requested(fx.st[F_PROC]));
 	CHECK(sonde_field_is_requested(fx.secret));
 	CHECK(!sonde_field_is_requested(fx.skipme));
 	CHECK(!sonde_field_is_requested(fx.gone));
-	sonde_json_plan_free(plan);
+	json_plan_free(plan);
 	fixture_fini(&fx);
 }
 

@@ -8,8 +8,8 @@
 
 static const char *json_f(double v, int bits)
 {
-	static char buf[SONDE_NUMBUF + 1];
-	size_t n = sonde_fmt_float_json(buf, v, bits);
+	static char buf[NUMBUF + 1];
+	size_t n = fmt_float_json(buf, v, bits);
 
 	buf[n] = 0;
 	return buf;
@@ -17,8 +17,8 @@ static const char *json_f(double v, int bits)
 
 static const char *g_f(double v, int bits)
 {
-	static char buf[SONDE_NUMBUF + 1];
-	size_t n = sonde_fmt_float_g(buf, v, bits);
+	static char buf[NUMBUF + 1];
+	size_t n = fmt_float_g(buf, v, bits);
 
 	buf[n] = 0;
 	return buf;
@@ -26,8 +26,8 @@ static const char *g_f(double v, int bits)
 
 static const char *fixed_f(double v, int prec)
 {
-	static char buf[SONDE_FIXEDBUF + 1];
-	size_t n = sonde_fmt_float_fixed(buf, v, prec);
+	static char buf[FIXEDBUF + 1];
+	size_t n = fmt_float_fixed(buf, v, prec);
 
 	buf[n] = 0;
 	return buf;
@@ -37,25 +37,25 @@ static void test_integers(void)
 {
 	char buf[32];
 
-	buf[sonde_fmt_u64(buf, 0)] = 0;
+	buf[fmt_u64(buf, 0)] = 0;
 	CHECK_STR(buf, "0");
-	buf[sonde_fmt_u64(buf, 9)] = 0;
+	buf[fmt_u64(buf, 9)] = 0;
 	CHECK_STR(buf, "9");
-	buf[sonde_fmt_u64(buf, 10)] = 0;
+	buf[fmt_u64(buf, 10)] = 0;
 	CHECK_STR(buf, "10");
-	buf[sonde_fmt_u64(buf, 100)] = 0;
+	buf[fmt_u64(buf, 100)] = 0;
 	CHECK_STR(buf, "100");
-	buf[sonde_fmt_u64(buf, UINT64_MAX)] = 0;
+	buf[fmt_u64(buf, UINT64_MAX)] = 0;
 	CHECK_STR(buf, "18446744073709551615");
-	buf[sonde_fmt_i64(buf, INT64_MIN)] = 0;
+	buf[fmt_i64(buf, INT64_MIN)] = 0;
 	CHECK_STR(buf, "-9223372036854775808");
-	buf[sonde_fmt_i64(buf, INT64_MAX)] = 0;
+	buf[fmt_i64(buf, INT64_MAX)] = 0;
 	CHECK_STR(buf, "9223372036854775807");
-	buf[sonde_fmt_i64(buf, -1)] = 0;
+	buf[fmt_i64(buf, -1)] = 0;
 	CHECK_STR(buf, "-1");
-	buf[sonde_fmt_hex_upper(buf, 0)] = 0;
+	buf[fmt_hex_upper(buf, 0)] = 0;
 	CHECK_STR(buf, "0");
-	buf[sonde_fmt_hex_upper(buf, 0xdeadBEEF)] = 0;
+	buf[fmt_hex_upper(buf, 0xdeadBEEF)] = 0;
 	CHECK_STR(buf, "DEADBEEF");
 	/* every digit count, at and around its powers of ten (the chunk boundaries) */
 	for (uint64_t p10 = 1;; p10 *= 10) {
@@ -69,7 +69,7 @@ static void test_integers(void)
 			char want[32];
 
 			snprintf(want, sizeof(want), "%llu", (unsigned long long)around[i]);
-			buf[sonde_fmt_u64(buf, around[i])] = 0;
+			buf[fmt_u64(buf, around[i])] = 0;
 			CHECK_STR(buf, want);
 		}
 		if (p10 > UINT64_MAX / 10)
@@ -81,7 +81,7 @@ static void test_integers(void)
 		uint64_t x = v >> (k % 64);
 
 		snprintf(want, sizeof(want), "%llu", (unsigned long long)x);
-		buf[sonde_fmt_u64(buf, x)] = 0;
+		buf[fmt_u64(buf, x)] = 0;
 		if (strcmp(buf, want) != 0) {
 			CHECK_STR(buf, want);
 			break;
@@ -89,7 +89,7 @@ static void test_integers(void)
 	}
 	/* every value up to 100000 round-trips */
 	for (uint64_t v = 0; v < 100000; v++) {
-		buf[sonde_fmt_u64(buf, v)] = 0;
+		buf[fmt_u64(buf, v)] = 0;
 		if (strtoull(buf, NULL, 10) != v) {
 			CHECK(!"u64 round trip");
 			break;
@@ -120,8 +120,8 @@ static void test_json_floats(void)
 	CHECK_STR(json_f(3.14159274f, 32), "3.1415927");
 	CHECK_STR(json_f(FLT_MAX, 32), "3.4028235e+38");
 	CHECK_STR(json_f(1e-45f, 32), "1e-45");
-	CHECK_INT(sonde_fmt_float_json((char[SONDE_NUMBUF]){0}, NAN, 64), 0);
-	CHECK_INT(sonde_fmt_float_json((char[SONDE_NUMBUF]){0}, -INFINITY, 64), 0);
+	CHECK_INT(fmt_float_json((char[NUMBUF]){0}, NAN, 64), 0);
+	CHECK_INT(fmt_float_json((char[NUMBUF]){0}, -INFINITY, 64), 0);
 	/* shortest means: reads back exactly, and no shorter text would */
 	for (int i = 1; i < 2000; i++) {
 		double v = i * 1.1e-3 + i * i * 7.3;
@@ -162,13 +162,13 @@ static void brute_shortest(double v, int bits, char *digits, int *dp)
 
 static void check_shortest(double v, int bits)
 {
-	struct sonde_float_digits d;
+	struct float_digits d;
 	char want[32];
 	int dp;
 
 	if (v == 0) /* zero has no digits (nd = 0) by definition */
 		return;
-	sonde_float_shortest(v, bits, &d);
+	float_shortest(v, bits, &d);
 	brute_shortest(v, bits, want, &dp);
 	if ((size_t)d.nd != strlen(want) || memcmp(d.d, want, (size_t)d.nd) != 0 || d.dp != dp) {
 		fprintf(stderr, "shortest(%.17g, %d): got %.*s e%d, want %s e%d\n", v, bits, d.nd, d.d, d.dp,
@@ -240,8 +240,8 @@ static const char *quoted(const char *s, size_t n, size_t *runes)
 	static struct sonde_outbuf ob;
 
 	if (!ob.data)
-		sonde_outbuf_init(&ob, -1, 64);
-	*runes = sonde_goquote(&ob, s, n);
+		outbuf_init(&ob, -1, 64);
+	*runes = goquote(&ob, s, n);
 	return ob_text(&ob);
 }
 
@@ -251,9 +251,9 @@ static void test_goquote(void)
 
 	CHECK_STR(quoted("abc", 3, &runes), "abc");
 	CHECK_INT(runes, 3);
-	CHECK(sonde_goquote_is_plain("abc ~", 5));
-	CHECK(!sonde_goquote_is_plain("a\"", 2));
-	CHECK(!sonde_goquote_is_plain("\xc3\xa9", 2));
+	CHECK(goquote_is_plain("abc ~", 5));
+	CHECK(!goquote_is_plain("a\"", 2));
+	CHECK(!goquote_is_plain("\xc3\xa9", 2));
 	CHECK_STR(quoted("a\"b\\c", 5, &runes), "a\\\"b\\\\c");
 	CHECK_INT(runes, 7);
 	CHECK_STR(quoted("\n\t\r\a\b\f\v", 7, &runes), "\\n\\t\\r\\a\\b\\f\\v");
@@ -277,8 +277,8 @@ static void test_goquote(void)
 	CHECK_STR(quoted("\xef\xbb\xbf", 3, &runes), "\\ufeff");
 	CHECK_STR(quoted("\xf4\x8f\xbf\xbf", 4, &runes), "\\U0010ffff");
 	CHECK_INT(runes, 10);
-	CHECK(sonde_go_isprint(0x4e2d)); /* 中 */
-	CHECK(!sonde_go_isprint(0x3000));
+	CHECK(go_isprint(0x4e2d)); /* 中 */
+	CHECK(!go_isprint(0x3000));
 }
 
 TEST_MAIN(TEST(test_integers), TEST(test_json_floats), TEST(test_shortest_digits), TEST(test_go_g_floats),

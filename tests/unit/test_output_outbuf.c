@@ -30,28 +30,28 @@ static void test_memory_mode(void)
 	struct sonde_outbuf ob;
 	char big[1000];
 
-	REQUIRE(sonde_outbuf_init(&ob, -1, 16) == 0);
-	sonde_outbuf_puts(&ob, "n=");
-	sonde_outbuf_put_u64(&ob, 0);
-	sonde_outbuf_putc(&ob, ' ');
-	sonde_outbuf_put_u64(&ob, UINT64_MAX);
-	sonde_outbuf_putc(&ob, ' ');
-	sonde_outbuf_put_i64(&ob, INT64_MIN);
-	sonde_outbuf_putc(&ob, ' ');
-	sonde_outbuf_put_i64(&ob, -7);
-	sonde_outbuf_putc(&ob, ' ');
-	sonde_outbuf_put_hex(&ob, "\x00\xab\xff", 3);
-	sonde_outbuf_fill(&ob, '.', 3);
+	REQUIRE(outbuf_init(&ob, -1, 16) == 0);
+	outbuf_puts(&ob, "n=");
+	outbuf_put_u64(&ob, 0);
+	outbuf_putc(&ob, ' ');
+	outbuf_put_u64(&ob, UINT64_MAX);
+	outbuf_putc(&ob, ' ');
+	outbuf_put_i64(&ob, INT64_MIN);
+	outbuf_putc(&ob, ' ');
+	outbuf_put_i64(&ob, -7);
+	outbuf_putc(&ob, ' ');
+	outbuf_put_hex(&ob, "\x00\xab\xff", 3);
+	outbuf_fill(&ob, '.', 3);
 	CHECK_STR(ob_text(&ob), "n=0 18446744073709551615 -9223372036854775808 -7 00abff...");
 	/* grows past the threshold: memory mode never flushes */
 	memset(big, 'x', sizeof(big));
-	sonde_outbuf_write(&ob, big, sizeof(big));
-	sonde_outbuf_write(&ob, big, sizeof(big));
+	outbuf_write(&ob, big, sizeof(big));
+	outbuf_write(&ob, big, sizeof(big));
 	CHECK_INT(ob.len, 2000);
-	CHECK_INT(sonde_outbuf_flush(&ob), 0);
+	CHECK_INT(outbuf_flush(&ob), 0);
 	CHECK_INT(ob.len, 2000);
-	CHECK_INT(sonde_outbuf_error(&ob), 0);
-	sonde_outbuf_fini(&ob);
+	CHECK_INT(outbuf_error(&ob), 0);
+	outbuf_fini(&ob);
 }
 
 static void test_flush_to_fd(void)
@@ -61,18 +61,18 @@ static void test_flush_to_fd(void)
 	char *text;
 
 	REQUIRE(fd >= 0);
-	REQUIRE(sonde_outbuf_init(&ob, fd, 0) == 0);
-	sonde_outbuf_puts(&ob, "hello ");
+	REQUIRE(outbuf_init(&ob, fd, 0) == 0);
+	outbuf_puts(&ob, "hello ");
 	CHECK_INT(fd_size(fd), 0); /* buffered */
-	sonde_outbuf_puts(&ob, "world\n");
-	CHECK_INT(sonde_outbuf_flush(&ob), 0);
+	outbuf_puts(&ob, "world\n");
+	CHECK_INT(outbuf_flush(&ob), 0);
 	CHECK_INT(fd_size(fd), 12);
 	CHECK_INT(ob.len, 0);
-	CHECK_INT(sonde_outbuf_flush(&ob), 0); /* nothing to do */
+	CHECK_INT(outbuf_flush(&ob), 0); /* nothing to do */
 	text = fd_contents(fd);
 	CHECK_STR(text, "hello world\n");
 	free(text);
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 	close(fd);
 }
 
@@ -84,12 +84,12 @@ static void test_auto_flush(void)
 	size_t total = 0;
 
 	REQUIRE(fd >= 0);
-	REQUIRE(sonde_outbuf_init(&ob, fd, 16) == 0);
+	REQUIRE(outbuf_init(&ob, fd, 16) == 0);
 	memset(chunk, 'a', sizeof(chunk));
-	sonde_outbuf_write(&ob, chunk, 10);
+	outbuf_write(&ob, chunk, 10);
 	CHECK_INT(fd_size(fd), 0);
 	memset(chunk, 'b', sizeof(chunk));
-	sonde_outbuf_write(&ob, chunk, 10); /* does not fit: the first 10 go out */
+	outbuf_write(&ob, chunk, 10); /* does not fit: the first 10 go out */
 	CHECK_INT(fd_size(fd), 10);
 	CHECK_INT(ob.len, 10);
 	/* a single append larger than the buffer grows it */
@@ -97,23 +97,23 @@ static void test_auto_flush(void)
 		char big[100];
 
 		memset(big, 'c', sizeof(big));
-		sonde_outbuf_write(&ob, big, sizeof(big));
+		outbuf_write(&ob, big, sizeof(big));
 	}
 	CHECK_INT(fd_size(fd), 20);
-	CHECK_INT(sonde_outbuf_flush_if_full(&ob), 0);
+	CHECK_INT(outbuf_flush_if_full(&ob), 0);
 	CHECK_INT(fd_size(fd), 120);
 	/* many small appends: output complete and in order */
 	for (int i = 0; i < 10000; i++) {
-		sonde_outbuf_put_u64(&ob, (uint64_t)i % 10);
+		outbuf_put_u64(&ob, (uint64_t)i % 10);
 		total++;
 	}
-	sonde_outbuf_flush(&ob);
+	outbuf_flush(&ob);
 	CHECK_INT(fd_size(fd), 120 + (off_t)total);
 	text = fd_contents(fd);
 	CHECK(strncmp(text, "aaaaaaaaaabbbbbbbbbbccc", 23) == 0);
 	CHECK(strncmp(text + 120, "0123456789012", 13) == 0);
 	free(text);
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 	close(fd);
 }
 
@@ -138,16 +138,16 @@ static void test_epipe(void)
 	sonde_log_set_level(SONDE_LOG_DEBUG);
 	sonde_log_set_sink(log_sink, NULL);
 	log_count = 0;
-	REQUIRE(sonde_outbuf_init(&ob, p[1], 64) == 0);
-	sonde_outbuf_puts(&ob, "lost\n");
-	CHECK_INT(sonde_outbuf_flush(&ob), -EPIPE);
-	CHECK_INT(sonde_outbuf_error(&ob), -EPIPE);
+	REQUIRE(outbuf_init(&ob, p[1], 64) == 0);
+	outbuf_puts(&ob, "lost\n");
+	CHECK_INT(outbuf_flush(&ob), -EPIPE);
+	CHECK_INT(outbuf_error(&ob), -EPIPE);
 	CHECK_INT(log_count, 1);
 	CHECK(strstr(last_log, "closed") != NULL);
 	/* later output is discarded; the error stays and is not logged again */
 	for (int i = 0; i < 100; i++)
-		sonde_outbuf_puts(&ob, "more output that nobody reads\n");
-	CHECK_INT(sonde_outbuf_flush(&ob), -EPIPE);
+		outbuf_puts(&ob, "more output that nobody reads\n");
+	CHECK_INT(outbuf_flush(&ob), -EPIPE);
 	CHECK_INT(ob.len, 0);
 	CHECK_INT(log_count, 1);
 	/* no SIGPIPE left pending for the process */
@@ -159,7 +159,7 @@ static void test_epipe(void)
 	}
 	sonde_log_set_sink(NULL, NULL);
 	sonde_log_set_level(SONDE_LOG_WARN);
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 	close(p[1]);
 }
 
@@ -169,14 +169,14 @@ static void test_bad_fd(void)
 
 	sonde_log_set_sink(log_sink, NULL);
 	log_count = 0;
-	REQUIRE(sonde_outbuf_init(&ob, 1000, 0) == 0); /* not open */
-	sonde_outbuf_puts(&ob, "x");
-	CHECK_INT(sonde_outbuf_flush(&ob), -EBADF);
-	CHECK_INT(sonde_outbuf_flush(&ob), -EBADF);
+	REQUIRE(outbuf_init(&ob, 1000, 0) == 0); /* not open */
+	outbuf_puts(&ob, "x");
+	CHECK_INT(outbuf_flush(&ob), -EBADF);
+	CHECK_INT(outbuf_flush(&ob), -EBADF);
 	CHECK_INT(log_count, 1);
 	CHECK(strstr(last_log, "write to fd 1000 failed") != NULL);
 	sonde_log_set_sink(NULL, NULL);
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 }
 
 struct reader {
@@ -209,15 +209,15 @@ static void test_nonblocking_fd(void)
 	fcntl(p[0], F_SETFL, 0); /* the reader blocks */
 	r.fd = p[0];
 	REQUIRE(pthread_create(&th, NULL, slow_reader, &r) == 0);
-	REQUIRE(sonde_outbuf_init(&ob, p[1], 4096) == 0);
+	REQUIRE(outbuf_init(&ob, p[1], 4096) == 0);
 	memset(chunk, 'z', sizeof(chunk));
 	for (int i = 0; i < 1024; i++) /* 1 MiB, far more than the pipe holds */
-		sonde_outbuf_write(&ob, chunk, sizeof(chunk));
-	CHECK_INT(sonde_outbuf_flush(&ob), 0);
+		outbuf_write(&ob, chunk, sizeof(chunk));
+	CHECK_INT(outbuf_flush(&ob), 0);
 	close(p[1]);
 	pthread_join(th, NULL);
 	CHECK_INT(r.got, 1024 * 1024);
-	sonde_outbuf_fini(&ob);
+	outbuf_fini(&ob);
 	close(p[0]);
 }
 

@@ -35,26 +35,26 @@ static const char expected_event[] = "---\n"
 static void test_event(void)
 {
 	struct fixture fx;
-	struct sonde_yaml_plan *plan;
+	struct yaml_plan *plan;
 	struct sonde_outbuf ob;
 	struct raw_event ev;
 	struct sonde_record *rec;
 
 	REQUIRE(fixture_init(&fx, SONDE_DS_SINGLE));
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_yaml_plan_new(fx.ds);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = yaml_plan_new(fx.ds);
 	REQUIRE(plan);
 	rec = sonde_ds_record(fx.ds);
 	fixture_event(&ev);
 	fixture_fill(&fx, rec, &ev, "x", 1);
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob), expected_event);
 
 	/* floats: integral values print as integers, others in Go %g form */
 	ev.f32 = NAN;
 	ev.f64 = 1234567.5;
 	fixture_fill(&fx, rec, &ev, "x", 1);
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	{
 		const char *t = ob_text(&ob);
 
@@ -63,22 +63,22 @@ static void test_event(void)
 	ev.f32 = -0.0f;
 	ev.f64 = 1e6;
 	fixture_fill(&fx, rec, &ev, "x", 1);
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	CHECK(strstr(ob_text(&ob), "\nf32: 0\nf64: 1000000\n") != NULL);
 	ev.f32 = 1.5e-7f;
 	ev.f64 = -0.25;
 	fixture_fill(&fx, rec, &ev, "x", 1);
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	CHECK(strstr(ob_text(&ob), "\nf32: 1.5e-07\nf64: -0.25\n") != NULL);
-	sonde_yaml_plan_free(plan);
-	sonde_outbuf_fini(&ob);
+	yaml_plan_free(plan);
+	outbuf_fini(&ob);
 	fixture_fini(&fx);
 }
 
 /* A DataSource with a single string field "str" to try scalar styles. */
 static struct sonde_ds *str_ds;
 static struct sonde_field *str_field;
-static struct sonde_yaml_plan *str_plan;
+static struct yaml_plan *str_plan;
 static struct sonde_outbuf str_ob;
 
 /* The whole document for str = s. */
@@ -89,12 +89,12 @@ static const char *yaml_doc(const char *s, size_t n)
 	if (!str_ds) {
 		str_ds = sonde_ds_new("s", SONDE_DS_SINGLE);
 		str_field = sonde_ds_add_field(str_ds, "str", SONDE_KIND_STRING, NULL);
-		str_plan = sonde_yaml_plan_new(str_ds);
-		sonde_outbuf_init(&str_ob, -1, 0);
+		str_plan = yaml_plan_new(str_ds);
+		outbuf_init(&str_ob, -1, 0);
 	}
 	rec = sonde_ds_record(str_ds);
 	sonde_field_put_string(str_field, rec, s, (uint32_t)n);
-	sonde_yaml_write_record(str_plan, &str_ob, rec);
+	output_yaml_write_record(str_plan, &str_ob, rec);
 	return ob_text(&str_ob);
 }
 
@@ -234,7 +234,7 @@ static void test_keys_and_nesting(void)
 	struct sonde_field_opts empty = {.sz = sizeof(empty), .flags = SONDE_FIELD_EMPTY};
 	struct sonde_field_opts o = {.sz = sizeof(o)};
 	struct sonde_field *g, *e, *a, *n;
-	struct sonde_yaml_plan *plan;
+	struct yaml_plan *plan;
 	struct sonde_outbuf ob;
 	struct sonde_record *rec;
 	const char *names[] = {"b10", "b9", "B", "_x", "a", "y", "01", "1", "x2y", "x10y"};
@@ -250,12 +250,12 @@ static void test_keys_and_nesting(void)
 	o.parent = NULL;
 	a = sonde_ds_add_field(ds, "list", (enum sonde_kind)(SONDE_KIND_UINT16 | SONDE_KIND_ARRAY_OF), &o);
 	REQUIRE(g && n && e && a);
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_yaml_plan_new(ds);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = yaml_plan_new(ds);
 	REQUIRE(plan);
 	rec = sonde_ds_record(ds);
 	sonde_field_put_int(n, rec, -3);
-	sonde_yaml_write_record(plan, &ob, rec);
+	output_yaml_write_record(plan, &ob, rec);
 	CHECK_STR(ob_text(&ob), "---\n"
 	                        "_x: 0\n"
 	                        "\"1\": 0\n"
@@ -275,25 +275,25 @@ static void test_keys_and_nesting(void)
 		uint16_t v[2] = {7, 65535};
 
 		sonde_field_set(a, rec, v, sizeof(v));
-		sonde_yaml_write_record(plan, &ob, rec);
+		output_yaml_write_record(plan, &ob, rec);
 		CHECK(strstr(ob_text(&ob), "\nlist:\n- 7\n- 65535\nx2y: 0\n") != NULL);
 	}
-	sonde_yaml_plan_free(plan);
-	sonde_outbuf_fini(&ob);
+	yaml_plan_free(plan);
+	outbuf_fini(&ob);
 	sonde_ds_free(ds);
 
 	/* a record without fields */
 	ds = sonde_ds_new("e", SONDE_DS_SINGLE);
 	REQUIRE(ds);
-	REQUIRE(sonde_outbuf_init(&ob, -1, 0) == 0);
-	plan = sonde_yaml_plan_new(ds);
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	plan = yaml_plan_new(ds);
 	REQUIRE(plan);
-	sonde_yaml_write_record(plan, &ob, sonde_ds_record(ds));
+	output_yaml_write_record(plan, &ob, sonde_ds_record(ds));
 	/* go-yaml puts the empty mapping on a line of its own; libyaml's
 	 * emitter writes it after the document marker: the same document */
 	CHECK_STR(ob_text(&ob), "--- {}\n");
-	sonde_yaml_plan_free(plan);
-	sonde_outbuf_fini(&ob);
+	yaml_plan_free(plan);
+	outbuf_fini(&ob);
 	sonde_ds_free(ds);
 }
 
@@ -411,8 +411,8 @@ static void test_roundtrip_libyaml(void)
 
 static void cleanup(void)
 {
-	sonde_yaml_plan_free(str_plan);
-	sonde_outbuf_fini(&str_ob);
+	yaml_plan_free(str_plan);
+	outbuf_fini(&str_ob);
 	sonde_ds_free(str_ds);
 	str_ds = NULL;
 }

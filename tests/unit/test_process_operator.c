@@ -157,7 +157,7 @@ static int run(const char *yaml, const char *const *params, int64_t timeout_ns,
 	last_err[0] = 0;
 	image = (struct sonde_gadget_image){.name = "test", .config_yaml = yaml, .config_len = strlen(yaml)};
 	sonde_operator_unregister_all();
-	sonde_operator_register(&sonde_process_operator);
+	sonde_operator_register(&process_operator);
 	sonde_operator_register(&sink_operator);
 	sonde_register_builtin_sinks(); /* and the built-in field templates */
 	ctx = sonde_gadget_ctx_new(&image);

@@ -195,7 +195,7 @@ static void setup(void)
 	src.passwd = passwd;
 	sonde_operator_unregister_all();
 	sonde_operator_register(&src_operator);
-	sonde_operator_register(&sonde_uidgid_resolver_operator);
+	sonde_operator_register(&uidgid_resolver_operator);
 	sonde_operator_register(&sink_operator);
 }
 
