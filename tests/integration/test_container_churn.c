@@ -372,17 +372,23 @@ static bool in_pipe_write(pid_t pid)
 static void test_blocked_output(void)
 {
 	const char *argv[] = {"run", "trace_exec", "--host", "-o", "json", "-v", NULL};
-	const char *true_argv[] = {"/bin/true", NULL};
-	char bundle[320], ids[HELD_STARTS][64];
+	/* long arguments make each record ~5 KB: sonde's stdout pipe (raised to
+	 * the system's maximum, 1 MiB) fills in ~200 execs, even under qemu */
+	const char *true_argv[21] = {"/bin/true"};
+	char bundle[320], ids[HELD_STARTS][64], arg[250];
 	struct sonde_proc p;
 	int64_t normal, t0;
 	bool blocked = false;
 
+	memset(arg, 'a', sizeof(arg) - 1);
+	arg[sizeof(arg) - 1] = 0;
+	for (int k = 1; k < 20; k++)
+		true_argv[k] = arg;
 	if (!held_setup(argv, bundle, sizeof(bundle), &normal, &p))
 		goto out;
 	/* host execs until a pipe's worth of records waits unread */
 	t0 = test_now_ms();
-	while (!blocked && test_now_ms() - t0 < 30000) {
+	while (!blocked && test_now_ms() - t0 < 60000) {
 		for (int k = 0; k < 20; k++)
 			test_run_quiet(true_argv);
 		usleep(20 * 1000);
