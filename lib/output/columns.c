@@ -613,8 +613,21 @@ static void put_cell(struct sonde_outbuf *ob, const char *s, size_t len, size_t 
 	}
 }
 
+/* Ends a line without the blanks an empty last cell leaves behind the cell
+ * before it, when the whole line is still in the buffer. */
+static void end_line(struct sonde_outbuf *ob, size_t start, unsigned long flushes)
+{
+	if (ob->flushes == flushes && !ob->err)
+		while (ob->len > start && ob->data[ob->len - 1] == ' ')
+			ob->len--;
+	outbuf_putc(ob, '\n');
+}
+
 void columns_write_header(struct columns *c, struct sonde_outbuf *ob)
 {
+	size_t start = ob->len;
+	unsigned long flushes = ob->flushes;
+
 	for (size_t i = 0; i < c->n; i++) {
 		const struct column *col = &c->cols[i];
 
@@ -623,7 +636,7 @@ void columns_write_header(struct columns *c, struct sonde_outbuf *ob)
 		put_cell(ob, col->header, col->header_len, col->header_runes, col->calc, ELL_END, col->right,
 		         col->last);
 	}
-	outbuf_putc(ob, '\n');
+	end_line(ob, start, flushes);
 }
 
 static void write_column(struct columns *c, struct sonde_outbuf *ob, const struct column *col,
@@ -704,10 +717,13 @@ static void write_column(struct columns *c, struct sonde_outbuf *ob, const struc
 
 void columns_write_row(struct columns *c, struct sonde_outbuf *ob, const struct sonde_record *rec)
 {
+	size_t start = ob->len;
+	unsigned long flushes = ob->flushes;
+
 	for (size_t i = 0; i < c->n; i++) {
 		if (i)
 			outbuf_putc(ob, ' ');
 		write_column(c, ob, &c->cols[i], rec);
 	}
-	outbuf_putc(ob, '\n');
+	end_line(ob, start, flushes);
 }

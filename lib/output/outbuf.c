@@ -103,6 +103,7 @@ int outbuf_flush(struct sonde_outbuf *ob)
 		}
 	}
 	ob->len = 0;
+	ob->flushes++;
 	return ob->err;
 }
 

@@ -27,6 +27,7 @@ struct sonde_outbuf {
 	int fd;           /* < 0: memory only */
 	int err;          /* first error (negative errno), sticky */
 	bool reported;
+	unsigned long flushes; /* how many times data went out: what was written before may be gone */
 };
 
 /* threshold 0 = OUTBUF_DEFAULT_THRESHOLD. Returns 0 or -ENOMEM. */
