@@ -556,6 +556,10 @@ static bool complete_value(struct sonde_gadget_ctx *ctx, const char *flag_arg, c
 	d = sonde_param_desc(f.id);
 	for (size_t i = 0; d->possible_values && d->possible_values[i]; i++)
 		complete_word(partial, d->possible_values[i]);
+	/* --output takes "mode" or "ds:mode,…"; offer the plain modes: the sinks */
+	if (!strcmp(sonde_param_full_name(f.id), "operator.cli.output"))
+		for (size_t i = 0; i < sonde_sink_count(); i++)
+			complete_word(partial, sonde_sink_at(i)->name);
 	return true;
 }
 

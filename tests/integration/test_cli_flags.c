@@ -244,6 +244,10 @@ static void test_completion(void)
 	REQUIRE(out);
 	CHECK_STR(out, "--failed\n");
 	free(out);
+	out = bash_complete("run trace_open -o j", 4);
+	REQUIRE(out);
+	CHECK_STR(out, "json\njsonpretty\n");
+	free(out);
 	out = bash_complete("list-containers --k8s-p", 2);
 	REQUIRE(out);
 	CHECK_STR(out, "--k8s-podname\n");
