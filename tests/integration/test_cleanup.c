@@ -9,10 +9,8 @@
  * (/proc/PID/fdinfo), and new ids that no process holds at all. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -307,43 +305,13 @@ static void test_sigterm_uprobes(void)
 static void test_failed_start(void)
 {
 	int failures_before = test_failures;
-	const char *argv[] = {SONDE_BIN, "run", "trace_malloc", "--host", "-o", "json", NULL};
+	const char *argv[] = {"run", "trace_malloc", "--host", "-o", "json", NULL};
 	struct snapshot before;
-	int err[2];
-	pid_t pid;
 	char *text = NULL;
-	size_t len = 0;
 
 	test_require_root();
 	snapshot_take(&before);
-	REQUIRE(pipe2(err, O_CLOEXEC) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		struct rlimit rl = {56, 56};
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(err[1], 2);
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			_exit(126);
-		execv(SONDE_BIN, (char *const *)argv);
-		_exit(127);
-	}
-	close(err[1]);
-	for (;;) {
-		char buf[4096];
-		ssize_t r = read(err[0], buf, sizeof(buf));
-
-		if (r <= 0)
-			break;
-		text = realloc(text, len + (size_t)r + 1);
-		memcpy(text + len, buf, (size_t)r);
-		len += (size_t)r;
-		text[len] = 0;
-	}
-	close(err[0]);
-	CHECK_INT(test_wait_status(pid), 1);
+	CHECK_INT(sonde_run_cmd_nofile(argv, 56, &text), 1);
 	/* it failed where it should: attaching, after others were attached */
 	CHECK(text && strstr(text, "Too many open files"));
 	CHECK(text && strstr(text, "cannot attach to"));

@@ -1,7 +1,5 @@
 /* Bad input to `sonde run`: one clear error line, a non-zero exit, never a crash. */
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -49,38 +47,19 @@ static void test_bad_flags(void)
  * that failed said nothing about the kernel). */
 static void test_no_fds(void)
 {
-	const char *argv[] = {SONDE_BIN, "run", "trace_open", "--host", "--timeout", "1", "-v", NULL};
-	int err[2], status;
-	static char buf[1 << 20];
-	ssize_t n = 0, r;
-	pid_t pid;
+	const char *argv[] = {"run", "trace_open", "--host", "--timeout", "1", "-v", NULL};
+	char *err = NULL;
+	int status;
 
 	test_require_root(); /* loading eBPF */
-	REQUIRE(pipe2(err, O_CLOEXEC) == 0);
-	pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		struct rlimit rl = {8, 8};
-		int null = open("/dev/null", O_WRONLY);
-
-		dup2(null, 1);
-		dup2(err[1], 2);
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			_exit(126);
-		execv(SONDE_BIN, (char *const *)argv);
-		_exit(127);
-	}
-	close(err[1]);
-	while (n < (ssize_t)sizeof(buf) - 1 && (r = read(err[0], buf + n, sizeof(buf) - 1 - (size_t)n)) > 0)
-		n += r;
-	buf[n] = 0;
-	close(err[0]);
-	status = test_wait_status(pid);
+	status = sonde_run_cmd_nofile(argv, 8, &err);
+	REQUIRE(err);
 	CHECK_INT(status, 1);
-	CHECK(strstr(buf, "Too many open files") != NULL);
-	CHECK(strstr(buf, "uses a perf buffer") == NULL);
-	if (status != 1 || !strstr(buf, "Too many open files") || strstr(buf, "uses a perf buffer"))
-		fprintf(stderr, "sonde said:\n%s\n", buf);
+	CHECK(strstr(err, "Too many open files") != NULL);
+	CHECK(strstr(err, "uses a perf buffer") == NULL);
+	if (status != 1 || !strstr(err, "Too many open files") || strstr(err, "uses a perf buffer"))
+		fprintf(stderr, "sonde said:\n%s\n", err);
+	free(err);
 }
 
 static void test_help_lists_params(void)

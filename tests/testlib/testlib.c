@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -450,6 +451,52 @@ int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_m
 	}
 	sonde_proc_free(&p);
 	return status;
+}
+
+int sonde_run_cmd_nofile(const char *const *argv, int nofile, char **err)
+{
+	size_t n = 0, len = 0, cap = 0;
+	char buf[4096], *text = NULL;
+	int fds[2];
+	ssize_t r;
+	pid_t pid;
+
+	while (argv[n])
+		n++;
+	if (pipe2(fds, O_CLOEXEC))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		const char **args = calloc(n + 2, sizeof(*args));
+		struct rlimit rl = {(rlim_t)nofile, (rlim_t)nofile};
+		int null = open("/dev/null", O_WRONLY);
+
+		args[0] = sonde_bin;
+		memcpy(args + 1, argv, n * sizeof(*args));
+		dup2(null, 1);
+		dup2(fds[1], 2);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(126);
+		execv(sonde_bin, (char *const *)args);
+		_exit(127);
+	}
+	close(fds[1]);
+	while ((r = read(fds[0], buf, sizeof(buf))) > 0) {
+		if (len + (size_t)r + 1 > cap) {
+			cap = (len + (size_t)r + 1) * 2;
+			text = realloc(text, cap);
+			if (!text)
+				abort();
+		}
+		memcpy(text + len, buf, (size_t)r);
+		len += (size_t)r;
+		text[len] = 0;
+	}
+	close(fds[0]);
+	*err = text ? text : strdup("");
+	return test_wait_status(pid);
 }
 
 void sonde_expect_error(const char *const *argv, const char *needle)

@@ -154,6 +154,10 @@ void sonde_proc_print_errors(const struct sonde_proc *p);
 unsigned long long sonde_lost_samples(const char *err);
 /* Runs sonde to completion; returns exit status (or -1). */
 int sonde_run_cmd(const char *const *argv, char **out, char **err, int timeout_ms);
+/* Runs sonde with RLIMIT_NOFILE at `nofile` (stdout to /dev/null) to
+ * completion; its exit status (126: the limit could not be set), and its
+ * whole stderr in *err (caller frees). */
+int sonde_run_cmd_nofile(const char *const *argv, int nofile, char **err);
 /* Runs sonde and checks what bad input must give: exit status 1 and exactly
  * one stderr line, "sonde: error: " followed by text containing `needle`
  * (failures counted and printed). */
