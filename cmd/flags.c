@@ -12,6 +12,26 @@ void flags_init(struct flag_parser *p, int argc, char **argv, int first, flag_lo
 	    .argc = argc, .argv = argv, .next = first, .lookup = lookup, .lookup_arg = arg};
 }
 
+enum flag_lookup flags_find(const struct flag_desc *table, size_t n, size_t stride, const char *name,
+                            char shorthand, struct flag *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct flag_desc *d = (const void *)((const char *)table + i * stride);
+
+		if (name ? strcmp(name, d->name) : shorthand != d->shorthand)
+			continue;
+		*out = (struct flag){.name = d->name, .takes_value = d->value != NULL, .id = (void *)d};
+		return FLAG_KNOWN;
+	}
+	return FLAG_UNKNOWN;
+}
+
+void flags_format(const struct flag_desc *d, char *buf, size_t len)
+{
+	snprintf(buf, len, "%c%c%c --%s%s%s", d->shorthand ? '-' : ' ', d->shorthand ? d->shorthand : ' ',
+	         d->shorthand ? ',' : ' ', d->name, d->value ? " " : "", d->value ? d->value : "");
+}
+
 static const char *hint(const struct flag_parser *p)
 {
 	return p->help_hint ? p->help_hint : "";

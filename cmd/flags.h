@@ -5,6 +5,7 @@
 #define SONDE_CMD_FLAGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct flag {
 	const char *name; /* long name, without dashes */
@@ -38,6 +39,22 @@ enum flag_result {
 	FLAGS_FLAG = 1,       /* *flag and *value are set (value is NULL for bool flags) */
 	FLAGS_POSITIONAL = 2, /* *value is the argument */
 };
+
+/* A flag of a command's own fixed table. A command that keeps more per flag
+ * puts this first in its own struct and passes that struct's size as stride. */
+struct flag_desc {
+	const char *name;
+	char shorthand;    /* 0: none */
+	const char *value; /* what the value is (help), NULL for a bool flag */
+	const char *description;
+};
+
+/* Looks name (or, when name is NULL, shorthand) up in n entries stride bytes
+ * apart; out->id points at the entry found. */
+enum flag_lookup flags_find(const struct flag_desc *table, size_t n, size_t stride, const char *name,
+                            char shorthand, struct flag *out);
+/* The flag as help shows it: "-t, --timeout SECONDS" or "    --param KEY=VALUE". */
+void flags_format(const struct flag_desc *d, char *buf, size_t len);
 
 void flags_init(struct flag_parser *p, int argc, char **argv, int first, flag_lookup_fn lookup, void *arg);
 /* The next flag or positional argument; -EINVAL after printing one error line. */

@@ -111,30 +111,34 @@ static void on_change(struct sonde_containers *set, enum sonde_container_event e
 enum lc_target { LC_OUTPUT, LC_WATCH, LC_HELP, LC_SOCKET, LC_SELECTOR };
 
 static const struct lc_flag {
-	char shorthand;
-	const char *name;
-	const char *value; /* NULL: a bool flag */
-	const char *description;
+	struct flag_desc flag; /* first: the flag reader's view */
 	enum lc_target target;
 	size_t off; /* LC_SELECTOR: in struct sonde_container_selector_opts */
 } lc_flags[] = {
-    {'o', "output", "MODE", "columns (default) or json", LC_OUTPUT, 0},
-    {'c', "containername", "NAMES", "only these containers", LC_SELECTOR,
+    {{"output", 'o', "MODE", "columns (default) or json"}, LC_OUTPUT, 0},
+    {{"containername", 'c', "NAMES", "only these containers"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, containername)},
-    {0, "runtime-containername", "NAMES", "the same as --containername", LC_SELECTOR,
+    {{"runtime-containername", 0, "NAMES", "the same as --containername"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, containername)},
-    {0, "k8s-namespace", "NAMES", "only containers in these Kubernetes namespaces", LC_SELECTOR,
+    {{"k8s-namespace", 0, "NAMES", "only containers in these Kubernetes namespaces"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, k8s_namespace)},
-    {0, "k8s-podname", "NAMES", "only containers of these pods", LC_SELECTOR,
+    {{"k8s-podname", 0, "NAMES", "only containers of these pods"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, k8s_podname)},
-    {0, "k8s-containername", "NAMES", "only these Kubernetes container names", LC_SELECTOR,
+    {{"k8s-containername", 0, "NAMES", "only these Kubernetes container names"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, k8s_containername)},
-    {0, "k8s-selector", "LABELS", "only pods with all these labels (key=value,key!=value)", LC_SELECTOR,
+    {{"k8s-selector", 0, "LABELS", "only pods with all these labels (key=value,key!=value)"},
+     LC_SELECTOR,
      offsetof(struct sonde_container_selector_opts, k8s_selector)},
-    {'w', "watch", NULL, "then print containers as they are added, updated and removed", LC_WATCH, 0},
-    {0, "containerd-socketpath", "PATH", "containerd's socket (default /run/containerd/containerd.sock)",
-     LC_SOCKET, 0},
-    {'h', "help", NULL, "this help", LC_HELP, 0},
+    {{"watch", 'w', NULL, "then print containers as they are added, updated and removed"}, LC_WATCH, 0},
+    {{"containerd-socketpath", 0, "PATH", "containerd's socket (default /run/containerd/containerd.sock)"},
+     LC_SOCKET,
+     0},
+    {{"help", 'h', NULL, "this help"}, LC_HELP, 0},
 };
 #define NLC_FLAGS (sizeof(lc_flags) / sizeof(lc_flags[0]))
 
@@ -142,34 +146,23 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: sonde list-containers [flags]\n\nFlags:\n");
 	for (size_t i = 0; i < NLC_FLAGS; i++) {
-		const struct lc_flag *f = &lc_flags[i];
 		char flag[64];
 
-		snprintf(flag, sizeof(flag), "%s%c%s--%s %s", f->shorthand ? "-" : " ",
-		         f->shorthand ? f->shorthand : ' ', f->shorthand ? "," : " ", f->name,
-		         f->value ? f->value : "");
-		fprintf(out, "  %-34s %s\n", flag, f->description);
+		flags_format(&lc_flags[i].flag, flag, sizeof(flag));
+		fprintf(out, "  %-34s %s\n", flag, lc_flags[i].flag.description);
 	}
 	fprintf(out, "\nNAMES are comma-separated; a name starting with ! excludes it.\n");
 }
 
 static enum flag_lookup lookup_lc_flag(void *arg, const char *name, char shorthand, struct flag *out)
 {
-	for (size_t i = 0; i < NLC_FLAGS; i++) {
-		const struct lc_flag *f = &lc_flags[i];
-
-		if (name ? strcmp(name, f->name) : shorthand != f->shorthand)
-			continue;
-		*out = (struct flag){.name = f->name, .takes_value = f->value != NULL, .id = (void *)f};
-		return FLAG_KNOWN;
-	}
-	return FLAG_UNKNOWN;
+	return flags_find(&lc_flags[0].flag, NLC_FLAGS, sizeof(lc_flags[0]), name, shorthand, out);
 }
 
 void list_containers_complete_flags(const char *prefix)
 {
 	for (size_t i = 0; i < NLC_FLAGS; i++)
-		complete_flag(prefix, lc_flags[i].shorthand, lc_flags[i].name);
+		complete_flag(prefix, lc_flags[i].flag.shorthand, lc_flags[i].flag.name);
 }
 
 /* 1: help was printed; 0: go on; -EINVAL after one error line. */

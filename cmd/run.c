@@ -148,12 +148,7 @@ static int set_param(struct sonde_gadget_ctx *ctx, const char *name, const char 
 
 enum run_flag { RUN_TIMEOUT, RUN_PARAM, RUN_VERBOSE, RUN_LOG_LEVEL, RUN_HELP, NRUN_FLAGS };
 
-static const struct run_flag_desc {
-	const char *name;
-	char shorthand;
-	const char *value; /* what the value is, NULL for a bool flag */
-	const char *description;
-} run_flags[NRUN_FLAGS] = {
+static const struct flag_desc run_flags[NRUN_FLAGS] = {
     [RUN_TIMEOUT] = {"timeout", 't', "SECONDS", "stop after this time (0: until interrupted or done)"},
     [RUN_PARAM] = {"param", 0, "KEY=VALUE", "set a param by its key or full name"},
     [RUN_VERBOSE] = {"verbose", 'v', NULL, "print debug messages (same as --log-level debug)"},
@@ -164,20 +159,12 @@ static const struct run_flag_desc {
 
 static enum flag_lookup lookup_run_flag(const char *name, char shorthand, struct flag *out)
 {
-	for (size_t i = 0; i < NRUN_FLAGS; i++) {
-		const struct run_flag_desc *d = &run_flags[i];
-
-		if (name ? strcmp(name, d->name) : shorthand != d->shorthand)
-			continue;
-		*out = (struct flag){.name = d->name, .takes_value = d->value != NULL, .id = (void *)d};
-		return FLAG_KNOWN;
-	}
-	return FLAG_UNKNOWN;
+	return flags_find(run_flags, NRUN_FLAGS, sizeof(run_flags[0]), name, shorthand, out);
 }
 
 static enum run_flag run_flag_of(const struct flag *f)
 {
-	const struct run_flag_desc *d = f->id;
+	const struct flag_desc *d = f->id;
 
 	return d >= run_flags && d < run_flags + NRUN_FLAGS ? (enum run_flag)(d - run_flags) : NRUN_FLAGS;
 }
@@ -453,13 +440,9 @@ static void print_rows(const struct help_row *rows, size_t n, int width)
 static size_t run_flag_rows(struct help_row *rows)
 {
 	for (size_t i = 0; i < NRUN_FLAGS; i++) {
-		const struct run_flag_desc *f = &run_flags[i];
-
-		snprintf(rows[i].flag, sizeof(rows[i].flag), "%s%c%s--%s%s%s", f->shorthand ? "-" : "",
-		         f->shorthand ? f->shorthand : ' ', f->shorthand ? ", " : "   ", f->name,
-		         f->value ? " " : "", f->value ? f->value : "");
+		flags_format(&run_flags[i], rows[i].flag, sizeof(rows[i].flag));
 		rows[i].d = NULL;
-		rows[i].description = f->description;
+		rows[i].description = run_flags[i].description;
 	}
 	return NRUN_FLAGS;
 }
