@@ -11,6 +11,7 @@ static void usage(FILE *out)
 	fprintf(out, "Usage: sonde COMMAND [ARGS]\n\n"
 	             "Commands:\n"
 	             "  run GADGET [flags]   run a gadget (sonde run GADGET --help lists its flags)\n"
+	             "  image COMMAND        build, store, pull, push and verify gadget images\n"
 	             "  list-containers      list the containers (sonde list-containers --help)\n"
 	             "  version              print the version\n"
 	             "  completion SHELL     print a completion script for bash, zsh or fish\n\n"
@@ -32,6 +33,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "list-containers"))
 		return cmd_list_containers(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "image"))
+		return cmd_image(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "completion"))
 		return cmd_completion(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "__complete"))
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
 			return cmd_run(argc > 3 ? 3 : 2, help_argv);
 		if (!strcmp(argv[2], "list-containers"))
 			return cmd_list_containers(2, help_argv);
+		if (!strcmp(argv[2], "image"))
+			return cmd_image(argc > 3 ? 3 : 2, help_argv);
 		if (!strcmp(argv[2], "version"))
 			return cmd_version(1, help_argv);
 		if (!strcmp(argv[2], "completion")) {

@@ -1,0 +1,42 @@
+/* sonde image SUBCOMMAND: dispatches to one file per group of sub-commands
+ * (image_store.c, image_build.c, image_archive.c, image_registry.c,
+ * image_verify.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+struct image_cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct image_cmd image_cmds[] = {
+	{0},
+};
+
+static void image_usage(FILE *out)
+{
+	fprintf(out, "Usage: sonde image COMMAND [ARGS]\n\nCommands:\n");
+	for (const struct image_cmd *c = image_cmds; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "\nsonde image COMMAND --help shows a command's flags.\n");
+}
+
+int cmd_image(int argc, char **argv)
+{
+	if (argc < 2) {
+		image_usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		image_usage(stdout);
+		return 0;
+	}
+	for (const struct image_cmd *c = image_cmds; c->name; c++)
+		if (!strcmp(argv[1], c->name))
+			return c->fn(argc - 1, argv + 1);
+	cli_error("unknown command \"image %s\" (try: sonde image --help)", argv[1]);
+	return 1;
+}
