@@ -17,18 +17,20 @@
 #include <gadget/types.h>
 #include <gadget/user_stack_map.h>
 
+/* Names and values as upstream's trace_malloc: userspace shows the names. */
 enum memop {
-	MALLOC,
-	FREE,
-	CALLOC,
-	REALLOC,
-	MMAP,
-	MUNMAP,
-	POSIX_MEMALIGN,
-	ALIGNED_ALLOC,
-	VALLOC,
-	MEMALIGN,
-	PVALLOC,
+	malloc,
+	free,
+	calloc,
+	realloc,
+	realloc_free, /* the block realloc released (its old pointer) */
+	mmap,
+	munmap,
+	posix_memalign,
+	aligned_alloc,
+	valloc,
+	memalign,
+	pvalloc,
 };
 
 struct event {
@@ -95,7 +97,7 @@ static __always_inline int leave(struct pt_regs *ctx, enum memop op, __u64 ret)
 	if (!c)
 		return 0; /* entry filtered out, or not seen */
 	size = c->size;
-	if (op == POSIX_MEMALIGN) {
+	if (op == posix_memalign) {
 		void *ptr = NULL;
 
 		/* returns 0 and stores the pointer through memptr */
@@ -116,7 +118,7 @@ int BPF_KPROBE(trace_malloc_enter, size_t size)
 SEC("uretprobe/libc:malloc")
 int BPF_KRETPROBE(trace_malloc_exit, void *ret)
 {
-	return leave(ctx, MALLOC, (__u64)ret);
+	return leave(ctx, malloc, (__u64)ret);
 }
 
 SEC("uprobe/libc:free")
@@ -124,7 +126,7 @@ int BPF_KPROBE(trace_free_enter, void *addr)
 {
 	if (gadget_should_discard_data_current())
 		return 0;
-	return emit(ctx, FREE, (__u64)addr, 0);
+	return emit(ctx, free, (__u64)addr, 0);
 }
 
 SEC("uprobe/libc:calloc")
@@ -136,19 +138,22 @@ int BPF_KPROBE(trace_calloc_enter, size_t nmemb, size_t size)
 SEC("uretprobe/libc:calloc")
 int BPF_KRETPROBE(trace_calloc_exit, void *ret)
 {
-	return leave(ctx, CALLOC, (__u64)ret);
+	return leave(ctx, calloc, (__u64)ret);
 }
 
 SEC("uprobe/libc:realloc")
 int BPF_KPROBE(trace_realloc_enter, void *ptr, size_t size)
 {
+	/* realloc releases ptr whatever it returns; realloc(NULL, n) releases nothing */
+	if (ptr && !gadget_should_discard_data_current())
+		emit(ctx, realloc_free, (__u64)ptr, 0);
 	return enter(size, 0);
 }
 
 SEC("uretprobe/libc:realloc")
 int BPF_KRETPROBE(trace_realloc_exit, void *ret)
 {
-	return leave(ctx, REALLOC, (__u64)ret);
+	return leave(ctx, realloc, (__u64)ret);
 }
 
 SEC("uprobe/libc:mmap")
@@ -160,7 +165,7 @@ int BPF_KPROBE(trace_mmap_enter, void *addr, size_t length)
 SEC("uretprobe/libc:mmap")
 int BPF_KRETPROBE(trace_mmap_exit, void *ret)
 {
-	return leave(ctx, MMAP, (__u64)ret);
+	return leave(ctx, mmap, (__u64)ret);
 }
 
 SEC("uprobe/libc:munmap")
@@ -168,7 +173,7 @@ int BPF_KPROBE(trace_munmap_enter, void *addr, size_t length)
 {
 	if (gadget_should_discard_data_current())
 		return 0;
-	return emit(ctx, MUNMAP, (__u64)addr, length);
+	return emit(ctx, munmap, (__u64)addr, length);
 }
 
 SEC("uprobe/libc:posix_memalign")
@@ -180,7 +185,7 @@ int BPF_KPROBE(trace_posix_memalign_enter, void **memptr, size_t alignment, size
 SEC("uretprobe/libc:posix_memalign")
 int BPF_KRETPROBE(trace_posix_memalign_exit, int ret)
 {
-	return leave(ctx, POSIX_MEMALIGN, (__u64)ret);
+	return leave(ctx, posix_memalign, (__u64)ret);
 }
 
 SEC("uprobe/libc:aligned_alloc")
@@ -192,7 +197,7 @@ int BPF_KPROBE(trace_aligned_alloc_enter, size_t alignment, size_t size)
 SEC("uretprobe/libc:aligned_alloc")
 int BPF_KRETPROBE(trace_aligned_alloc_exit, void *ret)
 {
-	return leave(ctx, ALIGNED_ALLOC, (__u64)ret);
+	return leave(ctx, aligned_alloc, (__u64)ret);
 }
 
 SEC("uprobe/libc:valloc")
@@ -204,7 +209,7 @@ int BPF_KPROBE(trace_valloc_enter, size_t size)
 SEC("uretprobe/libc:valloc")
 int BPF_KRETPROBE(trace_valloc_exit, void *ret)
 {
-	return leave(ctx, VALLOC, (__u64)ret);
+	return leave(ctx, valloc, (__u64)ret);
 }
 
 SEC("uprobe/libc:memalign")
@@ -216,7 +221,7 @@ int BPF_KPROBE(trace_memalign_enter, size_t alignment, size_t size)
 SEC("uretprobe/libc:memalign")
 int BPF_KRETPROBE(trace_memalign_exit, void *ret)
 {
-	return leave(ctx, MEMALIGN, (__u64)ret);
+	return leave(ctx, memalign, (__u64)ret);
 }
 
 SEC("uprobe/libc:pvalloc")
@@ -228,7 +233,7 @@ int BPF_KPROBE(trace_pvalloc_enter, size_t size)
 SEC("uretprobe/libc:pvalloc")
 int BPF_KRETPROBE(trace_pvalloc_exit, void *ret)
 {
-	return leave(ctx, PVALLOC, (__u64)ret);
+	return leave(ctx, pvalloc, (__u64)ret);
 }
 
 char LICENSE[] SEC("license") = "GPL";

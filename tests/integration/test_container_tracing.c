@@ -460,7 +460,7 @@ static void run_malloc(const char *const *extra, const char ids[2][64], struct m
 	sonde_proc_free(&p);
 }
 
-/* Counts cat's MALLOC events in container `id` (or on the host: id NULL, pid). */
+/* Counts cat's malloc events in container `id` (or on the host: id NULL, pid). */
 static size_t mallocs(struct malloc_run *m, const char *id, pid_t pid)
 {
 	size_t i, count = 0;
@@ -471,7 +471,7 @@ static size_t mallocs(struct malloc_run *m, const char *id, pid_t pid)
 		const char *name = test_json_str(ev, "runtime.containerName");
 		const char *op = test_json_str(ev, "operation");
 
-		if (!name || !op || strcmp(op, "MALLOC"))
+		if (!name || !op || strcmp(op, "malloc"))
 			continue;
 		if (id ? !strcmp(name, id) : (!*name && test_json_int(ev, "proc.pid", 0) == pid))
 			count++;
