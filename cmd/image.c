@@ -13,7 +13,11 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
-	{0},
+    {"list", cmd_image_list, "list the images of the local store"},
+    {"tag", cmd_image_tag, "give an image another name"},
+    {"remove", cmd_image_remove, "remove images from the local store"},
+    {"inspect", cmd_image_inspect, "show what an image holds, without loading it"},
+    {0},
 };
 
 static void image_usage(FILE *out)
