@@ -196,6 +196,16 @@ static void test_layout(void)
 	oci_descriptor_clear(&got);
 	oci_store_close(s2);
 
+	/* A directory holding something else is not turned into a store. */
+	snprintf(path, sizeof(path), "%s/other", dir);
+	REQUIRE(mkdir(path, 0700) == 0);
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/notes.txt", path);
+	test_write_file_or_abort(file, "mine");
+	CHECK_INT(oci_store_open(path, 0, &s2), -ENOTEMPTY);
+	snprintf(file, sizeof(file), "%s/blobs", path);
+	CHECK(access(file, F_OK) != 0);
+
 	/* Read-only: never creates, never writes. */
 	snprintf(path, sizeof(path), "%s/nostore", dir);
 	CHECK(oci_store_open(path, OCI_STORE_READ_ONLY, &s2) < 0);
