@@ -163,6 +163,22 @@ static void test_store_images(void)
 	CHECK(strncmp(sonde_loaded_gadget_origin(g), "localhost:5000/g/multi:v1@sha256:", 33) == 0);
 	sonde_loaded_gadget_free(g);
 
+	/* By digest, with or without a tag pointing at it. */
+	struct oci_descriptor multi;
+	REQUIRE(oci_store_resolve(s, "localhost:5000/g/multi:v1", &multi) == 0);
+	char byd[256];
+	snprintf(byd, sizeof(byd), "localhost:5000/g/anything@%s", multi.digest);
+	REQUIRE(sonde_image_load(byd, &o, &g) == 0);
+	CHECK_INT(sonde_loaded_gadget_image(g)->nlayers, 2);
+	sonde_loaded_gadget_free(g);
+	oci_descriptor_clear(&multi);
+	snprintf(byd, sizeof(byd), "localhost:5000/g/lone@%s", lone.digest);
+	REQUIRE(sonde_image_load(byd, &o, &g) == 0);
+	sonde_loaded_gadget_free(g);
+	CHECK_INT(sonde_image_load(
+	              "x@sha256:0000000000000000000000000000000000000000000000000000000000000000", &o, &g),
+	          -ENOENT);
+
 	/* Another architecture, asked for. */
 	o.arch = other;
 	REQUIRE(sonde_image_load("localhost:5000/g/multi:v1", &o, &g) == 0);
