@@ -1,0 +1,260 @@
+/* Signature verification from the local store and the allowed-gadgets list
+ * (spec §1.8). Only the store is read: upstream fetched signatures from the
+ * registry on every run, Sonde's registry client stores them at pull time so
+ * a run verifies offline. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sonde/log.h>
+
+#include "image/verify.h"
+
+/* Inspektor Gadget's official cosign key (pkg/resources/inspektor-gadget.pub
+ * upstream), the default of upstream's --public-keys: the images published
+ * under ghcr.io/inspektor-gadget/gadget/ are signed with it, so they verify
+ * with no flag, as with ig. */
+static const char upstream_public_key[] = "-----BEGIN PUBLIC KEY-----\n"
+                                          "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoDOC0gYSxZTopenGmX3ZFvQ1DSfh\n"
+                                          "Ir4EKRt5jC+mXaJ7c7J+oREskYMn/SfZdRHNSOjLTZUMDm60zpXGhkFecg==\n"
+                                          "-----END PUBLIC KEY-----\n";
+
+static int signature_tag(const char *repo, const char *digest, const char *suffix, char *buf, size_t n)
+{
+	int len;
+
+	if (!oci_digest_valid(digest))
+		return -EINVAL;
+	len = snprintf(buf, n, "%s:sha256-%s%s", repo, digest + 7, suffix);
+	return len < 0 || (size_t)len >= n ? -ENAMETOOLONG : 0;
+}
+
+int verify_legacy_tag(const char *repo, const char *digest, char *buf, size_t n)
+{
+	return signature_tag(repo, digest, ".sig", buf, n);
+}
+
+int verify_referrers_tag(const char *repo, const char *digest, char *buf, size_t n)
+{
+	return signature_tag(repo, digest, "", buf, n);
+}
+
+int verify_load_keys(const char *const *specs, struct cosign_keys **out)
+{
+	struct cosign_keys *k = cosign_keys_new();
+	int r = 0;
+
+	if (!k)
+		return -ENOMEM;
+	if (!specs)
+		r = cosign_keys_add_pem(k, upstream_public_key, sizeof(upstream_public_key) - 1,
+		                        "(Inspektor Gadget's official key)");
+	for (size_t i = 0; specs && specs[i] && !r; i++)
+		if (specs[i][0])
+			r = cosign_keys_add(k, specs[i]);
+	if (r) {
+		cosign_keys_free(k);
+		return r;
+	}
+	*out = k;
+	return 0;
+}
+
+/* What the candidates gave so far: the strongest failure is reported. */
+struct verdict {
+	size_t found;    /* signature artifacts seen */
+	size_t rejected; /* signatures no key verified */
+	int err;         /* 0: verified; else the worst failure */
+	char reason[384];
+};
+
+static void fail(struct verdict *v, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(struct verdict *v, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	/* A signature that verified but names another image (or a broken
+	 * artifact) says more than "wrong key": keep the first such reason. */
+	if (v->err == -EBADMSG)
+		return;
+	v->err = err;
+	va_start(ap, fmt);
+	vsnprintf(v->reason, sizeof(v->reason), fmt, ap);
+	va_end(ap);
+	sonde_debug("verify: %s", v->reason);
+}
+
+/* One cosign signature manifest: exactly one simple-signing layer whose
+ * annotation holds the signature and whose blob is the payload. */
+static void check_signature_manifest(struct oci_store *s, const char *mdigest, const char *image_digest,
+                                     const struct cosign_keys *keys, struct verdict *v)
+{
+	struct oci_manifest m = {0};
+	void *doc = NULL, *payload = NULL;
+	size_t doclen, plen, siglen;
+	unsigned char *sig = NULL;
+	const char *sig_b64;
+	char why[256];
+	int r;
+
+	v->found++;
+	r = oci_blob_read(s, mdigest, OCI_MAX_DOCUMENT, &doc, &doclen);
+	if (r) {
+		fail(v, -EBADMSG, "signature manifest %.19s… cannot be read from the store", mdigest);
+		return;
+	}
+	r = oci_manifest_parse(doc, doclen, &m);
+	free(doc);
+	if (r) {
+		fail(v, -EBADMSG, "signature manifest %.19s… is not an OCI manifest", mdigest);
+		return;
+	}
+	if (m.nlayers != 1 || strcmp(m.layers[0].media_type, COSIGN_MT_SIMPLESIGN)) {
+		fail(v, -EBADMSG, "signature manifest %.19s… must have one layer of type %s", mdigest,
+		     COSIGN_MT_SIMPLESIGN);
+		goto out;
+	}
+	sig_b64 = oci_descriptor_annotation(&m.layers[0], COSIGN_ANN_SIGNATURE);
+	if (!sig_b64 || cosign_base64_decode(sig_b64, &sig, &siglen)) {
+		fail(v, -EBADMSG, "signature manifest %.19s… has no base64 %s annotation", mdigest,
+		     COSIGN_ANN_SIGNATURE);
+		goto out;
+	}
+	if (m.layers[0].size < 0 || (uint64_t)m.layers[0].size > OCI_MAX_DOCUMENT ||
+	    oci_blob_read(s, m.layers[0].digest, OCI_MAX_DOCUMENT, &payload, &plen)) {
+		fail(v, -EBADMSG, "the payload of signature manifest %.19s… is missing or damaged", mdigest);
+		goto out;
+	}
+	if (cosign_verify_signature(keys, payload, plen, sig, siglen)) {
+		v->rejected++;
+		fail(v, -EKEYREJECTED, "signature %.19s… was not made by any of the %zu public key(s)",
+		     mdigest, cosign_keys_count(keys));
+		goto out;
+	}
+	/* Only a payload whose signature verified is parsed: its content is
+	 * attacker-controlled until then. */
+	if (cosign_payload_check(payload, plen, image_digest, why, sizeof(why))) {
+		fail(v, -EBADMSG, "signed payload %.19s… rejected: %s", m.layers[0].digest, why);
+		goto out;
+	}
+	v->err = 0;
+out:
+	free(sig);
+	free(payload);
+	oci_manifest_clear(&m);
+}
+
+static const struct oci_descriptor *find_tag(const struct oci_descriptor *tags, size_t n, const char *ref)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME);
+		if (name && !strcmp(name, ref))
+			return &tags[i];
+	}
+	return NULL;
+}
+
+/* The OCI 1.1 tag schema: an index listing the referrers of the image; the
+ * cosign signatures are the entries with cosign's artifact type. */
+static void check_referrers(struct oci_store *s, const struct oci_descriptor *d, const char *image_digest,
+                            const struct cosign_keys *keys, struct verdict *v)
+{
+	struct oci_index idx = {0};
+	void *doc = NULL;
+	size_t len;
+
+	if (oci_blob_read(s, d->digest, OCI_MAX_DOCUMENT, &doc, &len) || oci_index_parse(doc, len, &idx)) {
+		v->found++;
+		fail(v, -EBADMSG, "referrers index %.19s… is missing or not an OCI index", d->digest);
+		free(doc);
+		return;
+	}
+	free(doc);
+	for (size_t i = 0; i < idx.nmanifests && v->err; i++)
+		if (!strcmp(idx.manifests[i].artifact_type, COSIGN_ARTIFACT_SIG))
+			check_signature_manifest(s, idx.manifests[i].digest, image_digest, keys, v);
+	oci_index_clear(&idx);
+}
+
+int verify_image_signature(struct oci_store *s, const char *repo, const char *digest,
+                           const struct cosign_keys *keys, const char *what)
+{
+	char legacy[1200], referrers[1200];
+	struct oci_descriptor *tags = NULL;
+	const struct oci_descriptor *d;
+	struct verdict v = {.err = -ENOENT};
+	size_t ntags = 0;
+	int r;
+
+	if (!cosign_keys_count(keys)) {
+		sonde_err("%s: no public key to verify its signature with; pass --public-keys FILE, "
+		          "or --verify-image=false to run it unverified",
+		          what);
+		return -ENOKEY;
+	}
+	if (verify_legacy_tag(repo, digest, legacy, sizeof(legacy)) ||
+	    verify_referrers_tag(repo, digest, referrers, sizeof(referrers))) {
+		sonde_err("%s: cannot name its signature tags (digest %s)", what, digest);
+		return -EINVAL;
+	}
+	r = oci_store_tags(s, &tags, &ntags);
+	if (r)
+		return r;
+	d = find_tag(tags, ntags, legacy);
+	if (d)
+		check_signature_manifest(s, d->digest, digest, keys, &v);
+	d = find_tag(tags, ntags, referrers);
+	if (d && v.err)
+		check_referrers(s, d, digest, keys, &v);
+	oci_store_tags_free(tags, ntags);
+
+	if (!v.err) {
+		sonde_debug("%s: signature verified (%s)", what, digest);
+		return 0;
+	}
+	if (!v.found)
+		sonde_err("%s is not signed: no cosign signature for %s in the store (tags %s, %s); pull it "
+		          "with its signature, pass --public-keys for the key that signed it, or "
+		          "--verify-image=false to run it unverified",
+		          what, digest, legacy, referrers);
+	else if (v.err == -EKEYREJECTED)
+		sonde_err("%s: signature verification failed: %zu signature(s) found, none made by the given "
+		          "public key(s) (--public-keys)",
+		          what, v.rejected);
+	else
+		sonde_err("%s: signature verification failed: %s", what, v.reason);
+	return v.err;
+}
+
+int verify_allowed(const char *ref, const char *repo, const char *digest, const char *const *allowed)
+{
+	char pinned[1200];
+	char list[512];
+	size_t used = 0;
+
+	if (!allowed || !allowed[0])
+		return 0;
+	snprintf(pinned, sizeof(pinned), "%s@%s", repo, digest);
+	for (size_t i = 0; allowed[i]; i++) {
+		const char *a = allowed[i];
+		size_t n = strlen(a);
+		if (!n)
+			continue;
+		if (!strcmp(a, ref) || !strcmp(a, pinned))
+			return 0;
+		if (a[n - 1] == '*' && !strncmp(ref, a, n - 1))
+			return 0;
+	}
+	list[0] = 0;
+	for (size_t i = 0; allowed[i] && used + 1 < sizeof(list); i++) {
+		int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", allowed[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	sonde_err("%s is not part of the allowed gadgets (--allowed-gadgets: %s)", ref, list);
+	return -EPERM;
+}
