@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sonde/image_verify.h>
 #include <sonde/log.h>
 
 #include "image/verify.h"
@@ -17,10 +18,11 @@
  * upstream), the default of upstream's --public-keys: the images published
  * under ghcr.io/inspektor-gadget/gadget/ are signed with it, so they verify
  * with no flag, as with ig. */
-static const char upstream_public_key[] = "-----BEGIN PUBLIC KEY-----\n"
-                                          "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoDOC0gYSxZTopenGmX3ZFvQ1DSfh\n"
-                                          "Ir4EKRt5jC+mXaJ7c7J+oREskYMn/SfZdRHNSOjLTZUMDm60zpXGhkFecg==\n"
-                                          "-----END PUBLIC KEY-----\n";
+const char sonde_image_upstream_public_key[] =
+    "-----BEGIN PUBLIC KEY-----\n"
+    "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEoDOC0gYSxZTopenGmX3ZFvQ1DSfh\n"
+    "Ir4EKRt5jC+mXaJ7c7J+oREskYMn/SfZdRHNSOjLTZUMDm60zpXGhkFecg==\n"
+    "-----END PUBLIC KEY-----\n";
 
 static int signature_tag(const char *repo, const char *digest, const char *suffix, char *buf, size_t n)
 {
@@ -50,7 +52,8 @@ int verify_load_keys(const char *const *specs, struct cosign_keys **out)
 	if (!k)
 		return -ENOMEM;
 	if (!specs)
-		r = cosign_keys_add_pem(k, upstream_public_key, sizeof(upstream_public_key) - 1,
+		r = cosign_keys_add_pem(k, sonde_image_upstream_public_key,
+		                        strlen(sonde_image_upstream_public_key),
 		                        "(Inspektor Gadget's official key)");
 	for (size_t i = 0; specs && specs[i] && !r; i++)
 		if (specs[i][0])
@@ -257,4 +260,92 @@ int verify_allowed(const char *ref, const char *repo, const char *digest, const 
 	}
 	sonde_err("%s is not part of the allowed gadgets (--allowed-gadgets: %s)", ref, list);
 	return -EPERM;
+}
+
+int verify_admit(struct oci_store *s, const char *ref, const char *repo, const char *digest,
+                 const struct sonde_image_source_opts *opts)
+{
+	struct cosign_keys *keys = NULL;
+	int r;
+
+	r = verify_allowed(ref, repo, digest, opts ? opts->allowed_gadgets : NULL);
+	if (r)
+		return r;
+	if (opts && opts->skip_verify) {
+		sonde_warn("%s: signature verification is disabled (--verify-image=false)", ref);
+		return 0;
+	}
+	r = verify_load_keys(opts ? opts->public_keys : NULL, &keys);
+	if (!r)
+		r = verify_image_signature(s, repo, digest, keys, ref);
+	cosign_keys_free(keys);
+	return r;
+}
+
+/* ---- public API ---- */
+
+struct named_ref {
+	char ref[1100], repo[800];
+};
+
+static int name_ref(const char *what, struct named_ref *out)
+{
+	struct sonde_image_ref r;
+	int err = sonde_image_ref_parse(what, &r);
+
+	if (!err)
+		err = sonde_image_ref_format(&r, out->ref, sizeof(out->ref));
+	if (!err)
+		err = sonde_image_ref_repository(&r, out->repo, sizeof(out->repo));
+	return err;
+}
+
+int sonde_image_verify(struct sonde_image_store *store, const char *what, const char *const *public_keys,
+                       char digest_out[72])
+{
+	struct oci_descriptor *tags = NULL;
+	struct cosign_keys *keys = NULL;
+	const struct oci_descriptor *d;
+	struct oci_store *s = NULL;
+	struct named_ref n;
+	char digest[OCI_DIGEST_LEN] = "";
+	size_t ntags = 0;
+	int r;
+
+	r = name_ref(what, &n);
+	if (r)
+		return r;
+	/* Read-only: verifying never writes, and works on a store another
+	 * process is writing to. */
+	r = oci_store_open(sonde_image_store_dir(store), OCI_STORE_READ_ONLY, &s);
+	if (r)
+		return r;
+	r = oci_store_tags(s, &tags, &ntags);
+	if (r)
+		goto out;
+	d = find_tag(tags, ntags, n.ref);
+	if (!d) {
+		sonde_err("%s: not in the store %s (pull it first)", n.ref, sonde_image_store_dir(store));
+		r = -ENOENT;
+		goto out;
+	}
+	snprintf(digest, sizeof(digest), "%s", d->digest);
+	r = verify_load_keys(public_keys, &keys);
+	if (!r)
+		r = verify_image_signature(s, n.repo, digest, keys, n.ref);
+	if (!r && digest_out)
+		snprintf(digest_out, 72, "%s", digest);
+out:
+	cosign_keys_free(keys);
+	oci_store_tags_free(tags, ntags);
+	oci_store_close(s);
+	return r;
+}
+
+int sonde_image_check_allowed(const char *what, const char *digest, const char *const *allowed)
+{
+	struct named_ref n;
+	int r = name_ref(what, &n);
+
+	return r ? r : verify_allowed(n.ref, n.repo, digest ? digest : "", allowed);
 }

@@ -35,4 +35,12 @@ int verify_load_keys(const char *const *specs, struct cosign_keys **out);
  * ending in '*' (without the '*'). 0 or -EPERM (logged, listing the entries). */
 int verify_allowed(const char *ref, const char *repo, const char *digest, const char *const *allowed);
 
+struct sonde_image_source_opts;
+/* What sonde_image_load checks on an image resolved from the store, before
+ * anything is loaded: allowed-gadgets, then the signature with
+ * opts->public_keys (or the one warning of opts->skip_verify). ref is the
+ * normalised reference, repo its repository, digest the index digest. */
+int verify_admit(struct oci_store *s, const char *ref, const char *repo, const char *digest,
+                 const struct sonde_image_source_opts *opts);
+
 #endif
