@@ -7,6 +7,8 @@ int cmd_version(int argc, char **argv);
 int cmd_list_containers(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+/* sonde image verify (image_verify.c) */
+int cmd_image_verify(int argc, char **argv);
 /* The hidden helper of the completion scripts. */
 int cmd_complete(int argc, char **argv);
 

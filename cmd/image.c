@@ -13,7 +13,8 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
-	{0},
+    {"verify", cmd_image_verify, "verify an image's signature from the local store"},
+    {0},
 };
 
 static void image_usage(FILE *out)
