@@ -68,50 +68,64 @@ static bool key_type_supported(const EVP_PKEY *key)
 	return EVP_PKEY_is_a(key, "EC") || EVP_PKEY_is_a(key, "RSA") || EVP_PKEY_is_a(key, "ED25519");
 }
 
+#define PEM_BEGIN     "-----BEGIN "
+#define PEM_BEGIN_KEY "-----BEGIN PUBLIC KEY-----"
+
+/* Each block is parsed on its own: OpenSSL's error queue after a read
+ * loop does not tell "end of text" from "a block that did not parse". */
 int cosign_keys_add_pem(struct cosign_keys *k, const char *pem, size_t len, const char *what)
 {
-	BIO *bio;
+	const char *p = pem, *end = pem + len;
 	size_t before = k->n;
 	int r = 0;
 
-	if (len > COSIGN_MAX_KEY_FILE || len > INT32_MAX) {
+	if (len > COSIGN_MAX_KEY_FILE) {
 		sonde_err("public key %s: larger than %u bytes", what, COSIGN_MAX_KEY_FILE);
 		return -EFBIG;
 	}
-	bio = BIO_new_mem_buf(pem, (int)len);
-	if (!bio)
-		return -ENOMEM;
-	for (;;) {
-		EVP_PKEY *key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
-		if (!key)
-			break;
-		if (!key_type_supported(key)) {
-			sonde_err("public key %s: a %s key; cosign keys are ECDSA, RSA or ed25519", what,
-			          EVP_PKEY_get0_type_name(key));
-			EVP_PKEY_free(key);
+	while (!r && (p = memmem(p, (size_t)(end - p), PEM_BEGIN, strlen(PEM_BEGIN)))) {
+		size_t rest = (size_t)(end - p);
+		EVP_PKEY *key = NULL;
+		BIO *bio;
+
+		if (rest < strlen(PEM_BEGIN_KEY) || memcmp(p, PEM_BEGIN_KEY, strlen(PEM_BEGIN_KEY))) {
+			const char *name = p + strlen(PEM_BEGIN);
+			int n = 0;
+			while (name + n < end && n < 40 && name[n] != '-' && name[n] != '\n')
+				n++;
+			sonde_err(
+			    "public key %s: holds a \"%.*s\" block; --public-keys takes PUBLIC KEY blocks",
+			    what, n, name);
 			r = -EINVAL;
 			break;
 		}
-		r = keys_push(k, key);
-		if (r) {
-			EVP_PKEY_free(key);
-			sonde_err("cosign: out of memory");
+		bio = BIO_new_mem_buf(p, (int)rest);
+		if (!bio) {
+			r = -ENOMEM;
 			break;
 		}
+		key = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+		ERR_clear_error();
+		if (!key) {
+			sonde_err("public key %s: a PUBLIC KEY block that is not a valid PKIX public key",
+			          what);
+			r = -EINVAL;
+		} else if (!key_type_supported(key)) {
+			sonde_err("public key %s: a %s key; cosign keys are ECDSA, RSA or ed25519", what,
+			          EVP_PKEY_get0_type_name(key));
+			r = -EINVAL;
+		} else if (keys_push(k, key)) {
+			sonde_err("cosign: out of memory");
+			r = -ENOMEM;
+		} else {
+			key = NULL;
+		}
+		EVP_PKEY_free(key);
+		p += strlen(PEM_BEGIN_KEY);
 	}
-	/* The loop ends on "no start line" at the end of the text; a block
-	 * that started but did not parse leaves another error behind. */
-	unsigned long e = ERR_peek_last_error();
-	if (!r && e && ERR_GET_REASON(e) != PEM_R_NO_START_LINE) {
-		char buf[256];
-		ERR_error_string_n(e, buf, sizeof(buf));
-		sonde_err("public key %s: not a valid PEM public key (%s)", what, buf);
-		r = -EINVAL;
-	}
-	ERR_clear_error();
-	BIO_free(bio);
 	if (!r && k->n == before) {
-		sonde_err("public key %s: no \"-----BEGIN PUBLIC KEY-----\" block in it", what);
+		sonde_err("public key %s: no \"%s\" block in it", what, PEM_BEGIN_KEY);
 		r = -EINVAL;
 	}
 	return r;
@@ -137,10 +151,12 @@ int cosign_keys_add(struct cosign_keys *k, const char *spec)
 		fclose(f);
 		return -ENOMEM;
 	}
+	errno = 0;
 	len = fread(buf, 1, COSIGN_MAX_KEY_FILE + 1, f);
+	buf[len < COSIGN_MAX_KEY_FILE ? len : COSIGN_MAX_KEY_FILE] = 0;
 	if (ferror(f)) {
-		r = -EIO;
-		sonde_err("public key %s: read error", spec);
+		r = errno ? -errno : -EIO;
+		sonde_err("public key %s: %s", spec, strerror(-r));
 	} else {
 		r = cosign_keys_add_pem(k, buf, len, spec);
 	}

@@ -306,7 +306,7 @@ int sonde_image_verify(struct sonde_image_store *store, const char *what, const 
 	struct oci_descriptor *tags = NULL;
 	struct cosign_keys *keys = NULL;
 	const struct oci_descriptor *d;
-	struct oci_store *s = NULL;
+	struct oci_store *s;
 	struct named_ref n;
 	char digest[OCI_DIGEST_LEN] = "";
 	size_t ntags = 0;
@@ -315,11 +315,7 @@ int sonde_image_verify(struct sonde_image_store *store, const char *what, const 
 	r = name_ref(what, &n);
 	if (r)
 		return r;
-	/* Read-only: verifying never writes, and works on a store another
-	 * process is writing to. */
-	r = oci_store_open(sonde_image_store_dir(store), OCI_STORE_READ_ONLY, &s);
-	if (r)
-		return r;
+	s = oci_store_of(store);
 	r = oci_store_tags(s, &tags, &ntags);
 	if (r)
 		goto out;
@@ -338,7 +334,6 @@ int sonde_image_verify(struct sonde_image_store *store, const char *what, const 
 out:
 	cosign_keys_free(keys);
 	oci_store_tags_free(tags, ntags);
-	oci_store_close(s);
 	return r;
 }
 
