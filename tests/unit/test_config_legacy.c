@@ -146,4 +146,31 @@ static void test_current_keys_win(void)
 	gadget_close(&r);
 }
 
-TEST_MAIN(TEST(test_structs_and_ebpf_params), TEST(test_current_keys_win))
+/* v0.28's snapshotters bind a struct to their DataSource the same way. */
+static void test_snapshotter(void)
+{
+	static const char yaml[] = "snapshotters:\n"
+	                           "  processes:\n"
+	                           "    structName: gadget_process\n"
+	                           "structs:\n"
+	                           "  gadget_process:\n"
+	                           "    fields:\n"
+	                           "    - name: comm\n"
+	                           "      description: Command of the process\n"
+	                           "      attributes: {width: 21, ellipsis: middle}\n";
+	const struct sonde_gadget_image *g = sonde_builtin_gadget("snapshot_process");
+	struct gadget_run r;
+	struct sonde_ds *ds;
+
+	REQUIRE(g && g->nlayers == 1);
+	capture_reset();
+	REQUIRE(gadget_open(&r, "snapshot_v028", g->layers[0].data, g->layers[0].len, yaml) == 0);
+	ds = sonde_gadget_ds(r.ctx, "processes");
+	REQUIRE(ds);
+	expect_ann(ds, "comm", "columns.width", "21");
+	expect_ann(ds, "comm", "columns.ellipsis", "middle");
+	expect_ann(ds, "comm", "description", "Command of the process");
+	gadget_close(&r);
+}
+
+TEST_MAIN(TEST(test_structs_and_ebpf_params), TEST(test_current_keys_win), TEST(test_snapshotter))
