@@ -69,32 +69,49 @@ static void tag(struct oci_store *s, const char *ref, const char *mt, const char
 		abort();
 }
 
-/* The image as `ig image build` lays it out: index → manifest → gadget.yaml + eBPF layer. */
-static void put_gadget(void)
+/* The image as `ig image build` lays it out: index → manifest → gadget.yaml
+ * + eBPF layer. v0.28's builder wrote manifests without mediaType nor
+ * artifactType (and no builder version); `yaml` NULL: the built-in's. */
+static void put_gadget_as(const char *ref, const char *yaml_text, bool v028, char digest[OCI_DIGEST_LEN])
 {
 	struct oci_store *s = open_store();
 	char cfg[OCI_DIGEST_LEN], layer[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN];
-	size_t olen, ylen;
-	void *obj = slurp(OBJ, &olen), *yaml = slurp(YAML, &ylen);
+	size_t olen, ylen = 0;
+	void *obj = slurp(OBJ, &olen), *yaml = yaml_text ? strdup(yaml_text) : slurp(YAML, &ylen);
 	int64_t msize, isize;
+	json_t *m;
 
+	if (yaml_text)
+		ylen = strlen(yaml_text);
 	if (oci_blob_put(s, yaml, ylen, cfg) || oci_blob_put(s, obj, olen, layer))
 		abort();
-	put_doc(s,
-	        json_pack("{s:i,s:s,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "mediaType",
-	                  OCI_MT_MANIFEST, "artifactType", GADGET_ARTIFACT_TYPE, "config", "mediaType",
-	                  GADGET_MT_CONFIG, "digest", cfg, "size", (json_int_t)ylen, "layers", "mediaType",
-	                  GADGET_MT_EBPF, "digest", layer, "size", (json_int_t)olen),
-	        man, &msize);
+	m = json_pack("{s:i}", "schemaVersion", 2);
+	if (!v028) {
+		json_object_set_new(m, "mediaType", json_string(OCI_MT_MANIFEST));
+		json_object_set_new(m, "artifactType", json_string(GADGET_ARTIFACT_TYPE));
+	}
+	json_object_set_new(m, "config",
+	                    json_pack("{s:s,s:s,s:I,s:{s:s}}", "mediaType", GADGET_MT_CONFIG, "digest", cfg,
+	                              "size", (json_int_t)ylen, "annotations", OCI_ANN_TITLE, "trace open"));
+	json_object_set_new(m, "layers",
+	                    json_pack("[{s:s,s:s,s:I}]", "mediaType", GADGET_MT_EBPF, "digest", layer, "size",
+	                              (json_int_t)olen));
+	json_object_set_new(m, "annotations", json_pack("{s:s}", OCI_ANN_TITLE, "trace open"));
+	put_doc(s, m, man, &msize);
 	put_doc(s,
 	        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2, "mediaType",
 	                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man, "size",
 	                  (json_int_t)msize, "platform", "architecture", oci_host_arch(), "os", "linux"),
-	        index_digest, &isize);
-	tag(s, REF, OCI_MT_INDEX, index_digest, isize);
+	        digest, &isize);
+	tag(s, ref, OCI_MT_INDEX, digest, isize);
 	free(obj);
 	free(yaml);
 	oci_store_close(s);
+}
+
+static void put_gadget(void)
+{
+	put_gadget_as(REF, NULL, false, index_digest);
 }
 
 static char *payload_for(const char *digest)
@@ -384,4 +401,98 @@ static void test_allowed_gadgets(void)
 	teardown();
 }
 
-TEST_MAIN(TEST(test_signed_runs), TEST(test_refused), TEST(test_allowed_gadgets))
+/* An image as upstream's v0.28 built and signed it: legacy gadget.yaml
+ * (tracers, structs with attributes, ebpfParams), manifest without media
+ * nor artifact type, cosign's legacy .sig tag. It runs unchanged, and its
+ * legacy metadata means what it meant. */
+static const char v028_yaml[] = "name: trace open\n"
+                                "description: trace open files\n"
+                                "tracers:\n"
+                                "  open:\n"
+                                "    mapName: events\n"
+                                "    structName: event\n"
+                                "structs:\n"
+                                "  event:\n"
+                                "    fields:\n"
+                                "    - name: fname\n"
+                                "      description: File name as given\n"
+                                "      attributes:\n"
+                                "        width: 40\n"
+                                "        minWidth: 24\n"
+                                "        ellipsis: start\n"
+                                "    - name: fd\n"
+                                "      attributes:\n"
+                                "        hidden: true\n"
+                                "ebpfParams:\n"
+                                "  targ_failed:\n"
+                                "    key: failed\n"
+                                "    defaultValue: \"false\"\n"
+                                "    description: Show only failed events\n";
+
+/* An annotation of an inspected field (keys have dots: no path lookup). */
+static const char *ann(json_t *field, const char *key)
+{
+	const char *v = json_string_value(json_object_get(json_object_get(field, "annotations"), key));
+
+	return v ? v : "";
+}
+
+static void test_v028_image(void)
+{
+	const char *insp[] = {"image",   "inspect", "localhost:5000/v028/trace_open:v0.28.0",
+	                      "--store", store,     "-o",
+	                      "json",    NULL};
+	char *payload, *out = NULL, *err = NULL;
+	json_t *doc, *ds, *field, *param;
+	size_t i;
+
+	setup();
+	/* the same REF, another image: index_digest now names it */
+	put_gadget_as(REF, v028_yaml, true, index_digest);
+	payload = payload_for(index_digest);
+	store_signature(payload, LEGACY);
+	CHECK(traced((const char *const[]){"--public-keys", pub_a, NULL}));
+
+	/* what the legacy keys mean, as the engine sees it */
+	put_gadget_as("localhost:5000/v028/trace_open:v0.28.0", v028_yaml, true, (char[OCI_DIGEST_LEN]){0});
+	REQUIRE(sonde_run_cmd(insp, &out, &err, 20000) == 0);
+	doc = json_loads(out, 0, NULL);
+	REQUIRE(doc);
+	field = NULL;
+	json_array_foreach(json_object_get(doc, "dataSources"), i, ds)
+	{
+		json_t *f;
+		size_t j;
+		if (strcmp(json_string_value(json_object_get(ds, "name")), "open"))
+			continue;
+		json_array_foreach(json_object_get(ds, "fields"), j, f)
+		{
+			const char *name = json_string_value(json_object_get(f, "fullName"));
+			if (!strcmp(name, "fname"))
+				field = f;
+			if (!strcmp(name, "fd"))
+				CHECK(json_is_true(json_object_get(f, "hidden")));
+		}
+	}
+	REQUIRE(field);
+	CHECK_STR(ann(field, "columns.width"), "40");
+	CHECK_STR(ann(field, "columns.minwidth"), "24");
+	CHECK_STR(ann(field, "columns.ellipsis"), "start");
+	CHECK_STR(ann(field, "description"), "File name as given");
+	param = NULL;
+	json_array_foreach(json_object_get(doc, "params"), i, field)
+	{
+		const char *key = json_string_value(json_object_get(field, "key"));
+		if (key && !strcmp(key, "failed"))
+			param = field;
+	}
+	CHECK(param &&
+	      !strcmp(json_string_value(json_object_get(param, "description")), "Show only failed events"));
+	json_decref(doc);
+	free(out);
+	free(err);
+	free(payload);
+	teardown();
+}
+
+TEST_MAIN(TEST(test_signed_runs), TEST(test_refused), TEST(test_allowed_gadgets), TEST(test_v028_image))
