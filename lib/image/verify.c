@@ -219,10 +219,10 @@ int verify_image_signature(struct oci_store *s, const char *repo, const char *di
 		return 0;
 	}
 	if (!v.found)
-		sonde_err("%s is not signed: no cosign signature for %s in the store (tags %s, %s); pull it "
-		          "with its signature, pass --public-keys for the key that signed it, or "
-		          "--verify-image=false to run it unverified",
-		          what, digest, legacy, referrers);
+		sonde_err(
+		    "%s is not signed: the store has no cosign signature of %.19s… (tag %s:sha256-…[.sig]); "
+		    "pull it with its signature, or pass --verify-image=false to run it unverified",
+		    what, digest, repo);
 	else if (v.err == -EKEYREJECTED)
 		sonde_err("%s: signature verification failed: %zu signature(s) found, none made by the given "
 		          "public key(s) (--public-keys)",
