@@ -160,10 +160,33 @@ static const struct oci_descriptor *find_tag(const struct oci_descriptor *tags, 
 	return NULL;
 }
 
+/* Signature manifests already tried (a store may name one several ways). */
+struct seen {
+	char digests[16][OCI_DIGEST_LEN];
+	size_t n;
+};
+
+static bool seen_before(struct seen *seen, const char *digest)
+{
+	for (size_t i = 0; i < seen->n; i++)
+		if (!strcmp(seen->digests[i], digest))
+			return true;
+	if (seen->n < sizeof(seen->digests) / sizeof(seen->digests[0]))
+		snprintf(seen->digests[seen->n++], OCI_DIGEST_LEN, "%s", digest);
+	return false;
+}
+
+static void check_manifest_once(struct oci_store *s, struct seen *seen, const char *mdigest,
+                                const char *digest, const struct cosign_keys *keys, struct verdict *v)
+{
+	if (v->err && !seen_before(seen, mdigest))
+		check_signature_manifest(s, mdigest, digest, keys, v);
+}
+
 /* The OCI 1.1 tag schema: an index listing the referrers of the image; the
  * cosign signatures are the entries with cosign's artifact type. */
-static void check_referrers(struct oci_store *s, const struct oci_descriptor *d, const char *image_digest,
-                            const struct cosign_keys *keys, struct verdict *v)
+static void check_referrers(struct oci_store *s, struct seen *seen, const struct oci_descriptor *d,
+                            const char *image_digest, const struct cosign_keys *keys, struct verdict *v)
 {
 	struct oci_index idx = {0};
 	void *doc = NULL;
@@ -178,8 +201,26 @@ static void check_referrers(struct oci_store *s, const struct oci_descriptor *d,
 	free(doc);
 	for (size_t i = 0; i < idx.nmanifests && v->err; i++)
 		if (!strcmp(idx.manifests[i].artifact_type, COSIGN_ARTIFACT_SIG))
-			check_signature_manifest(s, idx.manifests[i].digest, image_digest, keys, v);
+			check_manifest_once(s, seen, idx.manifests[i].digest, image_digest, keys, v);
 	oci_index_clear(&idx);
+}
+
+/* A tagged cosign referrer (artifactType on its descriptor) whose subject is
+ * the image: what a registry's referrers API would list. */
+static bool is_referrer_of(struct oci_store *s, const struct oci_descriptor *d, const char *digest)
+{
+	struct oci_manifest m = {0};
+	void *doc = NULL;
+	size_t len;
+	bool yes;
+
+	if (strcmp(d->artifact_type, COSIGN_ARTIFACT_SIG) || strcmp(d->media_type, OCI_MT_MANIFEST) ||
+	    oci_blob_read(s, d->digest, OCI_MAX_DOCUMENT, &doc, &len))
+		return false;
+	yes = !oci_manifest_parse(doc, len, &m) && m.subject && !strcmp(m.subject->digest, digest);
+	oci_manifest_clear(&m);
+	free(doc);
+	return yes;
 }
 
 int verify_image_signature(struct oci_store *s, const char *repo, const char *digest,
@@ -189,6 +230,7 @@ int verify_image_signature(struct oci_store *s, const char *repo, const char *di
 	struct oci_descriptor *tags = NULL;
 	const struct oci_descriptor *d;
 	struct verdict v = {.err = -ENOENT};
+	struct seen seen = {.n = 0};
 	size_t ntags = 0;
 	int r;
 
@@ -206,12 +248,24 @@ int verify_image_signature(struct oci_store *s, const char *repo, const char *di
 	r = oci_store_tags(s, &tags, &ntags);
 	if (r)
 		return r;
-	d = find_tag(tags, ntags, legacy);
-	if (d)
-		check_signature_manifest(s, d->digest, digest, keys, &v);
-	d = find_tag(tags, ntags, referrers);
-	if (d && v.err)
-		check_referrers(s, d, digest, keys, &v);
+	/* Sonde tags signatures under the image's repository; ig's store
+	 * (and archives it exports) has the bare tags "sha256-<hex>[.sig]":
+	 * the digest alone names the image, so both are the same signature. */
+	const char *legacy_tags[] = {legacy, legacy + strlen(repo) + 1};
+	const char *referrers_tags[] = {referrers, referrers + strlen(repo) + 1};
+	for (size_t i = 0; i < 2; i++) {
+		d = find_tag(tags, ntags, legacy_tags[i]);
+		if (d)
+			check_manifest_once(s, &seen, d->digest, digest, keys, &v);
+	}
+	for (size_t i = 0; i < 2 && v.err; i++) {
+		d = find_tag(tags, ntags, referrers_tags[i]);
+		if (d && !seen_before(&seen, d->digest))
+			check_referrers(s, &seen, d, digest, keys, &v);
+	}
+	for (size_t i = 0; i < ntags && v.err; i++)
+		if (is_referrer_of(s, &tags[i], digest))
+			check_manifest_once(s, &seen, tags[i].digest, digest, keys, &v);
 	oci_store_tags_free(tags, ntags);
 
 	if (!v.err) {

@@ -183,7 +183,11 @@ static void put_signature_manifest(struct oci_store *s, const char *payload, con
 	put_doc(s, m, digest, size);
 }
 
-enum format { LEGACY, REFERRER };
+/* LEGACY and REFERRER as Sonde's registry client tags them (under the
+ * image's repository); the BARE_ forms as ig's own store and archives have
+ * them ("sha256-<hex>[.sig]"); TAGGED_REFERRER: a referrer manifest under
+ * some tag of its own, found by its subject. */
+enum format { LEGACY, REFERRER, BARE_LEGACY, BARE_REFERRER, TAGGED_REFERRER };
 
 static void store_signature(const char *repo, const char *image_digest, const char *payload,
                             const char *sig_b64, enum format fmt)
@@ -192,11 +196,16 @@ static void store_signature(const char *repo, const char *image_digest, const ch
 	char ref[600], man[OCI_DIGEST_LEN], idx[OCI_DIGEST_LEN];
 	int64_t msize, isize;
 
-	if (fmt == LEGACY) {
+	bool bare = fmt == BARE_LEGACY || fmt == BARE_REFERRER;
+
+	if (fmt == LEGACY || fmt == BARE_LEGACY) {
 		put_signature_manifest(s, payload, sig_b64, NULL, man, &msize);
 		if (verify_legacy_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, ref, OCI_MT_MANIFEST, man, msize, NULL);
+		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_MANIFEST, man, msize, NULL);
+	} else if (fmt == TAGGED_REFERRER) {
+		put_signature_manifest(s, payload, sig_b64, image_digest, man, &msize);
+		tag(s, REPO ":some-referrer", OCI_MT_MANIFEST, man, msize, COSIGN_ARTIFACT_SIG);
 	} else {
 		put_signature_manifest(s, payload, sig_b64, image_digest, man, &msize);
 		put_doc(s,
@@ -206,7 +215,7 @@ static void store_signature(const char *repo, const char *image_digest, const ch
 		        idx, &isize);
 		if (verify_referrers_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, ref, OCI_MT_INDEX, idx, isize, NULL);
+		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_INDEX, idx, isize, NULL);
 	}
 	oci_store_close(s);
 }
@@ -228,8 +237,11 @@ static void drop_signatures(void)
 
 	verify_legacy_tag(REPO, index_digest, ref, sizeof(ref));
 	untag_if_present(s, ref);
+	untag_if_present(s, ref + strlen(REPO) + 1);
 	verify_referrers_tag(REPO, index_digest, ref, sizeof(ref));
 	untag_if_present(s, ref);
+	untag_if_present(s, ref + strlen(REPO) + 1);
+	untag_if_present(s, REPO ":some-referrer");
 	oci_store_close(s);
 }
 
@@ -349,6 +361,28 @@ static void test_referrer_signature(void)
 	free(payload);
 	free(sig);
 	drop_signatures();
+}
+
+/* ig's store names signatures by digest alone; a referrer may sit under
+ * any tag: all are found. */
+static void test_store_layouts(void)
+{
+	const enum format formats[] = {BARE_LEGACY, BARE_REFERRER, TAGGED_REFERRER};
+	char *payload, *sig;
+
+	setup();
+	payload = simple_signing_payload(index_digest, "cosign container image signature");
+	sig = sign(key_a, payload, false);
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++) {
+		drop_signatures();
+		CHECK_INT(verify_with((const char *const[]){pub_a, NULL}), -ENOENT);
+		store_signature(REPO, index_digest, payload, sig, formats[i]);
+		CHECK_INT(verify_with((const char *const[]){pub_a, NULL}), 0);
+		CHECK_INT(verify_with((const char *const[]){pub_b, NULL}), -EKEYREJECTED);
+	}
+	drop_signatures();
+	free(payload);
+	free(sig);
 }
 
 static void test_tampered_payload(void)
@@ -498,5 +532,6 @@ static void test_cleanup(void)
 		test_rm_tree(dir, "/tmp/sonde-verify.");
 }
 
-TEST_MAIN(TEST(test_legacy_signature), TEST(test_referrer_signature), TEST(test_tampered_payload),
-          TEST(test_unsigned), TEST(test_admit), TEST(test_allowed_gadgets), TEST(test_cleanup))
+TEST_MAIN(TEST(test_legacy_signature), TEST(test_referrer_signature), TEST(test_store_layouts),
+          TEST(test_tampered_payload), TEST(test_unsigned), TEST(test_admit), TEST(test_allowed_gadgets),
+          TEST(test_cleanup))
