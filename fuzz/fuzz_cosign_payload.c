@@ -4,7 +4,8 @@
  * signature annotation and PEM public keys given on the command line.
  *
  * Input: the payload, checked against a fixed digest and against the digest
- * it names itself; the same bytes as a base64 signature and as PEM text.
+ * it names itself; the same bytes as a sigstore bundle (DSSE envelope) and
+ * in-toto statement, as a base64 signature and as PEM text.
  * Oracle: an accepted payload names exactly the digest it was checked
  * against, with cosign's payload type. */
 #include <errno.h>
@@ -54,6 +55,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			check_accepted(data, len, copy);
 		free(copy);
 		json_decref(doc);
+	}
+
+	/* the same bytes as a sigstore bundle and as its in-toto statement */
+	{
+		struct cosign_dsse dsse;
+		if (!cosign_bundle_parse(data, len, &dsse, err, sizeof(err))) {
+			FUZZ_CHECK(dsse.sig && dsse.signed_data && dsse.signed_len > dsse.plen);
+			FUZZ_CHECK(
+			    !memcmp(dsse.signed_data + dsse.signed_len - dsse.plen, dsse.payload, dsse.plen));
+			if (!cosign_statement_check(dsse.payload, dsse.plen, fixed, err, sizeof(err)))
+				FUZZ_CHECK(memmem(dsse.payload, dsse.plen, fixed + 7, 64));
+			cosign_dsse_clear(&dsse);
+		}
+		if (!cosign_statement_check(data, len, fixed, err, sizeof(err)))
+			FUZZ_CHECK(memmem(data, len, fixed + 7, 64));
 	}
 
 	text = fuzz_cstring(data, len);

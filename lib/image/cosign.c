@@ -257,3 +257,111 @@ int cosign_payload_check(const void *payload, size_t len, const char *digest, ch
 	json_decref(doc);
 	return r;
 }
+
+/* ---- sigstore bundles ---- */
+
+void cosign_dsse_clear(struct cosign_dsse *d)
+{
+	free(d->sig);
+	free(d->signed_data);
+	free(d->payload);
+	memset(d, 0, sizeof(*d));
+}
+
+/* protobuf JSON accepts both the JSON and the proto field name. */
+static json_t *pb_get(const json_t *o, const char *json_name, const char *proto_name)
+{
+	json_t *v = json_object_get(o, json_name);
+
+	return v ? v : json_object_get(o, proto_name);
+}
+
+/* DSSE's pre-authentication encoding: "DSSEv1 <len> <type> <len> <body>". */
+static int dsse_pae(const char *type, const unsigned char *body, size_t blen, unsigned char **out,
+                    size_t *len)
+{
+	char head[512];
+	int n = snprintf(head, sizeof(head), "DSSEv1 %zu %s %zu ", strlen(type), type, blen);
+
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -EBADMSG;
+	*out = malloc((size_t)n + blen + 1);
+	if (!*out)
+		return -ENOMEM;
+	memcpy(*out, head, (size_t)n);
+	memcpy(*out + n, body, blen);
+	*len = (size_t)n + blen;
+	return 0;
+}
+
+int cosign_bundle_parse(const void *data, size_t len, struct cosign_dsse *out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *doc, *env, *sigs;
+	const char *payload, *type, *sig;
+	int r = -EBADMSG;
+
+	memset(out, 0, sizeof(*out));
+	if (len > COSIGN_MAX_PAYLOAD) {
+		snprintf(err, errlen, "bundle larger than %u bytes", COSIGN_MAX_PAYLOAD);
+		return -EBADMSG;
+	}
+	doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!doc) {
+		snprintf(err, errlen, "bundle is not JSON: %s", jerr.text);
+		return -EBADMSG;
+	}
+	env = pb_get(doc, "dsseEnvelope", "dsse_envelope");
+	sigs = json_object_get(env, "signatures");
+	payload = json_string_value(json_object_get(env, "payload"));
+	type = json_string_value(pb_get(env, "payloadType", "payload_type"));
+	sig = json_string_value(json_object_get(json_array_get(sigs, 0), "sig"));
+	if (!json_is_object(env))
+		snprintf(err, errlen, "bundle has no DSSE envelope");
+	else if (json_array_size(sigs) != 1)
+		snprintf(err, errlen, "DSSE envelope has %zu signatures, not one", json_array_size(sigs));
+	else if (!payload || !type || !sig)
+		snprintf(err, errlen, "DSSE envelope lacks its payload, payloadType or sig");
+	else if (cosign_base64_decode(payload, &out->payload, &out->plen) ||
+	         cosign_base64_decode(sig, &out->sig, &out->siglen))
+		snprintf(err, errlen, "DSSE payload or signature is not base64");
+	else if ((r = dsse_pae(type, out->payload, out->plen, &out->signed_data, &out->signed_len)))
+		snprintf(err, errlen, "DSSE payloadType too long");
+	json_decref(doc);
+	if (r) {
+		cosign_dsse_clear(out);
+		return r == -ENOMEM ? r : -EBADMSG;
+	}
+	return 0;
+}
+
+int cosign_statement_check(const void *payload, size_t len, const char *digest, char *err, size_t errlen)
+{
+	const char *colon = strchr(digest, ':');
+	json_t *doc, *subject, *digests, *v;
+	const char *alg;
+	int r = -EBADMSG;
+
+	doc = json_loadb(payload, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!doc) {
+		snprintf(err, errlen, "statement is not JSON");
+		return -EBADMSG;
+	}
+	subject = json_array_get(json_object_get(doc, "subject"), 0);
+	digests = json_object_get(subject, "digest");
+	if (!json_is_object(digests)) {
+		snprintf(err, errlen, "statement has no subject digest");
+	} else {
+		json_object_foreach(digests, alg, v)
+		{
+			const char *value = json_string_value(v);
+			if (colon && value && strlen(alg) == (size_t)(colon - digest) &&
+			    !strncmp(alg, digest, (size_t)(colon - digest)) && !strcmp(value, colon + 1))
+				r = 0;
+		}
+		if (r)
+			snprintf(err, errlen, "statement's subject is not this image (%s)", digest);
+	}
+	json_decref(doc);
+	return r;
+}

@@ -39,4 +39,25 @@ int cosign_verify_signature(const struct cosign_keys *k, const void *payload, si
  * reason in err. */
 int cosign_payload_check(const void *payload, size_t len, const char *digest, char *err, size_t errlen);
 
+/* ---- sigstore bundles (cosign sign --new-bundle-format) ---- */
+#define COSIGN_MT_BUNDLE "application/vnd.dev.sigstore.bundle.v0.3+json"
+
+/* What a bundle's DSSE envelope signs and says. */
+struct cosign_dsse {
+	unsigned char *sig; /* the one signature */
+	size_t siglen;
+	unsigned char *signed_data; /* PAE(payloadType, payload): what sig signs */
+	size_t signed_len;
+	unsigned char *payload; /* the in-toto statement */
+	size_t plen;
+};
+/* Reads a sigstore bundle (protobuf JSON) whose DSSE envelope has exactly
+ * one signature. 0, or -EBADMSG with a reason in err. */
+int cosign_bundle_parse(const void *data, size_t len, struct cosign_dsse *out, char *err, size_t errlen);
+void cosign_dsse_clear(struct cosign_dsse *d);
+/* The in-toto statement of a verified bundle: its first subject must name
+ * digest ("sha256:<hex>" equal to "<alg>:<value>" of one of its digests).
+ * 0, or -EBADMSG with a reason in err. */
+int cosign_statement_check(const void *payload, size_t len, const char *digest, char *err, size_t errlen);
+
 #endif

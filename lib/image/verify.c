@@ -90,63 +90,104 @@ static void fail(struct verdict *v, int err, const char *fmt, ...)
 	sonde_debug("verify: %s", v->reason);
 }
 
-/* One cosign signature manifest: exactly one simple-signing layer whose
- * annotation holds the signature and whose blob is the payload. */
-static void check_signature_manifest(struct oci_store *s, const char *mdigest, const char *image_digest,
-                                     const struct cosign_keys *keys, struct verdict *v)
+/* A cosign simple-signing layer: the signature in its annotation, the
+ * payload its blob. */
+static void check_simple_signing(struct oci_store *s, const char *mdigest, const struct oci_descriptor *layer,
+                                 const char *image_digest, const struct cosign_keys *keys, struct verdict *v)
 {
-	struct oci_manifest m = {0};
-	void *doc = NULL, *payload = NULL;
-	size_t doclen, plen, siglen;
+	void *payload = NULL;
 	unsigned char *sig = NULL;
-	const char *sig_b64;
+	size_t plen, siglen;
+	const char *sig_b64 = oci_descriptor_annotation(layer, COSIGN_ANN_SIGNATURE);
 	char why[256];
-	int r;
 
-	v->found++;
-	r = oci_blob_read(s, mdigest, OCI_MAX_DOCUMENT, &doc, &doclen);
-	if (r) {
-		fail(v, -EBADMSG, "signature manifest %.19s… cannot be read from the store", mdigest);
-		return;
-	}
-	r = oci_manifest_parse(doc, doclen, &m);
-	free(doc);
-	if (r) {
-		fail(v, -EBADMSG, "signature manifest %.19s… is not an OCI manifest", mdigest);
-		return;
-	}
-	if (m.nlayers != 1 || strcmp(m.layers[0].media_type, COSIGN_MT_SIMPLESIGN)) {
-		fail(v, -EBADMSG, "signature manifest %.19s… must have one layer of type %s", mdigest,
-		     COSIGN_MT_SIMPLESIGN);
-		goto out;
-	}
-	sig_b64 = oci_descriptor_annotation(&m.layers[0], COSIGN_ANN_SIGNATURE);
 	if (!sig_b64 || cosign_base64_decode(sig_b64, &sig, &siglen)) {
 		fail(v, -EBADMSG, "signature manifest %.19s… has no base64 %s annotation", mdigest,
 		     COSIGN_ANN_SIGNATURE);
-		goto out;
+		return;
 	}
-	if (m.layers[0].size < 0 || (uint64_t)m.layers[0].size > OCI_MAX_DOCUMENT ||
-	    oci_blob_read(s, m.layers[0].digest, OCI_MAX_DOCUMENT, &payload, &plen)) {
+	if (layer->size < 0 || (uint64_t)layer->size > OCI_MAX_DOCUMENT ||
+	    oci_blob_read(s, layer->digest, OCI_MAX_DOCUMENT, &payload, &plen)) {
 		fail(v, -EBADMSG, "the payload of signature manifest %.19s… is missing or damaged", mdigest);
-		goto out;
-	}
-	if (cosign_verify_signature(keys, payload, plen, sig, siglen)) {
+	} else if (cosign_verify_signature(keys, payload, plen, sig, siglen)) {
 		v->rejected++;
 		fail(v, -EKEYREJECTED, "signature %.19s… was not made by any of the %zu public key(s)",
 		     mdigest, cosign_keys_count(keys));
-		goto out;
+	} else if (cosign_payload_check(payload, plen, image_digest, why, sizeof(why))) {
+		/* parsed only now: until the signature verified, the payload
+		 * was attacker-controlled */
+		fail(v, -EBADMSG, "signed payload %.19s… rejected: %s", layer->digest, why);
+	} else {
+		v->err = 0;
 	}
-	/* Only a payload whose signature verified is parsed: its content is
-	 * attacker-controlled until then. */
-	if (cosign_payload_check(payload, plen, image_digest, why, sizeof(why))) {
-		fail(v, -EBADMSG, "signed payload %.19s… rejected: %s", m.layers[0].digest, why);
-		goto out;
-	}
-	v->err = 0;
-out:
 	free(sig);
 	free(payload);
+}
+
+/* A sigstore bundle layer: a DSSE envelope over an in-toto statement. */
+static void check_bundle(struct oci_store *s, const char *mdigest, const struct oci_descriptor *layer,
+                         const char *image_digest, const struct cosign_keys *keys, struct verdict *v)
+{
+	struct cosign_dsse dsse = {0};
+	void *data = NULL;
+	size_t len;
+	char why[256];
+
+	if (layer->size < 0 || (uint64_t)layer->size > OCI_MAX_DOCUMENT ||
+	    oci_blob_read(s, layer->digest, OCI_MAX_DOCUMENT, &data, &len)) {
+		fail(v, -EBADMSG, "the bundle of signature manifest %.19s… is missing or damaged", mdigest);
+	} else if (cosign_bundle_parse(data, len, &dsse, why, sizeof(why))) {
+		fail(v, -EBADMSG, "bundle %.19s… is malformed: %s", layer->digest, why);
+	} else if (cosign_verify_signature(keys, dsse.signed_data, dsse.signed_len, dsse.sig, dsse.siglen)) {
+		v->rejected++;
+		fail(v, -EKEYREJECTED, "bundle %.19s… was not signed by any of the %zu public key(s)",
+		     layer->digest, cosign_keys_count(keys));
+	} else if (cosign_statement_check(dsse.payload, dsse.plen, image_digest, why, sizeof(why))) {
+		fail(v, -EBADMSG, "signed bundle %.19s… rejected: %s", layer->digest, why);
+	} else {
+		v->err = 0;
+	}
+	cosign_dsse_clear(&dsse);
+	free(data);
+}
+
+/* One signature manifest: exactly one simple-signing layer (cosign's
+ * legacy and OCI 1.1 formats) or a sigstore bundle layer. A manifest that
+ * is neither is an error where a signature must be (`strict`: the legacy
+ * tag) and skipped among referrers (SBOMs, attestations, notation). */
+static void check_signature_manifest(struct oci_store *s, const char *mdigest, const char *image_digest,
+                                     const struct cosign_keys *keys, struct verdict *v, bool strict)
+{
+	struct oci_manifest m = {0};
+	const struct oci_descriptor *bundle = NULL;
+	void *doc = NULL;
+	size_t doclen;
+
+	if (oci_blob_read(s, mdigest, OCI_MAX_DOCUMENT, &doc, &doclen) ||
+	    oci_manifest_parse(doc, doclen, &m)) {
+		free(doc);
+		if (strict) {
+			v->found++;
+			fail(v, -EBADMSG, "signature manifest %.19s… is missing or not an OCI manifest",
+			     mdigest);
+		}
+		return;
+	}
+	free(doc);
+	for (size_t i = 0; i < m.nlayers; i++)
+		if (!strcmp(m.layers[i].media_type, COSIGN_MT_BUNDLE))
+			bundle = &m.layers[i];
+	if (m.nlayers == 1 && !strcmp(m.layers[0].media_type, COSIGN_MT_SIMPLESIGN)) {
+		v->found++;
+		check_simple_signing(s, mdigest, &m.layers[0], image_digest, keys, v);
+	} else if (bundle && !strict) {
+		v->found++;
+		check_bundle(s, mdigest, bundle, image_digest, keys, v);
+	} else if (strict) {
+		v->found++;
+		fail(v, -EBADMSG, "signature manifest %.19s… must have one layer of type %s", mdigest,
+		     COSIGN_MT_SIMPLESIGN);
+	}
 	oci_manifest_clear(&m);
 }
 
@@ -162,7 +203,7 @@ static const struct oci_descriptor *find_tag(const struct oci_descriptor *tags, 
 
 /* Signature manifests already tried (a store may name one several ways). */
 struct seen {
-	char digests[16][OCI_DIGEST_LEN];
+	char digests[32][OCI_DIGEST_LEN];
 	size_t n;
 };
 
@@ -177,14 +218,15 @@ static bool seen_before(struct seen *seen, const char *digest)
 }
 
 static void check_manifest_once(struct oci_store *s, struct seen *seen, const char *mdigest,
-                                const char *digest, const struct cosign_keys *keys, struct verdict *v)
+                                const char *digest, const struct cosign_keys *keys, struct verdict *v,
+                                bool strict)
 {
 	if (v->err && !seen_before(seen, mdigest))
-		check_signature_manifest(s, mdigest, digest, keys, v);
+		check_signature_manifest(s, mdigest, digest, keys, v, strict);
 }
 
-/* The OCI 1.1 tag schema: an index listing the referrers of the image; the
- * cosign signatures are the entries with cosign's artifact type. */
+/* The OCI 1.1 tag schema: an index listing the referrers of the image
+ * (cosign signatures, bundles, and whatever else refers to it). */
 static void check_referrers(struct oci_store *s, struct seen *seen, const struct oci_descriptor *d,
                             const char *image_digest, const struct cosign_keys *keys, struct verdict *v)
 {
@@ -200,13 +242,13 @@ static void check_referrers(struct oci_store *s, struct seen *seen, const struct
 	}
 	free(doc);
 	for (size_t i = 0; i < idx.nmanifests && v->err; i++)
-		if (!strcmp(idx.manifests[i].artifact_type, COSIGN_ARTIFACT_SIG))
-			check_manifest_once(s, seen, idx.manifests[i].digest, image_digest, keys, v);
+		if (!strcmp(idx.manifests[i].media_type, OCI_MT_MANIFEST))
+			check_manifest_once(s, seen, idx.manifests[i].digest, image_digest, keys, v, false);
 	oci_index_clear(&idx);
 }
 
-/* A tagged cosign referrer (artifactType on its descriptor) whose subject is
- * the image: what a registry's referrers API would list. */
+/* A tagged manifest whose subject is the image: what a registry's
+ * referrers API would list. */
 static bool is_referrer_of(struct oci_store *s, const struct oci_descriptor *d, const char *digest)
 {
 	struct oci_manifest m = {0};
@@ -214,7 +256,7 @@ static bool is_referrer_of(struct oci_store *s, const struct oci_descriptor *d, 
 	size_t len;
 	bool yes;
 
-	if (strcmp(d->artifact_type, COSIGN_ARTIFACT_SIG) || strcmp(d->media_type, OCI_MT_MANIFEST) ||
+	if (strcmp(d->media_type, OCI_MT_MANIFEST) ||
 	    oci_blob_read(s, d->digest, OCI_MAX_DOCUMENT, &doc, &len))
 		return false;
 	yes = !oci_manifest_parse(doc, len, &m) && m.subject && !strcmp(m.subject->digest, digest);
@@ -256,7 +298,7 @@ int verify_image_signature(struct oci_store *s, const char *repo, const char *di
 	for (size_t i = 0; i < 2; i++) {
 		d = find_tag(tags, ntags, legacy_tags[i]);
 		if (d)
-			check_manifest_once(s, &seen, d->digest, digest, keys, &v);
+			check_manifest_once(s, &seen, d->digest, digest, keys, &v, true);
 	}
 	for (size_t i = 0; i < 2 && v.err; i++) {
 		d = find_tag(tags, ntags, referrers_tags[i]);
@@ -265,7 +307,7 @@ int verify_image_signature(struct oci_store *s, const char *repo, const char *di
 	}
 	for (size_t i = 0; i < ntags && v.err; i++)
 		if (is_referrer_of(s, &tags[i], digest))
-			check_manifest_once(s, &seen, tags[i].digest, digest, keys, &v);
+			check_manifest_once(s, &seen, tags[i].digest, digest, keys, &v, false);
 	oci_store_tags_free(tags, ntags);
 
 	if (!v.err) {

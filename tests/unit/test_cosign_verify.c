@@ -385,6 +385,93 @@ static void test_store_layouts(void)
 	free(sig);
 }
 
+/* cosign's sigstore bundle: a referrer whose layer is a bundle holding a
+ * DSSE envelope; the signature covers PAE(payloadType, statement). */
+static void store_bundle(const char *statement_digest, int nsigs, const char *key)
+{
+	struct oci_store *s = open_store();
+	char *statement, *pae, *sig, *stmt_b64, *bundle, ref[600];
+	char bd[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN], idx[OCI_DIGEST_LEN];
+	int64_t msize, isize;
+	json_t *m, *sigs;
+	size_t n;
+
+	if (asprintf(&statement,
+	             "{\"_type\":\"https://in-toto.io/Statement/"
+	             "v1\",\"subject\":[{\"digest\":{\"sha256\":\"%s\"}}],"
+	             "\"predicateType\":\"https://sigstore.dev/cosign/sign/v1\"}",
+	             statement_digest + 7) < 0 ||
+	    asprintf(&pae, "DSSEv1 28 application/vnd.in-toto+json %zu %s", strlen(statement), statement) < 0)
+		abort();
+	sig = sign(key, pae, false);
+	/* the statement in base64, as protobuf JSON writes bytes */
+	{
+		char path[400], cmd[1000];
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/statement", dir);
+		test_write_file_or_abort(path, statement);
+		snprintf(cmd, sizeof(cmd), "base64 -w0 %s", path);
+		f = popen(cmd, "r");
+		stmt_b64 = calloc(1, 4096);
+		n = fread(stmt_b64, 1, 4095, f);
+		if (pclose(f) != 0 || !n)
+			abort();
+	}
+	sigs = json_array();
+	for (int i = 0; i < nsigs; i++)
+		json_array_append_new(sigs, json_pack("{s:s,s:s}", "sig", sig, "keyid", ""));
+	bundle = json_dumps(json_pack("{s:s,s:{},s:{s:s,s:s,s:o}}", "mediaType",
+	                              "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial",
+	                              "dsseEnvelope", "payload", stmt_b64, "payloadType",
+	                              "application/vnd.in-toto+json", "signatures", sigs),
+	                    JSON_COMPACT);
+	if (oci_blob_put(s, bundle, strlen(bundle), bd))
+		abort();
+	m = json_pack("{s:i,s:s}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST);
+	json_object_set_new(m, "config", empty_config(s));
+	json_object_set_new(m, "layers",
+	                    json_pack("[{s:s,s:I,s:s}]", "mediaType",
+	                              "application/vnd.dev.sigstore.bundle.v0.3+json", "size",
+	                              (json_int_t)strlen(bundle), "digest", bd));
+	json_object_set_new(
+	    m, "subject",
+	    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_INDEX, "digest", index_digest, "size", 1));
+	put_doc(s, m, man, &msize);
+	/* as cosign lists it: artifactType from the empty config */
+	put_doc(s,
+	        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX,
+	                  "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man, "size", (json_int_t)msize,
+	                  "artifactType", OCI_MT_EMPTY),
+	        idx, &isize);
+	if (verify_referrers_tag(REPO, index_digest, ref, sizeof(ref)))
+		abort();
+	tag(s, ref, OCI_MT_INDEX, idx, isize, NULL);
+	oci_store_close(s);
+	free(statement);
+	free(pae);
+	free(sig);
+	free(stmt_b64);
+	free(bundle);
+}
+
+static void test_bundle(void)
+{
+	setup();
+	drop_signatures();
+	store_bundle(index_digest, 1, key_a);
+	CHECK_INT(verify_with((const char *const[]){pub_a, NULL}), 0);
+	CHECK_INT(verify_with((const char *const[]){pub_b, NULL}), -EKEYREJECTED);
+	drop_signatures();
+	store_bundle("sha256:5555555555555555555555555555555555555555555555555555555555555555", 1, key_a);
+	CHECK_INT(verify_with((const char *const[]){pub_a, NULL}), -EBADMSG);
+	CHECK_LOG("subject is not this image");
+	drop_signatures();
+	store_bundle(index_digest, 2, key_a);
+	CHECK_INT(verify_with((const char *const[]){pub_a, NULL}), -EBADMSG);
+	CHECK_LOG("2 signatures, not one");
+	drop_signatures();
+}
+
 static void test_tampered_payload(void)
 {
 	char *payload, *sig, *other;
@@ -533,5 +620,5 @@ static void test_cleanup(void)
 }
 
 TEST_MAIN(TEST(test_legacy_signature), TEST(test_referrer_signature), TEST(test_store_layouts),
-          TEST(test_tampered_payload), TEST(test_unsigned), TEST(test_admit), TEST(test_allowed_gadgets),
-          TEST(test_cleanup))
+          TEST(test_bundle), TEST(test_tampered_payload), TEST(test_unsigned), TEST(test_admit),
+          TEST(test_allowed_gadgets), TEST(test_cleanup))
