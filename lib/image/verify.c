@@ -12,6 +12,7 @@
 #include <sonde/image_verify.h>
 #include <sonde/log.h>
 
+#include "image/loaded.h"
 #include "image/verify.h"
 
 /* Inspektor Gadget's official cosign key (pkg/resources/inspektor-gadget.pub
@@ -399,37 +400,27 @@ static int name_ref(const char *what, struct named_ref *out)
 int sonde_image_verify(struct sonde_image_store *store, const char *what, const char *const *public_keys,
                        char digest_out[72])
 {
-	struct oci_descriptor *tags = NULL;
 	struct cosign_keys *keys = NULL;
-	const struct oci_descriptor *d;
-	struct oci_store *s;
+	struct oci_descriptor d = {0};
 	struct named_ref n;
-	char digest[OCI_DIGEST_LEN] = "";
-	size_t ntags = 0;
 	int r;
 
 	r = name_ref(what, &n);
 	if (r)
 		return r;
-	s = oci_store_of(store);
-	r = oci_store_tags(s, &tags, &ntags);
-	if (r)
-		goto out;
-	d = find_tag(tags, ntags, n.ref);
-	if (!d) {
+	/* tags, name@digest and tags other tools wrote unnormalised, as a run
+	 * resolves them */
+	r = image_store_resolve(oci_store_of(store), n.ref, &d);
+	if (r == -ENOENT)
 		sonde_err("%s: not in the store %s (pull it first)", n.ref, sonde_image_store_dir(store));
-		r = -ENOENT;
-		goto out;
-	}
-	snprintf(digest, sizeof(digest), "%s", d->digest);
-	r = verify_load_keys(public_keys, &keys);
 	if (!r)
-		r = verify_image_signature(s, n.repo, digest, keys, n.ref);
+		r = verify_load_keys(public_keys, &keys);
+	if (!r)
+		r = verify_image_signature(oci_store_of(store), n.repo, d.digest, keys, n.ref);
 	if (!r && digest_out)
-		snprintf(digest_out, 72, "%s", digest);
-out:
+		snprintf(digest_out, 72, "%s", d.digest);
 	cosign_keys_free(keys);
-	oci_store_tags_free(tags, ntags);
+	oci_descriptor_clear(&d);
 	return r;
 }
 
