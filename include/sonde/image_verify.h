@@ -3,9 +3,11 @@
  * Images are verified from the local store only, without the network: the
  * registry client stores an image's cosign signature artifacts when it pulls
  * it, under the tags <repo>:sha256-<hex>.sig (cosign's legacy format) and
- * <repo>:sha256-<hex> (the OCI 1.1 referrers tag schema). A signature is good
- * when one of the public keys verifies it and its payload names the digest of
- * the image index. sonde_image_load() applies both checks to store images
+ * <repo>:sha256-<hex> (the OCI 1.1 referrers tag schema); ig's bare tags
+ * sha256-<hex>[.sig] and tagged referrers whose subject is the image count
+ * too. Simple-signing payloads and sigstore bundles (DSSE) are understood. A
+ * signature is good when one of the public keys verifies it and what it
+ * signs names the digest of the image index. sonde_image_load() applies both checks to store images
  * (sonde_image_source_opts: skip_verify, public_keys, allowed_gadgets);
  * built-ins, directories and eBPF files are never verified.
  *
