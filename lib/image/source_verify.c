@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include <sonde/image.h>
+#include <sonde/log.h>
 
 #include "image/source.h"
 #include "image/verify.h"
@@ -21,4 +22,14 @@ int image_source_verify(struct oci_store *s, const char *ref, const struct oci_d
 	if (err)
 		return err;
 	return verify_admit(s, ref, repo, index->digest, opts);
+}
+
+int image_source_local_allowed(const char *path, const struct sonde_image_source_opts *opts)
+{
+	if (!opts || !opts->allowed_gadgets || !opts->allowed_gadgets[0])
+		return 0;
+	sonde_err("%s: --allowed-gadgets admits only images from the store; a local directory or file has no "
+	          "reference to check",
+	          path);
+	return -EPERM;
 }

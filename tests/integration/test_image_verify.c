@@ -387,6 +387,12 @@ static void test_allowed_gadgets(void)
 		CHECK(
 		    traced((const char *const[]){"--public-keys", pub_a, "--allowed-gadgets", pinned, NULL}));
 	}
+	/* a local object has no reference a list could admit */
+	{
+		const char *argv[] = {
+		    "run", OBJ, "--config", YAML, "--host", "--allowed-gadgets", "localhost:5000/*", NULL};
+		sonde_expect_error(argv, "--allowed-gadgets admits only images from the store");
+	}
 	/* built-ins are never verified nor listed */
 	{
 		const char *argv[] = {"run", "trace_open",    "--host", "--timeout",
