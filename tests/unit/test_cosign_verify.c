@@ -420,11 +420,14 @@ static void store_bundle(const char *statement_digest, int nsigs, const char *ke
 	sigs = json_array();
 	for (int i = 0; i < nsigs; i++)
 		json_array_append_new(sigs, json_pack("{s:s,s:s}", "sig", sig, "keyid", ""));
-	bundle = json_dumps(json_pack("{s:s,s:{},s:{s:s,s:s,s:o}}", "mediaType",
-	                              "application/vnd.dev.sigstore.bundle.v0.3+json", "verificationMaterial",
-	                              "dsseEnvelope", "payload", stmt_b64, "payloadType",
-	                              "application/vnd.in-toto+json", "signatures", sigs),
-	                    JSON_COMPACT);
+	{
+		json_t *doc = json_pack("{s:s,s:{},s:{s:s,s:s,s:o}}", "mediaType",
+		                        "application/vnd.dev.sigstore.bundle.v0.3+json",
+		                        "verificationMaterial", "dsseEnvelope", "payload", stmt_b64,
+		                        "payloadType", "application/vnd.in-toto+json", "signatures", sigs);
+		bundle = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+	}
 	if (oci_blob_put(s, bundle, strlen(bundle), bd))
 		abort();
 	m = json_pack("{s:i,s:s}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST);
