@@ -12,6 +12,8 @@ int cmd_image_list(int argc, char **argv);
 int cmd_image_tag(int argc, char **argv);
 int cmd_image_remove(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
+/* sonde image verify (image_verify.c) */
+int cmd_image_verify(int argc, char **argv);
 /* The hidden helper of the completion scripts. */
 int cmd_complete(int argc, char **argv);
 

@@ -18,6 +18,7 @@ static const struct image_cmd image_cmds[] = {
     {"tag", cmd_image_tag, "give an image another name"},
     {"remove", cmd_image_remove, "remove images from the local store"},
     {"inspect", cmd_image_inspect, "show what an image holds, without loading it"},
+    {"verify", cmd_image_verify, "verify an image's signature from the local store"},
     {0},
 };
 

@@ -115,6 +115,33 @@ def gadget_image_seeds():
     for i, name in enumerate(sorted(os.listdir(root))):
         with open(os.path.join(root, name, "gadget.yaml"), "rb") as f:
             write("gadget_image", name, bytes([i]) + f.read())
+    # v0.28's dialect over trace_open (index 4) and snapshot_process (0):
+    # structs with attributes bound by tracers/snapshotters, ebpfParams
+    names = sorted(os.listdir(root))
+    write("gadget_image", "legacy_v028_tracer", bytes([names.index("trace_open")]) + b"""name: trace open
+tracers:
+  open: {mapName: events, structName: event}
+structs:
+  event:
+    fields:
+    - name: timestamp_raw
+      attributes: {template: timestamp}
+    - name: fname
+      description: File name
+      attributes: {width: 32, minWidth: 24, maxWidth: 0, alignment: left, ellipsis: start, hidden: false}
+    - name: fd
+      attributes: {hidden: true}
+ebpfParams:
+  targ_failed: {key: failed, defaultValue: "false", description: Only failures}
+""")
+    write("gadget_image", "legacy_v028_snapshotter", bytes([names.index("snapshot_process")]) + b"""snapshotters:
+  processes: {structName: gadget_process}
+structs:
+  gadget_process:
+    fields:
+    - {name: comm, attributes: {template: comm, width: 20}}
+    - {name: pid, annotations: {columns.alignment: right}}
+""")
 
 
 def selector_seeds():

@@ -4,6 +4,7 @@
  * the table comes from lib/output/field_templates.c. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sonde/config.h>
 #include <sonde/log.h>
@@ -66,13 +67,73 @@ static void apply_annotations(struct sonde_field *f, const struct sonde_config *
 	}
 }
 
+/* The v0.28-era gadget.yaml (upstream until its DataSources arrived): a
+ * DataSource named in tracers/toppers/snapshotters.<ds>.structName, its
+ * fields listed under structs.<struct>.fields[] by top-level member name. */
+static const struct sonde_config *legacy_field(const struct sonde_config *config, const char *ds,
+                                               const char *field)
+{
+	static const char *const kinds[] = {"tracers", "toppers", "snapshotters"};
+	const struct sonde_config *fields;
+	const char *sname = NULL;
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !sname; i++)
+		sname = sonde_config_str(config, kinds[i], ds, "structName", NULL);
+	if (!sname)
+		return NULL;
+	fields = sonde_config_path(config, "structs", sname, "fields", NULL);
+	if (sonde_config_type(fields) != SONDE_CONFIG_SEQ)
+		return NULL;
+	for (size_t i = 0; i < sonde_config_len(fields); i++) {
+		const struct sonde_config *item = sonde_config_value_at(fields, i);
+		const char *name = sonde_config_str(item, "name", NULL);
+		if (name && strcmp(name, field) == 0)
+			return item;
+	}
+	return NULL;
+}
+
+/* Legacy `attributes` as the annotations upstream rewrote them into
+ * (v0.28 pkg/operators/ebpf/struct.go): a zero width is "unset", hidden only
+ * when true; the template first so the attributes beside it win. */
+static void apply_legacy_field(struct sonde_field *f, const struct sonde_config *lf)
+{
+	static const char *const attr_map[][2] = {
+	    {"width", "columns.width"},       {"minWidth", "columns.minwidth"},
+	    {"maxWidth", "columns.maxwidth"}, {"alignment", "columns.alignment"},
+	    {"ellipsis", "columns.ellipsis"},
+	};
+	const struct sonde_config *attrs = sonde_config_get(lf, "attributes");
+	const char *v;
+
+	v = sonde_config_str(attrs, "template", NULL);
+	if (v && *v)
+		apply_template(f, v);
+	apply_annotations(f, sonde_config_get(lf, "annotations"));
+	v = sonde_config_str(lf, "description", NULL);
+	if (v && *v)
+		sonde_field_set_annotation(f, "description", v);
+	for (size_t i = 0; i < sizeof(attr_map) / sizeof(attr_map[0]); i++) {
+		v = sonde_config_str(attrs, attr_map[i][0], NULL);
+		if (v && *v && strcmp(v, "0") != 0)
+			sonde_field_set_annotation(f, attr_map[i][1], v);
+	}
+	v = sonde_config_str(attrs, "hidden", NULL);
+	if (v && strcasecmp(v, "true") == 0)
+		sonde_field_set_annotation(f, "columns.hidden", "true");
+}
+
 void field_apply_config(struct sonde_ds *ds, struct sonde_field *f, const struct sonde_config *config)
 {
-	const struct sonde_config *fc, *ann, *tags;
+	const struct sonde_config *fc, *ann, *tags, *lf;
 	const char *tmpl = sonde_field_annotation(f, "template");
 
 	if (tmpl)
 		apply_template(f, tmpl);
+	/* Legacy keys first: a current datasources.<ds> entry overrides them. */
+	lf = legacy_field(config, sonde_ds_name(ds), sonde_field_full_name(f));
+	if (lf)
+		apply_legacy_field(f, lf);
 	fc = sonde_config_path(config, "datasources", sonde_ds_name(ds), "fields", sonde_field_full_name(f),
 	                       NULL);
 	if (!fc)

@@ -516,6 +516,9 @@ int sonde_image_load(const char *what, const struct sonde_image_source_opts *opt
 	}
 	struct stat st;
 	if (stat(what, &st) == 0) {
+		int err = image_source_local_allowed(what, &o); /* HOOK (img-verify) */
+		if (err)
+			return err;
 		if (S_ISDIR(st.st_mode))
 			return image_source_build_dir(what, &o, out); /* HOOK (img-build) */
 		if (S_ISREG(st.st_mode))

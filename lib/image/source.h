@@ -26,4 +26,9 @@ int image_source_pull(const char *store_dir, const char *ref, const struct sonde
 int image_source_verify(struct oci_store *s, const char *ref, const struct oci_descriptor *index,
                         const struct sonde_image_source_opts *opts);
 
+/* A gadget directory or eBPF file named by path: with --allowed-gadgets
+ * set, refused (a list of image references cannot admit what has no
+ * reference nor digest). Built-ins, part of the binary, are not checked. */
+int image_source_local_allowed(const char *path, const struct sonde_image_source_opts *opts);
+
 #endif

@@ -177,12 +177,13 @@ static void test_run_from_store(void)
 	setup();
 	char d[OCI_DIGEST_LEN];
 	put_gadget(REF, oci_host_arch(), 60, d);
-	const char *extra[] = {"--store", store, "--pull", "never", NULL};
+	/* Unsigned: verification (on by default) is test_image_verify's. */
+	const char *extra[] = {"--store", store, "--pull", "never", "--verify-image=false", NULL};
 	CHECK(traced(REF, extra));
 	/* A short name lives under ghcr.io/inspektor-gadget/gadget/; a name
 	 * that is not a built-in resolves in the store. */
 	put_gadget("my_open", oci_host_arch(), 60, d);
-	const char *extra2[] = {"--store", store, NULL};
+	const char *extra2[] = {"--store", store, "--verify-image=false", NULL};
 	CHECK(traced("my_open", extra2));
 	teardown();
 }
