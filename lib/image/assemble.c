@@ -98,8 +98,8 @@ static int cmp_str(const void *a, const void *b)
 static int annotations(const struct build_inputs *in, json_t **out)
 {
 	static const char *const from_yaml[][2] = {
-	    {OCI_ANN_TITLE, "name"},         {OCI_ANN_DESCRIPTION, "description"},
-	    {OCI_ANN_URL, "homepageURL"},    {OCI_ANN_DOCS, "documentationURL"},
+	    {OCI_ANN_TITLE, "name"},       {OCI_ANN_DESCRIPTION, "description"},
+	    {OCI_ANN_URL, "homepageURL"},  {OCI_ANN_DOCS, "documentationURL"},
 	    {OCI_ANN_SOURCE, "sourceURL"},
 	};
 	json_t *all = json_object(), *sorted = json_object();
@@ -129,7 +129,8 @@ static int annotations(const struct build_inputs *in, json_t **out)
 			if (val && *val)
 				json_object_set_new(all, from_yaml[i][0], json_string(val));
 		}
-		json_object_set_new(all, GADGET_ANN_BUILDER, json_string(BUILD_BUILDER_VERSION_PREFIX SONDE_VERSION));
+		json_object_set_new(all, GADGET_ANN_BUILDER,
+		                    json_string(BUILD_BUILDER_VERSION_PREFIX SONDE_VERSION));
 		extra = sonde_config_get(cfg, "annotations");
 		if (extra && sonde_config_type(extra) == SONDE_CONFIG_MAP)
 			for (size_t i = 0; i < sonde_config_len(extra); i++) {

@@ -75,7 +75,8 @@ static bool find_program(const char *name, char *out, size_t n)
 		size_t len = e ? (size_t)(e - p) : strlen(p);
 		char cand[PATH_MAX];
 
-		if (len && (size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)len, p, name) < sizeof(cand) &&
+		if (len &&
+		    (size_t)snprintf(cand, sizeof(cand), "%.*s/%s", (int)len, p, name) < sizeof(cand) &&
 		    access(cand, X_OK) == 0 && is_file(cand)) {
 			snprintf(out, n, "%s", cand);
 			return true;
@@ -116,7 +117,8 @@ static int find_clang(struct build_ctx *b)
 				char *end;
 				long v;
 
-				if (strncmp(de->d_name, "clang-", 6) || de->d_name[6] < '1' || de->d_name[6] > '9')
+				if (strncmp(de->d_name, "clang-", 6) || de->d_name[6] < '1' ||
+				    de->d_name[6] > '9')
 					continue;
 				v = strtol(de->d_name + 6, &end, 10);
 				if (*end || v <= best || v > 1000)
@@ -151,8 +153,7 @@ static bool is_include_dir(const char *dir)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/gadget/macros.h", dir);
-	return is_file(p);
+	return (size_t)snprintf(p, sizeof(p), "%s/gadget/macros.h", dir) < sizeof(p) && is_file(p);
 }
 
 /* Sonde's include/: given, next to an installed binary (<prefix>/bin/sonde →
@@ -164,7 +165,8 @@ static int find_include_dir(struct build_ctx *b)
 
 	if (b->opts->include_dir) {
 		if (!is_include_dir(b->opts->include_dir)) {
-			sonde_err("%s has no gadget/macros.h: not Sonde's include directory", b->opts->include_dir);
+			sonde_err("%s has no gadget/macros.h: not Sonde's include directory",
+			          b->opts->include_dir);
 			return -ENOENT;
 		}
 		snprintf(b->include_dir, sizeof(b->include_dir), "%s", b->opts->include_dir);
@@ -232,10 +234,8 @@ static int vmlinux_dir(struct build_ctx *b, const char *arch, char *out, size_t 
 	int fd, saved, rc;
 
 	snprintf(p, sizeof(p), "%s/gadget/%s/vmlinux.h", b->include_dir, arch);
-	if (is_file(p)) {
-		snprintf(out, n, "%s/gadget/%s", b->include_dir, arch);
+	if (is_file(p) && (size_t)snprintf(out, n, "%s/gadget/%s", b->include_dir, arch) < n)
 		return 0;
-	}
 	if (strcmp(arch, oci_host_arch()))
 		return -ENOENT;
 #ifdef SONDE_VMLINUX_DIR
@@ -246,9 +246,11 @@ static int vmlinux_dir(struct build_ctx *b, const char *arch, char *out, size_t 
 	}
 #endif
 	if (!is_file("/sys/kernel/btf/vmlinux") ||
-	    !(find_program("bpftool", bpftool, sizeof(bpftool)) || find_program("/usr/sbin/bpftool", bpftool, sizeof(bpftool))))
+	    !(find_program("bpftool", bpftool, sizeof(bpftool)) ||
+	      find_program("/usr/sbin/bpftool", bpftool, sizeof(bpftool))))
 		return -ENOENT;
-	snprintf(out, n, "%s/vmlinux-%s", b->out_dir, arch);
+	if ((size_t)snprintf(out, n, "%s/vmlinux-%s", b->out_dir, arch) >= n)
+		return -ENAMETOOLONG;
 	if (mkdir(out, 0755) < 0 && errno != EEXIST)
 		return -errno;
 	snprintf(p, sizeof(p), "%s/vmlinux.h", out);
@@ -311,7 +313,8 @@ static int compile(struct build_ctx *b, const char *arch, const char *src, char 
 	clang_argv[i++] = "-o";
 	clang_argv[i++] = obj;
 	clang_argv[i] = NULL;
-	progress(b, "compiling %s eBPF object", arch);
+	progress(b, "compiling %s eBPF object (%s)", arch,
+	         strrchr(b->clang, '/') ? strrchr(b->clang, '/') + 1 : b->clang);
 	fflush(stderr);
 	rc = run(clang_argv);
 	if (rc != 0) {
@@ -332,12 +335,15 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 }
 
 /* A path relative to the gadget directory (absolute ones as given). */
-static void in_dir(const char *dir, const char *name, char *out, size_t n)
+static int in_dir(const char *dir, const char *name, char *out, size_t n)
 {
-	if (name[0] == '/')
-		snprintf(out, n, "%s", name);
-	else
-		snprintf(out, n, "%s/%s", dir, name);
+	int len = name[0] == '/' ? snprintf(out, n, "%s", name) : snprintf(out, n, "%s/%s", dir, name);
+
+	if ((size_t)len >= n) {
+		sonde_err("%s/%s: path too long", dir, name);
+		return -ENAMETOOLONG;
+	}
+	return 0;
 }
 
 static bool has_suffix(const char *s, const char *suffix)
@@ -378,8 +384,9 @@ int build_dir(const struct sonde_image_build_opts *opts, struct build_image *out
 	if (err < 0)
 		return err;
 	explicit_src = strcmp(bf.ebpfsource, "program.bpf.c") != 0;
-	in_dir(opts->dir, bf.ebpfsource, src, sizeof(src));
-	in_dir(opts->dir, bf.metadata, meta, sizeof(meta));
+	if (in_dir(opts->dir, bf.ebpfsource, src, sizeof(src)) < 0 ||
+	    in_dir(opts->dir, bf.metadata, meta, sizeof(meta)) < 0)
+		return -ENAMETOOLONG;
 	have_src = is_file(src);
 	have_meta = is_file(meta);
 	if (!have_src && explicit_src) {
@@ -394,19 +401,19 @@ int build_dir(const struct sonde_image_build_opts *opts, struct build_image *out
 			          bf.wasm);
 			return -ENOTSUP;
 		}
-		in_dir(opts->dir, bf.wasm, wasm, sizeof(wasm));
+		if (in_dir(opts->dir, bf.wasm, wasm, sizeof(wasm)) < 0)
+			return -ENAMETOOLONG;
 		if (!is_file(wasm)) {
 			sonde_err("wasm module %s not found", wasm);
 			return -ENOENT;
 		}
 	} else {
-		in_dir(opts->dir, "program.wasm", wasm, sizeof(wasm));
-		if (!is_file(wasm))
+		if (in_dir(opts->dir, "program.wasm", wasm, sizeof(wasm)) < 0 || !is_file(wasm))
 			wasm[0] = '\0';
 	}
 	if (!have_src && !have_meta && !wasm[0]) {
-		sonde_err("%s has no %s, no %s and no wasm module: nothing to build", opts->dir, bf.ebpfsource,
-		          bf.metadata);
+		sonde_err("%s has no %s, no %s and no wasm module: nothing to build", opts->dir,
+		          bf.ebpfsource, bf.metadata);
 		return -ENOENT;
 	}
 	if (have_src) {
@@ -429,7 +436,8 @@ int build_dir(const struct sonde_image_build_opts *opts, struct build_image *out
 		snprintf(b.out_dir, sizeof(b.out_dir), "%s/sonde-build.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(b.out_dir)) {
 			err = -errno;
-			sonde_err("creating a build directory in %s: %s", tmp && *tmp ? tmp : "/tmp", strerror(errno));
+			sonde_err("creating a build directory in %s: %s", tmp && *tmp ? tmp : "/tmp",
+			          strerror(errno));
 			return err;
 		}
 		b.temp_out = true;
@@ -450,11 +458,12 @@ int build_dir(const struct sonde_image_build_opts *opts, struct build_image *out
 			continue;
 		}
 		if (!opts->archs && vmlinux_dir(&b, archs[i], vmdir, sizeof(vmdir)) < 0) {
-			sonde_log(SONDE_LOG_INFO,
-			          "%s skipped: no vmlinux.h for it (put one in %s/gadget/%s/ and pass --arch)",
-			          archs[i], b.include_dir, archs[i]);
-			progress(&b, "skipping %s: no vmlinux.h for it in %s/gadget/%s/", archs[i], b.include_dir,
-			         archs[i]);
+			sonde_log(
+			    SONDE_LOG_INFO,
+			    "%s skipped: no vmlinux.h for it (put one in %s/gadget/%s/ and pass --arch)",
+			    archs[i], b.include_dir, archs[i]);
+			progress(&b, "skipping %s: no vmlinux.h for it in %s/gadget/%s/", archs[i],
+			         b.include_dir, archs[i]);
 			continue;
 		}
 		err = compile(&b, archs[i], src, obj, sizeof(obj));
