@@ -7,6 +7,9 @@ int cmd_version(int argc, char **argv);
 int cmd_list_containers(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_image_build(int argc, char **argv);
+int cmd_image_export(int argc, char **argv);
+int cmd_image_import(int argc, char **argv);
 /* The hidden helper of the completion scripts. */
 int cmd_complete(int argc, char **argv);
 

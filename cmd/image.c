@@ -13,7 +13,10 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
-	{0},
+    {"build", cmd_image_build, "build an image from a gadget directory"},
+    {"export", cmd_image_export, "write images to an OCI archive (tar)"},
+    {"import", cmd_image_import, "read the images of an OCI archive into the store"},
+    {0},
 };
 
 static void image_usage(FILE *out)
