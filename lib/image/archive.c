@@ -422,11 +422,9 @@ static int import_blob(struct import *im, struct tar_reader *r, const struct tar
 		}
 		return 0;
 	}
-	err = oci_blob_writer_commit(w);
-	if (err < 0) {
-		sonde_err("%s: %s refused", r->what, m->name);
+	err = oci_blob_writer_commit(w); /* logs a mismatch itself */
+	if (err < 0)
 		return err;
-	}
 	return append_array(&im->added, &im->nadded, digest, OCI_DIGEST_LEN);
 }
 
