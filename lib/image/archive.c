@@ -18,6 +18,7 @@
 #include <sonde/image_archive.h>
 #include <sonde/log.h>
 
+#include "image/archive.h"
 #include "image/build.h"
 #include "image/oci.h"
 #include "image/tar.h"
@@ -518,7 +519,7 @@ void sonde_image_import_tags_free(char **tags, size_t ntags)
 	free(tags);
 }
 
-int sonde_image_import(const char *store_dir, const char *file, char ***tags_out, size_t *ntags_out)
+int archive_import(const char *store_dir, FILE *f, const char *file, char ***tags_out, size_t *ntags_out)
 {
 	static const struct tar_limits lim = {
 	    .max_member = OCI_MAX_BLOB,
@@ -532,19 +533,12 @@ int sonde_image_import(const char *store_dir, const char *file, char ***tags_out
 	char dir[PATH_MAX], **refs = NULL, **shown = NULL;
 	size_t nrefs = 0, nshown = 0;
 	bool locked = false, parsed = false;
-	FILE *f;
 	int err;
 
 	if (tags_out)
 		*tags_out = NULL;
 	if (ntags_out)
 		*ntags_out = 0;
-	f = fopen(file, "r");
-	if (!f) {
-		err = -errno;
-		sonde_err("opening %s: %s", file, strerror(errno));
-		return err;
-	}
 	if (store_dir)
 		snprintf(dir, sizeof(dir), "%s", store_dir);
 	else if ((err = sonde_image_store_default_dir(dir, sizeof(dir))) < 0)
@@ -645,7 +639,6 @@ out:
 	if (locked)
 		oci_store_unlock(im.store);
 	oci_store_close(im.store);
-	fclose(f);
 	if (parsed)
 		oci_index_clear(&idx);
 	sonde_image_import_tags_free(refs, nrefs);
@@ -663,4 +656,19 @@ out:
 		sonde_image_import_tags_free(shown, nshown);
 	}
 	return 0;
+}
+
+int sonde_image_import(const char *store_dir, const char *file, char ***tags, size_t *ntags)
+{
+	FILE *f = fopen(file, "r");
+	int err;
+
+	if (!f) {
+		err = -errno;
+		sonde_err("opening %s: %s", file, strerror(errno));
+		return err;
+	}
+	err = archive_import(store_dir, f, file, tags, ntags);
+	fclose(f);
+	return err;
 }
