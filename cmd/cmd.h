@@ -7,6 +7,12 @@ int cmd_version(int argc, char **argv);
 int cmd_list_containers(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+/* sonde image list|tag|remove|inspect (image_store.c). */
+int cmd_image_list(int argc, char **argv);
+int cmd_image_tag(int argc, char **argv);
+int cmd_image_remove(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
+/* sonde image build|export|import (image_build.c, image_archive.c). */
 int cmd_image_build(int argc, char **argv);
 int cmd_image_export(int argc, char **argv);
 int cmd_image_import(int argc, char **argv);

@@ -13,6 +13,10 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
+    {"list", cmd_image_list, "list the images of the local store"},
+    {"tag", cmd_image_tag, "give an image another name"},
+    {"remove", cmd_image_remove, "remove images from the local store"},
+    {"inspect", cmd_image_inspect, "show what an image holds, without loading it"},
     {"build", cmd_image_build, "build an image from a gadget directory"},
     {"export", cmd_image_export, "write images to an OCI archive (tar)"},
     {"import", cmd_image_import, "read the images of an OCI archive into the store"},
