@@ -102,6 +102,21 @@ static void test_build_tag_skopeo(void)
 	CHECK(strstr(idx, digest));
 	json_decref(doc);
 	free(idx);
+	/* sonde image list shows it under its short name */
+	{
+		const char *argv[] = {"image", "list", "--store", store, NULL};
+		char *list = NULL;
+
+		CHECK_INT(sonde_run_cmd(argv, &list, NULL, 10000), 0);
+		CHECK(list && strstr(list, "my_open ") && strstr(list, " v1 "));
+		{
+			char short_digest[13];
+
+			snprintf(short_digest, sizeof(short_digest), "%.12s", digest + 7);
+			CHECK(list && strstr(list, short_digest));
+		}
+		free(list);
+	}
 
 	if (!test_have("skopeo")) {
 		free(out);
