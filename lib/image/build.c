@@ -443,6 +443,17 @@ int build_dir(const struct sonde_image_build_opts *opts, struct build_image *out
 		b.temp_out = true;
 	}
 
+	/* every architecture asked for is checked before the first compile */
+	for (size_t i = 0; have_src && opts->archs && archs[i]; i++) {
+		char vmdir[PATH_MAX];
+
+		if (target_arch_define(archs[i]) && vmlinux_dir(&b, archs[i], vmdir, sizeof(vmdir)) < 0) {
+			sonde_err("no vmlinux.h for %s: put one in %s/gadget/%s/", archs[i], b.include_dir,
+			          archs[i]);
+			err = -ENOENT;
+			goto out;
+		}
+	}
 	for (size_t i = 0; archs[i]; i++) {
 		char obj[PATH_MAX + 32], vmdir[PATH_MAX];
 		char *data;

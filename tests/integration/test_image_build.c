@@ -232,6 +232,70 @@ static void test_bad_inputs(void)
 		sonde_expect_error(arm, "no vmlinux.h for arm64");
 }
 
+/* The blob `digest` of store parsed as JSON. */
+static json_t *load_blob(const char *digest)
+{
+	char path[PATH_MAX + 128], *text;
+	json_t *doc;
+
+	snprintf(path, sizeof(path), "%s/blobs/sha256/%s", store, digest + 7);
+	text = test_read_file(path, NULL);
+	doc = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return doc;
+}
+
+/* No eBPF source, a gadget.yaml and a program.wasm: one manifest per arch
+ * with the wasm layer alone, and gadget.yaml's annotations on it. */
+static void test_wasm_metadata_only(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 32], *out = NULL;
+	const char *digest, *arg[] = {"image", "build", dir, "--store", store, "-t", "wasm_only:1", NULL};
+	json_t *idx, *man = NULL, *layers;
+	FILE *f;
+
+	snprintf(dir, sizeof(dir), "%s/wasm_only", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/gadget.yaml", dir);
+	test_write_file_or_abort(path, "name: wasm only\ndescription: no eBPF here\n"
+	                               "annotations:\n  example.com/k: v\n");
+	snprintf(path, sizeof(path), "%s/program.wasm", dir);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fwrite("\0asm\1\0\0\0", 1, 8, f);
+	fclose(f);
+	CHECK_INT(sonde_run_cmd(arg, &out, NULL, 60000), 0);
+	digest = built_digest(out);
+	REQUIRE(digest);
+	idx = load_blob(digest);
+	REQUIRE(idx);
+	/* both archs: no compiler, no vmlinux.h needed */
+	CHECK_INT(json_array_size(json_object_get(idx, "manifests")), 2);
+	CHECK_STR(
+	    test_json_str(json_array_get(json_object_get(idx, "manifests"), 0), "platform.architecture"),
+	    "amd64");
+	CHECK_STR(
+	    test_json_str(json_array_get(json_object_get(idx, "manifests"), 1), "platform.architecture"),
+	    "arm64");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(idx, "annotations"), "example.com/k")),
+	          "v");
+	CHECK_STR(json_string_value(
+	              json_object_get(json_object_get(idx, "annotations"), "org.opencontainers.image.title")),
+	          "wasm only");
+	man = load_blob(test_json_str(json_array_get(json_object_get(idx, "manifests"), 0), "digest"));
+	REQUIRE(man);
+	CHECK_STR(test_json_str(man, "artifactType"), "application/vnd.gadget.v1+binary");
+	CHECK_STR(test_json_str(man, "config.mediaType"), "application/vnd.gadget.config.v1+yaml");
+	layers = json_object_get(man, "layers");
+	CHECK_INT(json_array_size(layers), 1);
+	CHECK_STR(test_json_str(json_array_get(layers, 0), "mediaType"),
+	          "application/vnd.gadget.wasm.program.v1+binary");
+	CHECK_INT(test_json_int(json_array_get(layers, 0), "size", 0), 8);
+	json_decref(man);
+	json_decref(idx);
+	free(out);
+}
+
 /* ---- running what was built ---- */
 
 #define CHILD_COMM "imgbuild_open"
@@ -301,8 +365,13 @@ static void test_cleanup(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-	    TEST(test_build_tag_skopeo), TEST(test_reproducible),   TEST(test_compile_error),
-	    TEST(test_bad_inputs),       TEST(test_run_from_store), TEST(test_run_dir),
+	    TEST(test_build_tag_skopeo),
+	    TEST(test_reproducible),
+	    TEST(test_compile_error),
+	    TEST(test_bad_inputs),
+	    TEST(test_wasm_metadata_only),
+	    TEST(test_run_from_store),
+	    TEST(test_run_dir),
 	    TEST(test_cleanup),
 	};
 
