@@ -75,6 +75,9 @@ static int export_add_tag(struct export *e, const char *ref, const struct oci_de
 				e->mtime = t;
 		}
 	}
+	for (size_t i = 0; i < e->ntags; i++)
+		if (!strcmp(oci_descriptor_annotation(&e->tags[i], OCI_ANN_REF_NAME), ref))
+			return 0; /* named twice */
 	err = oci_descriptor_copy(&d, desc);
 	if (!err)
 		err = oci_descriptor_set_annotation(&d, OCI_ANN_REF_NAME, ref);
@@ -384,35 +387,35 @@ static bool is_hex64(const char *s)
 static int import_blob(struct import *im, struct tar_reader *r, const struct tar_member *m,
                        const char *digest)
 {
-	static char buf[1 << 16];
+	enum { CHUNK = 1 << 16 };
 	struct oci_blob_writer *w = NULL;
+	char *buf = malloc(CHUNK);
 	struct oci_hasher *h = NULL;
 	char got_digest[OCI_DIGEST_LEN];
 	bool exists = oci_blob_exists(im->store, digest);
 	ssize_t n;
 	int err;
 
+	if (!buf)
+		return -ENOMEM;
 	if (exists) {
 		h = oci_hasher_new();
-		if (!h)
-			return -ENOMEM;
+		err = h ? 0 : -ENOMEM;
 	} else {
 		err = oci_blob_writer_open(im->store, digest, (int64_t)m->size, &w);
-		if (err < 0)
-			return err;
 	}
-	while ((n = tar_read(r, buf, sizeof(buf))) > 0) {
-		if (h) {
+	n = 0;
+	while (!err && (n = tar_read(r, buf, CHUNK)) > 0) {
+		if (h)
 			oci_hasher_update(h, buf, (size_t)n);
-		} else if ((err = oci_blob_writer_write(w, buf, (size_t)n)) < 0) {
-			oci_blob_writer_abort(w);
-			return err;
-		}
+		else
+			err = oci_blob_writer_write(w, buf, (size_t)n);
 	}
-	if (n < 0) {
+	free(buf);
+	if (err < 0 || n < 0) {
 		oci_blob_writer_abort(w);
 		oci_hasher_free(h);
-		return (int)n;
+		return err < 0 ? err : (int)n;
 	}
 	if (h) {
 		oci_hasher_finish(h, got_digest);
