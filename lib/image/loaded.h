@@ -16,6 +16,10 @@ struct sonde_loaded_gadget *loaded_gadget_new(const char *name, const char *orig
 int loaded_gadget_set_config(struct sonde_loaded_gadget *g, void *data, size_t len);
 int loaded_gadget_add_layer(struct sonde_loaded_gadget *g, const char *media_type, void *data, size_t len);
 
+/* ref in the store: by its tag, or for name@digest by the content with that
+ * digest (any tag or none). -ENOENT, not logged, when absent. */
+int image_store_resolve(struct oci_store *s, const char *ref, struct oci_descriptor *out);
+
 /* The gadget of `ref` (a full normalised reference) in store s for arch
  * (NULL: this machine's): index → manifest for arch → config → layers, every
  * blob verified. The manifest's bytes and the resolved index descriptor
