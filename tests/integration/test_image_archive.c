@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "image/oci.h"
 #include "image/tar.h"
 #include "testlib.h"
 
@@ -135,6 +136,61 @@ static void test_archive_layout(void)
 	text = test_read_file(list, NULL);
 	CHECK(text && strstr(text, "\"application/vnd.oci.image.index.v1+json\""));
 	free(text);
+}
+
+/* A cosign legacy signature tag (sha256-<hex>.sig) of an exported image
+ * goes along into the archive and is imported, but not listed. */
+static void test_signature_goes_along(void)
+{
+	char a[PATH_MAX], s1[PATH_MAX], s2[PATH_MAX], d[80], sig_ref[256], payload_digest[OCI_DIGEST_LEN],
+	    man_digest[OCI_DIGEST_LEN], *out = NULL, *text;
+	struct oci_store *s;
+	struct oci_descriptor desc = {0};
+	const char *payload = "{\"critical\":{}}";
+	json_t *man;
+	size_t len;
+
+	path_in_tmp(a, sizeof(a), "sig.tar");
+	path_in_tmp(s1, sizeof(s1), "sig-src");
+	path_in_tmp(s2, sizeof(s2), "sig-dst");
+	export_builtin(a);
+	import_into(s1, a, NULL);
+	tagged_digest(s1, BUILTIN_REF, d);
+	REQUIRE(d[0]);
+
+	/* the signature manifest: empty config, one simple-signing layer */
+	REQUIRE(oci_store_open(s1, 0, &s) == 0);
+	CHECK_INT(oci_blob_put(s, payload, strlen(payload), payload_digest), 0);
+	CHECK_INT(oci_blob_put(s, "{}", 2, NULL), 0);
+	man =
+	    json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:i,s:{s:s}}]}", "schemaVersion", 2, "mediaType",
+	              OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_EMPTY, "digest", OCI_EMPTY_DIGEST,
+	              "size", 2, "layers", "mediaType", COSIGN_MT_SIMPLESIGN, "digest", payload_digest,
+	              "size", (int)strlen(payload), "annotations", COSIGN_ANN_SIGNATURE, "c2lnbmF0dXJl");
+	REQUIRE(man);
+	text = oci_json_dump(man, &len);
+	json_decref(man);
+	REQUIRE(text);
+	CHECK_INT(oci_blob_put(s, text, len, man_digest), 0);
+	snprintf(desc.media_type, sizeof(desc.media_type), "%s", OCI_MT_MANIFEST);
+	snprintf(desc.digest, sizeof(desc.digest), "%s", man_digest);
+	desc.size = (int64_t)len;
+	free(text);
+	snprintf(sig_ref, sizeof(sig_ref), "ghcr.io/inspektor-gadget/gadget/trace_open:sha256-%s.sig", d + 7);
+	CHECK_INT(oci_store_tag(s, sig_ref, &desc), 0);
+	oci_store_close(s);
+
+	{
+		const char *argv[] = {"image", "export", "trace_open:latest", a, "--store", s1, NULL};
+
+		CHECK_INT(sonde_ok(argv, NULL), 0);
+	}
+	import_into(s2, a, &out);
+	CHECK(out && strstr(out, BUILTIN_REF));
+	CHECK(out && !strstr(out, ".sig"));
+	tagged_digest(s2, sig_ref, d);
+	CHECK_STR(d, man_digest);
+	free(out);
 }
 
 /* ---- hostile archives ---- */
@@ -345,8 +401,8 @@ static void test_cleanup(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-	    TEST(test_builtin_round_trip), TEST(test_archive_layout), TEST(test_bad_archives),
-	    TEST(test_incomplete_graph),   TEST(test_cleanup),
+	    TEST(test_builtin_round_trip), TEST(test_archive_layout),   TEST(test_signature_goes_along),
+	    TEST(test_bad_archives),       TEST(test_incomplete_graph), TEST(test_cleanup),
 	};
 
 	test_require_root();
