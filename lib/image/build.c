@@ -195,13 +195,19 @@ static int find_include_dir(struct build_ctx *b)
 	return -ENOENT;
 }
 
-/* Runs argv; its output goes where ours goes (compiler errors as printed). */
-static int run(const char *const *argv)
+/* Runs argv in cwd (NULL: ours); its output goes where ours goes (compiler
+ * errors as printed). */
+static int run_in(const char *const *argv, const char *cwd)
 {
+	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int status, err;
 
-	err = posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_init(&fa);
+	if (cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	err = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
 	if (err) {
 		sonde_err("starting %s: %s", argv[0], strerror(err));
 		return -err;
@@ -212,6 +218,11 @@ static int run(const char *const *argv)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}
+
+static int run(const char *const *argv)
+{
+	return run_in(argv, NULL);
 }
 
 static const char *target_arch_define(const char *arch)
@@ -278,8 +289,9 @@ static int vmlinux_dir(struct build_ctx *b, const char *arch, char *out, size_t 
 
 static int compile(struct build_ctx *b, const char *arch, const char *src, char *obj, size_t n)
 {
-	char vmdir[PATH_MAX], inc[PATH_MAX + 2], vminc[PATH_MAX + 2], sysinc[64];
-	const char *clang_argv[16], *strip_argv[] = {b->strip, "-g", obj, NULL};
+	char vmdir[PATH_MAX], inc[PATH_MAX + 2], vminc[PATH_MAX + 2], sysinc[64], absrc[PATH_MAX];
+	char map_src[PATH_MAX + 32], srcdir[PATH_MAX], *slash;
+	const char *clang_argv[24], *strip_argv[] = {b->strip, "-g", obj, NULL};
 	size_t i = 0;
 	int rc;
 
@@ -298,6 +310,17 @@ static int compile(struct build_ctx *b, const char *arch, const char *src, char 
 #else
 	snprintf(sysinc, sizeof(sysinc), "-I/usr/include");
 #endif
+	/* The source's path ends up in BTF line info: mapped to "." (upstream's
+	 * builder compiles in its mount of the gadget), the same sources give
+	 * the same object wherever they are. clang then reads the source lines
+	 * it embeds through "./", so it runs in the source's directory. */
+	if (!realpath(src, absrc)) {
+		sonde_err("%s: %s", src, strerror(errno));
+		return -errno;
+	}
+	slash = strrchr(absrc, '/');
+	snprintf(srcdir, sizeof(srcdir), "%.*s", slash == absrc ? 1 : (int)(slash - absrc), absrc);
+	snprintf(map_src, sizeof(map_src), "-ffile-prefix-map=%s=.", srcdir);
 	clang_argv[i++] = b->clang;
 	clang_argv[i++] = "-target";
 	clang_argv[i++] = "bpf";
@@ -308,15 +331,16 @@ static int compile(struct build_ctx *b, const char *arch, const char *src, char 
 	clang_argv[i++] = inc;
 	clang_argv[i++] = vminc;
 	clang_argv[i++] = sysinc;
+	clang_argv[i++] = map_src;
 	clang_argv[i++] = "-c";
-	clang_argv[i++] = src;
+	clang_argv[i++] = absrc;
 	clang_argv[i++] = "-o";
 	clang_argv[i++] = obj;
 	clang_argv[i] = NULL;
 	progress(b, "compiling %s eBPF object (%s)", arch,
 	         strrchr(b->clang, '/') ? strrchr(b->clang, '/') + 1 : b->clang);
 	fflush(stderr);
-	rc = run(clang_argv);
+	rc = run_in(clang_argv, srcdir);
 	if (rc != 0) {
 		sonde_err("compiling %s for %s failed (%s exit %d)", src, arch, b->clang, rc);
 		return rc < 0 ? rc : -EINVAL;

@@ -174,6 +174,19 @@ static void test_reproducible(void)
 	d = built_digest(out2);
 	CHECK(d1[0] && d && !strcmp(d1, d));
 	free(out2);
+	/* the same sources elsewhere: the same image (paths are not part of it) */
+	{
+		char copy[PATH_MAX + 32];
+
+		snprintf(copy, sizeof(copy), "%s/elsewhere", tmp);
+		mkdir(copy, 0755);
+		snprintf(copy, sizeof(copy), "%s/elsewhere/deeper", tmp);
+		make_gadget_dir(copy);
+		CHECK_INT(build(copy, s2, "repro:2", &out2, NULL), 0);
+		d = built_digest(out2);
+		CHECK(d1[0] && d && !strcmp(d1, d));
+		free(out2);
+	}
 	/* another time, another digest: the date is part of the image */
 	setenv("SOURCE_DATE_EPOCH", "1600000001", 1);
 	CHECK_INT(build(gadget_dir, s2, "repro:1", &out2, NULL), 0);
