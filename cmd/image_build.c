@@ -149,7 +149,7 @@ int cmd_image_build(int argc, char **argv)
 	if (ref[0])
 		printf("Successfully built %s@%s\n", ref, digest);
 	else
-		printf("Successfully built %s\n", digest);
+		printf("Successfully built @%s\n", digest); /* as upstream prints an untagged build */
 	return 0;
 fail:
 	free(arch_buf);
