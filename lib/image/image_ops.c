@@ -7,6 +7,7 @@
 #include <sonde/image.h>
 #include <sonde/log.h>
 
+#include "image/loaded.h"
 #include "image/oci.h"
 
 static int normalise(const char *in, char *buf, size_t n, struct sonde_image_ref *r)
@@ -143,7 +144,7 @@ int sonde_image_tag(struct sonde_image_store *store, const char *src, const char
 	int err;
 	if ((err = normalise(src, from, sizeof(from), NULL)) || (err = normalise(dst, to, sizeof(to), NULL)))
 		return err;
-	err = oci_store_resolve(s, from, &d);
+	err = image_store_resolve(s, from, &d);
 	if (err == -ENOENT)
 		sonde_err("image %s not found in the store %s", from, oci_store_dir(s));
 	if (err)
@@ -170,7 +171,7 @@ int sonde_image_remove(struct sonde_image_store *store, const char *ref)
 	if ((err = oci_store_tags(s, &tags, &ntags)))
 		goto out;
 	for (i = 0; i < ntags; i++)
-		if (!strcmp(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
+		if (image_ref_same(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
 			break;
 	if (i == ntags) {
 		sonde_err("image %s not found in the store %s", full, oci_store_dir(s));
@@ -180,7 +181,7 @@ int sonde_image_remove(struct sonde_image_store *store, const char *ref)
 	bool shared = false;
 	for (size_t j = 0; j < ntags; j++)
 		shared |= j != i && !strcmp(tags[j].digest, tags[i].digest);
-	if ((err = oci_store_untag(s, full)))
+	if ((err = oci_store_untag(s, oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME))))
 		goto out;
 	if (!shared) {
 		size_t freed = 0;

@@ -244,6 +244,37 @@ static int pick_manifest(struct oci_store *s, const char *ref, const struct oci_
 	return err;
 }
 
+bool image_ref_same(const char *stored, const char *full)
+{
+	struct sonde_image_ref r;
+	struct oci_log_capture cap;
+	char norm[1024];
+	if (!strcmp(stored, full))
+		return true;
+	oci_log_capture_begin(&cap);
+	bool same = !sonde_image_ref_parse(stored, &r) && !sonde_image_ref_format(&r, norm, sizeof(norm)) &&
+	            !strcmp(norm, full);
+	oci_log_capture_end(&cap);
+	return same;
+}
+
+/* Other tools (skopeo copy to oci:DIR:name) tag with the name as given:
+ * "trace_open:v1" is ghcr.io/inspektor-gadget/gadget/trace_open:v1 too. */
+static int resolve_unnormalised(struct oci_store *s, const char *full, struct oci_descriptor *out)
+{
+	struct oci_descriptor *tags;
+	size_t n;
+	int err = oci_store_tags(s, &tags, &n);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; i < n && err == -ENOENT; i++)
+		if (image_ref_same(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
+			err = oci_descriptor_copy(out, &tags[i]);
+	oci_store_tags_free(tags, n);
+	return err;
+}
+
 int image_store_resolve(struct oci_store *s, const char *ref, struct oci_descriptor *out)
 {
 	struct sonde_image_ref r;
@@ -252,8 +283,10 @@ int image_store_resolve(struct oci_store *s, const char *ref, struct oci_descrip
 	oci_log_capture_begin(&cap);
 	int err = sonde_image_ref_parse(ref, &r);
 	oci_log_capture_end(&cap);
-	if (err || !r.digest[0])
-		return oci_store_resolve(s, ref, out);
+	if (err || !r.digest[0]) {
+		err = oci_store_resolve(s, ref, out);
+		return err == -ENOENT ? resolve_unnormalised(s, ref, out) : err;
+	}
 	/* name@digest: the content itself, whatever tags point at it. */
 	if (!oci_blob_exists(s, r.digest))
 		return -ENOENT;

@@ -179,6 +179,12 @@ static void test_store_images(void)
 	              "x@sha256:0000000000000000000000000000000000000000000000000000000000000000", &o, &g),
 	          -ENOENT);
 
+	/* A tag another tool wrote unnormalised (skopeo copy … oci:DIR:short:v1). */
+	REQUIRE(oci_store_tag(s, "short:v1", &lone) == 0);
+	REQUIRE(sonde_image_load("ghcr.io/inspektor-gadget/gadget/short:v1", &o, &g) == 0);
+	sonde_loaded_gadget_free(g);
+	REQUIRE(oci_store_untag(s, "short:v1") == 0);
+
 	/* Another architecture, asked for. */
 	o.arch = other;
 	REQUIRE(sonde_image_load("localhost:5000/g/multi:v1", &o, &g) == 0);
