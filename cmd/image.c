@@ -67,6 +67,14 @@ void image_complete(int n, char **words)
 			complete_flag(partial, 'o', "output");
 		if (!strcmp(words[1], "list"))
 			complete_flag(partial, 0, "no-trunc");
+		if (!strcmp(words[1], "build")) {
+			complete_flag(partial, 't', "tag");
+			complete_flag(partial, 'f', "file");
+			complete_flag(partial, 0, "arch");
+			complete_flag(partial, 'o', "output");
+			complete_flag(partial, 0, "clang");
+			complete_flag(partial, 0, "include-dir");
+		}
 		return;
 	}
 	if (!strcmp(words[1], "inspect") || !strcmp(words[1], "remove") || !strcmp(words[1], "tag") ||
