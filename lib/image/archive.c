@@ -4,6 +4,7 @@
  * the store's verifying writer), so nothing from an archive is ever
  * extracted to a path it names. */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,6 +27,18 @@
 
 #define LAYOUT_FILE     "{\"imageLayoutVersion\":\"1.0.0\"}"
 #define GRAPH_MAX_DEPTH 4
+
+/* Documents whose blobs name more blobs (Docker's types too: images other
+ * tools pulled may use them). */
+static bool is_index(const struct oci_descriptor *d)
+{
+	return !strcmp(d->media_type, OCI_MT_INDEX) || !strcmp(d->media_type, OCI_MT_DOCKER_LIST);
+}
+
+static bool is_manifest(const struct oci_descriptor *d)
+{
+	return !strcmp(d->media_type, OCI_MT_MANIFEST) || !strcmp(d->media_type, OCI_MT_DOCKER_MANIF);
+}
 
 /* ---- export ---- */
 
@@ -117,13 +130,13 @@ static int export_graph(struct export *e, const struct oci_descriptor *desc, con
 	err = export_add_blob(e, desc->digest, img);
 	if (err < 0)
 		return err;
-	if (strcmp(desc->media_type, OCI_MT_INDEX) && strcmp(desc->media_type, OCI_MT_MANIFEST))
+	if (!is_index(desc) && !is_manifest(desc))
 		return 0;
 	memcpy(b.digest, desc->digest, sizeof(b.digest));
 	err = export_read(e, &b, &data, &len);
 	if (err < 0)
 		return err;
-	if (!strcmp(desc->media_type, OCI_MT_INDEX)) {
+	if (is_index(desc)) {
 		struct oci_index idx;
 
 		err = oci_index_parse(data, len, &idx);
@@ -477,12 +490,12 @@ static int import_check_graph(struct import *im, const struct oci_descriptor *de
 		          desc->digest, (long long)st.st_size, desc->size);
 		return -EBADMSG;
 	}
-	if (strcmp(desc->media_type, OCI_MT_INDEX) && strcmp(desc->media_type, OCI_MT_MANIFEST))
+	if (!is_index(desc) && !is_manifest(desc))
 		return 0;
 	err = oci_blob_read(im->store, desc->digest, OCI_MAX_DOCUMENT, &data, &len);
 	if (err < 0)
 		return err;
-	if (!strcmp(desc->media_type, OCI_MT_INDEX)) {
+	if (is_index(desc)) {
 		struct oci_index idx;
 
 		err = oci_index_parse(data, len, &idx);
