@@ -634,6 +634,8 @@ int archive_import(const char *store_dir, FILE *f, const char *file, char ***tag
 		err = oci_store_tag(im.store, refs[j++], &idx.manifests[i]);
 		if (err < 0)
 			goto out;
+		/* from here on a tag may point at the new blobs: they stay */
+		im.nadded = 0;
 	}
 	/* what the user imported: the signatures went along unnamed */
 	shown = refs;
