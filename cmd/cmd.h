@@ -14,6 +14,10 @@ int cmd_image_remove(int argc, char **argv);
 int cmd_image_inspect(int argc, char **argv);
 /* sonde image verify (image_verify.c) */
 int cmd_image_verify(int argc, char **argv);
+/* sonde image build|export|import (image_build.c, image_archive.c). */
+int cmd_image_build(int argc, char **argv);
+int cmd_image_export(int argc, char **argv);
+int cmd_image_import(int argc, char **argv);
 /* The hidden helper of the completion scripts. */
 int cmd_complete(int argc, char **argv);
 

@@ -19,6 +19,9 @@ static const struct image_cmd image_cmds[] = {
     {"remove", cmd_image_remove, "remove images from the local store"},
     {"inspect", cmd_image_inspect, "show what an image holds, without loading it"},
     {"verify", cmd_image_verify, "verify an image's signature from the local store"},
+    {"build", cmd_image_build, "build an image from a gadget directory"},
+    {"export", cmd_image_export, "write images to an OCI archive (tar)"},
+    {"import", cmd_image_import, "read the images of an OCI archive into the store"},
     {0},
 };
 
@@ -65,6 +68,14 @@ void image_complete(int n, char **words)
 			complete_flag(partial, 'o', "output");
 		if (!strcmp(words[1], "list"))
 			complete_flag(partial, 0, "no-trunc");
+		if (!strcmp(words[1], "build")) {
+			complete_flag(partial, 't', "tag");
+			complete_flag(partial, 'f', "file");
+			complete_flag(partial, 0, "arch");
+			complete_flag(partial, 'o', "output");
+			complete_flag(partial, 0, "clang");
+			complete_flag(partial, 0, "include-dir");
+		}
 		return;
 	}
 	if (!strcmp(words[1], "inspect") || !strcmp(words[1], "remove") || !strcmp(words[1], "tag") ||
