@@ -631,7 +631,9 @@ int archive_import(const char *store_dir, FILE *f, const char *file, char ***tag
 	for (size_t i = 0, j = 0; i < idx.nmanifests; i++) {
 		if (!oci_descriptor_annotation(&idx.manifests[i], OCI_ANN_REF_NAME))
 			continue;
-		err = oci_store_tag(im.store, refs[j++], &idx.manifests[i]);
+		err = oci_descriptor_set_annotation(&idx.manifests[i], SONDE_ANN_BUILT_HERE, NULL);
+		if (!err)
+			err = oci_store_tag(im.store, refs[j++], &idx.manifests[i]);
 		if (err < 0)
 			goto out;
 		/* from here on a tag may point at the new blobs: they stay */

@@ -589,8 +589,11 @@ int sonde_image_build(const struct sonde_image_build_opts *opts, char digest_out
 	if (err < 0)
 		goto out;
 	err = build_image_put(s, &img);
-	if (!err && ref[0])
-		err = oci_store_tag(s, ref, &img.index);
+	if (!err && ref[0]) {
+		err = oci_descriptor_set_annotation(&img.index, SONDE_ANN_BUILT_HERE, "true");
+		if (!err)
+			err = oci_store_tag(s, ref, &img.index);
+	}
 	oci_store_unlock(s);
 	if (err < 0)
 		goto out;

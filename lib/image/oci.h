@@ -36,6 +36,10 @@
 #define OCI_ANN_DOCS        "org.opencontainers.image.documentation"
 #define OCI_ANN_SOURCE      "org.opencontainers.image.source"
 #define GADGET_ANN_BUILDER  "io.inspektor-gadget.builder.version"
+/* On a tag entry of index.json only: `sonde image build` made this image on
+ * this machine, so there is no signature to check. Import drops it: an
+ * archive cannot claim it. */
+#define SONDE_ANN_BUILT_HERE "dev.sonde.image.built-here"
 
 /* The empty JSON config ("{}") every gadget without gadget.yaml points at. */
 #define OCI_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"

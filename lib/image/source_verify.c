@@ -21,7 +21,14 @@ int image_source_verify(struct oci_store *s, const char *ref, const struct oci_d
 		err = sonde_image_ref_repository(&r, repo, sizeof(repo));
 	if (err)
 		return err;
-	return verify_admit(s, ref, repo, index->digest, opts);
+	/* an image `sonde image build` made here has no signature to check,
+	 * but --allowed-gadgets still applies */
+	if (oci_descriptor_annotation(index, SONDE_ANN_BUILT_HERE))
+		return verify_allowed(ref, repo, index->digest, opts ? opts->allowed_gadgets : NULL);
+	err = verify_admit(s, ref, repo, index->digest, opts);
+	/* no signature is a refusal, not a missing image: callers tell the
+	 * two apart by -ENOENT (e.g. to list the built-ins) */
+	return err == -ENOENT ? -EPERM : err;
 }
 
 int image_source_local_allowed(const char *path, const struct sonde_image_source_opts *opts)

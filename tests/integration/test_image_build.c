@@ -353,7 +353,33 @@ static void test_run_from_store(void)
 	unsetenv("SOURCE_DATE_EPOCH");
 	CHECK_INT(build(gadget_dir, store, "run_me:latest", &out, NULL), 0);
 	free(out);
+	/* built here: nothing to verify, it runs as is */
 	expect_event("run_me");
+}
+
+/* The same image carried to another store by an archive is verified like
+ * any image from elsewhere: the archive cannot claim it was built there. */
+static void test_imported_copy_is_verified(void)
+{
+	char tar[PATH_MAX], other[PATH_MAX];
+
+	snprintf(tar, sizeof(tar), "%s/run_me.tar", tmp);
+	snprintf(other, sizeof(other), "%s/other-store", tmp);
+	{
+		const char *argv[] = {"image", "export", "run_me:latest", tar, "--store", store, NULL};
+
+		CHECK_INT(sonde_run_cmd(argv, NULL, NULL, 60000), 0);
+	}
+	{
+		const char *argv[] = {"image", "import", tar, "--store", other, NULL};
+
+		CHECK_INT(sonde_run_cmd(argv, NULL, NULL, 60000), 0);
+	}
+	{
+		const char *argv[] = {"run", "run_me:latest", "--store", other, "-t", "1", NULL};
+
+		sonde_expect_error(argv, "is not signed");
+	}
 }
 
 static void test_run_dir(void)
@@ -384,6 +410,7 @@ int main(int argc, char **argv)
 	    TEST(test_bad_inputs),
 	    TEST(test_wasm_metadata_only),
 	    TEST(test_run_from_store),
+	    TEST(test_imported_copy_is_verified),
 	    TEST(test_run_dir),
 	    TEST(test_cleanup),
 	};
