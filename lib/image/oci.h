@@ -66,9 +66,9 @@ struct oci_descriptor {
 	char media_type[128];
 	char digest[OCI_DIGEST_LEN];
 	int64_t size;
-	char artifact_type[128];   /* "" when absent */
-	char arch[32], os[32];     /* platform; "" when absent */
-	json_t *annotations;       /* owned JSON object, or NULL */
+	char artifact_type[128]; /* "" when absent */
+	char arch[32], os[32];   /* platform; "" when absent */
+	json_t *annotations;     /* owned JSON object, or NULL */
 };
 
 /* Reads a descriptor object; -EINVAL (logged, naming `what`) when mediaType,
@@ -78,9 +78,13 @@ int oci_descriptor_from_json(const json_t *obj, const char *what, struct oci_des
 json_t *oci_descriptor_to_json(const struct oci_descriptor *d);
 /* Annotation value or NULL. */
 const char *oci_descriptor_annotation(const struct oci_descriptor *d, const char *key);
+/* value NULL removes key. */
 int oci_descriptor_set_annotation(struct oci_descriptor *d, const char *key, const char *value);
 int oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor *src);
 void oci_descriptor_clear(struct oci_descriptor *d);
+/* A copy of an annotations object with its keys sorted, as Go writes a map
+ * (documents written this way hash the same as upstream's). */
+json_t *oci_annotations_sorted(const json_t *ann);
 
 /* ---- documents ---- */
 /* Canonical bytes of a document: compact JSON, keys in insertion order, as
@@ -92,11 +96,11 @@ json_t *oci_json_load(const void *data, size_t len, const char *what);
 
 struct oci_index {
 	int64_t schema_version;
-	char media_type[128];      /* "" when absent (allowed by the spec) */
+	char media_type[128]; /* "" when absent (allowed by the spec) */
 	char artifact_type[128];
 	struct oci_descriptor *manifests;
 	size_t nmanifests;
-	json_t *annotations;       /* owned, or NULL */
+	json_t *annotations; /* owned, or NULL */
 };
 struct oci_manifest {
 	int64_t schema_version;
@@ -168,6 +172,8 @@ void oci_blob_writer_abort(struct oci_blob_writer *w); /* frees w; NULL ok */
 int oci_blob_read(struct oci_store *s, const char *digest, size_t max, void **data, size_t *len);
 
 /* Tags (index.json). ref is a full normalised reference string. */
+/* -ENOENT, not logged, when ref is not tagged: absence is an answer
+ * (pull policy "missing"), not a failure. */
 int oci_store_resolve(struct oci_store *s, const char *ref, struct oci_descriptor *out);
 /* Points ref at desc (replacing any previous target). Takes the lock. */
 int oci_store_tag(struct oci_store *s, const char *ref, const struct oci_descriptor *desc);
@@ -180,5 +186,10 @@ void oci_store_tags_free(struct oci_descriptor *tags, size_t n);
 /* Deletes every blob not reachable from a tag (index → manifests → config,
  * layers, subjects). Takes the lock. *freed (may be NULL) counts blobs. */
 int oci_store_gc(struct oci_store *s, size_t *freed);
+
+/* The OCI store behind a public store handle (sonde/image.h), for the image
+ * modules (registry, build, archive, verify) that work on it. */
+struct sonde_image_store;
+struct oci_store *oci_store_of(struct sonde_image_store *s);
 
 #endif
