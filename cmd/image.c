@@ -13,7 +13,11 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
-	{0},
+    {"pull", cmd_image_pull, "pull an image and its signatures from a registry"},
+    {"push", cmd_image_push, "push an image and its signatures to a registry"},
+    {"login", cmd_image_login, "store a registry's credentials"},
+    {"logout", cmd_image_logout, "remove a registry's credentials"},
+    {0},
 };
 
 static void image_usage(FILE *out)

@@ -46,8 +46,10 @@ struct sonde_registry_opts {
 int sonde_image_pull(struct sonde_image_store *s, const char *ref, const struct sonde_registry_opts *opts,
                      char digest_out[72]);
 /* Pushes ref from the store to its registry under the same reference, with
- * the signature tags of its digest the store has. */
-int sonde_image_push(struct sonde_image_store *s, const char *ref, const struct sonde_registry_opts *opts);
+ * the signature tags of its digest the store has. digest_out (may be NULL)
+ * gets the digest pushed. */
+int sonde_image_push(struct sonde_image_store *s, const char *ref, const struct sonde_registry_opts *opts,
+                     char digest_out[72]);
 
 /* Checks user/password against the registry (host[:port], or a reference
  * whose domain is used), then stores them in the auth file (0600). */

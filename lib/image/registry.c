@@ -736,6 +736,7 @@ static int do_request(struct registry_client *c, struct request *q, struct regis
 		q->out.max = OCI_MAX_DOCUMENT;
 	q->err.max = ERROR_BODY_MAX;
 	r = perform(c, q, resp, status, what);
+	sonde_debug("registry %s: %s %s: %ld", c->host, q->method, q->url, r ? 0L : *status);
 	if (r || *status != 401)
 		return r;
 	if (registry_challenge_parse(resp->www_authenticate, &ch)) {
@@ -754,7 +755,9 @@ static int do_request(struct registry_client *c, struct request *q, struct regis
 	} else {
 		return 0;
 	}
-	return perform(c, q, resp, status, what);
+	r = perform(c, q, resp, status, what);
+	sonde_debug("registry %s: %s %s: %ld (authenticated)", c->host, q->method, q->url, r ? 0L : *status);
+	return r;
 }
 
 static void free_request(struct request *q)

@@ -120,7 +120,7 @@ int registry_put_manifest(struct registry_client *c, const char *ref, const char
 int registry_pull(struct oci_store *s, const struct sonde_image_ref *ref,
                   const struct sonde_registry_opts *opts, char digest_out[OCI_DIGEST_LEN]);
 int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
-                  const struct sonde_registry_opts *opts);
+                  const struct sonde_registry_opts *opts, char digest_out[OCI_DIGEST_LEN]);
 
 /* ---- the progress bar, registry_progress.c ---- */
 struct registry_progress;

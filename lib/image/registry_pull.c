@@ -236,16 +236,10 @@ int sonde_image_pull(struct sonde_image_store *store, const char *refstr,
                      const struct sonde_registry_opts *opts, char digest_out[72])
 {
 	struct sonde_image_ref ref;
-	struct oci_store *s;
 	int r;
 
 	r = sonde_image_ref_parse(refstr, &ref);
 	if (r)
 		return r;
-	r = oci_store_open(sonde_image_store_dir(store), 0, &s);
-	if (r)
-		return r;
-	r = registry_pull(s, &ref, opts, digest_out);
-	oci_store_close(s);
-	return r;
+	return registry_pull(oci_store_of(store), &ref, opts, digest_out);
 }

@@ -155,7 +155,7 @@ static int push_signature_tag(struct push_ctx *p, const char *repo, const char *
 }
 
 int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
-                  const struct sonde_registry_opts *opts)
+                  const struct sonde_registry_opts *opts, char digest_out[OCI_DIGEST_LEN])
 {
 	struct push_ctx p = {.s = s};
 	struct oci_descriptor d;
@@ -195,6 +195,8 @@ int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
 		if (!r)
 			r = push_signature_tag(&p, repo, tag);
 	}
+	if (!r && digest_out)
+		snprintf(digest_out, OCI_DIGEST_LEN, "%s", d.digest);
 	if (!r)
 		sonde_info("pushed %s@%s: %zu blobs uploaded, %zu mounted, %zu already there", name, d.digest,
 		           p.pushed, p.mounted, p.skipped);
@@ -204,19 +206,13 @@ int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
 }
 
 int sonde_image_push(struct sonde_image_store *store, const char *refstr,
-                     const struct sonde_registry_opts *opts)
+                     const struct sonde_registry_opts *opts, char digest_out[72])
 {
 	struct sonde_image_ref ref;
-	struct oci_store *s;
 	int r;
 
 	r = sonde_image_ref_parse(refstr, &ref);
 	if (r)
 		return r;
-	r = oci_store_open(sonde_image_store_dir(store), OCI_STORE_READ_ONLY, &s);
-	if (r)
-		return r;
-	r = registry_push(s, &ref, opts);
-	oci_store_close(s);
-	return r;
+	return registry_push(oci_store_of(store), &ref, opts, digest_out);
 }
