@@ -243,13 +243,13 @@ static int transfer(int argc, char **argv, const char *name, unsigned cmd)
 		return fail(-EINVAL, "invalid reference", o.positional);
 	if (open_store(&o, &s))
 		return 1;
-	if (cmd == F_PULL) {
-		fprintf(stderr, "Pulling %s...\n", full);
+	/* on a terminal only: a script's stderr holds errors and nothing else */
+	if (o.ro.progress && isatty(STDERR_FILENO))
+		fprintf(stderr, "%s %s...\n", cmd == F_PULL ? "Pulling" : "Pushing", full);
+	if (cmd == F_PULL)
 		r = sonde_image_pull(s, o.positional, &o.ro, digest);
-	} else {
-		fprintf(stderr, "Pushing %s...\n", full);
+	else
 		r = sonde_image_push(s, o.positional, &o.ro, digest);
-	}
 	sonde_image_store_close(s);
 	if (r)
 		return fail(r, cmd == F_PULL ? "cannot pull" : "cannot push", full);

@@ -1,0 +1,508 @@
+/* sonde image pull/push/login/logout against Debian's docker-registry
+ * (plain, and TLS with htpasswd basic auth, certificates made here), skopeo
+ * in both directions, and fake registries that stall or fail. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "image/oci.h"
+#include "registry.h"
+#include "testlib.h"
+
+static char tmp[] = "/tmp/sonde-test-registry.XXXXXX";
+static struct test_registry plain;
+
+/* Builds a gadget image (trace_open's object and gadget.yaml, an index with
+ * one amd64 manifest, as upstream's build makes) in the store at dir, tagged
+ * ref; its index digest in digest. pad > 0 adds a wasm-typed layer of that
+ * many pseudo-random bytes (a big blob for chunked uploads). */
+static int make_image(const char *dir, const char *ref, size_t pad, char digest[OCI_DIGEST_LEN])
+{
+	struct oci_store *s = NULL;
+	char obj_path[512], yaml_path[512], cfg_d[OCI_DIGEST_LEN], obj_d[OCI_DIGEST_LEN],
+	    pad_d[OCI_DIGEST_LEN];
+	char man_d[OCI_DIGEST_LEN];
+	char *obj = NULL, *yaml = NULL, *man_txt = NULL, *idx_txt = NULL, *padding = NULL;
+	size_t obj_len = 0, yaml_len = 0, man_len = 0, idx_len = 0;
+	json_t *man = NULL, *idx = NULL, *layers;
+	struct oci_descriptor d;
+	int r = -1;
+
+	snprintf(obj_path, sizeof(obj_path), "%s/gadgets/trace_open.bpf.o", SONDE_TEST_BUILD_DIR);
+	snprintf(yaml_path, sizeof(yaml_path), "%s/gadgets/trace_open/gadget.yaml", SONDE_SOURCE_DIR);
+	obj = test_read_file(obj_path, &obj_len);
+	yaml = test_read_file(yaml_path, &yaml_len);
+	if (!obj || !yaml || oci_store_open(dir, 0, &s))
+		goto out;
+	if (oci_blob_put(s, obj, obj_len, obj_d) || oci_blob_put(s, yaml, yaml_len, cfg_d))
+		goto out;
+	layers = json_pack("[{s:s,s:s,s:I}]", "mediaType", GADGET_MT_EBPF, "digest", obj_d, "size",
+	                   (json_int_t)obj_len);
+	if (pad) {
+		padding = malloc(pad);
+		if (!padding)
+			goto out;
+		for (size_t i = 0; i < pad; i++)
+			padding[i] = (char)((i * 2654435761u) >> 13);
+		if (oci_blob_put(s, padding, pad, pad_d))
+			goto out;
+		json_array_append_new(layers, json_pack("{s:s,s:s,s:I}", "mediaType", GADGET_MT_WASM,
+		                                        "digest", pad_d, "size", (json_int_t)pad));
+	}
+	man = json_pack("{s:i,s:s,s:s,s:{s:s,s:s,s:I},s:o,s:{s:s}}", "schemaVersion", 2, "mediaType",
+	                OCI_MT_MANIFEST, "artifactType", GADGET_ARTIFACT_TYPE, "config", "mediaType",
+	                GADGET_MT_CONFIG, "digest", cfg_d, "size", (json_int_t)yaml_len, "layers", layers,
+	                "annotations", OCI_ANN_CREATED, "2026-12-07T00:00:00Z");
+	man_txt = oci_json_dump(man, &man_len);
+	if (!man_txt || oci_blob_put(s, man_txt, man_len, man_d))
+		goto out;
+	idx = json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}],s:{s:s}}", "schemaVersion", 2, "mediaType",
+	                OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man_d, "size",
+	                (json_int_t)man_len, "platform", "architecture", "amd64", "os", "linux",
+	                "annotations", OCI_ANN_CREATED, "2026-12-07T00:00:00Z");
+	idx_txt = oci_json_dump(idx, &idx_len);
+	if (!idx_txt || oci_blob_put(s, idx_txt, idx_len, digest))
+		goto out;
+	memset(&d, 0, sizeof(d));
+	snprintf(d.media_type, sizeof(d.media_type), "%s", OCI_MT_INDEX);
+	snprintf(d.digest, sizeof(d.digest), "%s", digest);
+	d.size = (int64_t)idx_len;
+	r = oci_store_tag(s, ref, &d);
+out:
+	if (r)
+		fprintf(stderr, "could not make the test image %s in %s\n", ref, dir);
+	json_decref(man);
+	json_decref(idx);
+	free(obj);
+	free(yaml);
+	free(man_txt);
+	free(idx_txt);
+	free(padding);
+	oci_store_close(s);
+	return r;
+}
+
+/* The digest the store at dir has for ref, "" if none. */
+static void store_digest(const char *dir, const char *ref, char out[OCI_DIGEST_LEN])
+{
+	struct oci_store *s = NULL;
+	struct oci_descriptor d;
+
+	out[0] = 0;
+	memset(&d, 0, sizeof(d));
+	if (oci_store_open(dir, OCI_STORE_READ_ONLY, &s))
+		return;
+	if (!oci_store_resolve(s, ref, &d))
+		snprintf(out, OCI_DIGEST_LEN, "%s", d.digest);
+	oci_descriptor_clear(&d);
+	oci_store_close(s);
+}
+
+static int run_sonde(const char *const *argv, char **out, char **err)
+{
+	int st = sonde_run_cmd(argv, out, err, 60000);
+
+	if (st != 0)
+		fprintf(stderr, "sonde exited %d: %s", st, err && *err ? *err : "");
+	return st;
+}
+
+static void path_in_tmp(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", tmp, name);
+}
+
+static void test_push_pull_roundtrip(void)
+{
+	char a[600], b[600], ref[200], d_made[OCI_DIGEST_LEN], d_pulled[OCI_DIGEST_LEN], want[300];
+	char *out = NULL, *err = NULL;
+
+	path_in_tmp(a, sizeof(a), "store-a");
+	path_in_tmp(b, sizeof(b), "store-b");
+	snprintf(ref, sizeof(ref), "%s/gadgets/trace_open:v1", plain.host);
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		snprintf(want, sizeof(want), "Successfully pushed %s@%s", ref, d_made);
+		CHECK(out && strstr(out, want));
+		CHECK_STR(err, ""); /* not a terminal: no progress, no chatter */
+		free(out);
+		free(err);
+	}
+	{
+		/* into an empty store */
+		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		snprintf(want, sizeof(want), "Successfully pulled %s@%s", ref, d_made);
+		CHECK(out && strstr(out, want));
+		free(out);
+		free(err);
+		store_digest(b, ref, d_pulled);
+		CHECK_STR(d_pulled, d_made);
+	}
+	{
+		/* removed from the first store (untag + gc), pulled again */
+		struct oci_store *s = NULL;
+		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(oci_store_open(a, 0, &s) == 0);
+		CHECK_INT(oci_store_untag(s, ref), 0);
+		CHECK_INT(oci_store_gc(s, NULL), 0);
+		CHECK(!oci_blob_exists(s, d_made));
+		oci_store_close(s);
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+		store_digest(a, ref, d_pulled);
+		CHECK_STR(d_pulled, d_made);
+	}
+	{
+		/* the pulled store runs the gadget (image load from the store) */
+		const char *argv[] = {"run", ref, "--store", b, "--pull", "never", "--timeout", "1", NULL};
+		int st = sonde_run_cmd(argv, &out, &err, 30000);
+
+		if (!test_is_root() || (err && strstr(err, "unknown flag"))) {
+			fprintf(stderr, "note: sonde run --store not available in this build: %s",
+			        err ? err : "");
+		} else {
+			CHECK_INT(st, 0);
+			if (st)
+				fprintf(stderr, "sonde run: %s", err ? err : "");
+		}
+		free(out);
+		free(err);
+	}
+}
+
+static void test_skopeo_both_ways(void)
+{
+	char a[600], layout[600], ref[200], d_made[OCI_DIGEST_LEN], src[700], dst[700], got[OCI_DIGEST_LEN];
+	char *out = NULL, *err = NULL;
+
+	if (!test_have("skopeo"))
+		test_skip_dep("skopeo is not installed");
+	path_in_tmp(a, sizeof(a), "store-skopeo");
+	snprintf(ref, sizeof(ref), "%s/skopeo/from-sonde:v1", plain.host);
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	/* what Sonde pushed, copied back by skopeo into an OCI layout */
+	path_in_tmp(layout, sizeof(layout), "skopeo-layout");
+	snprintf(src, sizeof(src), "docker://%s", ref);
+	snprintf(dst, sizeof(dst), "oci:%s:v1", layout);
+	{
+		const char *argv[] = {
+		    "skopeo", "copy", "-q", "--all", "--preserve-digests", "--src-tls-verify=false",
+		    src,      dst,    NULL};
+
+		REQUIRE(test_run_quiet(argv) == 0);
+	}
+	store_digest(layout, "v1", got);
+	CHECK_STR(got, d_made);
+
+	/* what skopeo pushed (from that layout, to another repository) Sonde pulls */
+	snprintf(ref, sizeof(ref), "%s/skopeo/from-skopeo:v2", plain.host);
+	snprintf(src, sizeof(src), "docker://%s", ref);
+	{
+		const char *argv[] = {
+		    "skopeo", "copy", "-q", "--all", "--preserve-digests", "--dest-tls-verify=false",
+		    dst,      src,    NULL};
+
+		REQUIRE(test_run_quiet(argv) == 0);
+	}
+	path_in_tmp(a, sizeof(a), "store-from-skopeo");
+	{
+		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	store_digest(a, ref, got);
+	CHECK_STR(got, d_made);
+}
+
+static void test_chunked_and_mount(void)
+{
+	char a[600], ref[200], ref2[200], d_made[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], b[600];
+	char *out = NULL, *err = NULL;
+	struct oci_store *s = NULL;
+	struct oci_descriptor d;
+
+	path_in_tmp(a, sizeof(a), "store-chunked");
+	snprintf(ref, sizeof(ref), "%s/big/gadget:v1", plain.host);
+	REQUIRE(make_image(a, ref, 3 << 20, d_made) == 0);
+	{
+		/* 3 MiB in 1 MiB chunks: four PATCH requests (the object too) */
+		const char *argv[] = {
+		    "image", "push",         ref,       "--store", a, "--insecure-registries", plain.host,
+		    "-v",    "--chunk-size", "1048576", NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		CHECK(err && strstr(err, "PATCH"));
+		CHECK(err && strstr(err, "3 blobs uploaded, 0 mounted"));
+		free(out);
+		free(err);
+	}
+	/* the same image under another repository of the registry: mounted */
+	snprintf(ref2, sizeof(ref2), "%s/big/other:v1", plain.host);
+	REQUIRE(oci_store_open(a, 0, &s) == 0);
+	memset(&d, 0, sizeof(d));
+	REQUIRE(oci_store_resolve(s, ref, &d) == 0);
+	CHECK_INT(oci_store_tag(s, ref2, &d), 0);
+	oci_descriptor_clear(&d);
+	oci_store_close(s);
+	{
+		const char *argv[] = {"image",    "push", ref2, "--store", a, "--insecure-registries",
+		                      plain.host, "-v",   NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		CHECK(err && strstr(err, "0 blobs uploaded, 3 mounted"));
+		free(out);
+		free(err);
+	}
+	path_in_tmp(b, sizeof(b), "store-chunked-back");
+	{
+		const char *argv[] = {"image",    "pull", ref2, "--store", b, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	store_digest(b, ref2, got);
+	CHECK_STR(got, d_made);
+	/* pushing again: every blob is already there */
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, "-v",   NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		CHECK(err && strstr(err, "0 blobs uploaded, 0 mounted, 3 already there"));
+		free(out);
+		free(err);
+	}
+}
+
+static void test_missing_tag(void)
+{
+	char a[600], ref[200];
+
+	path_in_tmp(a, sizeof(a), "store-missing");
+	snprintf(ref, sizeof(ref), "%s/gadgets/trace_open:no-such-tag", plain.host);
+	const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries", plain.host, NULL};
+
+	sonde_expect_error(argv, "HTTP 404 (not found): \"MANIFEST_UNKNOWN: manifest unknown\"");
+	/* a plain HTTP registry not declared insecure: TLS fails, clearly */
+	const char *argv2[] = {"image", "pull", ref, "--store", a, "--timeout", "5", NULL};
+
+	sonde_expect_error(argv2, "--insecure-registries");
+}
+
+static void test_stalling_registry(void)
+{
+	struct test_registry st;
+	char a[600], ref[200];
+	int64_t t0;
+
+	REQUIRE(test_registry_start_stalling(&st) == 0);
+	path_in_tmp(a, sizeof(a), "store-stall");
+	snprintf(ref, sizeof(ref), "%s/x/y:v1", st.host);
+	const char *argv[] = {"image", "pull",      ref, "--store", a, "--insecure-registries",
+	                      st.host, "--timeout", "2", NULL};
+
+	t0 = test_now_ms();
+	sonde_expect_error(argv, "timed out");
+	CHECK(test_now_ms() - t0 < 8000);
+	test_registry_stop(&st);
+}
+
+static void test_failing_registry(void)
+{
+	static const struct {
+		int status;
+		const char *body, *needle;
+	} cases[] = {
+	    {429, "{\"errors\":[{\"code\":\"TOOMANYREQUESTS\",\"message\":\"slow down, sonde\"}]}",
+	     "HTTP 429 (too many requests): \"TOOMANYREQUESTS: slow down, sonde\""},
+	    {500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"storage exploded\"}]}",
+	     "HTTP 500 (internal server error): \"UNKNOWN: storage exploded\""},
+	    {403,
+	     "{\"errors\":[{\"code\":\"DENIED\",\"message\":\"requested access to the resource is "
+	     "denied\"}]}",
+	     "HTTP 403 (forbidden): \"DENIED: requested access"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct test_registry f;
+		char a[600], ref[200];
+
+		REQUIRE(test_registry_start_failing(&f, cases[i].status, cases[i].body) == 0);
+		path_in_tmp(a, sizeof(a), "store-fail");
+		snprintf(ref, sizeof(ref), "%s/x/y:v1", f.host);
+		const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries",
+		                      f.host,  NULL};
+
+		sonde_expect_error(argv, cases[i].needle);
+		test_registry_stop(&f);
+	}
+}
+
+static void test_tls_and_basic_auth(void)
+{
+	struct test_registry tls;
+	char certs[600], rdir[600], htpasswd[700], cert[700], key[700], ca[700], authfile[700], a[600],
+	    ref[200];
+	char cmd[1024], d_made[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *text, *out = NULL, *err = NULL;
+	struct stat stt;
+
+	if (!test_have("openssl") && access("/usr/bin/openssl", X_OK))
+		test_skip_dep("openssl is not installed");
+	if (access("/usr/bin/htpasswd", X_OK))
+		test_skip_dep("htpasswd (apache2-utils) is not installed");
+	path_in_tmp(certs, sizeof(certs), "certs");
+	REQUIRE(mkdir(certs, 0700) == 0);
+	REQUIRE(test_make_tls_certs(certs) == 0);
+	snprintf(htpasswd, sizeof(htpasswd), "%s/htpasswd", certs);
+	snprintf(cmd, sizeof(cmd), "htpasswd -Bbn tester 'right pass' > '%s'", htpasswd);
+	REQUIRE(system(cmd) == 0);
+	snprintf(cert, sizeof(cert), "%s/server.crt", certs);
+	snprintf(key, sizeof(key), "%s/server.key", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.crt", certs);
+	path_in_tmp(rdir, sizeof(rdir), "registry-tls");
+	REQUIRE(test_registry_start(&tls, rdir, cert, key, htpasswd) == 0);
+	path_in_tmp(authfile, sizeof(authfile), "auth/config.json");
+
+	/* wrong password: 401, nothing written */
+	{
+		const char *argv[] = {"image", "login",    tls.host, "-u",         "tester", "-p",
+		                      "wrong", "--tls-ca", ca,       "--authfile", authfile, NULL};
+
+		sonde_expect_error(argv, "HTTP 401");
+		CHECK(access(authfile, F_OK) != 0);
+	}
+	/* without the test CA the server is not trusted */
+	{
+		const char *argv[] = {"image", "login",      tls.host,     "-u",     "tester",
+		                      "-p",    "right pass", "--authfile", authfile, NULL};
+
+		sonde_expect_error(argv, "TLS failed");
+		CHECK(access(authfile, F_OK) != 0);
+	}
+	/* the right one: checked, then written 0600 */
+	{
+		const char *argv[] = {
+		    "image",    "login", tls.host,     "-u",     "tester", "--password-stdin",
+		    "--tls-ca", ca,      "--authfile", authfile, NULL};
+		char sh[2048];
+
+		snprintf(sh, sizeof(sh),
+		         "echo 'right pass' | %s image login %s -u tester --password-stdin --tls-ca %s "
+		         "--authfile %s >/dev/null",
+		         sonde_bin, tls.host, ca, authfile);
+		(void)argv;
+		CHECK_INT(system(sh), 0);
+		REQUIRE(stat(authfile, &stt) == 0);
+		CHECK_INT(stt.st_mode & 0777, 0600);
+		text = test_read_file(authfile, NULL);
+		CHECK(text && strstr(text, tls.host));
+		free(text);
+	}
+	/* push and pull with those credentials over TLS */
+	path_in_tmp(a, sizeof(a), "store-tls");
+	snprintf(ref, sizeof(ref), "%s/private/gadget:v1", tls.host);
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	{
+		const char *argv[] = {"image",    "push", ref,          "--store", a,
+		                      "--tls-ca", ca,     "--authfile", authfile,  NULL};
+
+		CHECK_INT(run_sonde(argv, &out, &err), 0);
+		free(out);
+		free(err);
+	}
+	path_in_tmp(a, sizeof(a), "store-tls-back");
+	{
+		/* SSL_CERT_FILE works as --tls-ca does */
+		const char *argv[] = {"image", "pull", ref, "--store", a, "--authfile", authfile, NULL};
+
+		setenv("SSL_CERT_FILE", ca, 1);
+		CHECK_INT(run_sonde(argv, &out, &err), 0);
+		unsetenv("SSL_CERT_FILE");
+		free(out);
+		free(err);
+		store_digest(a, ref, got);
+		CHECK_STR(got, d_made);
+	}
+	/* logout removes the entry; then the registry refuses */
+	{
+		const char *argv[] = {"image", "logout", tls.host, "--authfile", authfile, NULL};
+
+		CHECK_INT(run_sonde(argv, &out, &err), 0);
+		free(out);
+		free(err);
+		text = test_read_file(authfile, NULL);
+		CHECK(text && !strstr(text, tls.host));
+		free(text);
+		sonde_expect_error(argv, "not logged in");
+	}
+	{
+		const char *argv[] = {"image",    "pull", ref,          "--store", a,
+		                      "--tls-ca", ca,     "--authfile", authfile,  NULL};
+
+		sonde_expect_error(argv, "HTTP 401");
+	}
+	test_registry_stop(&tls);
+}
+
+static void setup(void)
+{
+	char dir[600];
+
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+	if (!test_have("docker-registry") &&
+	    access("/usr/bin/docker-registry", X_OK)) /* it has no --version that exits 0 */
+		test_skip_dep("docker-registry is not installed");
+	path_in_tmp(dir, sizeof(dir), "registry");
+	if (test_registry_start(&plain, dir, NULL, NULL, NULL)) {
+		fprintf(stderr, "cannot start the test registry\n");
+		exit(1);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct test_case cases[] = {
+	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways),  TEST(test_chunked_and_mount),
+	    TEST(test_missing_tag),         TEST(test_stalling_registry), TEST(test_failing_registry),
+	    TEST(test_tls_and_basic_auth),
+	};
+	int r;
+
+	setup();
+	/* the tests name their own auth files; the machine's must not leak in */
+	setenv("REGISTRY_AUTH_FILE", "/nonexistent/sonde-test-auth.json", 1);
+	r = test_main(cases, sizeof(cases) / sizeof(cases[0]), argc, argv);
+	test_registry_stop(&plain);
+	test_rm_tree(tmp, "/tmp/sonde-test-registry.");
+	return r;
+}
