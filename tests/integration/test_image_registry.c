@@ -86,6 +86,44 @@ out:
 	return r;
 }
 
+/* Stores a cosign-like signature manifest (one simple-signing layer, the
+ * signature in its annotation); with subject, an OCI 1.1 referrer of it.
+ * Its descriptor in *out. */
+static int put_signature(struct oci_store *s, const char *subject, struct oci_descriptor *out)
+{
+	char payload[512], pay_d[OCI_DIGEST_LEN], empty_d[OCI_DIGEST_LEN], *txt;
+	size_t len;
+	json_t *m;
+	int r;
+
+	snprintf(
+	    payload, sizeof(payload),
+	    "{\"critical\":{\"identity\":{\"docker-reference\":\"x\"},\"image\":{\"docker-manifest-digest\":"
+	    "\"%s\"},\"type\":\"cosign container image signature\"},\"optional\":null}",
+	    subject);
+	if (oci_blob_put(s, payload, strlen(payload), pay_d) || oci_blob_put(s, "{}", 2, empty_d))
+		return -1;
+	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:I,s:{s:s}}]}", "schemaVersion", 2, "mediaType",
+	              OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_EMPTY, "digest", empty_d, "size", 2,
+	              "layers", "mediaType", COSIGN_MT_SIMPLESIGN, "digest", pay_d, "size",
+	              (json_int_t)strlen(payload), "annotations", COSIGN_ANN_SIGNATURE, "MEUCIQDtest");
+	if (!m)
+		return -1;
+	if (out->artifact_type[0]) {
+		json_object_set_new(m, "artifactType", json_string(out->artifact_type));
+		json_object_set_new(m, "subject",
+		                    json_pack("{s:s,s:s,s:I}", "mediaType", OCI_MT_INDEX, "digest", subject,
+		                              "size", (json_int_t)out->size));
+	}
+	txt = oci_json_dump(m, &len);
+	json_decref(m);
+	r = txt ? oci_blob_put(s, txt, len, out->digest) : -1;
+	free(txt);
+	snprintf(out->media_type, sizeof(out->media_type), "%s", OCI_MT_MANIFEST);
+	out->size = (int64_t)len;
+	return r;
+}
+
 /* The digest the store at dir has for ref, "" if none. */
 static void store_digest(const char *dir, const char *ref, char out[OCI_DIGEST_LEN])
 {
@@ -301,6 +339,102 @@ static void test_chunked_and_mount(void)
 	}
 }
 
+static void test_signatures_travel(void)
+{
+	char a[600], b[600], ref[300], repo[200], sig_ref[300], refs_ref[300], d_made[OCI_DIGEST_LEN];
+	char d_sig[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *out = NULL, *err = NULL,
+	                                                                         *txt;
+	struct oci_store *s = NULL;
+	struct oci_descriptor sig, referrer, idx_d;
+	int64_t idx_size;
+	size_t len;
+	json_t *idx;
+
+	path_in_tmp(a, sizeof(a), "store-signed");
+	snprintf(repo, sizeof(repo), "%s/signed/gadget", plain.host);
+	snprintf(ref, sizeof(ref), "%s:v1", repo);
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	REQUIRE(oci_store_open(a, 0, &s) == 0);
+	memset(&idx_d, 0, sizeof(idx_d));
+	REQUIRE(oci_store_resolve(s, ref, &idx_d) == 0);
+	idx_size = idx_d.size;
+	oci_descriptor_clear(&idx_d);
+	/* the legacy cosign tag sha256-<hex>.sig */
+	memset(&sig, 0, sizeof(sig));
+	REQUIRE(put_signature(s, d_made, &sig) == 0);
+	snprintf(sig_ref, sizeof(sig_ref), "%s:sha256-%.64s.sig", repo, d_made + 7);
+	CHECK_INT(oci_store_tag(s, sig_ref, &sig), 0);
+	snprintf(d_sig, sizeof(d_sig), "%s", sig.digest);
+	/* an OCI 1.1 referrer, under the referrers tag schema sha256-<hex> */
+	memset(&referrer, 0, sizeof(referrer));
+	snprintf(referrer.artifact_type, sizeof(referrer.artifact_type), "%s", COSIGN_ARTIFACT_SIG);
+	referrer.size = idx_size;
+	REQUIRE(put_signature(s, d_made, &referrer) == 0);
+	idx = json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX,
+	                "manifests", "mediaType", OCI_MT_MANIFEST, "digest", referrer.digest, "size",
+	                (json_int_t)referrer.size, "artifactType", COSIGN_ARTIFACT_SIG);
+	txt = oci_json_dump(idx, &len);
+	json_decref(idx);
+	REQUIRE(txt);
+	memset(&idx_d, 0, sizeof(idx_d));
+	CHECK_INT(oci_blob_put(s, txt, len, idx_d.digest), 0);
+	free(txt);
+	snprintf(idx_d.media_type, sizeof(idx_d.media_type), "%s", OCI_MT_INDEX);
+	idx_d.size = (int64_t)len;
+	snprintf(refs_ref, sizeof(refs_ref), "%s:sha256-%.64s", repo, d_made + 7);
+	CHECK_INT(oci_store_tag(s, refs_ref, &idx_d), 0);
+	snprintf(d_refs, sizeof(d_refs), "%s", idx_d.digest);
+	oci_store_close(s);
+
+	/* push takes the signature tags along; pull brings them back */
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	path_in_tmp(b, sizeof(b), "store-signed-back");
+	{
+		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		CHECK_STR(err, ""); /* no warning: both were there */
+		free(out);
+		free(err);
+	}
+	store_digest(b, ref, got);
+	CHECK_STR(got, d_made);
+	store_digest(b, sig_ref, got);
+	CHECK_STR(got, d_sig);
+	store_digest(b, refs_ref, got);
+	CHECK_STR(got, d_refs);
+
+	/* an unsigned image: no signature tags, no warning */
+	snprintf(ref, sizeof(ref), "%s/unsigned/gadget:v1", plain.host);
+	path_in_tmp(a, sizeof(a), "store-unsigned");
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	{
+		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		CHECK_STR(err, "");
+		free(out);
+		free(err);
+	}
+}
+
 static void test_missing_tag(void)
 {
 	char a[600], ref[200];
@@ -492,9 +626,9 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways),  TEST(test_chunked_and_mount),
-	    TEST(test_missing_tag),         TEST(test_stalling_registry), TEST(test_failing_registry),
-	    TEST(test_tls_and_basic_auth),
+	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways),   TEST(test_chunked_and_mount),
+	    TEST(test_signatures_travel),   TEST(test_missing_tag),        TEST(test_stalling_registry),
+	    TEST(test_failing_registry),    TEST(test_tls_and_basic_auth),
 	};
 	int r;
 
