@@ -7,6 +7,11 @@ int cmd_version(int argc, char **argv);
 int cmd_list_containers(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+/* sonde image list|tag|remove|inspect (image_store.c). */
+int cmd_image_list(int argc, char **argv);
+int cmd_image_tag(int argc, char **argv);
+int cmd_image_remove(int argc, char **argv);
+int cmd_image_inspect(int argc, char **argv);
 /* sonde image pull|push|login|logout (image_registry.c) */
 int cmd_image_pull(int argc, char **argv);
 int cmd_image_push(int argc, char **argv);

@@ -13,6 +13,10 @@ struct image_cmd {
 };
 
 static const struct image_cmd image_cmds[] = {
+    {"list", cmd_image_list, "list the images of the local store"},
+    {"tag", cmd_image_tag, "give an image another name"},
+    {"remove", cmd_image_remove, "remove images from the local store"},
+    {"inspect", cmd_image_inspect, "show what an image holds, without loading it"},
     {"pull", cmd_image_pull, "pull an image and its signatures from a registry"},
     {"push", cmd_image_push, "push an image and its signatures to a registry"},
     {"login", cmd_image_login, "store a registry's credentials"},

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sonde/image.h>
 #include <sonde/sonde.h>
 
 #include "cmd.h"
@@ -19,11 +20,23 @@
 #include "privileges.h"
 
 #define MAX_LIST_FLAGS 64
+#define MAX_LIST_ITEMS 32
+
+/* A comma-separated, repeatable list flag (--public-keys a.pem,b.pem). */
+struct str_list {
+	const char *items[MAX_LIST_ITEMS + 1]; /* NULL-terminated */
+	size_t n;
+	char *bufs[MAX_LIST_ITEMS];
+	size_t nbufs;
+};
 
 struct run_opts {
 	int64_t timeout_ns;
 	bool help;
 	enum sonde_log_level log_level;
+	/* Where the gadget comes from (sonde_image_load), read in pass 1. */
+	struct sonde_image_source_opts src;
+	struct str_list public_keys, allowed_gadgets, insecure_registries;
 };
 
 static struct sonde_gadget_ctx *running_ctx;
@@ -146,7 +159,22 @@ static int set_param(struct sonde_gadget_ctx *ctx, const char *name, const char 
 
 /* ---- the flags of `sonde run` itself ---- */
 
-enum run_flag { RUN_TIMEOUT, RUN_PARAM, RUN_VERBOSE, RUN_LOG_LEVEL, RUN_HELP, NRUN_FLAGS };
+enum run_flag {
+	RUN_TIMEOUT,
+	RUN_PARAM,
+	RUN_VERBOSE,
+	RUN_LOG_LEVEL,
+	RUN_STORE,
+	RUN_PULL,
+	RUN_CONFIG,
+	RUN_VERIFY_IMAGE,
+	RUN_PUBLIC_KEYS,
+	RUN_ALLOWED_GADGETS,
+	RUN_AUTHFILE,
+	RUN_INSECURE_REGISTRIES,
+	RUN_HELP,
+	NRUN_FLAGS
+};
 
 static const struct flag_desc run_flags[NRUN_FLAGS] = {
     [RUN_TIMEOUT] = {"timeout", 't', "SECONDS", "stop after this time (0: until interrupted or done)"},
@@ -154,6 +182,16 @@ static const struct flag_desc run_flags[NRUN_FLAGS] = {
     [RUN_VERBOSE] = {"verbose", 'v', NULL, "print debug messages (same as --log-level debug)"},
     [RUN_LOG_LEVEL] = {"log-level", 0, "LEVEL",
                        "messages to print: error, warn, info or debug (default warn)"},
+    [RUN_STORE] = {"store", 0, "DIR", "the image store (default /var/lib/sonde/oci-store for root)"},
+    [RUN_PULL] = {"pull", 0, "POLICY", "pull the image: always, missing (default) or never"},
+    [RUN_CONFIG] = {"config", 0, "FILE", "gadget.yaml of a bare eBPF object (sonde run FILE.o)"},
+    [RUN_VERIFY_IMAGE] = {"verify-image", 0, NULL,
+                          "verify the image's signature (default true; --verify-image=false skips it)"},
+    [RUN_PUBLIC_KEYS] = {"public-keys", 0, "FILES", "PEM public keys the signature may be made with"},
+    [RUN_ALLOWED_GADGETS] = {"allowed-gadgets", 0, "REFS",
+                             "only run these images (a trailing * matches a prefix)"},
+    [RUN_AUTHFILE] = {"authfile", 0, "FILE", "registry credentials (docker config.json format)"},
+    [RUN_INSECURE_REGISTRIES] = {"insecure-registries", 0, "HOSTS", "registries reached over plain HTTP"},
     [RUN_HELP] = {"help", 'h', NULL, "this help"},
 };
 
@@ -206,6 +244,84 @@ static int parse_log_level(const char *s, enum sonde_log_level *out, bool report
 	return -EINVAL;
 }
 
+static int add_list(struct str_list *l, const char *value, const char *flag)
+{
+	char *copy = strdup(value);
+
+	if (!copy || l->nbufs == MAX_LIST_ITEMS) {
+		free(copy);
+		cli_error("--%s: too many values", flag);
+		return -EINVAL;
+	}
+	l->bufs[l->nbufs++] = copy;
+	for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (l->n == MAX_LIST_ITEMS) {
+			cli_error("--%s: more than %d values", flag, MAX_LIST_ITEMS);
+			return -EINVAL;
+		}
+		l->items[l->n++] = tok;
+	}
+	return 0;
+}
+
+static void free_opts(struct run_opts *o)
+{
+	struct str_list *lists[] = {&o->public_keys, &o->allowed_gadgets, &o->insecure_registries};
+
+	for (size_t i = 0; i < 3; i++) {
+		for (size_t j = 0; j < lists[i]->nbufs; j++)
+			free(lists[i]->bufs[j]);
+		memset(lists[i], 0, sizeof(*lists[i]));
+	}
+}
+
+/* The image flags matter in pass 1 (the gadget is loaded before its own
+ * flags exist); pass 2 sees them again and leaves them as they are. */
+static int set_image_flag(enum run_flag which, const char *value, struct run_opts *o)
+{
+	switch (which) {
+	case RUN_STORE:
+		o->src.store_dir = value;
+		return 0;
+	case RUN_CONFIG:
+		o->src.config_path = value;
+		return 0;
+	case RUN_AUTHFILE:
+		o->src.authfile = value;
+		return 0;
+	case RUN_PULL:
+		if (!strcmp(value, "always"))
+			o->src.pull = SONDE_PULL_ALWAYS;
+		else if (!strcmp(value, "missing"))
+			o->src.pull = SONDE_PULL_MISSING;
+		else if (!strcmp(value, "never"))
+			o->src.pull = SONDE_PULL_NEVER;
+		else {
+			cli_error("invalid pull policy \"%s\": use always, missing or never", value);
+			return -EINVAL;
+		}
+		return 0;
+	case RUN_VERIFY_IMAGE: {
+		bool on = true;
+
+		if (value && sonde_parse_bool(value, &on)) {
+			cli_error("invalid --verify-image value \"%s\": use true or false", value);
+			return -EINVAL;
+		}
+		o->src.skip_verify = !on;
+		return 0;
+	}
+	case RUN_PUBLIC_KEYS:
+		return add_list(&o->public_keys, value, "public-keys");
+	case RUN_ALLOWED_GADGETS:
+		return add_list(&o->allowed_gadgets, value, "allowed-gadgets");
+	case RUN_INSECURE_REGISTRIES:
+		return add_list(&o->insecure_registries, value, "insecure-registries");
+	default:
+		return 0;
+	}
+}
+
 static int set_run_flag(enum run_flag which, const char *value, struct run_opts *o)
 {
 	switch (which) {
@@ -225,7 +341,7 @@ static int set_run_flag(enum run_flag which, const char *value, struct run_opts 
 		}
 		return 0;
 	default:
-		return 0; /* --param is set on the run's params */
+		return 0; /* --param is set on the run's params; image flags in pass 1 */
 	}
 }
 
@@ -262,11 +378,35 @@ static int takes_next_value(const char *arg)
 	return 0;
 }
 
+/* An image flag seen in pass 1 (`--store DIR`, `--pull=never`): set now.
+ * Returns nonzero after an error line when its value is bad (report). */
+static int image_flag_early(const char *arg, const char *next, struct run_opts *o, bool report)
+{
+	const char *eq = strchr(arg, '=');
+	char name[64];
+	struct flag f;
+	enum run_flag which;
+	const char *value;
+
+	snprintf(name, sizeof(name), "%.*s", eq ? (int)(eq - arg - 2) : (int)strlen(arg + 2), arg + 2);
+	if (lookup_run_flag(name, 0, &f) != FLAG_KNOWN)
+		return 0;
+	which = run_flag_of(&f);
+	if (which < RUN_STORE || which > RUN_INSECURE_REGISTRIES)
+		return 0;
+	value = eq ? eq + 1 : f.takes_value ? next : NULL;
+	if (f.takes_value && !value)
+		return 0; /* pass 2 says what is missing */
+	if (set_image_flag(which, value, o))
+		return report ? -1 : 0;
+	return 0;
+}
+
 /* Pass 1, before the gadget is instantiated: where its name is (flags may come
  * first: `sonde run --host trace_open`), and the flags that matter early. A
  * flag only the gadget defines is taken to have a value unless the next
  * argument names a gadget. Returns the index of the name, or -1. */
-static int scan_early(int argc, char **argv, struct run_opts *o)
+static int scan_early(int argc, char **argv, struct run_opts *o, bool report)
 {
 	int gadget = -1;
 
@@ -292,6 +432,8 @@ static int scan_early(int argc, char **argv, struct run_opts *o)
 			parse_log_level(a + 12, &o->log_level, false);
 		else if (!strcmp(a, "--log-level") && i + 1 < argc)
 			parse_log_level(argv[i + 1], &o->log_level, false);
+		else if (a[1] == '-' && image_flag_early(a, i + 1 < argc ? argv[i + 1] : NULL, o, report))
+			return -2;
 		t = takes_next_value(a);
 		if (i + 1 < argc &&
 		    (t == 1 || (t == -1 && argv[i + 1][0] != '-' && !sonde_builtin_gadget(argv[i + 1]))))
@@ -546,8 +688,38 @@ static bool complete_value(struct sonde_gadget_ctx *ctx, const char *flag_arg, c
 	return true;
 }
 
+static void silent(enum sonde_log_level level, const char *msg, void *arg)
+{
+}
+
+/* The store's images as `sonde image list` names them (cheap: index.json only). */
+static void complete_store_tags(const char *partial, const char *store_dir)
+{
+	struct sonde_image_store *s = NULL;
+	struct sonde_image_info *infos = NULL;
+	char dir[4096], path[4200], word[1200];
+	size_t n = 0;
+
+	if (store_dir)
+		snprintf(dir, sizeof(dir), "%s", store_dir);
+	else if (sonde_image_store_default_dir(dir, sizeof(dir)))
+		return;
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	if (access(path, R_OK) != 0)
+		return;
+	sonde_log_set_sink(silent, NULL);
+	if (!sonde_image_store_open(dir, true, &s) && !sonde_image_list(s, &infos, &n))
+		for (size_t i = 0; i < n; i++) {
+			snprintf(word, sizeof(word), "%s:%s", infos[i].repository, infos[i].tag);
+			complete_word(partial, word);
+		}
+	free(infos);
+	sonde_image_store_close(s);
+}
+
 void run_complete(int n, char **words)
 {
+	struct sonde_loaded_gadget *loaded = NULL;
 	const char *partial = words[n - 1];
 	struct sonde_gadget_ctx *ctx = NULL;
 	struct run_opts o = {0};
@@ -556,8 +728,16 @@ void run_complete(int n, char **words)
 
 	sonde_log_set_level(SONDE_LOG_ERROR);
 	sonde_register_builtin_operators();
-	gadget_arg = scan_early(n - 1, words, &o);
+	gadget_arg = scan_early(n - 1, words, &o, false);
 	image = gadget_arg > 0 ? sonde_builtin_gadget(words[gadget_arg]) : NULL;
+	if (!image && gadget_arg > 0 && gadget_arg < n - 1) {
+		/* An image of the store: read from disk, never pulled. */
+		o.src.pull = SONDE_PULL_NEVER;
+		o.src.skip_verify = true;
+		sonde_log_set_sink(silent, NULL);
+		if (!sonde_image_load(words[gadget_arg], &o.src, &loaded))
+			image = sonde_loaded_gadget_image(loaded);
+	}
 	if (image) {
 		ctx = sonde_gadget_ctx_new(image);
 		if (ctx && sonde_gadget_instantiate(ctx)) {
@@ -568,9 +748,11 @@ void run_complete(int n, char **words)
 	if (n >= 2 && complete_value(ctx, words[n - 2], partial))
 		goto out;
 	if (partial[0] != '-') {
-		if (gadget_arg < 0)
+		if (gadget_arg < 0) {
 			for (size_t i = 0; i < sonde_builtin_gadget_count(); i++)
 				complete_word(partial, sonde_builtin_gadget_at(i)->name);
+			complete_store_tags(partial, o.src.store_dir);
+		}
 		goto out;
 	}
 	for (size_t i = 0; i < NRUN_FLAGS; i++)
@@ -588,19 +770,26 @@ void run_complete(int n, char **words)
 	}
 out:
 	sonde_gadget_ctx_free(ctx);
+	sonde_loaded_gadget_free(loaded);
+	free_opts(&o);
 }
 
 int cmd_run(int argc, char **argv)
 {
 	const struct sonde_gadget_image *image;
-	struct sonde_gadget_ctx *ctx;
-	struct run_opts o = {.log_level = sonde_log_get_level()};
+	struct sonde_gadget_ctx *ctx = NULL;
+	struct sonde_loaded_gadget *loaded = NULL;
+	struct run_opts o = {.log_level = sonde_log_get_level(), .src = {.sz = sizeof(o.src)}};
 	int gadget_arg;
 	char err[512];
 	int r;
 
 	sonde_register_builtin_operators();
-	gadget_arg = scan_early(argc, argv, &o);
+	gadget_arg = scan_early(argc, argv, &o, true);
+	if (gadget_arg == -2) {
+		free_opts(&o);
+		return 1;
+	}
 	if (gadget_arg < 0) {
 		if (o.help) {
 			print_run_help();
@@ -610,16 +799,26 @@ int cmd_run(int argc, char **argv)
 		return 1;
 	}
 	sonde_log_set_level(o.log_level);
-	image = sonde_builtin_gadget(argv[gadget_arg]);
-	if (!image) {
-		cli_error("unknown gadget \"%s\"", argv[gadget_arg]);
-		print_builtins(stderr);
+	o.src.public_keys = o.public_keys.n ? o.public_keys.items : NULL;
+	o.src.allowed_gadgets = o.allowed_gadgets.n ? o.allowed_gadgets.items : NULL;
+	o.src.insecure_registries = o.insecure_registries.n ? o.insecure_registries.items : NULL;
+	r = sonde_image_load(argv[gadget_arg], &o.src, &loaded);
+	if (r) {
+		if (r == -ENOENT && !strchr(argv[gadget_arg], '/'))
+			print_builtins(stderr);
+		if (!cli_errors_logged())
+			cli_error("cannot load gadget %s: %s", argv[gadget_arg], strerror(-r));
+		free_opts(&o);
 		return 1;
 	}
+	image = sonde_loaded_gadget_image(loaded);
+	sonde_debug("gadget %s from %s", image->name ? image->name : argv[gadget_arg],
+	            sonde_loaded_gadget_origin(loaded));
 	ctx = sonde_gadget_ctx_new(image);
 	if (!ctx) {
 		cli_error("out of memory");
-		return 1;
+		r = -ENOMEM;
+		goto out;
 	}
 	r = sonde_gadget_instantiate(ctx);
 	if (r)
@@ -651,5 +850,7 @@ out:
 	if (r && !cli_errors_logged())
 		cli_error("gadget %s failed: %s", argv[gadget_arg], strerror(-r));
 	sonde_gadget_ctx_free(ctx);
+	sonde_loaded_gadget_free(loaded);
+	free_opts(&o);
 	return r ? 1 : 0;
 }

@@ -11,6 +11,7 @@
 
 #include <sonde/log.h>
 
+#include "image/log_capture.h"
 #include "image/store_internal.h"
 #include "util/file.h"
 
@@ -186,12 +187,14 @@ int oci_store_read_index(struct oci_store *s, struct oci_index *idx)
 		sonde_err("cannot read %s: %s", path, strerror(-err));
 		return err;
 	}
+	struct oci_log_capture cap;
+	oci_log_capture_begin(&cap);
 	err = oci_index_parse(data, len, idx);
+	oci_log_capture_end(&cap);
 	free(data);
 	if (err) {
-		sonde_err("the image store's %s is corrupt (see above); it was left as it is: repair or "
-		          "remove it",
-		          path);
+		sonde_err("the image store's %s is corrupt (%s); it was left as it is: repair or remove it",
+		          path, cap.msg[0] ? cap.msg : "invalid");
 		return -EBADMSG;
 	}
 	return 0;
