@@ -386,7 +386,7 @@ static int load_ref(const char *what, const struct sonde_image_source_opts *opts
 	bool present = false;
 	if (store && (err = resolve(store, ref, &present)))
 		goto out;
-	/* HOOK (img-registry): pull per policy. */
+	/* Pull per policy (source_pull.c). */
 	if (opts->pull == SONDE_PULL_ALWAYS || (!present && opts->pull == SONDE_PULL_MISSING)) {
 		err = image_source_pull(dir, ref, opts);
 		if (err && err != -ENOTSUP)
@@ -395,6 +395,11 @@ static int load_ref(const char *what, const struct sonde_image_source_opts *opts
 			goto out;
 		if (store && (err = resolve(store, ref, &present)))
 			goto out;
+	}
+	if (!present && opts->pull == SONDE_PULL_NEVER && strpbrk(what, "/:@")) {
+		sonde_err("image %s is not in the store %s, and --pull never forbids pulling it", ref, dir);
+		err = -ENOENT;
+		goto out;
 	}
 	if (!present) {
 		/* A bare name may be a mistyped built-in: say so first. */
