@@ -31,10 +31,11 @@ struct sonde_registry_opts {
 	const char *tls_ca_file;  /* extra CA bundle (PEM) to verify registries with; NULL: $SSL_CERT_FILE or
 	                             the system's */
 	bool progress;            /* a progress bar per blob on stderr, when stderr is a terminal */
-	int connect_timeout_ms;   /* 0: SONDE_REGISTRY_CONNECT_TIMEOUT_MS */
-	int stall_timeout_ms;     /* no byte for this long fails the transfer; 0: the default */
-	size_t chunk_size;        /* 0: SONDE_REGISTRY_CHUNK_SIZE */
-	bool skip_signatures;     /* pull/push only the image, not its signature tags */
+	int connect_timeout_ms;   /* 0: $SONDE_REGISTRY_TIMEOUT s, else SONDE_REGISTRY_CONNECT_TIMEOUT_MS */
+	int stall_timeout_ms; /* no byte for this long fails the transfer; 0: $SONDE_REGISTRY_TIMEOUT s, else
+	                         the default */
+	size_t chunk_size;    /* 0: SONDE_REGISTRY_CHUNK_SIZE */
+	bool skip_signatures; /* pull/push only the image, not its signature tags */
 };
 
 /* Pulls ref (normalised as sonde_image_ref_parse does) with its whole graph

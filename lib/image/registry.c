@@ -370,6 +370,17 @@ static void opts_with_defaults(const struct sonde_registry_opts *in, struct sond
 	if (in)
 		memcpy(out, in, in->sz && in->sz < sizeof(*out) ? in->sz : sizeof(*out));
 	out->sz = sizeof(*out);
+	/* SONDE_REGISTRY_TIMEOUT (seconds) for callers without a flag of
+	 * their own, such as the pull of sonde run */
+	const char *env = getenv("SONDE_REGISTRY_TIMEOUT");
+	long env_s = env ? strtol(env, NULL, 10) : 0;
+
+	if (env_s > 0 && env_s <= 86400) {
+		if (out->connect_timeout_ms <= 0)
+			out->connect_timeout_ms = (int)env_s * 1000;
+		if (out->stall_timeout_ms <= 0)
+			out->stall_timeout_ms = (int)env_s * 1000;
+	}
 	if (out->connect_timeout_ms <= 0)
 		out->connect_timeout_ms = SONDE_REGISTRY_CONNECT_TIMEOUT_MS;
 	if (out->stall_timeout_ms <= 0)
@@ -377,10 +388,10 @@ static void opts_with_defaults(const struct sonde_registry_opts *in, struct sond
 	if (!out->chunk_size)
 		out->chunk_size = SONDE_REGISTRY_CHUNK_SIZE;
 	if (!out->tls_ca_file) {
-		const char *env = getenv("SSL_CERT_FILE");
+		const char *ca = getenv("SSL_CERT_FILE");
 
-		if (env && *env)
-			out->tls_ca_file = env;
+		if (ca && *ca)
+			out->tls_ca_file = ca;
 	}
 }
 

@@ -435,6 +435,81 @@ static void test_signatures_travel(void)
 	}
 }
 
+static void test_run_pull_policy(void)
+{
+	char a[600], b[600], ref[300], d_made[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN];
+	char *out = NULL, *err = NULL;
+
+	test_require_root();
+	path_in_tmp(a, sizeof(a), "store-policy-src");
+	path_in_tmp(b, sizeof(b), "store-policy-run");
+	snprintf(ref, sizeof(ref), "%s/policy/trace_open:v1", plain.host);
+	REQUIRE(make_image(a, ref, 0, d_made) == 0);
+	{
+		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
+		                      plain.host, NULL};
+
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		free(out);
+		free(err);
+	}
+	{
+		/* never, and the store lacks it: a clear error, nothing pulled */
+		const char *argv[] = {
+		    "run",      ref,         "--store", b,   "--pull", "never", "--insecure-registries",
+		    plain.host, "--timeout", "1",       NULL};
+
+		sonde_expect_error(argv, "--pull never forbids pulling it");
+		store_digest(b, ref, got);
+		CHECK_STR(got, "");
+	}
+	{
+		/* missing (the default): pulled, then run */
+		const char *argv[] = {"run",      ref,         "--store", b,   "--insecure-registries",
+		                      plain.host, "--timeout", "1",       NULL};
+
+		CHECK_INT(run_sonde(argv, &out, &err), 0);
+		free(out);
+		free(err);
+		store_digest(b, ref, got);
+		CHECK_STR(got, d_made);
+	}
+	{
+		/* always: asks the registry even though the store has it (a
+		 * stalled one fails the run), never does not */
+		struct test_registry st;
+		char ref2[300];
+		struct oci_store *s = NULL;
+		struct oci_descriptor d;
+
+		REQUIRE(test_registry_start_stalling(&st) == 0);
+		snprintf(ref2, sizeof(ref2), "%s/policy/trace_open:v1", st.host);
+		REQUIRE(oci_store_open(b, 0, &s) == 0);
+		memset(&d, 0, sizeof(d));
+		REQUIRE(oci_store_resolve(s, ref, &d) == 0);
+		CHECK_INT(oci_store_tag(s, ref2, &d), 0);
+		oci_descriptor_clear(&d);
+		oci_store_close(s);
+		const char *never[] = {"run", ref2, "--store", b, "--pull", "never", "--timeout", "1", NULL};
+
+		CHECK_INT(run_sonde(never, &out, &err), 0);
+		free(out);
+		free(err);
+		/* the run has no registry timeout flag: the environment's */
+		const char *always[] = {
+		    "run",   ref2,        "--store", b,   "--pull", "always", "--insecure-registries",
+		    st.host, "--timeout", "1",       NULL};
+
+		int64_t t0 = test_now_ms();
+
+		setenv("SONDE_REGISTRY_TIMEOUT", "2", 1);
+		sonde_expect_error(always, "timed out");
+		unsetenv("SONDE_REGISTRY_TIMEOUT");
+		CHECK(test_now_ms() - t0 < 8000);
+		test_registry_stop(&st);
+	}
+}
+
 static void test_missing_tag(void)
 {
 	char a[600], ref[200];
@@ -626,9 +701,9 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways),   TEST(test_chunked_and_mount),
-	    TEST(test_signatures_travel),   TEST(test_missing_tag),        TEST(test_stalling_registry),
-	    TEST(test_failing_registry),    TEST(test_tls_and_basic_auth),
+	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways), TEST(test_chunked_and_mount),
+	    TEST(test_signatures_travel),   TEST(test_run_pull_policy),  TEST(test_missing_tag),
+	    TEST(test_stalling_registry),   TEST(test_failing_registry), TEST(test_tls_and_basic_auth),
 	};
 	int r;
 
