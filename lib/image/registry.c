@@ -475,7 +475,7 @@ void registry_client_add_scope(struct registry_client *c, const char *scope)
 	char own[600];
 
 	if (!scope) {
-		snprintf(own, sizeof(own), "repository:%s:pull,push", c->repo);
+		snprintf(own, sizeof(own), "repository:%s:pull", c->repo);
 		scope = own;
 	}
 	for (size_t i = 0; i < c->nscopes; i++)
@@ -483,6 +483,13 @@ void registry_client_add_scope(struct registry_client *c, const char *scope)
 			return;
 	if (c->nscopes < MAX_SCOPES)
 		snprintf(c->scopes[c->nscopes++], sizeof(c->scopes[0]), "%s", scope);
+}
+
+void registry_client_want_push(struct registry_client *c)
+{
+	/* the repository's own scope is the first one */
+	if (c->nscopes && *c->repo)
+		snprintf(c->scopes[0], sizeof(c->scopes[0]), "repository:%s:pull,push", c->repo);
 }
 
 void registry_client_set_creds(struct registry_client *c, const struct registry_creds *creds)
@@ -562,8 +569,14 @@ static int fetch_token(struct registry_client *c, const struct registry_challeng
 	if (*ch->scope) {
 		bool have = false;
 
+		/* the challenge's scope is usually ours, or a narrower one of
+		 * the same resource ("repository:x/y:pull" while we want
+		 * pull,push): ask for it only when it names another resource */
+		const char *colon = strrchr(ch->scope, ':');
+		size_t res = colon ? (size_t)(colon - ch->scope) + 1 : strlen(ch->scope);
+
 		for (size_t i = 0; i < c->nscopes; i++)
-			have |= !strcmp(c->scopes[i], ch->scope);
+			have |= !strncmp(c->scopes[i], ch->scope, res);
 		if (!have)
 			ADDQ("scope", ch->scope);
 	}

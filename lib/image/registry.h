@@ -87,6 +87,8 @@ const char *registry_client_repo(const struct registry_client *c);
 /* Another repository of the same registry whose blobs a push may mount: its
  * pull scope is asked for with the next token. */
 void registry_client_add_scope(struct registry_client *c, const char *scope);
+/* Tokens are asked for pull only, unless this is called (a push). */
+void registry_client_want_push(struct registry_client *c);
 /* Credentials to use instead of the auth file's (login checks them). */
 void registry_client_set_creds(struct registry_client *c, const struct registry_creds *creds);
 

@@ -180,6 +180,7 @@ int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
 		oci_descriptor_clear(&d);
 		return r;
 	}
+	registry_client_want_push(p.c);
 	if (find_mount_source(s, ref, d.digest, from, sizeof(from))) {
 		char scope[700];
 

@@ -130,9 +130,12 @@ static void store_digest(const char *dir, const char *ref, char out[OCI_DIGEST_L
 	struct oci_store *s = NULL;
 	struct oci_descriptor d;
 
+	char index[700];
+
 	out[0] = 0;
 	memset(&d, 0, sizeof(d));
-	if (oci_store_open(dir, OCI_STORE_READ_ONLY, &s))
+	snprintf(index, sizeof(index), "%s/index.json", dir);
+	if (access(index, F_OK) || oci_store_open(dir, OCI_STORE_READ_ONLY, &s))
 		return;
 	if (!oci_store_resolve(s, ref, &d))
 		snprintf(out, OCI_DIGEST_LEN, "%s", d.digest);
@@ -574,6 +577,47 @@ static void test_failing_registry(void)
 	}
 }
 
+static void test_bearer_token(void)
+{
+	struct test_registry t;
+	char a[600], ref[200], authfile[700], text[512], want[600];
+
+	REQUIRE(test_registry_start_token(&t, "tokuser", "tokpass", 404) == 0);
+	path_in_tmp(a, sizeof(a), "store-token");
+	path_in_tmp(authfile, sizeof(authfile), "token-auth.json");
+	snprintf(ref, sizeof(ref), "%s/x/y:v1", t.host);
+	const char *argv[] = {"image", "pull",       ref,      "--store", a, "--insecure-registries",
+	                      t.host,  "--authfile", authfile, NULL};
+
+	/* no credentials: the token server refuses, the message says why */
+	sonde_expect_error(argv, "token request (not logged in: sonde image login): HTTP 401");
+	/* wrong ones */
+	snprintf(text, sizeof(text), "{\"auths\":{\"%s\":{\"auth\":\"dG9rdXNlcjpub3Bl\"}}}", t.host);
+	test_write_file_or_abort(authfile, text);
+	sonde_expect_error(
+	    argv,
+	    "token request: credentials rejected: HTTP 401 (unauthorized): \"UNAUTHORIZED: bad creds\"");
+	/* right ones (tokuser:tokpass): the token is used, and it was asked
+	 * for the service and the pull scope of the repository */
+	snprintf(text, sizeof(text), "{\"auths\":{\"%s\":{\"auth\":\"dG9rdXNlcjp0b2twYXNz\"}}}", t.host);
+	test_write_file_or_abort(authfile, text);
+	snprintf(want, sizeof(want),
+	         "HTTP 404 (not found): \"FAKE: token query "
+	         "service=fake-registry&scope=repository%%3Ax%%2Fy%%3Apull\"");
+	sonde_expect_error(argv, want);
+	/* a push asks for pull and push */
+	{
+		char d[OCI_DIGEST_LEN];
+		const char *push[] = {"image", "push",       ref,      "--store", a, "--insecure-registries",
+		                      t.host,  "--authfile", authfile, NULL};
+
+		REQUIRE(make_image(a, ref, 0, d) == 0);
+		sonde_expect_error(
+		    push, "FAKE: token query service=fake-registry&scope=repository%3Ax%2Fy%3Apull%2Cpush\"");
+	}
+	test_registry_stop(&t);
+}
+
 static void test_tls_and_basic_auth(void)
 {
 	struct test_registry tls;
@@ -703,7 +747,8 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = {
 	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways), TEST(test_chunked_and_mount),
 	    TEST(test_signatures_travel),   TEST(test_run_pull_policy),  TEST(test_missing_tag),
-	    TEST(test_stalling_registry),   TEST(test_failing_registry), TEST(test_tls_and_basic_auth),
+	    TEST(test_stalling_registry),   TEST(test_failing_registry), TEST(test_bearer_token),
+	    TEST(test_tls_and_basic_auth),
 	};
 	int r;
 

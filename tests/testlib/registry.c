@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "registry.h"
 #include "testlib.h"
 
@@ -196,6 +198,86 @@ int test_registry_start_failing(struct test_registry *r, int status, const char 
 			}
 			if (write(c, resp, (size_t)n) < 0) {
 				/* the client went away: next one */
+			}
+			close(c);
+		}
+	}
+	close(fd);
+	return r->pid < 0 ? -1 : 0;
+}
+
+static void answer(int c, int status, const char *extra, const char *body)
+{
+	char resp[8192];
+	int n = snprintf(resp, sizeof(resp),
+	                 "HTTP/1.1 %d %s\r\n%sContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n%s",
+	                 status, reason(status), extra, strlen(body), body);
+
+	if (n > 0 && write(c, resp, (size_t)n) < 0) {
+		/* the client went away */
+	}
+}
+
+int test_registry_start_token(struct test_registry *r, const char *user, const char *password, int status)
+{
+	char want[512], pair[300];
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->listen_fd = -1;
+	fd = listen_loopback(&r->port);
+	if (fd < 0)
+		return -1;
+	snprintf(r->host, sizeof(r->host), "127.0.0.1:%d", r->port);
+	snprintf(pair, sizeof(pair), "%s:%s", user, password);
+	memcpy(want, "Authorization: Basic ", 21);
+	EVP_EncodeBlock((unsigned char *)want + 21, (const unsigned char *)pair, (int)strlen(pair));
+	r->pid = fork();
+	if (r->pid == 0) {
+		char req[8192], query[2048] = "", challenge[512], body[4096];
+
+		snprintf(challenge, sizeof(challenge),
+		         "WWW-Authenticate: Bearer realm=\"http://%s/token\",service=\"fake-registry\","
+		         "scope=\"repository:x/y:pull\"\r\n",
+		         r->host);
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			size_t got = 0;
+
+			if (c < 0)
+				continue;
+			req[0] = 0;
+			while (got < sizeof(req) - 1) {
+				ssize_t k = read(c, req + got, sizeof(req) - 1 - got);
+
+				if (k <= 0)
+					break;
+				got += (size_t)k;
+				req[got] = 0;
+				if (strstr(req, "\r\n\r\n"))
+					break;
+			}
+			if (!strncmp(req, "GET /token", 10)) {
+				const char *q = strchr(req, '?'), *end = q ? strchr(q, ' ') : NULL;
+
+				if (q && end)
+					snprintf(query, sizeof(query), "%.*s", (int)(end - q - 1), q + 1);
+				if (strstr(req, want))
+					answer(c, 200, "", "{\"token\":\"tok-123\",\"expires_in\":300}");
+				else
+					answer(c, 401, "",
+					       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad "
+					       "creds\"}]}");
+			} else if (strstr(req, "Authorization: Bearer tok-123\r\n")) {
+				snprintf(body, sizeof(body),
+				         "{\"errors\":[{\"code\":\"FAKE\",\"message\":\"token query %s\"}]}",
+				         query);
+				answer(c, status, "", body);
+			} else {
+				answer(c, 401, challenge,
+				       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
+				       "required\"}]}");
 			}
 			close(c);
 		}

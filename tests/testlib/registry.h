@@ -29,6 +29,12 @@ int test_registry_start(struct test_registry *r, const char *dir, const char *ce
 int test_registry_start_stalling(struct test_registry *r);
 /* A registry answering every request with `status` and `body` (JSON). */
 int test_registry_start_failing(struct test_registry *r, int status, const char *body);
+/* A registry that wants a bearer token: every request without one gets a
+ * 401 challenge naming its token server (/token on the same port, service
+ * "fake-registry"), which hands out a token for basic auth user:password
+ * (401 otherwise); a request with the token gets `status` and an error body
+ * whose message quotes the token request's query string. */
+int test_registry_start_token(struct test_registry *r, const char *user, const char *password, int status);
 /* Stops it by its PID (SIGTERM, then SIGKILL after 5 s) and waits. */
 void test_registry_stop(struct test_registry *r);
 
