@@ -824,7 +824,7 @@ static const char MANIFEST_ACCEPT[] =
 int registry_get_manifest(struct registry_client *c, const char *ref, bool quiet_missing, void **body,
                           size_t *len, char digest_out[OCI_DIGEST_LEN], char media_type[128])
 {
-	struct request q = {.method = "GET", .accept = MANIFEST_ACCEPT};
+	struct request q = {.method = "GET", .accept = MANIFEST_ACCEPT, .follow = true};
 	struct registry_response resp;
 	char what[700], digest[OCI_DIGEST_LEN];
 	long status = 0;
@@ -887,7 +887,7 @@ out:
 
 int registry_get_referrers(struct registry_client *c, const char *digest, void **body, size_t *len)
 {
-	struct request q = {.method = "GET", .accept = OCI_MT_INDEX};
+	struct request q = {.method = "GET", .accept = OCI_MT_INDEX, .follow = true};
 	struct registry_response resp;
 	long status = 0;
 	int r;
