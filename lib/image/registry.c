@@ -310,9 +310,14 @@ static int http_error(struct registry_client *c, const char *what, const struct 
 {
 	char text[600];
 
+	const char *hint = "";
+
+	if (status == 401 && !strstr(what, "credentials rejected") && !strstr(what, "not logged in"))
+		hint = c->have_creds ? " (the credentials of the auth file were refused)"
+		                     : " (not logged in: sonde image login)";
 	registry_error_text(q->err.data, q->err.len, text, sizeof(text));
-	sonde_err("registry %s: %s: HTTP %ld (%s)%s%s%s", c->host, what, status, status_text(status),
-	          *text ? ": \"" : "", text, *text ? "\"" : "");
+	sonde_err("registry %s: %s: HTTP %ld (%s)%s%s%s%s", c->host, what, status, status_text(status),
+	          *text ? ": \"" : "", text, *text ? "\"" : "", hint);
 	return errno_of_status(status);
 }
 
