@@ -41,8 +41,12 @@ static void draw(struct registry_progress *p, const char *end)
 	memset(bar, '=', (size_t)fill);
 	memset(bar + fill, ' ', (size_t)(30 - fill));
 	bar[30] = 0;
-	fprintf(stderr, "\r%s [%s] %.1f/%.1f MiB%s", p->label, bar, (double)p->done / (1 << 20),
-	        (double)p->total / (1 << 20), end);
+	/* small blobs (configs, manifests) in KiB or bytes, not as "0.0/0.0 MiB" */
+	double unit = p->total >= (1 << 20) ? (double)(1 << 20) : p->total >= 1024 ? 1024.0 : 1.0;
+	const char *name = unit > 1024.0 ? "MiB" : unit > 1.0 ? "KiB" : "B";
+
+	fprintf(stderr, "\r%s [%s] %.*f/%.*f %s%s", p->label, bar, unit > 1.0 ? 1 : 0, (double)p->done / unit,
+	        unit > 1.0 ? 1 : 0, (double)p->total / unit, name, end);
 	fflush(stderr);
 }
 
