@@ -7,6 +7,7 @@
 #include <sonde/image.h>
 #include <sonde/log.h>
 
+#include "image/loaded.h"
 #include "image/oci.h"
 
 static int normalise(const char *in, char *buf, size_t n, struct sonde_image_ref *r)
@@ -63,6 +64,25 @@ static void created_of(struct oci_store *s, const struct oci_descriptor *d, char
 	json_decref(doc);
 }
 
+/* A lone manifest counts when it is a gadget's (as sonde_image_load
+ * accepts it); descriptors rarely carry artifactType, the manifest does. */
+static bool is_gadget_manifest(struct oci_store *s, const struct oci_descriptor *d)
+{
+	if (!strcmp(d->artifact_type, GADGET_ARTIFACT_TYPE))
+		return true;
+	void *data;
+	size_t len;
+	if (!oci_blob_exists(s, d->digest) || oci_blob_read(s, d->digest, OCI_MAX_DOCUMENT, &data, &len))
+		return false;
+	json_t *doc = json_loadb(data, len, 0, NULL);
+	free(data);
+	const char *at = json_string_value(json_object_get(doc, "artifactType"));
+	const char *cmt = json_string_value(json_object_get(json_object_get(doc, "config"), "mediaType"));
+	bool yes = (at && !strcmp(at, GADGET_ARTIFACT_TYPE)) || (cmt && !strcmp(cmt, GADGET_MT_CONFIG));
+	json_decref(doc);
+	return yes;
+}
+
 static int cmp_info(const void *a, const void *b)
 {
 	const struct sonde_image_info *x = a, *y = b;
@@ -94,8 +114,7 @@ int sonde_image_list(struct sonde_image_store *store, struct sonde_image_info **
 		struct sonde_image_info *info = &infos[k];
 		bool index =
 		    !strcmp(d->media_type, OCI_MT_INDEX) || !strcmp(d->media_type, OCI_MT_DOCKER_LIST);
-		bool gadget_manifest = !strcmp(d->media_type, OCI_MT_MANIFEST) &&
-		                       !strcmp(d->artifact_type, GADGET_ARTIFACT_TYPE);
+		bool gadget_manifest = !strcmp(d->media_type, OCI_MT_MANIFEST) && is_gadget_manifest(s, d);
 		/* A ref that does not parse was written by another tool: skipped. */
 		if (!refname || (!index && !gadget_manifest) || sonde_image_ref_parse(refname, &r) ||
 		    is_signature_tag(r.tag))
@@ -125,7 +144,7 @@ int sonde_image_tag(struct sonde_image_store *store, const char *src, const char
 	int err;
 	if ((err = normalise(src, from, sizeof(from), NULL)) || (err = normalise(dst, to, sizeof(to), NULL)))
 		return err;
-	err = oci_store_resolve(s, from, &d);
+	err = image_store_resolve(s, from, &d);
 	if (err == -ENOENT)
 		sonde_err("image %s not found in the store %s", from, oci_store_dir(s));
 	if (err)
@@ -152,7 +171,7 @@ int sonde_image_remove(struct sonde_image_store *store, const char *ref)
 	if ((err = oci_store_tags(s, &tags, &ntags)))
 		goto out;
 	for (i = 0; i < ntags; i++)
-		if (!strcmp(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
+		if (image_ref_same(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
 			break;
 	if (i == ntags) {
 		sonde_err("image %s not found in the store %s", full, oci_store_dir(s));
@@ -162,7 +181,7 @@ int sonde_image_remove(struct sonde_image_store *store, const char *ref)
 	bool shared = false;
 	for (size_t j = 0; j < ntags; j++)
 		shared |= j != i && !strcmp(tags[j].digest, tags[i].digest);
-	if ((err = oci_store_untag(s, full)))
+	if ((err = oci_store_untag(s, oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME))))
 		goto out;
 	if (!shared) {
 		size_t freed = 0;

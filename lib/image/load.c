@@ -244,6 +244,75 @@ static int pick_manifest(struct oci_store *s, const char *ref, const struct oci_
 	return err;
 }
 
+bool image_ref_same(const char *stored, const char *full)
+{
+	struct sonde_image_ref r;
+	struct oci_log_capture cap;
+	char norm[1024];
+	if (!strcmp(stored, full))
+		return true;
+	oci_log_capture_begin(&cap);
+	bool same = !sonde_image_ref_parse(stored, &r) && !sonde_image_ref_format(&r, norm, sizeof(norm)) &&
+	            !strcmp(norm, full);
+	oci_log_capture_end(&cap);
+	return same;
+}
+
+/* Other tools (skopeo copy to oci:DIR:name) tag with the name as given:
+ * "trace_open:v1" is ghcr.io/inspektor-gadget/gadget/trace_open:v1 too. */
+static int resolve_unnormalised(struct oci_store *s, const char *full, struct oci_descriptor *out)
+{
+	struct oci_descriptor *tags;
+	size_t n;
+	int err = oci_store_tags(s, &tags, &n);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (size_t i = 0; i < n && err == -ENOENT; i++)
+		if (image_ref_same(oci_descriptor_annotation(&tags[i], OCI_ANN_REF_NAME), full))
+			err = oci_descriptor_copy(out, &tags[i]);
+	oci_store_tags_free(tags, n);
+	return err;
+}
+
+int image_store_resolve(struct oci_store *s, const char *ref, struct oci_descriptor *out)
+{
+	struct sonde_image_ref r;
+	struct oci_log_capture cap;
+	memset(out, 0, sizeof(*out));
+	oci_log_capture_begin(&cap);
+	int err = sonde_image_ref_parse(ref, &r);
+	oci_log_capture_end(&cap);
+	if (err || !r.digest[0]) {
+		err = oci_store_resolve(s, ref, out);
+		return err == -ENOENT ? resolve_unnormalised(s, ref, out) : err;
+	}
+	/* name@digest: the content itself, whatever tags point at it. */
+	if (!oci_blob_exists(s, r.digest))
+		return -ENOENT;
+	void *data;
+	size_t len;
+	if ((err = oci_blob_read(s, r.digest, OCI_MAX_DOCUMENT, &data, &len)))
+		return err;
+	json_t *doc = json_loadb(data, len, 0, NULL);
+	free(data);
+	const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+	if (!mt)
+		mt = json_object_get(doc, "manifests") ? OCI_MT_INDEX
+		     : json_object_get(doc, "config")  ? OCI_MT_MANIFEST
+		                                       : NULL;
+	if (!mt || strlen(mt) >= sizeof(out->media_type)) {
+		sonde_err("%s: %s is not an image index nor a manifest", ref, r.digest);
+		json_decref(doc);
+		return -EINVAL;
+	}
+	strcpy(out->media_type, mt);
+	strcpy(out->digest, r.digest);
+	out->size = (int64_t)len;
+	json_decref(doc);
+	return 0;
+}
+
 int image_load_from_store(struct oci_store *s, const char *ref, const char *arch,
                           struct sonde_loaded_gadget **out, char **manifest_out,
                           struct oci_descriptor *index_out)
@@ -259,7 +328,7 @@ int image_load_from_store(struct oci_store *s, const char *ref, const char *arch
 		*manifest_out = NULL;
 	if (!arch)
 		arch = oci_host_arch();
-	int err = oci_store_resolve(s, ref, &top);
+	int err = image_store_resolve(s, ref, &top);
 	if (err == -ENOENT)
 		sonde_err("image %s not found in the store %s", ref, oci_store_dir(s));
 	if (err)
@@ -293,7 +362,10 @@ int image_load_from_store(struct oci_store *s, const char *ref, const char *arch
 		goto out;
 	}
 	repo_name(ref, name, sizeof(name));
-	snprintf(origin, sizeof(origin), "%s@%s", ref, top.digest);
+	if (strchr(ref, '@'))
+		snprintf(origin, sizeof(origin), "%s", ref);
+	else
+		snprintf(origin, sizeof(origin), "%s@%s", ref, top.digest);
 	if (!(g = loaded_gadget_new(name, origin))) {
 		err = -ENOMEM;
 		goto out;
@@ -359,7 +431,7 @@ static int open_store_read(const char *dir, struct sonde_image_store **out)
 static int resolve(struct sonde_image_store *store, const char *ref, bool *present)
 {
 	struct oci_descriptor d;
-	int err = oci_store_resolve(oci_store_of(store), ref, &d);
+	int err = image_store_resolve(oci_store_of(store), ref, &d);
 	oci_descriptor_clear(&d);
 	*present = !err;
 	return err == -ENOENT ? 0 : err;

@@ -3,6 +3,7 @@
 #ifndef SONDE_IMAGE_LOADED_H
 #define SONDE_IMAGE_LOADED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <sonde/image.h>
@@ -15,6 +16,13 @@ struct sonde_loaded_gadget *loaded_gadget_new(const char *name, const char *orig
 /* Both take ownership of data (malloc'ed), also on failure. */
 int loaded_gadget_set_config(struct sonde_loaded_gadget *g, void *data, size_t len);
 int loaded_gadget_add_layer(struct sonde_loaded_gadget *g, const char *media_type, void *data, size_t len);
+
+/* ref in the store: by its tag, or for name@digest by the content with that
+ * digest (any tag or none). -ENOENT, not logged, when absent. */
+int image_store_resolve(struct oci_store *s, const char *ref, struct oci_descriptor *out);
+
+/* Whether the ref.name a tool stored names the full normalised ref. */
+bool image_ref_same(const char *stored, const char *full);
 
 /* The gadget of `ref` (a full normalised reference) in store s for arch
  * (NULL: this machine's): index → manifest for arch → config → layers, every

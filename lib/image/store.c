@@ -1,6 +1,7 @@
 /* The local store: an OCI image layout (oci-layout, index.json,
  * blobs/sha256/) whose index.json entries, annotated with
  * org.opencontainers.image.ref.name, are the tags. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -101,6 +102,31 @@ int oci_write_file_atomic(const char *dir, const char *name, const void *data, s
 	return 0;
 }
 
+/* A --store pointing at a directory full of something else (a typo, $HOME)
+ * must not get blobs/, ingest/ and an index.json sprinkled into it. */
+static int refuse_foreign_dir(const char *dir)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/oci-layout", dir);
+	if (access(path, F_OK) == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	if (access(path, F_OK) == 0)
+		return 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return 0; /* absent: created below; unreadable: said below */
+	struct dirent *e;
+	bool empty = true;
+	while (empty && (e = readdir(d)))
+		empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+	closedir(d);
+	if (empty)
+		return 0;
+	sonde_err("%s is not an image store (no oci-layout nor index.json) and not empty: not using it", dir);
+	return -ENOTEMPTY;
+}
+
 int oci_store_open(const char *dir, unsigned flags, struct oci_store **out)
 {
 	*out = NULL;
@@ -131,6 +157,8 @@ int oci_store_open(const char *dir, unsigned flags, struct oci_store **out)
 		*out = s;
 		return 0;
 	}
+	if ((err = refuse_foreign_dir(s->dir)))
+		goto fail;
 	snprintf(path, sizeof(path), "%s/blobs/sha256", s->dir);
 	if ((err = mkdir_p(s->dir, 0700)) || (err = mkdir_p(path, 0700))) {
 		sonde_err("cannot create the image store %s: %s", s->dir, strerror(-err));

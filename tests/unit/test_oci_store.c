@@ -196,6 +196,16 @@ static void test_layout(void)
 	oci_descriptor_clear(&got);
 	oci_store_close(s2);
 
+	/* A directory holding something else is not turned into a store. */
+	snprintf(path, sizeof(path), "%s/other", dir);
+	REQUIRE(mkdir(path, 0700) == 0);
+	char file[4200];
+	snprintf(file, sizeof(file), "%s/notes.txt", path);
+	test_write_file_or_abort(file, "mine");
+	CHECK_INT(oci_store_open(path, 0, &s2), -ENOTEMPTY);
+	snprintf(file, sizeof(file), "%s/blobs", path);
+	CHECK(access(file, F_OK) != 0);
+
 	/* Read-only: never creates, never writes. */
 	snprintf(path, sizeof(path), "%s/nostore", dir);
 	CHECK(oci_store_open(path, OCI_STORE_READ_ONLY, &s2) < 0);
@@ -437,6 +447,50 @@ static void test_lock_held_elsewhere(void)
 	drop_store(s, dir);
 }
 
+/* Writers in several processes at once: every tag survives (the lock and
+ * the rename), and index.json is valid all along for readers. */
+static void test_concurrent_writers(void)
+{
+	char dir[64];
+	struct oci_store *s = new_store(dir, sizeof(dir));
+	REQUIRE(s);
+	struct oci_descriptor a;
+	put_image(s, "layer A", &a);
+	enum { WRITERS = 4, TAGS = 25 };
+	pid_t pids[WRITERS];
+	for (int w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		REQUIRE(pids[w] >= 0);
+		if (pids[w] == 0) {
+			struct oci_store *own;
+			char sub[128], ref[64];
+			snprintf(sub, sizeof(sub), "%s/store", dir);
+			if (oci_store_open(sub, 0, &own))
+				_exit(1);
+			for (int i = 0; i < TAGS; i++) {
+				snprintf(ref, sizeof(ref), "r/w%d:t%d", w, i);
+				if (oci_store_tag(own, ref, &a))
+					_exit(2);
+				struct oci_descriptor *tags;
+				size_t n;
+				if (oci_store_tags(own, &tags, &n)) /* a reader never sees a torn file */
+					_exit(3);
+				oci_store_tags_free(tags, n);
+			}
+			oci_store_close(own);
+			_exit(0);
+		}
+	}
+	for (int w = 0; w < WRITERS; w++)
+		CHECK_INT(test_wait_status(pids[w]), 0);
+	struct oci_descriptor *tags;
+	size_t n;
+	REQUIRE(oci_store_tags(s, &tags, &n) == 0);
+	CHECK_INT(n, WRITERS * TAGS);
+	oci_store_tags_free(tags, n);
+	drop_store(s, dir);
+}
+
 static void setup(void) __attribute__((constructor));
 static void setup(void)
 {
@@ -444,4 +498,5 @@ static void setup(void)
 }
 
 TEST_MAIN(TEST(test_digest), TEST(test_documents), TEST(test_layout), TEST(test_blobs),
-          TEST(test_tags_and_gc), TEST(test_corrupt_index), TEST(test_lock_held_elsewhere))
+          TEST(test_tags_and_gc), TEST(test_corrupt_index), TEST(test_lock_held_elsewhere),
+          TEST(test_concurrent_writers))
