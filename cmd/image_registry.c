@@ -253,7 +253,9 @@ static int transfer(int argc, char **argv, const char *name, unsigned cmd)
 	sonde_image_store_close(s);
 	if (r)
 		return fail(r, cmd == F_PULL ? "cannot pull" : "cannot push", full);
-	printf("Successfully %s %s@%s\n", cmd == F_PULL ? "pulled" : "pushed", full, digest);
+	/* a reference by digest already names it */
+	printf("Successfully %s %s%s%s\n", cmd == F_PULL ? "pulled" : "pushed", full,
+	       ref.digest[0] ? "" : "@", ref.digest[0] ? "" : digest);
 	return 0;
 }
 

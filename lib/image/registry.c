@@ -836,7 +836,7 @@ int registry_get_manifest(struct registry_client *c, const char *ref, bool quiet
 	json_t *doc;
 	int r;
 
-	snprintf(what, sizeof(what), "manifest %s:%s", c->repo, ref);
+	snprintf(what, sizeof(what), "manifest %s%s%s", c->repo, strncmp(ref, "sha256:", 7) ? ":" : "@", ref);
 	r = url_for(c, &q, "manifests", ref);
 	if (!r)
 		r = do_request(c, &q, &resp, &status, what);
@@ -1122,7 +1122,8 @@ int registry_put_manifest(struct registry_client *c, const char *ref, const char
 	long status = 0;
 	int r;
 
-	snprintf(what, sizeof(what), "PUT manifest %s:%s", c->repo, ref);
+	snprintf(what, sizeof(what), "PUT manifest %s%s%s", c->repo, strncmp(ref, "sha256:", 7) ? ":" : "@",
+	         ref);
 	r = url_for(c, &q, "manifests", ref);
 	if (!r)
 		r = do_request(c, &q, &resp, &status, what);

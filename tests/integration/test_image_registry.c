@@ -159,7 +159,7 @@ static void path_in_tmp(char *buf, size_t n, const char *name)
 
 static void test_push_pull_roundtrip(void)
 {
-	char a[600], b[600], ref[200], d_made[OCI_DIGEST_LEN], d_pulled[OCI_DIGEST_LEN], want[300];
+	char a[600], b[600], ref[200], d_made[OCI_DIGEST_LEN], d_pulled[OCI_DIGEST_LEN], want[400];
 	char *out = NULL, *err = NULL;
 
 	path_in_tmp(a, sizeof(a), "store-a");
@@ -206,6 +206,24 @@ static void test_push_pull_roundtrip(void)
 		free(err);
 		store_digest(a, ref, d_pulled);
 		CHECK_STR(d_pulled, d_made);
+	}
+	{
+		/* by digest: the content named, and only that */
+		char c[600], byd[300];
+		const char *argv[] = {"image",    "pull", byd, "--store", c, "--insecure-registries",
+		                      plain.host, NULL};
+
+		path_in_tmp(c, sizeof(c), "store-by-digest");
+		snprintf(byd, sizeof(byd), "%s/gadgets/trace_open@%s", plain.host, d_made);
+		REQUIRE(run_sonde(argv, &out, &err) == 0);
+		snprintf(want, sizeof(want), "Successfully pulled %s\n", byd);
+		CHECK_STR(out, want);
+		free(out);
+		free(err);
+		store_digest(c, byd, d_pulled);
+		CHECK_STR(d_pulled, d_made);
+		byd[strlen(byd) - 1] = byd[strlen(byd) - 1] == '0' ? '1' : '0';
+		sonde_expect_error(argv, "MANIFEST_UNKNOWN");
 	}
 	{
 		/* the pulled store runs the gadget (image load from the store) */
