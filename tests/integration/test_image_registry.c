@@ -531,6 +531,146 @@ static void test_run_pull_policy(void)
 	}
 }
 
+/* A JSON document's canonical bytes and digest (caller frees *txt). */
+static char *doc_of(json_t *doc, size_t *len, char digest[OCI_DIGEST_LEN])
+{
+	char *txt = oci_json_dump(doc, len);
+
+	json_decref(doc);
+	if (txt)
+		oci_digest_of(txt, *len, digest);
+	return txt;
+}
+
+static void test_referrers_api_and_bad_content(void)
+{
+	static const char layer[] = "not really an eBPF object", cfg[] = "name: fake\n",
+	                  payload[] = "{\"x\":1}";
+	char d_layer[OCI_DIGEST_LEN], d_cfg[OCI_DIGEST_LEN], d_pay[OCI_DIGEST_LEN], d_empty[OCI_DIGEST_LEN];
+	char d_man[OCI_DIGEST_LEN], d_idx[OCI_DIGEST_LEN], d_ref[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN];
+	char p[16][300], hdr[200], a[600], ref[200], tag_ref[300], got[OCI_DIGEST_LEN], *out = NULL,
+	                                                                                *err = NULL;
+	char *man, *idx, *refm, *refs;
+	size_t man_len, idx_len, refm_len, refs_len;
+	struct test_registry f;
+
+	oci_digest_of(layer, strlen(layer), d_layer);
+	oci_digest_of(cfg, strlen(cfg), d_cfg);
+	oci_digest_of(payload, strlen(payload), d_pay);
+	oci_digest_of("{}", 2, d_empty);
+	man = doc_of(json_pack("{s:i,s:s,s:{s:s,s:s,s:I},s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "mediaType",
+	                       OCI_MT_MANIFEST, "config", "mediaType", GADGET_MT_CONFIG, "digest", d_cfg,
+	                       "size", (json_int_t)strlen(cfg), "layers", "mediaType", GADGET_MT_EBPF,
+	                       "digest", d_layer, "size", (json_int_t)strlen(layer)),
+	             &man_len, d_man);
+	REQUIRE(man);
+	idx =
+	    doc_of(json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2, "mediaType",
+	                     OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", d_man, "size",
+	                     (json_int_t)man_len, "platform", "architecture", "amd64", "os", "linux"),
+	           &idx_len, d_idx);
+	REQUIRE(idx);
+	refm = doc_of(json_pack("{s:i,s:s,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:I}],s:{s:s,s:s,s:I}}",
+	                        "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST, "artifactType",
+	                        COSIGN_ARTIFACT_SIG, "config", "mediaType", OCI_MT_EMPTY, "digest", d_empty,
+	                        "size", 2, "layers", "mediaType", COSIGN_MT_SIMPLESIGN, "digest", d_pay,
+	                        "size", (json_int_t)strlen(payload), "subject", "mediaType", OCI_MT_INDEX,
+	                        "digest", d_idx, "size", (json_int_t)idx_len),
+	              &refm_len, d_ref);
+	REQUIRE(refm);
+	refs = doc_of(json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType",
+	                        OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", d_ref,
+	                        "size", (json_int_t)refm_len, "artifactType", COSIGN_ARTIFACT_SIG),
+	              &refs_len, d_refs);
+	REQUIRE(refs);
+	snprintf(p[0], sizeof(p[0]), "/v2/r/img/manifests/v1");
+	snprintf(p[1], sizeof(p[1]), "/v2/r/img/manifests/%s", d_man);
+	snprintf(p[2], sizeof(p[2]), "/v2/r/img/blobs/%s", d_cfg);
+	snprintf(p[3], sizeof(p[3]), "/v2/r/img/blobs/%s", d_layer);
+	snprintf(p[4], sizeof(p[4]), "/v2/r/img/manifests/sha256-%.64s.sig", d_idx + 7);
+	snprintf(p[5], sizeof(p[5]), "/v2/r/img/referrers/%s", d_idx);
+	snprintf(p[6], sizeof(p[6]), "/v2/r/img/manifests/%s", d_ref);
+	snprintf(p[7], sizeof(p[7]), "/v2/r/img/blobs/%s", d_pay);
+	snprintf(p[8], sizeof(p[8]), "/v2/r/img/blobs/%s", d_empty);
+	snprintf(hdr, sizeof(hdr), "Docker-Content-Digest: %s", d_man);
+	/* bad content: a tag whose answer is another document than its
+	 * Docker-Content-Digest says; a layer whose bytes are not its digest */
+	snprintf(p[9], sizeof(p[9]), "/v2/r/lying/manifests/v1");
+	snprintf(p[10], sizeof(p[10]), "/v2/r/badblob/manifests/v1");
+	snprintf(p[11], sizeof(p[11]), "/v2/r/badblob/manifests/%s", d_man);
+	snprintf(p[12], sizeof(p[12]), "/v2/r/badblob/blobs/%s", d_cfg);
+	snprintf(p[13], sizeof(p[13]), "/v2/r/badblob/blobs/%s", d_layer);
+	const struct test_route routes[] = {
+	    {"GET", p[0], 200, OCI_MT_INDEX, idx, idx_len, NULL},
+	    {"GET", p[1], 200, OCI_MT_MANIFEST, man, man_len, NULL},
+	    {"GET", p[2], 200, "application/octet-stream", cfg, 0, NULL},
+	    {"GET", p[3], 200, "application/octet-stream", layer, 0, NULL},
+	    {"GET", p[4], 500, NULL, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"sig store down\"}]}",
+	     0, NULL},
+	    {"GET", p[5], 200, OCI_MT_INDEX, refs, refs_len, NULL},
+	    {"GET", p[6], 200, OCI_MT_MANIFEST, refm, refm_len, NULL},
+	    {"GET", p[7], 200, "application/octet-stream", payload, 0, NULL},
+	    {"GET", p[8], 200, "application/octet-stream", "{}", 0, NULL},
+	    {"GET", p[9], 200, OCI_MT_INDEX, idx, idx_len, hdr},
+	    {"GET", p[10], 200, OCI_MT_INDEX, idx, idx_len, NULL},
+	    {"GET", p[11], 200, OCI_MT_MANIFEST, man, man_len, NULL},
+	    {"GET", p[12], 200, "application/octet-stream", cfg, 0, NULL},
+	    {"GET", p[13], 200, "application/octet-stream", "not really an eBPF objecT", 0, NULL},
+	};
+
+	REQUIRE(test_registry_start_static(&f, routes, sizeof(routes) / sizeof(routes[0])) == 0);
+	path_in_tmp(a, sizeof(a), "store-referrers");
+	snprintf(ref, sizeof(ref), "%s/r/img:v1", f.host);
+	{
+		const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries",
+		                      f.host,  NULL};
+
+		/* the .sig tag's 500 is a warning; the referrers API's index is stored */
+		CHECK_INT(run_sonde(argv, &out, &err), 0);
+		CHECK(err && strstr(err, "sonde: warning: signatures: registry"));
+		CHECK(err && strstr(err, "sig store down"));
+		CHECK(err && !strstr(err, "sonde: error"));
+		free(out);
+		free(err);
+	}
+	store_digest(a, ref, got);
+	CHECK_STR(got, d_idx);
+	snprintf(tag_ref, sizeof(tag_ref), "%s/r/img:sha256-%.64s", f.host, d_idx + 7);
+	store_digest(a, tag_ref, got);
+	CHECK_STR(got, d_refs);
+	snprintf(tag_ref, sizeof(tag_ref), "%s/r/img:sha256-%.64s.sig", f.host, d_idx + 7);
+	store_digest(a, tag_ref, got);
+	CHECK_STR(got, "");
+
+	path_in_tmp(a, sizeof(a), "store-bad-content");
+	snprintf(ref, sizeof(ref), "%s/r/lying:v1", f.host);
+	{
+		const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries",
+		                      f.host,  NULL};
+
+		sonde_expect_error(argv, "Docker-Content-Digest");
+		store_digest(a, ref, got);
+		CHECK_STR(got, "");
+	}
+	snprintf(ref, sizeof(ref), "%s/r/badblob:v1", f.host);
+	{
+		const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries",
+		                      f.host,  NULL};
+		char blob[800];
+
+		sonde_expect_error(argv, d_layer);
+		store_digest(a, ref, got);
+		CHECK_STR(got, "");
+		snprintf(blob, sizeof(blob), "%s/blobs/sha256/%.64s", a, d_layer + 7);
+		CHECK(access(blob, F_OK) != 0);
+	}
+	test_registry_stop(&f);
+	free(man);
+	free(idx);
+	free(refm);
+	free(refs);
+}
+
 static void test_missing_tag(void)
 {
 	char a[600], ref[200];
@@ -763,9 +903,11 @@ static void setup(void)
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
-	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways), TEST(test_chunked_and_mount),
-	    TEST(test_signatures_travel),   TEST(test_run_pull_policy),  TEST(test_missing_tag),
-	    TEST(test_stalling_registry),   TEST(test_failing_registry), TEST(test_bearer_token),
+	    TEST(test_push_pull_roundtrip), TEST(test_skopeo_both_ways),
+	    TEST(test_chunked_and_mount),   TEST(test_signatures_travel),
+	    TEST(test_run_pull_policy),     TEST(test_referrers_api_and_bad_content),
+	    TEST(test_missing_tag),         TEST(test_stalling_registry),
+	    TEST(test_failing_registry),    TEST(test_bearer_token),
 	    TEST(test_tls_and_basic_auth),
 	};
 	int r;

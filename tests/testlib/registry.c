@@ -286,6 +286,82 @@ int test_registry_start_token(struct test_registry *r, const char *user, const c
 	return r->pid < 0 ? -1 : 0;
 }
 
+static void serve_route(int c, const char *req, const struct test_route *routes, size_t n)
+{
+	char method[16] = "", path[1024] = "", head[1024];
+	const struct test_route *rt = NULL;
+	size_t blen;
+	int hl;
+
+	if (sscanf(req, "%15s %1023s", method, path) != 2)
+		return;
+	path[strcspn(path, "?")] = 0;
+	for (size_t i = 0; i < n && !rt; i++)
+		if ((!strcmp(routes[i].method, method) ||
+		     (!strcmp(method, "HEAD") && !strcmp(routes[i].method, "GET"))) &&
+		    !strcmp(routes[i].path, path))
+			rt = &routes[i];
+	if (!rt) {
+		answer(c, 404, "", "{\"errors\":[{\"code\":\"NAME_UNKNOWN\",\"message\":\"no route\"}]}");
+		return;
+	}
+	blen = rt->body_len ? rt->body_len : strlen(rt->body);
+	hl = snprintf(
+	    head, sizeof(head),
+	    "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%sConnection: close\r\n\r\n",
+	    rt->status, rt->status == 200 ? "OK" : reason(rt->status),
+	    rt->content_type ? rt->content_type : "application/json", blen, rt->header ? rt->header : "",
+	    rt->header ? "\r\n" : "");
+	if (write(c, head, (size_t)hl) < 0 || strcmp(method, "HEAD") == 0)
+		return;
+	for (size_t off = 0; off < blen;) {
+		ssize_t w = write(c, rt->body + off, blen - off);
+
+		if (w <= 0)
+			return;
+		off += (size_t)w;
+	}
+}
+
+int test_registry_start_static(struct test_registry *r, const struct test_route *routes, size_t n)
+{
+	int fd;
+
+	memset(r, 0, sizeof(*r));
+	r->listen_fd = -1;
+	fd = listen_loopback(&r->port);
+	if (fd < 0)
+		return -1;
+	snprintf(r->host, sizeof(r->host), "127.0.0.1:%d", r->port);
+	r->pid = fork();
+	if (r->pid == 0) {
+		char req[8192];
+
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			size_t got = 0;
+
+			if (c < 0)
+				continue;
+			req[0] = 0;
+			while (got < sizeof(req) - 1) {
+				ssize_t k = read(c, req + got, sizeof(req) - 1 - got);
+
+				if (k <= 0)
+					break;
+				got += (size_t)k;
+				req[got] = 0;
+				if (strstr(req, "\r\n\r\n"))
+					break;
+			}
+			serve_route(c, req, routes, n);
+			close(c);
+		}
+	}
+	close(fd);
+	return r->pid < 0 ? -1 : 0;
+}
+
 void test_registry_stop(struct test_registry *r)
 {
 	if (r->listen_fd > 0) {

@@ -35,6 +35,18 @@ int test_registry_start_failing(struct test_registry *r, int status, const char 
  * (401 otherwise); a request with the token gets `status` and an error body
  * whose message quotes the token request's query string. */
 int test_registry_start_token(struct test_registry *r, const char *user, const char *password, int status);
+/* A registry serving fixed answers: the first route whose method and path
+ * (query string left out) match the request; anything else gets 404 with a
+ * distribution-spec error body. HEAD is answered as GET without the body. */
+struct test_route {
+	const char *method, *path;
+	int status;
+	const char *content_type; /* NULL: application/json */
+	const char *body;
+	size_t body_len;    /* 0: strlen(body) */
+	const char *header; /* an extra "Name: value" header, or NULL */
+};
+int test_registry_start_static(struct test_registry *r, const struct test_route *routes, size_t n);
 /* Stops it by its PID (SIGTERM, then SIGKILL after 5 s) and waits. */
 void test_registry_stop(struct test_registry *r);
 
