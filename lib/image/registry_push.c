@@ -172,6 +172,8 @@ int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
 	memset(&d, 0, sizeof(d));
 	r = oci_store_resolve(s, name, &d);
 	if (r) {
+		if (r == -ENOENT)
+			sonde_err("image %s is not in the store %s", name, oci_store_dir(s));
 		oci_descriptor_clear(&d);
 		return r;
 	}

@@ -680,6 +680,10 @@ static void test_missing_tag(void)
 	const char *argv[] = {"image", "pull", ref, "--store", a, "--insecure-registries", plain.host, NULL};
 
 	sonde_expect_error(argv, "HTTP 404 (not found): \"MANIFEST_UNKNOWN: manifest unknown\"");
+	/* pushing what the store does not have */
+	const char *push[] = {"image", "push", ref, "--store", a, "--insecure-registries", plain.host, NULL};
+
+	sonde_expect_error(push, "not in the store");
 	/* a plain HTTP registry not declared insecure: TLS fails, clearly */
 	const char *argv2[] = {"image", "pull", ref, "--store", a, "--timeout", "5", NULL};
 
