@@ -22,10 +22,9 @@
 
 #include "image/registry.h"
 
-#define ERROR_BODY_MAX (64u << 10)
-#define TOKEN_MAX      (1u << 20)
-#define MAX_SCOPES     8
-#define SONDE_UA       "sonde/0.1 (OCI distribution client)"
+#define TOKEN_MAX  (1u << 20)
+#define MAX_SCOPES 8
+#define SONDE_UA   "sonde/0.1 (OCI distribution client)"
 
 struct registry_client {
 	CURL *curl;
@@ -199,113 +198,6 @@ static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 }
 
 /* ---- errors ---- */
-void registry_error_text(const char *body, size_t len, char *out, size_t n)
-{
-	json_error_t jerr;
-	json_t *doc = NULL, *errors;
-	size_t o = 0;
-
-	if (!n)
-		return;
-	out[0] = 0;
-	if (!body || !len)
-		return;
-	if (len <= ERROR_BODY_MAX)
-		doc = json_loadb(body, len, 0, &jerr);
-	errors = json_is_object(doc) ? json_object_get(doc, "errors") : NULL;
-	if (json_is_array(errors) && json_array_size(errors)) {
-		size_t i;
-		json_t *e;
-
-		json_array_foreach(errors, i, e)
-		{
-			const char *code = json_string_value(json_object_get(e, "code"));
-			const char *msg = json_string_value(json_object_get(e, "message"));
-			int w;
-
-			if (i == 4 || o + 1 >= n)
-				break;
-			if (!code && !msg)
-				continue;
-			w = snprintf(out + o, n - o, "%s%s%s%s", o ? "; " : "", code ? code : "",
-			             code && msg && *msg ? ": " : "", msg ? msg : "");
-			if (w < 0)
-				break;
-			o += (size_t)w < n - o ? (size_t)w : n - o - 1;
-		}
-	} else if (!doc || !json_is_object(doc) || !json_object_get(doc, "errors")) {
-		/* not the spec's shape: the start of the text, one line */
-		size_t i;
-
-		for (i = 0; i < len && o + 1 < n && o < 200; i++) {
-			char ch = body[i];
-
-			if (ch == '\n' || ch == '\r') {
-				if (o)
-					break;
-				continue;
-			}
-			out[o++] = ch;
-		}
-		out[o] = 0;
-	}
-	json_decref(doc);
-	/* one line of printable ASCII: what the registry sent goes to a terminal */
-	for (size_t i = 0; out[i]; i++)
-		if ((unsigned char)out[i] < 0x20 || (unsigned char)out[i] >= 0x7f)
-			out[i] = '?';
-}
-
-static const char *status_text(long status)
-{
-	switch (status) {
-	case 400:
-		return "bad request";
-	case 401:
-		return "unauthorized";
-	case 403:
-		return "forbidden";
-	case 404:
-		return "not found";
-	case 405:
-		return "method not allowed";
-	case 409:
-		return "conflict";
-	case 413:
-		return "too large";
-	case 416:
-		return "range not satisfiable";
-	case 429:
-		return "too many requests";
-	case 500:
-		return "internal server error";
-	case 502:
-		return "bad gateway";
-	case 503:
-		return "service unavailable";
-	default:
-		return "unexpected status";
-	}
-}
-
-static int errno_of_status(long status)
-{
-	switch (status) {
-	case 401:
-		return -EACCES;
-	case 403:
-		return -EPERM;
-	case 404:
-		return -ENOENT;
-	case 429:
-		return -EAGAIN;
-	case 413:
-		return -EFBIG;
-	default:
-		return status >= 500 ? -EIO : -EPROTO;
-	}
-}
-
 static int http_error(struct registry_client *c, const char *what, const struct request *q, long status)
 {
 	char text[600];
@@ -316,9 +208,9 @@ static int http_error(struct registry_client *c, const char *what, const struct 
 		hint = c->have_creds ? " (the credentials of the auth file were refused)"
 		                     : " (not logged in: sonde image login)";
 	registry_error_text(q->err.data, q->err.len, text, sizeof(text));
-	sonde_err("registry %s: %s: HTTP %ld (%s)%s%s%s%s", c->host, what, status, status_text(status),
-	          *text ? ": \"" : "", text, *text ? "\"" : "", hint);
-	return errno_of_status(status);
+	sonde_err("registry %s: %s: HTTP %ld (%s)%s%s%s%s", c->host, what, status,
+	          registry_status_text(status), *text ? ": \"" : "", text, *text ? "\"" : "", hint);
+	return registry_status_errno(status);
 }
 
 static int curl_error(struct registry_client *c, const char *what, CURLcode cc)
@@ -591,7 +483,7 @@ static int fetch_token(struct registry_client *c, const struct registry_challeng
 		return -ENAMETOOLONG;
 	}
 	q.out.max = TOKEN_MAX;
-	q.err.max = ERROR_BODY_MAX;
+	q.err.max = REGISTRY_ERROR_BODY_MAX;
 	memset(&resp, 0, sizeof(resp));
 	set_common(c, q.url);
 	if (c->have_creds) {
@@ -763,7 +655,7 @@ static int do_request(struct registry_client *c, struct request *q, struct regis
 	q->c = c;
 	if (!q->out.max)
 		q->out.max = OCI_MAX_DOCUMENT;
-	q->err.max = ERROR_BODY_MAX;
+	q->err.max = REGISTRY_ERROR_BODY_MAX;
 	r = perform(c, q, resp, status, what);
 	sonde_debug("registry %s: %s %s: %ld", c->host, q->method, q->url, r ? 0L : *status);
 	if (r || *status != 401)

@@ -34,12 +34,19 @@ struct registry_challenge {
  * -EINVAL when no Basic or Bearer challenge is there. Never logs. */
 int registry_challenge_parse(const char *value, struct registry_challenge *out);
 
-/* ---- error bodies, registry.c ---- */
+/* ---- error bodies and statuses, registry_error.c ---- */
+/* What of an error body is kept (and parsed): registries send a few hundred bytes. */
+#define REGISTRY_ERROR_BODY_MAX (64u << 10)
 /* One line for a registry's error body: "CODE: message; CODE2: message2"
  * from a distribution-spec {"errors":[{code,message}]}, else the start of
  * the body as text; control bytes and invalid UTF-8 become '?'. Always
  * NUL-terminates out (n > 0); "" when the body says nothing. */
 void registry_error_text(const char *body, size_t len, char *out, size_t n);
+/* "not found", "too many requests", … for an HTTP status. */
+const char *registry_status_text(long status);
+/* -EACCES (401), -EPERM (403), -ENOENT (404), -EAGAIN (429), -EFBIG (413),
+ * -EIO (5xx), -EPROTO (anything else). */
+int registry_status_errno(long status);
 
 /* ---- the auth file (docker config.json), authfile.c ---- */
 struct registry_creds {
