@@ -331,7 +331,11 @@ int registry_client_new(const char *domain, const char *repo, const struct sonde
 	         !strcmp(domain, "docker.io") ? "registry-1.docker.io" : domain);
 	snprintf(c->base, sizeof(c->base), "%s://%s", is_insecure(&c->opts, domain) ? "http" : "https",
 	         c->host);
-	snprintf(c->repo, sizeof(c->repo), "%s", repo ? repo : "");
+	/* Docker Hub's official images live under library/ (docker.io/alpine
+	 * is library/alpine there), as docker's own normaliser says */
+	snprintf(c->repo, sizeof(c->repo), "%s%s",
+	         repo && *repo && !strchr(repo, '/') && !strcmp(domain, "docker.io") ? "library/" : "",
+	         repo ? repo : "");
 	if (*c->repo)
 		registry_client_add_scope(c, NULL);
 	c->curl = curl_easy_init();

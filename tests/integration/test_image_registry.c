@@ -878,6 +878,23 @@ static void test_tls_and_basic_auth(void)
 		sonde_expect_error(argv, "not logged in");
 	}
 	{
+		/* logout -a empties the file of every registry's entry, and keeps the file */
+		char sh[2048];
+		const char *all[] = {"image", "logout", "-a", "--authfile", authfile, NULL};
+
+		snprintf(sh, sizeof(sh),
+		         "echo 'right pass' | %s image login %s -u tester --password-stdin --tls-ca %s "
+		         "--authfile %s >/dev/null",
+		         sonde_bin, tls.host, ca, authfile);
+		CHECK_INT(system(sh), 0);
+		CHECK_INT(run_sonde(all, &out, &err), 0);
+		free(out);
+		free(err);
+		text = test_read_file(authfile, NULL);
+		CHECK(text && !strstr(text, tls.host) && strstr(text, "\"auths\""));
+		free(text);
+	}
+	{
 		const char *argv[] = {"image",    "pull", ref,          "--store", a,
 		                      "--tls-ca", ca,     "--authfile", authfile,  NULL};
 

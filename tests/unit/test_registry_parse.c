@@ -219,6 +219,23 @@ static void test_authfile_paths(void)
 	}
 }
 
+static void test_client_repo(void)
+{
+	struct registry_client *c = NULL;
+
+	setenv("REGISTRY_AUTH_FILE", "/nonexistent/sonde-auth.json", 1);
+	REQUIRE(registry_client_new("docker.io", "alpine", NULL, &c) == 0);
+	CHECK_STR(registry_client_repo(c), "library/alpine");
+	registry_client_free(c);
+	REQUIRE(registry_client_new("docker.io", "org/img", NULL, &c) == 0);
+	CHECK_STR(registry_client_repo(c), "org/img");
+	registry_client_free(c);
+	REQUIRE(registry_client_new("ghcr.io", "solo", NULL, &c) == 0);
+	CHECK_STR(registry_client_repo(c), "solo");
+	registry_client_free(c);
+	unsetenv("REGISTRY_AUTH_FILE");
+}
+
 TEST_MAIN(TEST(test_challenge_bearer), TEST(test_challenge_basic_and_several), TEST(test_challenge_bad),
           TEST(test_error_text), TEST(test_authfile_lookup), TEST(test_authfile_store),
-          TEST(test_authfile_paths))
+          TEST(test_authfile_paths), TEST(test_client_repo))
