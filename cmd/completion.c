@@ -1,6 +1,11 @@
 /* sonde completion SHELL and sonde __complete (see completion.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <sonde/image.h>
+#include <sonde/log.h>
 
 #include "cmd.h"
 #include "completion.h"
@@ -48,6 +53,34 @@ void complete_flag(const char *prefix, char shorthand, const char *name)
 		printf("-%c\n", shorthand);
 }
 
+static void complete_silent(enum sonde_log_level level, const char *msg, void *arg)
+{
+}
+
+void complete_store_tags(const char *partial, const char *store_dir)
+{
+	struct sonde_image_store *s = NULL;
+	struct sonde_image_info *infos = NULL;
+	char dir[4096], path[4200], word[1200];
+	size_t n = 0;
+
+	if (store_dir)
+		snprintf(dir, sizeof(dir), "%s", store_dir);
+	else if (sonde_image_store_default_dir(dir, sizeof(dir)))
+		return;
+	snprintf(path, sizeof(path), "%s/index.json", dir);
+	if (access(path, R_OK) != 0)
+		return;
+	sonde_log_set_sink(complete_silent, NULL);
+	if (!sonde_image_store_open(dir, true, &s) && !sonde_image_list(s, &infos, &n))
+		for (size_t i = 0; i < n; i++) {
+			snprintf(word, sizeof(word), "%s:%s", infos[i].repository, infos[i].tag);
+			complete_word(partial, word);
+		}
+	free(infos);
+	sonde_image_store_close(s);
+}
+
 int cmd_completion(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "bash"))
@@ -75,6 +108,8 @@ int cmd_complete(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		run_complete(argc - 1, argv + 1);
+	else if (!strcmp(argv[1], "image"))
+		image_complete(argc - 1, argv + 1);
 	else if (!strcmp(argv[1], "list-containers") && partial[0] == '-')
 		list_containers_complete_flags(partial);
 	else if (!strcmp(argv[1], "help") && argc == 3)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "completion.h"
 
 struct image_cmd {
 	const char *name;
@@ -47,4 +48,34 @@ int cmd_image(int argc, char **argv)
 			return c->fn(argc - 1, argv + 1);
 	cli_error("unknown command \"image %s\" (try: sonde image --help)", argv[1]);
 	return 1;
+}
+
+/* words[0] is "image": its sub-commands, then what they take (flags;
+ * for the store's commands, the store's images). */
+void image_complete(int n, char **words)
+{
+	const char *partial = words[n - 1];
+
+	if (n == 2) {
+		for (const struct image_cmd *c = image_cmds; c->name; c++)
+			complete_word(partial, c->name);
+		return;
+	}
+	if (partial[0] == '-') {
+		complete_flag(partial, 0, "store");
+		complete_flag(partial, 'h', "help");
+		if (!strcmp(words[1], "list") || !strcmp(words[1], "inspect"))
+			complete_flag(partial, 'o', "output");
+		if (!strcmp(words[1], "list"))
+			complete_flag(partial, 0, "no-trunc");
+		return;
+	}
+	if (!strcmp(words[1], "inspect") || !strcmp(words[1], "remove") || !strcmp(words[1], "tag") ||
+	    !strcmp(words[1], "push") || !strcmp(words[1], "export")) {
+		const char *store = NULL;
+		for (int i = 2; i + 1 < n - 1; i++)
+			if (!strcmp(words[i], "--store"))
+				store = words[i + 1];
+		complete_store_tags(partial, store);
+	}
 }

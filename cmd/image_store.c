@@ -297,6 +297,8 @@ int cmd_image_tag(int argc, char **argv)
 		return 1;
 	r = sonde_image_tag(s, o.args[0], o.args[1]);
 	sonde_image_store_close(s);
+	if (r && !cli_errors_logged())
+		cli_error("cannot tag %s: %s", o.args[0], strerror(-r));
 	return r ? 1 : 0;
 }
 
@@ -354,8 +356,11 @@ int cmd_image_inspect(int argc, char **argv)
 	}
 	r = sonde_image_inspect(s, o.args[0], &text);
 	sonde_image_store_close(s);
-	if (r)
+	if (r) {
+		if (!cli_errors_logged())
+			cli_error("cannot inspect %s: %s", o.args[0], strerror(-r));
 		return 1;
+	}
 	if (!strcmp(o.output, "jsonpretty")) {
 		json_t *doc = json_loads(text, 0, NULL);
 		char *pretty = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;

@@ -692,31 +692,6 @@ static void silent(enum sonde_log_level level, const char *msg, void *arg)
 {
 }
 
-/* The store's images as `sonde image list` names them (cheap: index.json only). */
-static void complete_store_tags(const char *partial, const char *store_dir)
-{
-	struct sonde_image_store *s = NULL;
-	struct sonde_image_info *infos = NULL;
-	char dir[4096], path[4200], word[1200];
-	size_t n = 0;
-
-	if (store_dir)
-		snprintf(dir, sizeof(dir), "%s", store_dir);
-	else if (sonde_image_store_default_dir(dir, sizeof(dir)))
-		return;
-	snprintf(path, sizeof(path), "%s/index.json", dir);
-	if (access(path, R_OK) != 0)
-		return;
-	sonde_log_set_sink(silent, NULL);
-	if (!sonde_image_store_open(dir, true, &s) && !sonde_image_list(s, &infos, &n))
-		for (size_t i = 0; i < n; i++) {
-			snprintf(word, sizeof(word), "%s:%s", infos[i].repository, infos[i].tag);
-			complete_word(partial, word);
-		}
-	free(infos);
-	sonde_image_store_close(s);
-}
-
 void run_complete(int n, char **words)
 {
 	struct sonde_loaded_gadget *loaded = NULL;

@@ -93,8 +93,7 @@ static int gadget_info(const struct sonde_gadget_image *img, json_t *doc)
 	if (!ctx)
 		return -ENOMEM;
 	int err = sonde_gadget_instantiate(ctx);
-	if (err) {
-		sonde_err("%s: cannot get the gadget's info (see above)", img->name);
+	if (err) { /* instantiate said why */
 		sonde_gadget_ctx_free(ctx);
 		return err;
 	}

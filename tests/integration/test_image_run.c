@@ -242,6 +242,16 @@ static void test_list_tag_remove(void)
 	json_decref(arr);
 	free(out);
 
+	/* Completion offers the store's images, as list names them. */
+	const char *comp[] = {"__complete", "run", "--store", store, "trace_o", NULL};
+	out = run_ok(comp);
+	CHECK_STR(out, "trace_open\ntrace_open2:v2\n");
+	free(out);
+	const char *comp2[] = {"__complete", "image", "inspect", "--store", store, "local", NULL};
+	out = run_ok(comp2);
+	CHECK_STR(out, "localhost:5000/test/trace_open:v1\n");
+	free(out);
+
 	/* tag: a second name, same digest, no new blob. */
 	size_t blobs = count_blobs();
 	const char *tag[] = {"image", "tag", "--store", store, REF, "localhost:5000/test/other:v9", NULL};
