@@ -227,7 +227,10 @@ static void test_push_pull_roundtrip(void)
 	}
 	{
 		/* the pulled store runs the gadget (image load from the store) */
-		const char *argv[] = {"run", ref, "--store", b, "--pull", "never", "--timeout", "1", NULL};
+		/* the test's images are unsigned: signatures are img-verify's tests */
+		const char *argv[] = {
+		    "run",       ref, "--store", b, "--pull", "never", "--verify-image=false",
+		    "--timeout", "1", NULL};
 		int st = sonde_run_cmd(argv, &out, &err, 30000);
 
 		if (!test_is_root() || (err && strstr(err, "unknown flag"))) {
@@ -461,6 +464,7 @@ static void test_run_pull_policy(void)
 	char a[600], b[600], ref[300], d_made[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN];
 	char *out = NULL, *err = NULL;
 
+	/* (unsigned images: --verify-image=false where one runs) */
 	test_require_root();
 	path_in_tmp(a, sizeof(a), "store-policy-src");
 	path_in_tmp(b, sizeof(b), "store-policy-run");
@@ -486,8 +490,16 @@ static void test_run_pull_policy(void)
 	}
 	{
 		/* missing (the default): pulled, then run */
-		const char *argv[] = {"run",      ref,         "--store", b,   "--insecure-registries",
-		                      plain.host, "--timeout", "1",       NULL};
+		const char *argv[] = {"run",
+		                      ref,
+		                      "--store",
+		                      b,
+		                      "--insecure-registries",
+		                      plain.host,
+		                      "--timeout",
+		                      "1",
+		                      "--verify-image=false",
+		                      NULL};
 
 		CHECK_INT(run_sonde(argv, &out, &err), 0);
 		free(out);
@@ -511,7 +523,9 @@ static void test_run_pull_policy(void)
 		CHECK_INT(oci_store_tag(s, ref2, &d), 0);
 		oci_descriptor_clear(&d);
 		oci_store_close(s);
-		const char *never[] = {"run", ref2, "--store", b, "--pull", "never", "--timeout", "1", NULL};
+		const char *never[] = {
+		    "run",       ref2, "--store", b, "--pull", "never", "--verify-image=false",
+		    "--timeout", "1",  NULL};
 
 		CHECK_INT(run_sonde(never, &out, &err), 0);
 		free(out);
