@@ -90,6 +90,7 @@ bench: build
 	$(BUILD)/bench/bench_pipeline
 	bench/overhead.sh $(BUILD)
 	bench/container_start.sh $(BUILD)
+	bench/registry_pull.sh $(BUILD)
 
 # Ten minutes of trace_open under a steady workload: RSS flat, nothing lost (root).
 soak: build

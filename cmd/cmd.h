@@ -18,6 +18,11 @@ int cmd_image_verify(int argc, char **argv);
 int cmd_image_build(int argc, char **argv);
 int cmd_image_export(int argc, char **argv);
 int cmd_image_import(int argc, char **argv);
+/* sonde image pull|push|login|logout (image_registry.c) */
+int cmd_image_pull(int argc, char **argv);
+int cmd_image_push(int argc, char **argv);
+int cmd_image_login(int argc, char **argv);
+int cmd_image_logout(int argc, char **argv);
 /* The hidden helper of the completion scripts. */
 int cmd_complete(int argc, char **argv);
 

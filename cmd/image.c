@@ -22,6 +22,10 @@ static const struct image_cmd image_cmds[] = {
     {"build", cmd_image_build, "build an image from a gadget directory"},
     {"export", cmd_image_export, "write images to an OCI archive (tar)"},
     {"import", cmd_image_import, "read the images of an OCI archive into the store"},
+    {"pull", cmd_image_pull, "pull an image and its signatures from a registry"},
+    {"push", cmd_image_push, "push an image and its signatures to a registry"},
+    {"login", cmd_image_login, "store a registry's credentials"},
+    {"logout", cmd_image_logout, "remove a registry's credentials"},
     {0},
 };
 

@@ -458,15 +458,36 @@ static int load_ref(const char *what, const struct sonde_image_source_opts *opts
 	bool present = false;
 	if (store && (err = resolve(store, ref, &present)))
 		goto out;
-	/* HOOK (img-registry): pull per policy. */
+	/* Pull per policy (source_pull.c). */
 	if (opts->pull == SONDE_PULL_ALWAYS || (!present && opts->pull == SONDE_PULL_MISSING)) {
+		/* A bare name the store lacks is most often a mistyped
+		 * built-in: one line says so, with why the pull failed. */
+		bool bare_missing = !present && !strpbrk(what, "/:@");
+		struct oci_log_capture cap;
+
+		if (bare_missing)
+			oci_log_capture_begin(&cap);
 		err = image_source_pull(dir, ref, opts);
+		if (bare_missing) {
+			oci_log_capture_end(&cap);
+			if (err && err != -ENOTSUP) {
+				sonde_err("unknown gadget \"%s\": not built in, and pulling %s failed: %s",
+				          what, ref, cap.msg[0] ? cap.msg : strerror(-err));
+				err = -ENOENT;
+				goto out;
+			}
+		}
 		if (err && err != -ENOTSUP)
 			goto out;
 		if (!err && !store && (err = open_store_read(dir, &store)))
 			goto out;
 		if (store && (err = resolve(store, ref, &present)))
 			goto out;
+	}
+	if (!present && opts->pull == SONDE_PULL_NEVER && strpbrk(what, "/:@")) {
+		sonde_err("image %s not found in the store %s, and --pull never forbids pulling it", ref, dir);
+		err = -ENOENT;
+		goto out;
 	}
 	if (!present) {
 		/* A bare name may be a mistyped built-in: say so first. */
