@@ -53,7 +53,6 @@ struct ebpf_uprobes {
 	size_t nlinks;
 	struct uprobe_root *roots;
 	size_t nroots;
-	struct sonde_container_attacher attacher;
 };
 
 static bool is_uprobe(struct bpf_program *prog)
@@ -280,14 +279,15 @@ static void uprobe_libraries(struct ebpf_gadget *g, char *out, size_t len)
 	}
 }
 
-static void attach_container(void *arg, const struct sonde_container *c)
+void ebpf_uprobes_attach_container(struct ebpf_gadget *g, const struct sonde_container *c)
 {
-	struct ebpf_gadget *g = arg;
 	struct uprobe_root *r;
 	char rootdir[64];
 	int64_t t0;
 	int err;
 
+	if (!g->uprobes)
+		return;
 	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
 	t0 = util_now_ns();
 	err = attach_root(g, c->id, rootdir, false);
@@ -308,18 +308,16 @@ static void attach_container(void *arg, const struct sonde_container *c)
 	}
 }
 
-static void detach_container(void *arg, const struct sonde_container *c)
+void ebpf_uprobes_detach_container(struct ebpf_gadget *g, const struct sonde_container *c)
 {
-	struct ebpf_gadget *g = arg;
 	struct uprobe_root *r = g->uprobes ? find_root(g->uprobes, c->id) : NULL;
 
 	if (r)
 		release_root(g->uprobes, r);
 }
 
-int ebpf_uprobes_start(struct ebpf_gadget *g)
+int ebpf_uprobes_start(struct ebpf_gadget *g, bool host)
 {
-	const bool *host = sonde_gadget_var(g->ctx, SONDE_VAR_ATTACH_HOST);
 	int err = 0;
 
 	if (!ebpf_has_uprobes(g))
@@ -327,17 +325,11 @@ int ebpf_uprobes_start(struct ebpf_gadget *g)
 	g->uprobes = calloc(1, sizeof(*g->uprobes));
 	if (!g->uprobes)
 		return -ENOMEM;
-	if (!host || *host)
-		err = attach_root(g, HOST_ID, "", true);
-	if (err) {
-		ebpf_uprobes_stop(g);
-		return err;
-	}
-	/* the container operator attaches containers from its start on */
-	g->uprobes->attacher = (struct sonde_container_attacher){attach_container, detach_container, g};
 	if (host)
-		sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, &g->uprobes->attacher);
-	return 0;
+		err = attach_root(g, HOST_ID, "", true);
+	if (err)
+		ebpf_uprobes_stop(g);
+	return err;
 }
 
 void ebpf_uprobes_stop(struct ebpf_gadget *g)
@@ -346,7 +338,6 @@ void ebpf_uprobes_stop(struct ebpf_gadget *g)
 
 	if (!u)
 		return;
-	sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, NULL);
 	while (u->nroots)
 		release_root(u, &u->roots[u->nroots - 1]);
 	{
