@@ -88,7 +88,7 @@ static const char *attach_override(struct ebpf_gadget *g, const struct bpf_progr
 	return cfg ? sonde_config_str(cfg, "programs", bpf_program__name(prog), "attach_to", NULL) : NULL;
 }
 
-static bool is_disabled(struct ebpf_gadget *g, const struct bpf_program *prog)
+bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog)
 {
 	const char *sec = ebpf_prog_section(prog), *slash = strrchr(sec, '/');
 	const char *ov = attach_override(g, prog);
@@ -171,7 +171,7 @@ int ebpf_prepare_programs(struct ebpf_gadget *g)
 		enum ebpf_sec_kind kind = ebpf_section_kind(ebpf_prog_section(prog), &target);
 		int err;
 
-		if (is_disabled(g, prog)) {
+		if (ebpf_prog_disabled(g, prog)) {
 			sonde_debug("ebpf: program '%s' disabled", bpf_program__name(prog));
 			bpf_program__set_autoload(prog, false);
 			continue;

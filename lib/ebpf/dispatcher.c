@@ -103,7 +103,12 @@ int ebpf_netns_open(uint32_t pid, uint64_t *ino)
 	struct stat st;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%u/ns/net", pid ? pid : 1);
+	/* the host is where sonde runs (upstream: pid 1's, which a sandboxed
+	 * sonde may not even be allowed to open) */
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%u/ns/net", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/ns/net");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

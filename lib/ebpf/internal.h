@@ -353,6 +353,8 @@ enum ebpf_sec_kind {
 enum ebpf_sec_kind ebpf_section_kind(const char *sec, const char **target);
 /* Instantiate: every program must have a section sonde understands. */
 int ebpf_check_programs(struct ebpf_gadget *g);
+/* gadget.yaml or the section switches it off (gadget_program_disabled). */
+bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog);
 /* Before load: disable programs, retarget tp_btf/fentry overrides. */
 int ebpf_prepare_programs(struct ebpf_gadget *g);
 /* After load: attaches every non-iter program; on failure detaches all. */
@@ -378,7 +380,7 @@ int ebpf_dispatch_array(int prog_fd, const char *prog_name);
 /* A dispatcher of `type` (SOCKET_FILTER or SCHED_CLS) that stores `netns`
  * in skb->cb[0] and tail-calls slot 0 of array_fd; returns its fd. */
 int ebpf_dispatcher_load(enum bpf_prog_type type, int array_fd, uint32_t netns, char *why, size_t whylen);
-/* Opens /proc/<pid>/ns/net (pid 0: the host's, pid 1's); *ino gets its
+/* Opens /proc/<pid>/ns/net (pid 0: the host's, sonde's own); *ino gets its
  * inode (the netns id of records). Returns the fd or -errno. */
 int ebpf_netns_open(uint32_t pid, uint64_t *ino);
 /* Runs fn(arg) on a thread inside the network namespace nsfd; returns fn's

@@ -87,7 +87,8 @@ int ebpf_perf_check(struct ebpf_gadget *g)
 		struct perf_settings s;
 		int err;
 
-		if (ebpf_section_kind(ebpf_prog_section(prog), NULL) != EBPF_SEC_PERF_EVENT)
+		if (ebpf_section_kind(ebpf_prog_section(prog), NULL) != EBPF_SEC_PERF_EVENT ||
+		    ebpf_prog_disabled(g, prog))
 			continue;
 		err = settings(g, prog, &s);
 		if (err)

@@ -133,7 +133,8 @@ int ig_sockops(struct bpf_sock_ops *skops)
 	struct net_event ev = {.kind = KIND_SOCKOPS};
 	__u32 key;
 
-	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB && skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+	if (skops->op != BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB &&
+	    skops->op != BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		return 1;
 	ev.sport = skops->local_port;
 	ev.dport = bpf_ntohl(skops->remote_port);

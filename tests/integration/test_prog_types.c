@@ -1,0 +1,822 @@
+/* The loader's network, perf and socket program types on the running
+ * kernel (`test_prog_types <case>`; ctest runs each case on its own), with
+ * the fixture ebpf_netprogs:
+ *  - a socket filter in the host's network namespace sees the UDP packets
+ *    that arrive from a namespace the test creates over a veth pair, with
+ *    the namespace, interface and addresses the packets have;
+ *  - for a "container" (a process in that namespace, announced by a small
+ *    container operator of the test) the socket filter runs in the
+ *    container's namespace and the classifiers on the host-side veth peer,
+ *    directions inverted, the netns in skb->cb[0] being the container's;
+ *  - classifiers on --iface, both directions, next to a filter of the
+ *    test's own that must survive;
+ *  - perf_event sampling on every CPU, sockops on the cgroup-v2 root and
+ *    sk_msg on its sockhash with a TCP connection over loopback;
+ *  - bad input (a missing interface, a program the kernel refuses) fails
+ *    with one error naming the program;
+ * and after each run, stopped, cancelled by SIGTERM or failed at start, no
+ * packet socket, tc filter, dispatcher program or link is left.
+ *
+ * The namespace and veth pair are named after the test's pid and deleted
+ * by name at the end. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/pkt_cls.h>
+#include <net/if.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <sonde/containers.h>
+#include <sonde/operator.h>
+#include <sonde/phase.h>
+
+#include "../unit/test_ebpf_helpers.h"
+#include "ebpf/internal.h"
+
+#define PORT 47210 /* UDP to PORT: ns -> host; to PORT + 1: host -> ns */
+
+enum { KIND_SOCKET = 1, KIND_TC_INGRESS, KIND_TC_EGRESS, KIND_PERF, KIND_SOCKOPS, KIND_SK_MSG, NKINDS };
+
+static const char *const all_progs[] = {"ig_sock", "ig_tc_in",   "ig_tc_eg",
+                                        "ig_perf", "ig_sockops", "ig_sk_msg"};
+
+/* ---- the test's network: a namespace and a veth pair ---- */
+
+static char ns[32], va[IF_NAMESIZE], vb[IF_NAMESIZE], ip_a[32], ip_b[32], nspath[64];
+static bool net_up;
+
+static int run(const char *a0, const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
+               const char *a6, const char *a7, const char *a8)
+{
+	const char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, NULL};
+
+	return test_run_quiet(argv);
+}
+
+static void net_down(void)
+{
+	if (!net_up)
+		return;
+	run("ip", "link", "del", va, NULL, NULL, NULL, NULL, NULL); /* takes its peer along */
+	run("ip", "netns", "del", ns, NULL, NULL, NULL, NULL, NULL);
+	net_up = false;
+}
+
+static void net_setup(void)
+{
+	unsigned sub = (unsigned)getpid() % 250 + 1;
+	char cidr_a[40], cidr_b[40];
+
+	if (run("ip", "-V", NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0)
+		test_skip_dep("no ip(8) (iproute2)");
+	snprintf(ns, sizeof(ns), "sonde-pt-%d", (int)getpid());
+	snprintf(va, sizeof(va), "spt%da", (int)getpid() % 1000000);
+	snprintf(vb, sizeof(vb), "spt%db", (int)getpid() % 1000000);
+	snprintf(ip_a, sizeof(ip_a), "10.213.%u.1", sub);
+	snprintf(ip_b, sizeof(ip_b), "10.213.%u.2", sub);
+	snprintf(cidr_a, sizeof(cidr_a), "%s/24", ip_a);
+	snprintf(cidr_b, sizeof(cidr_b), "%s/24", ip_b);
+	snprintf(nspath, sizeof(nspath), "/run/netns/%s", ns);
+	REQUIRE(run("ip", "netns", "add", ns, NULL, NULL, NULL, NULL, NULL) == 0);
+	net_up = true;
+	atexit(net_down);
+	REQUIRE(run("ip", "link", "add", va, "type", "veth", "peer", "name", vb) == 0);
+	REQUIRE(run("ip", "link", "set", vb, "netns", ns, NULL, NULL, NULL) == 0);
+	REQUIRE(run("ip", "addr", "add", cidr_a, "dev", va, NULL, NULL, NULL) == 0);
+	REQUIRE(run("ip", "link", "set", va, "up", NULL, NULL, NULL, NULL) == 0);
+	REQUIRE(run("ip", "-n", ns, "addr", "add", cidr_b, "dev", vb, NULL) == 0);
+	REQUIRE(run("ip", "-n", ns, "link", "set", vb, "up", NULL, NULL) == 0);
+	REQUIRE(run("ip", "-n", ns, "link", "set", "lo", "up", NULL, NULL) == 0);
+}
+
+static uint64_t ino_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
+}
+
+/* ---- traffic: UDP both ways over the veth pair, until stopped ---- */
+
+struct sender {
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int sent_in, sent_out;
+	int kill_after; /* send SIGTERM to ourselves after so many rounds, 0: never */
+};
+
+static int udp_to(const char *ip, int port)
+{
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
+
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, ip, &to.sin_addr);
+	rc = (int)sendto(fd, "sonde", 5, 0, (struct sockaddr *)&to, sizeof(to));
+	close(fd);
+	return rc;
+}
+
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	int nsfd = open(nspath, O_RDONLY | O_CLOEXEC),
+	    hostfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	for (int round = 1; nsfd >= 0 && hostfd >= 0 && !s->stop; round++) {
+		/* ns -> host from inside the namespace, then host -> ns from here */
+		if (setns(nsfd, CLONE_NEWNET) == 0 && udp_to(ip_a, PORT) > 0)
+			s->sent_in++;
+		if (setns(hostfd, CLONE_NEWNET) == 0 && udp_to(ip_b, PORT + 1) > 0)
+			s->sent_out++;
+		if (s->kill_after && round == s->kill_after)
+			kill(getpid(), SIGTERM);
+		usleep(10000);
+	}
+	if (nsfd >= 0)
+		close(nsfd);
+	if (hostfd >= 0)
+		close(hostfd);
+	return NULL;
+}
+
+/* ---- records ---- */
+
+struct seen {
+	struct sonde_field *kind, *netns, *ifindex, *pkt_type, *saddr, *daddr, *sport, *dport, *cpu, *len;
+	atomic_int n[NKINDS];
+	atomic_int bad[NKINDS]; /* a field not what the case expects */
+	uint32_t want_netns[NKINDS], want_ifindex[NKINDS], want_pkt_type[NKINDS];
+	uint32_t cpus_mask;
+	uint32_t msg_bytes;
+};
+
+static int on_event(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
+{
+	struct seen *s = arg;
+	uint32_t k = sonde_field_uint32(s->kind, rec);
+
+	(void)ds;
+	if (k == 0 || k >= NKINDS)
+		return 0;
+	s->n[k]++;
+	switch (k) {
+	case KIND_SOCKET:
+	case KIND_TC_INGRESS:
+	case KIND_TC_EGRESS: {
+		uint32_t sa = sonde_field_uint32(s->saddr, rec), da = sonde_field_uint32(s->daddr, rec);
+		uint16_t dp = sonde_field_uint16(s->dport, rec);
+		char sas[32], das[32];
+
+		inet_ntop(AF_INET, &sa, sas, sizeof(sas));
+		inet_ntop(AF_INET, &da, das, sizeof(das));
+		/* which way the packet went follows from its port */
+		if (dp == PORT && (strcmp(sas, ip_b) || strcmp(das, ip_a)))
+			s->bad[k]++;
+		if (dp == PORT + 1 && (strcmp(sas, ip_a) || strcmp(das, ip_b)))
+			s->bad[k]++;
+		if (s->want_netns[k] && sonde_field_uint32(s->netns, rec) != s->want_netns[k])
+			s->bad[k]++;
+		if (s->want_ifindex[k] && sonde_field_uint32(s->ifindex, rec) != s->want_ifindex[k])
+			s->bad[k]++;
+		if (s->want_pkt_type[k] != UINT32_MAX &&
+		    sonde_field_uint32(s->pkt_type, rec) != s->want_pkt_type[k])
+			s->bad[k]++;
+		if (getenv("TEST_VERBOSE"))
+			fprintf(stderr, "  kind %u %s -> %s:%u netns %u ifindex %u pkt_type %u\n", k, sas,
+			        das, dp, sonde_field_uint32(s->netns, rec),
+			        sonde_field_uint32(s->ifindex, rec), sonde_field_uint32(s->pkt_type, rec));
+		break;
+	}
+	case KIND_PERF:
+		s->cpus_mask |= 1u << (sonde_field_uint32(s->cpu, rec) & 31);
+		break;
+	case KIND_SK_MSG:
+		s->msg_bytes += sonde_field_uint32(s->len, rec);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* gadget.yaml switching off every program but those named (comma-separated). */
+static void yaml_keep(char *out, size_t len, const char *keep, const char *extra)
+{
+	size_t n = (size_t)snprintf(out, len, "programs:\n");
+
+	for (size_t i = 0; i < sizeof(all_progs) / sizeof(all_progs[0]); i++)
+		if (!strstr(keep, all_progs[i]))
+			n +=
+			    (size_t)snprintf(out + n, len - n,
+			                     "  %s:\n    attach_to: gadget_program_disabled\n", all_progs[i]);
+	if (extra)
+		snprintf(out + n, len - n, "%s", extra);
+}
+
+static void open_fixture(struct gadget_run *r, const char *yaml, struct seen *s)
+{
+	struct sonde_ds *ds;
+	char port[16];
+
+	capture_reset();
+	REQUIRE(gadget_open_fixture(r, "ebpf_netprogs", yaml) == 0);
+	snprintf(port, sizeof(port), "%d", PORT);
+	CHECK_INT(set_param(r, "port", port), 0);
+	ds = sonde_gadget_ds(r->ctx, "net");
+	REQUIRE(ds);
+	s->kind = sonde_ds_field(ds, "kind");
+	s->netns = sonde_ds_field(ds, "netns");
+	s->ifindex = sonde_ds_field(ds, "ifindex");
+	s->pkt_type = sonde_ds_field(ds, "pkt_type");
+	s->saddr = sonde_ds_field(ds, "saddr");
+	s->daddr = sonde_ds_field(ds, "daddr");
+	s->sport = sonde_ds_field(ds, "sport");
+	s->dport = sonde_ds_field(ds, "dport");
+	s->cpu = sonde_ds_field(ds, "cpu");
+	s->len = sonde_ds_field(ds, "len");
+	REQUIRE(s->kind && s->netns && s->ifindex && s->pkt_type && s->saddr && s->daddr && s->dport &&
+	        s->cpu && s->len);
+	for (int k = 0; k < NKINDS; k++)
+		s->want_pkt_type[k] = UINT32_MAX;
+	REQUIRE(sonde_ds_subscribe(ds, on_event, s, 100) == 0);
+}
+
+/* ---- what is left in the kernel ---- */
+
+/* Packet sockets of this network namespace (/proc/net/packet, one line each). */
+static int packet_sockets(void)
+{
+	size_t len = 0;
+	char *t = test_read_file("/proc/self/net/packet", &len);
+	int n = -1; /* the header line */
+
+	for (size_t i = 0; t && i < len; i++)
+		n += t[i] == '\n';
+	free(t);
+	return n;
+}
+
+/* Lines of `tc filter show dev <dev> <dir>` with needle; -1 if tc fails. */
+static int tc_filters(const char *dev, const char *dir, const char *needle)
+{
+	char cmd[128], line[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(cmd, sizeof(cmd), "tc filter show dev %s %s 2>&1", dev, dir);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	return pclose(f) == 0 ? n : -1;
+}
+
+/* Live programs called `name`. */
+static int progs_named(const char *name)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strcmp(info.name, name) == 0)
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+/* Dispatchers, gadget programs: freed by RCU after the last reference. */
+static int progs_named_settled(const char *name)
+{
+	int n = progs_named(name);
+
+	for (int i = 0; i < 100 && n > 0; i++) {
+		usleep(20000);
+		n = progs_named(name);
+	}
+	return n;
+}
+
+struct leftovers {
+	int sockets, filters_in, filters_eg;
+};
+
+static void leftovers_take(struct leftovers *l)
+{
+	l->sockets = packet_sockets();
+	/* one line per filter has its handle */
+	l->filters_in = tc_filters(va, "ingress", "handle 0x");
+	l->filters_eg = tc_filters(va, "egress", "handle 0x");
+}
+
+static void check_nothing_left(const struct leftovers *before)
+{
+	struct leftovers now;
+
+	leftovers_take(&now);
+	CHECK_INT(now.sockets, before->sockets);
+	CHECK_INT(now.filters_in, before->filters_in);
+	CHECK_INT(now.filters_eg, before->filters_eg);
+	CHECK_INT(progs_named_settled("ig_net_disp"), 0);
+	CHECK_INT(progs_named_settled("ig_sock"), 0);
+	CHECK_INT(progs_named_settled("ig_tc_in"), 0);
+	CHECK_INT(progs_named_settled("ig_tc_eg"), 0);
+}
+
+/* Warnings and errors logged since capture_reset. */
+static int error_lines(void)
+{
+	int n = 0;
+
+	for (const char *p = log_errors; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* ---- cases ---- */
+
+static void test_socket_filter_host(void)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct sender snd = {0};
+	struct leftovers before;
+
+	test_require_root();
+	net_setup();
+	leftovers_take(&before);
+	yaml_keep(yaml, sizeof(yaml), "ig_sock", NULL);
+	open_fixture(&r, yaml, &s);
+	/* in the host: packets from the namespace arrive on va, for this host */
+	s.want_netns[KIND_SOCKET] = (uint32_t)ino_of("/proc/self/ns/net");
+	s.want_ifindex[KIND_SOCKET] = if_nametoindex(va);
+
+	pthread_create(&snd.thread, NULL, sender_main, &snd);
+	CHECK_INT(sonde_gadget_run(r.ctx, 1500 * 1000000LL), 0);
+	snd.stop = true;
+	pthread_join(snd.thread, NULL);
+	printf("  sent %d in, %d out; socket filter saw %d\n", (int)snd.sent_in, (int)snd.sent_out,
+	       (int)s.n[KIND_SOCKET]);
+	CHECK(snd.sent_in > 10);
+	/* both directions cross va: what comes in and what goes out */
+	CHECK(s.n[KIND_SOCKET] > 10);
+	CHECK_INT(s.bad[KIND_SOCKET], 0);
+	CHECK_INT(s.n[KIND_TC_INGRESS] + s.n[KIND_TC_EGRESS], 0);
+	CHECK(!logged("cannot"));
+	gadget_close(&r);
+	check_nothing_left(&before);
+	net_down();
+}
+
+/* The container operator of this test: one "container", the process that
+ * holds the namespace, the host not traced. */
+static pid_t holder_pid;
+static bool fake_enabled, host_traced;
+static struct sonde_container fake = {.id = "c0ffee", .name = "fake-ctr", .runtime = "test"};
+/* a container whose namespace is gone by the time it is attached */
+static struct sonde_container gone_ctr = {.id = "dead", .name = "gone-ctr", .runtime = "test"};
+
+static int fake_instantiate(struct sonde_gadget_ctx *ctx, const struct sonde_layer *layer, void **state)
+{
+	(void)layer;
+	*state = NULL;
+	if (!fake_enabled)
+		return 0;
+	sonde_gadget_set_var(ctx, SONDE_VAR_ATTACH_HOST, &host_traced);
+	*state = ctx;
+	return 0;
+}
+
+static int fake_start(struct sonde_gadget_ctx *ctx, void *state)
+{
+	const struct sonde_container_attacher *a = sonde_gadget_var(ctx, SONDE_VAR_CONTAINER_ATTACHER);
+
+	(void)state;
+	CHECK(a != NULL);
+	if (a && gone_ctr.pid)
+		a->attach(a->arg, &gone_ctr);
+	if (a)
+		a->attach(a->arg, &fake);
+	return 0;
+}
+
+static int fake_stop(struct sonde_gadget_ctx *ctx, void *state)
+{
+	const struct sonde_container_attacher *a = sonde_gadget_var(ctx, SONDE_VAR_CONTAINER_ATTACHER);
+
+	(void)state;
+	if (a)
+		a->detach(a->arg, &fake); /* the container goes before the gadget stops */
+	return 0;
+}
+
+static const struct sonde_operator fake_containers = {
+    .name = "test_containers",
+    .kind = SONDE_OP_DATA,
+    .priority = SONDE_PHASE_CONTAINERS,
+    .instantiate = fake_instantiate,
+    .start = fake_start,
+    .stop = fake_stop,
+};
+
+static void test_container(void)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct sender snd = {0};
+	struct leftovers before;
+	uint32_t ns_ino;
+	int in_ns_ifindex;
+
+	test_require_root();
+	net_setup();
+	{
+		const char *sl[] = {"ip", "netns", "exec", ns, "sleep", "30", NULL};
+
+		holder_pid = test_spawn_quiet(sl);
+	}
+	REQUIRE(holder_pid > 0);
+	ns_ino = (uint32_t)ino_of(nspath);
+	for (int i = 0; i < 200; i++) { /* until ip(8) has entered the namespace */
+		char p[64];
+
+		snprintf(p, sizeof(p), "/proc/%d/ns/net", (int)holder_pid);
+		if (ino_of(p) == ns_ino)
+			break;
+		usleep(10000);
+	}
+	fake.pid = (uint32_t)holder_pid;
+	fake.netns = ns_ino;
+	{
+		const char *t[] = {"true", NULL};
+
+		gone_ctr.pid = (uint32_t)test_spawn_quiet(t);
+		test_wait_status((pid_t)gone_ctr.pid); /* reaped: its /proc entry is gone */
+	}
+	{
+		/* vb's index inside the namespace */
+		char cmd[128];
+		FILE *f;
+
+		snprintf(cmd, sizeof(cmd), "ip -n %s -o link show %s", ns, vb);
+		f = popen(cmd, "r");
+		REQUIRE(f);
+		in_ns_ifindex = fscanf(f, "%d", &in_ns_ifindex) == 1 ? in_ns_ifindex : 0;
+		pclose(f);
+		REQUIRE(in_ns_ifindex > 0);
+	}
+	fake_enabled = true;
+	REQUIRE(sonde_operator_register(&fake_containers) == 0);
+	leftovers_take(&before);
+
+	yaml_keep(yaml, sizeof(yaml), "ig_sock,ig_tc_in,ig_tc_eg", NULL);
+	open_fixture(&r, yaml, &s);
+	/* the socket filter in the container's namespace sees vb's traffic;
+	 * the classifiers on va, directions inverted: the container's ingress
+	 * (host -> ns) on va's egress, and the reverse */
+	s.want_netns[KIND_SOCKET] = s.want_netns[KIND_TC_INGRESS] = s.want_netns[KIND_TC_EGRESS] = ns_ino;
+	s.want_ifindex[KIND_SOCKET] = (uint32_t)in_ns_ifindex;
+	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
+
+	pthread_create(&snd.thread, NULL, sender_main, &snd);
+	CHECK_INT(sonde_gadget_run(r.ctx, 1500 * 1000000LL), 0);
+	snd.stop = true;
+	pthread_join(snd.thread, NULL);
+	printf("  sent %d in, %d out; socket %d, tc ingress %d, tc egress %d (container netns %u)\n",
+	       (int)snd.sent_in, (int)snd.sent_out, (int)s.n[KIND_SOCKET], (int)s.n[KIND_TC_INGRESS],
+	       (int)s.n[KIND_TC_EGRESS], ns_ino);
+	CHECK(s.n[KIND_SOCKET] > 10);
+	CHECK(s.n[KIND_TC_INGRESS] > 5);
+	CHECK(s.n[KIND_TC_EGRESS] > 5);
+	for (int k = KIND_SOCKET; k <= KIND_TC_EGRESS; k++)
+		CHECK_INT(s.bad[k], 0);
+	/* the vanished container: one warning per kind of attachment, the run goes on */
+	CHECK_LOGGED("socket filters: container gone-ctr: cannot open its network namespace");
+	CHECK_LOGGED("tc classifiers: container gone-ctr: cannot open its network namespace");
+	CHECK_INT(error_lines(), 2);
+	gadget_close(&r);
+	check_nothing_left(&before);
+	kill(holder_pid, SIGKILL);
+	test_wait_status(holder_pid);
+	net_down();
+}
+
+/* A tiny classifier of the test's own (TC_ACT_UNSPEC), at priority 2 on
+ * ingress: another program sharing the interface. */
+static int foreign_filter(int ifindex, struct bpf_tc_opts *opts)
+{
+	struct bpf_insn insns[] = {
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = TC_ACT_UNSPEC},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "test_foreign", "GPL", insns, 2, NULL), err;
+
+	if (fd < 0)
+		return -errno;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		close(fd);
+		return err;
+	}
+	opts->prog_fd = fd;
+	opts->priority = 2;
+	opts->handle = 7;
+	err = bpf_tc_attach(&hook, opts);
+	close(fd); /* the filter holds the program */
+	opts->prog_fd = 0;
+	opts->prog_id = 0;
+	opts->flags = 0;
+	return err;
+}
+
+static void on_sigterm(int sig)
+{
+	(void)sig;
+}
+
+static struct sonde_gadget_ctx *cancel_ctx;
+static void cancel_on_sigterm(int sig)
+{
+	(void)sig;
+	if (cancel_ctx)
+		sonde_gadget_cancel(cancel_ctx); /* what `sonde run` does on SIGINT/SIGTERM */
+}
+
+static void run_tc_iface(bool by_signal)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct sender snd = {0};
+	struct leftovers before;
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, theirs);
+	int err;
+
+	test_require_root();
+	net_setup();
+	if (run("tc", "-V", NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0)
+		test_skip_dep("no tc(8) (iproute2)");
+	err = foreign_filter((int)if_nametoindex(va), &theirs);
+	REQUIRE(err == 0);
+	leftovers_take(&before);
+	CHECK_INT(before.filters_in, 1);
+
+	yaml_keep(yaml, sizeof(yaml), "ig_tc_in,ig_tc_eg", NULL);
+	open_fixture(&r, yaml, &s);
+	CHECK_INT(set_param(&r, "iface", va), 0);
+	s.want_netns[KIND_TC_INGRESS] = s.want_netns[KIND_TC_EGRESS] = (uint32_t)ino_of("/proc/self/ns/net");
+	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
+	if (by_signal) {
+		struct sigaction sa = {.sa_handler = cancel_on_sigterm};
+
+		sigaction(SIGTERM, &sa, NULL);
+		cancel_ctx = r.ctx;
+		snd.kill_after = 60; /* ~0.6 s in, far before the timeout */
+	}
+	pthread_create(&snd.thread, NULL, sender_main, &snd);
+	{
+		int64_t t0 = test_now_ms();
+
+		CHECK_INT(sonde_gadget_run(r.ctx, (by_signal ? 20000 : 1500) * 1000000LL), 0);
+		if (by_signal)
+			CHECK(test_now_ms() - t0 < 10000); /* ended by the signal */
+	}
+	snd.stop = true;
+	pthread_join(snd.thread, NULL);
+	cancel_ctx = NULL;
+	signal(SIGTERM, on_sigterm);
+	printf("  sent %d in, %d out; tc ingress %d, tc egress %d\n", (int)snd.sent_in, (int)snd.sent_out,
+	       (int)s.n[KIND_TC_INGRESS], (int)s.n[KIND_TC_EGRESS]);
+	/* ns -> host comes in on va, host -> ns leaves by it */
+	CHECK(s.n[KIND_TC_INGRESS] > 5);
+	CHECK(s.n[KIND_TC_EGRESS] > 5);
+	CHECK_INT(s.bad[KIND_TC_INGRESS], 0);
+	CHECK_INT(s.bad[KIND_TC_EGRESS], 0);
+	CHECK(!logged("cannot"));
+	gadget_close(&r);
+	/* ours gone, theirs still there (and the qdisc it needs) */
+	check_nothing_left(&before);
+	CHECK_INT(tc_filters(va, "ingress", "test_foreign"), 1);
+	net_down();
+}
+
+static void test_tc_iface(void)
+{
+	run_tc_iface(false);
+}
+
+static void test_tc_sigterm(void)
+{
+	run_tc_iface(true);
+}
+
+/* Start fails after the socket filter was attached: it goes too, and the
+ * user reads one line naming the program. */
+static void test_failed_start(void)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct leftovers before;
+
+	test_require_root();
+	net_setup();
+	leftovers_take(&before);
+	yaml_keep(yaml, sizeof(yaml), "ig_sock,ig_tc_in", NULL);
+	open_fixture(&r, yaml, &s);
+	CHECK_INT(set_param(&r, "iface", "sonde-nope0"), 0);
+	CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
+	CHECK_LOGGED("program 'ig_tc_in' (classifier/ingress/count): interface 'sonde-nope0' not found");
+	CHECK_INT(error_lines(), 1);
+	gadget_close(&r);
+	check_nothing_left(&before);
+
+	/* an interface name no interface can have */
+	open_fixture(&r, yaml, &s);
+	CHECK_INT(set_param(&r, "iface", "a-name-longer-than-ifnamsiz"), 0);
+	CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
+	CHECK_LOGGED("program 'ig_tc_in' (classifier/ingress/count): interface name");
+	CHECK_INT(error_lines(), 1);
+	gadget_close(&r);
+	check_nothing_left(&before);
+	net_down();
+}
+
+static void test_perf_event(void)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	int ncpus = libbpf_num_possible_cpus();
+
+	test_require_root();
+	yaml_keep(yaml, sizeof(yaml), "ig_perf",
+	          "  sample:\n    perf:\n      type: software\n      config: count_sw_cpu_clock\n"
+	          "      sampleType: sample_raw\n    sampler:\n      frequency: 99\n");
+	open_fixture(&r, yaml, &s);
+	CHECK_INT(sonde_gadget_run(r.ctx, 1000 * 1000000LL), 0);
+	printf("  %d samples in 1 s at 99 Hz on %d CPUs, CPU mask %#x\n", (int)s.n[KIND_PERF], ncpus,
+	       s.cpus_mask);
+	/* the CPU clock ticks on idle CPUs too: ~99 a second each */
+	CHECK(s.n[KIND_PERF] >= 50 * ncpus);
+	CHECK(s.n[KIND_PERF] <= 200 * ncpus);
+	if (ncpus <= 32)
+		CHECK_INT(s.cpus_mask, (uint32_t)((1ull << ncpus) - 1));
+	gadget_close(&r);
+	CHECK_INT(progs_named_settled("ig_perf"), 0);
+}
+
+/* A TCP connection over loopback made while the gadget runs, and one
+ * message each way. */
+struct conn {
+	int lfd, cfd, afd;
+	struct sockaddr_in addr;
+};
+
+static void *connect_main(void *arg);
+
+static void test_sockops_sk_msg(void)
+{
+	char yaml[1024], port[16], buf[64];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(addr);
+	int lfd, cfd = -1, afd = -1;
+	struct sonde_ds *ds;
+
+	test_require_root();
+	yaml_keep(yaml, sizeof(yaml), "ig_sockops,ig_sk_msg", NULL);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	REQUIRE(lfd >= 0);
+	REQUIRE(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(lfd, 4) == 0);
+	REQUIRE(getsockname(lfd, (struct sockaddr *)&addr, &alen) == 0);
+	capture_reset();
+	REQUIRE(gadget_open_fixture(&r, "ebpf_netprogs", yaml) == 0);
+	snprintf(port, sizeof(port), "%u", ntohs(addr.sin_port));
+	CHECK_INT(set_param(&r, "port", port), 0);
+	ds = sonde_gadget_ds(r.ctx, "net");
+	REQUIRE(ds);
+	s.kind = sonde_ds_field(ds, "kind");
+	s.len = sonde_ds_field(ds, "len");
+	s.cpu = sonde_ds_field(ds, "cpu");
+	REQUIRE(sonde_ds_subscribe(ds, on_event, &s, 100) == 0);
+
+	/* the programs attach within the first few ms of the run */
+	{
+		pthread_t t;
+		struct conn c = {.lfd = lfd, .cfd = -1, .afd = -1, .addr = addr};
+
+		pthread_create(&t, NULL, connect_main, &c);
+		CHECK_INT(sonde_gadget_run(r.ctx, 1000 * 1000000LL), 0);
+		pthread_join(t, NULL);
+		cfd = c.cfd;
+		afd = c.afd;
+	}
+	printf("  sockops %d, sk_msg %d (%u bytes)\n", (int)s.n[KIND_SOCKOPS], (int)s.n[KIND_SK_MSG],
+	       s.msg_bytes);
+	/* both ends established: active and passive */
+	CHECK_INT(s.n[KIND_SOCKOPS], 2);
+	/* both sockets are in the sockhash: each write went through sk_msg */
+	CHECK(s.n[KIND_SK_MSG] >= 2);
+	CHECK_INT(s.msg_bytes, 2 * 11);
+	CHECK(!logged("cannot"));
+	gadget_close(&r);
+	CHECK_INT(progs_named_settled("ig_sockops"), 0);
+	CHECK_INT(progs_named_settled("ig_sk_msg"), 0);
+	/* the connection still works without the programs */
+	if (cfd >= 0 && afd >= 0) {
+		CHECK_INT((int)write(cfd, "after", 5), 5);
+		CHECK_INT((int)read(afd, buf, sizeof(buf)), 5);
+	}
+	close(cfd);
+	close(afd);
+	close(lfd);
+}
+
+static void *connect_main(void *arg)
+{
+	struct conn *c = arg;
+	char buf[64];
+
+	usleep(300000); /* attached by now */
+	c->cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->cfd < 0 || connect(c->cfd, (struct sockaddr *)&c->addr, sizeof(c->addr)))
+		return NULL;
+	c->afd = accept(c->lfd, NULL, NULL);
+	if (c->afd < 0)
+		return NULL;
+	if (write(c->cfd, "hello world", 11) != 11 || read(c->afd, buf, sizeof(buf)) != 11)
+		return NULL;
+	if (write(c->afd, "hello again", 11) != 11 || read(c->cfd, buf, sizeof(buf)) != 11)
+		return NULL;
+	return NULL;
+}
+
+/* The dispatcher alone, by BPF_PROG_TEST_RUN: it writes the netns to
+ * cb[0] and tail-calls whatever is in its array. */
+static void test_dispatcher(void)
+{
+	/* r0 = skb->cb[0]; exit */
+	struct bpf_insn target[] = {
+	    {.code = BPF_LDX | BPF_MEM | BPF_W,
+	     .dst_reg = BPF_REG_0,
+	     .src_reg = BPF_REG_1,
+	     .off = offsetof(struct __sk_buff, cb[0])},
+	    {.code = BPF_JMP | BPF_EXIT},
+	};
+	char pkt[64] = {0}, why[1200];
+	enum bpf_prog_type types[] = {BPF_PROG_TYPE_SOCKET_FILTER, BPF_PROG_TYPE_SCHED_CLS};
+
+	test_require_root();
+	for (size_t i = 0; i < 2; i++) {
+		int tfd = bpf_prog_load(types[i], "test_target", "GPL", target, 2, NULL), afd, dfd;
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt));
+
+		REQUIRE(tfd >= 0);
+		afd = ebpf_dispatch_array(tfd, "test_target");
+		REQUIRE(afd >= 0);
+		dfd = ebpf_dispatcher_load(types[i], afd, 0x4242, why, sizeof(why));
+		if (dfd < 0)
+			fprintf(stderr, "  %s\n", why);
+		REQUIRE(dfd >= 0);
+		CHECK_INT(bpf_prog_test_run_opts(dfd, &opts), 0);
+		CHECK_INT((int)opts.retval, 0x4242);
+		/* an empty slot: the dispatcher's own verdict (socket: 0, tc: UNSPEC) */
+		{
+			uint32_t key = 0;
+
+			CHECK_INT(bpf_map_delete_elem(afd, &key), 0);
+			CHECK_INT(bpf_prog_test_run_opts(dfd, &opts), 0);
+			CHECK_INT((int)opts.retval, types[i] == BPF_PROG_TYPE_SCHED_CLS ? TC_ACT_UNSPEC : 0);
+		}
+		close(dfd);
+		close(afd);
+		close(tfd);
+	}
+}
+
+TEST_MAIN(TEST(test_dispatcher), TEST(test_socket_filter_host), TEST(test_container), TEST(test_tc_iface),
+          TEST(test_tc_sigterm), TEST(test_failed_start), TEST(test_perf_event), TEST(test_sockops_sk_msg))
