@@ -53,8 +53,7 @@ static const struct {
     {"sk_msg", EBPF_SEC_SK_MSG},
     {"perf_event/", EBPF_SEC_PERF_EVENT},
     {"perf_event", EBPF_SEC_PERF_EVENT}, /* refused by perf_event.c: no name */
-    /* Upstream resolves USDT notes per container. */
-    {"usdt/", EBPF_SEC_UNSUPPORTED},
+    {"usdt/", EBPF_SEC_USDT},
 };
 
 enum ebpf_sec_kind ebpf_section_kind(const char *sec, const char **target)
@@ -80,8 +79,7 @@ const char *ebpf_prog_section(const struct bpf_program *prog)
 	return s ? s : "?";
 }
 
-/* gadget.yaml programs.<func>.attach_to, or NULL. */
-static const char *attach_override(struct ebpf_gadget *g, const struct bpf_program *prog)
+const char *ebpf_prog_attach_to(struct ebpf_gadget *g, const struct bpf_program *prog)
 {
 	struct sonde_config *cfg = sonde_gadget_config(g->ctx);
 
@@ -91,7 +89,7 @@ static const char *attach_override(struct ebpf_gadget *g, const struct bpf_progr
 bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog)
 {
 	const char *sec = ebpf_prog_section(prog), *slash = strrchr(sec, '/');
-	const char *ov = attach_override(g, prog);
+	const char *ov = ebpf_prog_attach_to(g, prog);
 
 	return (ov && strcmp(ov, DISABLED) == 0) || (slash && strcmp(slash + 1, DISABLED) == 0);
 }
@@ -179,7 +177,7 @@ int ebpf_prepare_programs(struct ebpf_gadget *g)
 		err = set_type(prog, kind, target);
 		if (err)
 			return err;
-		ov = attach_override(g, prog);
+		ov = ebpf_prog_attach_to(g, prog);
 		if (!ov || !*ov)
 			continue;
 		/* BTF-based attach points are resolved at load time. */
@@ -375,7 +373,7 @@ static int attach_sk(struct ebpf_gadget *g, struct bpf_program *prog)
 
 static int attach_one(struct ebpf_gadget *g, struct bpf_program *prog)
 {
-	const char *target, *ov = attach_override(g, prog);
+	const char *target, *ov = ebpf_prog_attach_to(g, prog);
 	enum ebpf_sec_kind kind = ebpf_section_kind(ebpf_prog_section(prog), &target);
 	struct bpf_link *link = NULL;
 
@@ -387,6 +385,7 @@ static int attach_one(struct ebpf_gadget *g, struct bpf_program *prog)
 		return attach_tracepoint(g, prog, target);
 	case EBPF_SEC_UPROBE:
 	case EBPF_SEC_URETPROBE:
+	case EBPF_SEC_USDT:
 		return 0; /* per root: uprobes.c */
 	case EBPF_SEC_RAW_TP:
 		link = bpf_program__attach_raw_tracepoint(prog, target);

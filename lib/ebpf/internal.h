@@ -347,12 +347,15 @@ enum ebpf_sec_kind {
 	EBPF_SEC_SOCKOPS,     /* cgroup-v2 root */
 	EBPF_SEC_SK_SKB,      /* sk_skb/stream_parser, sk_skb/stream_verdict: bound sockmap */
 	EBPF_SEC_SK_MSG,      /* sk_msg: bound sockmap */
+	EBPF_SEC_USDT,        /* usdt/<path-or-lib>:<provider>:<probe>: per root, as uprobes */
 	EBPF_SEC_UNSUPPORTED, /* known to upstream, not attachable by sonde yet */
 };
 /* Classifies a section; *target receives what follows the type prefix. */
 enum ebpf_sec_kind ebpf_section_kind(const char *sec, const char **target);
 /* Instantiate: every program must have a section sonde understands. */
 int ebpf_check_programs(struct ebpf_gadget *g);
+/* gadget.yaml's programs.<func>.attach_to, or NULL. */
+const char *ebpf_prog_attach_to(struct ebpf_gadget *g, const struct bpf_program *prog);
 /* gadget.yaml or the section switches it off (gadget_program_disabled). */
 bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog);
 /* Before load: disable programs, retarget tp_btf/fentry overrides. */

@@ -21,6 +21,7 @@
  * by name at the end. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <linux/if_packet.h>
 #include <linux/pkt_cls.h>
@@ -775,6 +776,143 @@ static void *connect_main(void *arg)
 	return NULL;
 }
 
+/* ---- USDT: a probe of this binary, with a semaphore ----
+ *
+ * What <sys/sdt.h> emits (not installed here): a nop at the probe site and a
+ * .note.stapsdt entry with its address, the link-time base, the semaphore's
+ * address, provider, name and the argument ("-8@%reg": a signed 8-byte
+ * value in that register). The kernel increments the semaphore while a
+ * uprobe with a ref_ctr offset is on the probe; the code fires only then,
+ * as a program using *_ENABLED() does. */
+unsigned short sonde_test_tick_semaphore __attribute__((section(".probes"), used));
+
+static __attribute__((noinline)) void usdt_tick(long v)
+{
+	if (!sonde_test_tick_semaphore)
+		return;
+	__asm__ __volatile__("990: nop\n"
+	                     ".pushsection .note.stapsdt,\"?\",\"note\"\n"
+	                     ".balign 4\n"
+	                     ".4byte 992f-991f, 994f-993f, 3\n"
+	                     "991: .asciz \"stapsdt\"\n"
+	                     "992: .balign 4\n"
+	                     "993: .8byte 990b\n"
+	                     ".8byte _.stapsdt.base\n"
+	                     ".8byte sonde_test_tick_semaphore\n"
+	                     ".asciz \"sonde_test\"\n"
+	                     ".asciz \"tick\"\n"
+	                     ".asciz \"-8@%0\"\n"
+	                     "994: .balign 4\n"
+	                     ".popsection\n"
+	                     ".ifndef _.stapsdt.base\n"
+	                     ".pushsection .stapsdt.base,\"aG\",\"progbits\",.stapsdt.base,comdat\n"
+	                     ".weak _.stapsdt.base\n"
+	                     ".hidden _.stapsdt.base\n"
+	                     "_.stapsdt.base: .space 1\n"
+	                     ".size _.stapsdt.base, 1\n"
+	                     ".popsection\n"
+	                     ".endif\n" ::"r"(v));
+}
+
+struct ticker {
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_int fired, sema_max;
+};
+
+static void *ticker_main(void *arg)
+{
+	struct ticker *t = arg;
+
+	for (long i = 1; !t->stop; i++) {
+		if (sonde_test_tick_semaphore > t->sema_max)
+			t->sema_max = sonde_test_tick_semaphore;
+		if (sonde_test_tick_semaphore)
+			t->fired++;
+		usdt_tick(1000 + i);
+		usleep(2000);
+	}
+	return NULL;
+}
+
+struct usdt_seen {
+	struct sonde_field *pid, *arg0, *nargs;
+	atomic_int n, bad;
+	int64_t last;
+};
+
+static int on_usdt(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
+{
+	struct usdt_seen *s = arg;
+	int64_t v = sonde_field_int64(s->arg0, rec);
+
+	(void)ds;
+	s->n++;
+	if (getenv("TEST_VERBOSE") && s->n < 5)
+		fprintf(stderr, "  usdt pid %u nargs %lld arg0 %lld\n", sonde_field_uint32(s->pid, rec),
+		        (long long)sonde_field_int32(s->nargs, rec), (long long)v);
+	/* this process's ticks, in order, with their one argument */
+	if (sonde_field_uint32(s->pid, rec) != (uint32_t)getpid() || sonde_field_int32(s->nargs, rec) != 1 ||
+	    v <= s->last || v <= 1000)
+		s->bad++;
+	s->last = v;
+	return 0;
+}
+
+static void test_usdt(void)
+{
+	char exe[PATH_MAX], yaml[PATH_MAX + 128], pid[32];
+	struct gadget_run r;
+	struct usdt_seen s = {0};
+	struct ticker t = {0};
+	struct sonde_ds *ds;
+
+	test_require_root();
+	REQUIRE(realpath("/proc/self/exe", exe));
+	snprintf(yaml, sizeof(yaml), "programs:\n  ig_usdt:\n    attach_to: %s:sonde_test:tick\n", exe);
+	capture_reset();
+	REQUIRE(gadget_open_fixture(&r, "ebpf_usdt", yaml) == 0);
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	CHECK_INT(set_param(&r, "targ_pid", pid), 0);
+	ds = sonde_gadget_ds(r.ctx, "usdt");
+	REQUIRE(ds);
+	s.pid = sonde_ds_field(ds, "pid");
+	s.arg0 = sonde_ds_field(ds, "arg0");
+	s.nargs = sonde_ds_field(ds, "nargs");
+	REQUIRE(s.pid && s.arg0 && s.nargs);
+	REQUIRE(sonde_ds_subscribe(ds, on_usdt, &s, 100) == 0);
+	CHECK_INT(sonde_test_tick_semaphore, 0);
+	pthread_create(&t.thread, NULL, ticker_main, &t);
+	CHECK_INT(sonde_gadget_run(r.ctx, 1000 * 1000000LL), 0);
+	t.stop = true;
+	pthread_join(t.thread, NULL);
+	printf("  %d ticks fired while enabled, %d records, semaphore up to %d\n", (int)t.fired, (int)s.n,
+	       (int)t.sema_max);
+	if (logged("cannot"))
+		fprintf(stderr, "  log:\n%s", log_errors);
+	CHECK(t.sema_max >= 1);
+	CHECK(t.fired > 50);
+	/* every record is a tick; ticks go unrecorded only while the probe is
+	 * being removed (the kernel drops the breakpoint, waits for RCU, then
+	 * lowers the semaphore: ~20 ms of ticks here) */
+	CHECK(s.n <= t.fired);
+	CHECK(s.n >= t.fired * 8 / 10);
+	CHECK_INT(s.bad, 0);
+	gadget_close(&r);
+	/* detached: the semaphore is back to zero and the program gone */
+	CHECK_INT(sonde_test_tick_semaphore, 0);
+	CHECK_INT(progs_named_settled("ig_usdt"), 0);
+
+	/* a target without provider:probe is refused, naming the program */
+	snprintf(yaml, sizeof(yaml), "programs:\n  ig_usdt:\n    attach_to: %s:tick\n", exe);
+	capture_reset();
+	REQUIRE(gadget_open_fixture(&r, "ebpf_usdt", yaml) == 0);
+	CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
+	CHECK_LOGGED("program 'ig_usdt' (usdt/libc:sonde_test:tick): usdt target");
+	CHECK_INT(error_lines(), 1);
+	gadget_close(&r);
+}
+
 /* The dispatcher alone, by BPF_PROG_TEST_RUN: it writes the netns to
  * cb[0] and tail-calls whatever is in its array. */
 static void test_dispatcher(void)
@@ -819,4 +957,5 @@ static void test_dispatcher(void)
 }
 
 TEST_MAIN(TEST(test_dispatcher), TEST(test_socket_filter_host), TEST(test_container), TEST(test_tc_iface),
-          TEST(test_tc_sigterm), TEST(test_failed_start), TEST(test_perf_event), TEST(test_sockops_sk_msg))
+          TEST(test_tc_sigterm), TEST(test_failed_start), TEST(test_perf_event), TEST(test_sockops_sk_msg),
+          TEST(test_usdt))

@@ -145,7 +145,7 @@ static void test_sections(void)
 	CHECK_STR(target, "sample");
 	CHECK_INT(ebpf_section_kind("sk_skb/stream_verdict", NULL), EBPF_SEC_SK_SKB);
 	CHECK_INT(ebpf_section_kind("sk_msg", NULL), EBPF_SEC_SK_MSG);
-	CHECK_INT(ebpf_section_kind("usdt/libc:libc:setjmp", NULL), EBPF_SEC_UNSUPPORTED);
+	CHECK_INT(ebpf_section_kind("usdt/libc:libc:setjmp", NULL), EBPF_SEC_USDT);
 	CHECK_INT(ebpf_section_kind("xdp", NULL), EBPF_SEC_UNKNOWN);
 	CHECK_INT(ebpf_section_kind("tracepointx", NULL), EBPF_SEC_UNKNOWN);
 }
