@@ -2,7 +2,7 @@
 /* Loader fixture for the program types attached per network namespace,
  * interface, CPU, cgroup or sockmap: a socket filter, two TC classifiers, a
  * perf_event sampler, a sockops program that puts the test's TCP sockets in a
- * sockhash, and an sk_msg program on that sockhash. Every program reports
+ * sockhash, and sk_msg and sk_skb/stream_verdict programs on that sockhash. Every program reports
  * through one ring buffer, `kind` saying which; tests switch off those they
  * do not exercise (programs.<prog>.attach_to: gadget_program_disabled). */
 #include <vmlinux.h>
@@ -23,6 +23,7 @@ enum net_kind {
 	KIND_PERF = 4,
 	KIND_SOCKOPS = 5,
 	KIND_SK_MSG = 6,
+	KIND_SK_SKB = 7,
 };
 
 struct net_event {
@@ -159,6 +160,18 @@ int ig_sk_msg(struct sk_msg_md *msg)
 	return SK_PASS;
 }
 
+SEC("sk_skb/stream_verdict")
+int ig_sk_skb(struct __sk_buff *skb)
+{
+	struct net_event ev = {.kind = KIND_SK_SKB};
+
+	ev.len = skb->len;
+	ev.sport = skb->local_port;
+	emit(&ev);
+	return SK_PASS;
+}
+
 GADGET_SK_TARGET_MAP(ig_sk_msg, socks);
+GADGET_SK_TARGET_MAP(ig_sk_skb, socks);
 
 char LICENSE[] SEC("license") = "GPL";

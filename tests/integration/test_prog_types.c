@@ -46,10 +46,19 @@
 
 #define PORT 47210 /* UDP to PORT: ns -> host; to PORT + 1: host -> ns */
 
-enum { KIND_SOCKET = 1, KIND_TC_INGRESS, KIND_TC_EGRESS, KIND_PERF, KIND_SOCKOPS, KIND_SK_MSG, NKINDS };
+enum {
+	KIND_SOCKET = 1,
+	KIND_TC_INGRESS,
+	KIND_TC_EGRESS,
+	KIND_PERF,
+	KIND_SOCKOPS,
+	KIND_SK_MSG,
+	KIND_SK_SKB,
+	NKINDS
+};
 
-static const char *const all_progs[] = {"ig_sock", "ig_tc_in",   "ig_tc_eg",
-                                        "ig_perf", "ig_sockops", "ig_sk_msg"};
+static const char *const all_progs[] = {"ig_sock",    "ig_tc_in",  "ig_tc_eg", "ig_perf",
+                                        "ig_sockops", "ig_sk_msg", "ig_sk_skb"};
 
 /* ---- the test's network: a namespace and a veth pair ---- */
 
@@ -160,7 +169,7 @@ struct seen {
 	atomic_int bad[NKINDS]; /* a field not what the case expects */
 	uint32_t want_netns[NKINDS], want_ifindex[NKINDS], want_pkt_type[NKINDS];
 	uint32_t cpus_mask;
-	uint32_t msg_bytes;
+	uint32_t msg_bytes, skb_bytes;
 };
 
 static int on_event(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
@@ -205,6 +214,9 @@ static int on_event(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		break;
 	case KIND_SK_MSG:
 		s->msg_bytes += sonde_field_uint32(s->len, rec);
+		break;
+	case KIND_SK_SKB:
+		s->skb_bytes += sonde_field_uint32(s->len, rec);
 		break;
 	default:
 		break;
@@ -709,7 +721,7 @@ static void test_sockops_sk_msg(void)
 	struct sonde_ds *ds;
 
 	test_require_root();
-	yaml_keep(yaml, sizeof(yaml), "ig_sockops,ig_sk_msg", NULL);
+	yaml_keep(yaml, sizeof(yaml), "ig_sockops,ig_sk_msg,ig_sk_skb", NULL);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	REQUIRE(lfd >= 0);
 	REQUIRE(bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) == 0 && listen(lfd, 4) == 0);
@@ -736,17 +748,21 @@ static void test_sockops_sk_msg(void)
 		cfd = c.cfd;
 		afd = c.afd;
 	}
-	printf("  sockops %d, sk_msg %d (%u bytes)\n", (int)s.n[KIND_SOCKOPS], (int)s.n[KIND_SK_MSG],
-	       s.msg_bytes);
+	printf("  sockops %d, sk_msg %d (%u bytes), sk_skb %d (%u bytes)\n", (int)s.n[KIND_SOCKOPS],
+	       (int)s.n[KIND_SK_MSG], s.msg_bytes, (int)s.n[KIND_SK_SKB], s.skb_bytes);
 	/* both ends established: active and passive */
 	CHECK_INT(s.n[KIND_SOCKOPS], 2);
 	/* both sockets are in the sockhash: each write went through sk_msg */
 	CHECK(s.n[KIND_SK_MSG] >= 2);
 	CHECK_INT(s.msg_bytes, 2 * 11);
+	/* … and each arrival through the stream verdict */
+	CHECK(s.n[KIND_SK_SKB] >= 2);
+	CHECK_INT(s.skb_bytes, 2 * 11);
 	CHECK(!logged("cannot"));
 	gadget_close(&r);
 	CHECK_INT(progs_named_settled("ig_sockops"), 0);
 	CHECK_INT(progs_named_settled("ig_sk_msg"), 0);
+	CHECK_INT(progs_named_settled("ig_sk_skb"), 0);
 	/* the connection still works without the programs */
 	if (cfd >= 0 && afd >= 0) {
 		CHECK_INT((int)write(cfd, "after", 5), 5);
