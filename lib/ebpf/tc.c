@@ -125,6 +125,8 @@ struct tc_work {
 	struct ebpf_tc *tc;
 	struct tc_att *a;
 	const char *ifname; /* resolve this name, or use a->ifindex */
+	const char *step;   /* what failed */
+	char why[256];      /* libbpf's words (the kernel's extack), from the netns thread */
 };
 
 static int attach_in_host(void *arg)
@@ -143,12 +145,17 @@ static int attach_in_host(void *arg)
 	if (!if_indextoname((unsigned)a->ifindex, a->ifname))
 		return -ENODEV;
 	hook.ifindex = a->ifindex;
+	ebpf_libbpf_log_reset();
+	w->step = "cannot create its clsact qdisc";
 	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST)
+	if (!err || err == -EEXIST) {
+		w->step = "cannot attach a tc filter";
+		err = bpf_tc_attach(&hook, &opts);
+	}
+	if (err) {
+		snprintf(w->why, sizeof(w->why), "%s", ebpf_libbpf_reason());
 		return err;
-	err = bpf_tc_attach(&hook, &opts);
-	if (err)
-		return err;
+	}
 	a->handle = opts.handle;
 	a->priority = opts.priority;
 	return 0;
@@ -219,9 +226,10 @@ static int attach_iface(struct ebpf_tc *tc, struct tc_prog *p, const char *id, c
 			          bpf_program__name(p->prog), ebpf_prog_section(p->prog), ifname);
 		else
 			sonde_log(strict ? SONDE_LOG_ERROR : SONDE_LOG_WARN,
-			          "program '%s' (%s): %s: cannot attach a tc filter on %s %s: %s",
-			          bpf_program__name(p->prog), ebpf_prog_section(p->prog), shown,
-			          ifname ? ifname : na.ifname, dir_name(dir), strerror(-err));
+			          "program '%s' (%s): %s: %s on %s %s: %s%s%s", bpf_program__name(p->prog),
+			          ebpf_prog_section(p->prog), shown,
+			          w.step ? w.step : "cannot attach a tc filter", ifname ? ifname : na.ifname,
+			          dir_name(dir), strerror(-err), *w.why ? "; " : "", w.why);
 		close(na.disp_fd);
 		return err;
 	}
@@ -280,7 +288,8 @@ static int list_veth_peers(void *arg)
 	           .nlmsg_seq = 1},
 	    .ifi = {.ifi_family = AF_UNSPEC},
 	};
-	static __thread char buf[32768];
+	/* a thread of its own (ebpf_in_netns): its stack has room */
+	char buf[32768] __attribute__((aligned(8)));
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), err = 0;
 	bool done = false;
 
