@@ -10,6 +10,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include <gadget/macros.h>
+#include <gadget/types.h>
 
 #define TC_ACT_UNSPEC (-1)
 #define ETH_HLEN      14
@@ -28,7 +29,7 @@ enum net_kind {
 
 struct net_event {
 	__u32 kind;
-	__u32 netns; /* skb->cb[0], set by the dispatcher */
+	gadget_netns_id netns; /* skb->cb[0], set by the dispatcher */
 	__u32 ifindex;
 	__u32 len;
 	__u32 pkt_type;

@@ -42,6 +42,7 @@
 #include <sonde/phase.h>
 
 #include "../unit/test_ebpf_helpers.h"
+#include "oci_rootfs.h"
 #include "ebpf/internal.h"
 
 #define PORT 47210 /* UDP to PORT: ns -> host; to PORT + 1: host -> ns */
@@ -556,6 +557,135 @@ static void test_container(void)
 	net_down();
 }
 
+/* ---- a real runc container, selected through LocalManager ---- */
+
+#define RUNC_WORKDIR_PREFIX "/tmp/sonde-it-progtypes-"
+
+static char runc_workdir[256], runc_id[64];
+
+static void runc_cleanup(void)
+{
+	if (runc_id[0])
+		oci_delete("runc", runc_id);
+	runc_id[0] = '\0';
+	if (runc_workdir[0])
+		test_rm_tree(runc_workdir, RUNC_WORKDIR_PREFIX);
+	runc_workdir[0] = '\0';
+}
+
+/* Sends UDP to 127.0.0.1:PORT inside the container's namespace and on the
+ * host's loopback, once the dispatcher is in, then ends the run. */
+struct lo_sender {
+	struct sonde_gadget_ctx *ctx;
+	pid_t ctr_pid;
+	atomic_int sent_ctr, sent_host;
+};
+
+static void *lo_sender_main(void *arg)
+{
+	struct lo_sender *s = arg;
+	char path[64];
+	int nsfd, hostfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)s->ctr_pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	for (int i = 0; i < 3000 && progs_named("ig_net_disp") == 0; i++)
+		usleep(10000);
+	usleep(50000);
+	for (int round = 0; nsfd >= 0 && hostfd >= 0 && round < ROUNDS; round++) {
+		if (setns(nsfd, CLONE_NEWNET) == 0 && udp_to("127.0.0.1", PORT) > 0)
+			s->sent_ctr++;
+		if (setns(hostfd, CLONE_NEWNET) == 0 && udp_to("127.0.0.1", PORT) > 0)
+			s->sent_host++;
+		usleep(10000);
+	}
+	usleep(100000);
+	sonde_gadget_cancel(s->ctx);
+	if (nsfd >= 0)
+		close(nsfd);
+	if (hostfd >= 0)
+		close(hostfd);
+	return NULL;
+}
+
+static void test_runc_container(void)
+{
+	static const char *const applets[] = {"sleep", NULL};
+	char yaml[1024], bundle[512], rootfs[512], state[256], err[256], path[64];
+	struct lo_sender snd = {0};
+	struct gadget_run r;
+	struct seen s = {0};
+	pthread_t t;
+	json_t *st;
+	int pkt_before;
+
+	oci_require("runc");
+	REQUIRE(oci_workdir_create(runc_workdir, sizeof(runc_workdir), RUNC_WORKDIR_PREFIX, applets) == 0);
+	atexit(runc_cleanup);
+	snprintf(bundle, sizeof(bundle), "%s/b", runc_workdir);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", runc_workdir);
+	REQUIRE(oci_bundle_write(bundle, rootfs, json_pack("[s,s]", "sleep", "60"), json_object()) == 0);
+	snprintf(runc_id, sizeof(runc_id), "sonde-pt-%d", (int)getpid());
+	REQUIRE(oci_run_detached("runc", bundle, runc_id) == 0);
+	snprintf(state, sizeof(state), "/run/runc/%s/state.json", runc_id);
+	st = json_load_file(state, 0, NULL);
+	REQUIRE(st);
+	snd.ctr_pid = (pid_t)json_integer_value(json_object_get(st, "init_process_pid"));
+	json_decref(st);
+	REQUIRE(snd.ctr_pid > 0);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)snd.ctr_pid);
+	snprintf(state, sizeof(state), "/proc/%d/net/packet", (int)snd.ctr_pid);
+	{
+		size_t len = 0;
+		char *txt = test_read_file(state, &len);
+
+		pkt_before = 0;
+		for (size_t i = 0; txt && i < len; i++)
+			pkt_before += txt[i] == '\n';
+		free(txt);
+	}
+
+	/* what on_event checks the addresses against: loopback both ways */
+	snprintf(ip_a, sizeof(ip_a), "127.0.0.1");
+	snprintf(ip_b, sizeof(ip_b), "127.0.0.1");
+	sonde_register_builtin_operators(); /* LocalManager among them */
+	yaml_keep(yaml, sizeof(yaml), "ig_sock", NULL);
+	open_fixture(&r, yaml, &s);
+	REQUIRE(sonde_params_set(sonde_gadget_params(r.ctx), "operator.LocalManager.containername", runc_id,
+	                         err, sizeof(err)) == 0);
+	/* the records go to the test's subscriber, not to stdout */
+	REQUIRE(sonde_params_set(sonde_gadget_params(r.ctx), "operator.cli.output", "none", err,
+	                         sizeof(err)) == 0);
+	s.want_netns[KIND_SOCKET] = (uint32_t)ino_of(path);
+	s.want_ifindex[KIND_SOCKET] = 1; /* the container's lo */
+	snd.ctx = r.ctx;
+	pthread_create(&t, NULL, lo_sender_main, &snd);
+	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
+	pthread_join(t, NULL);
+	printf("  sent %d in the container, %d on the host; socket filter saw %d\n", (int)snd.sent_ctr,
+	       (int)snd.sent_host, (int)s.n[KIND_SOCKET]);
+	/* on lo each packet is seen leaving and arriving: the container's
+	 * only, the host is not selected */
+	CHECK(snd.sent_ctr > 50 && snd.sent_host > 50);
+	CHECK(s.n[KIND_SOCKET] >= snd.sent_ctr);
+	CHECK(s.n[KIND_SOCKET] <= 2 * snd.sent_ctr);
+	CHECK_INT(s.bad[KIND_SOCKET], 0);
+	CHECK(!logged("cannot"));
+	gadget_close(&r);
+	CHECK_INT(progs_named_settled("ig_net_disp"), 0);
+	{
+		size_t len = 0;
+		char *txt = test_read_file(state, &len);
+		int n = 0;
+
+		for (size_t i = 0; txt && i < len; i++)
+			n += txt[i] == '\n';
+		free(txt);
+		CHECK_INT(n, pkt_before); /* the container's packet socket is gone */
+	}
+	runc_cleanup();
+}
+
 /* A tiny classifier of the test's own (TC_ACT_UNSPEC), at priority 2 on
  * ingress: another program sharing the interface. */
 static int foreign_filter(int ifindex, struct bpf_tc_opts *opts)
@@ -1047,4 +1177,4 @@ static void test_dispatcher(void)
 
 TEST_MAIN(TEST(test_dispatcher), TEST(test_socket_filter_host), TEST(test_container), TEST(test_tc_iface),
           TEST(test_tc_sigterm), TEST(test_failed_start), TEST(test_perf_event), TEST(test_sockops_sk_msg),
-          TEST(test_usdt))
+          TEST(test_usdt), TEST(test_runc_container))
