@@ -20,6 +20,7 @@
  * The namespace and veth pair are named after the test's pid and deleted
  * by name at the end. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <fcntl.h>
@@ -349,12 +350,26 @@ static int progs_named_settled(const char *name)
 	return n;
 }
 
+/* Open file descriptors of this process (sockets, netns, maps, programs, links). */
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
 struct leftovers {
-	int sockets, filters_in, filters_eg;
+	int sockets, filters_in, filters_eg, fds;
 };
 
 static void leftovers_take(struct leftovers *l)
 {
+	l->fds = open_fds();
 	l->sockets = packet_sockets();
 	/* one line per filter has its handle */
 	l->filters_in = tc_filters(va, "ingress", "handle 0x");
@@ -366,6 +381,7 @@ static void check_nothing_left(const struct leftovers *before)
 	struct leftovers now;
 
 	leftovers_take(&now);
+	CHECK_INT(now.fds, before->fds);
 	CHECK_INT(now.sockets, before->sockets);
 	CHECK_INT(now.filters_in, before->filters_in);
 	CHECK_INT(now.filters_eg, before->filters_eg);
@@ -847,6 +863,25 @@ static void test_perf_event(void)
 		CHECK_INT(s.cpus_mask, (uint32_t)((1ull << ncpus) - 1));
 	gadget_close(&r);
 	CHECK_INT(progs_named_settled("ig_perf"), 0);
+
+	/* a frequency the kernel refuses: one error naming the program, and
+	 * none of the CPUs' events or the program left */
+	yaml_keep(yaml, sizeof(yaml), "ig_perf",
+	          "  sample:\n    perf:\n      type: software\n      config: count_sw_cpu_clock\n"
+	          "      sampleType: sample_raw\n    sampler:\n      frequency: 100000000\n");
+	{
+		int fds = open_fds();
+
+		open_fixture(&r, yaml, &s);
+		CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
+		CHECK_LOGGED(
+		    "program 'ig_perf' (perf_event/sample): cannot open a perf event on CPU 0: Invalid "
+		    "argument (frequency above kernel.perf_event_max_sample_rate?)");
+		CHECK_INT(error_lines(), 1);
+		gadget_close(&r);
+		CHECK_INT(open_fds(), fds);
+		CHECK_INT(progs_named_settled("ig_perf"), 0);
+	}
 }
 
 /* A TCP connection over loopback made while the gadget runs, and one
