@@ -87,8 +87,12 @@ static int open_sock_in_netns(void *arg)
 
 static int add_user(struct sf_att *a, const char *id)
 {
-	char *dup = strdup(id);
+	char *dup;
 
+	for (size_t i = 0; i < a->nusers; i++)
+		if (strcmp(a->users[i], id) == 0)
+			return 0; /* attached twice: still one user */
+	dup = strdup(id);
 	if (!dup || append_array(&a->users, &a->nusers, &dup, sizeof(dup))) {
 		free(dup);
 		return -ENOMEM;

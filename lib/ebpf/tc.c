@@ -190,8 +190,12 @@ static void att_close(struct ebpf_tc *tc, struct tc_att *a)
 
 static int add_user(struct tc_att *a, const char *id)
 {
-	char *dup = strdup(id);
+	char *dup;
 
+	for (size_t i = 0; i < a->nusers; i++)
+		if (strcmp(a->users[i], id) == 0)
+			return 0; /* attached twice: still one user */
+	dup = strdup(id);
 	if (!dup || append_array(&a->users, &a->nusers, &dup, sizeof(dup))) {
 		free(dup);
 		return -ENOMEM;

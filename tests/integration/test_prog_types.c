@@ -442,6 +442,7 @@ static void test_socket_filter_host(void)
  * holds the namespace, the host not traced. */
 static pid_t holder_pid;
 static bool fake_enabled, host_traced;
+static int after_detach_sockets = -1, after_detach_filters = -1;
 static struct sonde_container fake = {.id = "c0ffee", .name = "fake-ctr", .runtime = "test"};
 /* a container whose namespace is gone by the time it is attached */
 static struct sonde_container gone_ctr = {.id = "dead", .name = "gone-ctr", .runtime = "test"};
@@ -465,8 +466,10 @@ static int fake_start(struct sonde_gadget_ctx *ctx, void *state)
 	CHECK(a != NULL);
 	if (a && gone_ctr.pid)
 		a->attach(a->arg, &gone_ctr);
-	if (a)
+	if (a) {
 		a->attach(a->arg, &fake);
+		a->attach(a->arg, &fake); /* twice: the runtime said so twice; still one user */
+	}
 	return 0;
 }
 
@@ -474,9 +477,21 @@ static int fake_stop(struct sonde_gadget_ctx *ctx, void *state)
 {
 	const struct sonde_container_attacher *a = sonde_gadget_var(ctx, SONDE_VAR_CONTAINER_ATTACHER);
 
+	char path[64];
+	size_t len = 0;
+	char *txt;
+
 	(void)state;
 	if (a)
 		a->detach(a->arg, &fake); /* the container goes before the gadget stops */
+	/* what the container's departure left, while the gadget still runs */
+	snprintf(path, sizeof(path), "/proc/%d/net/packet", (int)fake.pid);
+	txt = test_read_file(path, &len);
+	after_detach_sockets = -1;
+	for (size_t i = 0; txt && i < len; i++)
+		after_detach_sockets += txt[i] == '\n';
+	free(txt);
+	after_detach_filters = tc_filters(va, "ingress", "handle 0x") + tc_filters(va, "egress", "handle 0x");
 	return 0;
 }
 
@@ -566,6 +581,9 @@ static void test_container(void)
 	CHECK_LOGGED("socket filters: container gone-ctr: cannot open its network namespace");
 	CHECK_LOGGED("tc classifiers: container gone-ctr: cannot open its network namespace");
 	CHECK_INT(error_lines(), 2);
+	/* detaching the container (attached twice) released its socket and filters */
+	CHECK_INT(after_detach_sockets, 0);
+	CHECK_INT(after_detach_filters, 0);
 	gadget_close(&r);
 	check_nothing_left(&before);
 	kill(holder_pid, SIGKILL);
