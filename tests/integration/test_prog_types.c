@@ -46,6 +46,15 @@
 #include "oci_rootfs.h"
 #include "ebpf/internal.h"
 
+/* REQUIRE for helpers: they return false, their caller REQUIREs that. */
+#define HREQUIRE(cond)                                                                                       \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);           \
+			return false;                                                                        \
+		}                                                                                            \
+	} while (0)
+
 #define PORT 47210 /* UDP to PORT: ns -> host; to PORT + 1: host -> ns */
 
 enum {
@@ -84,7 +93,7 @@ static void net_down(void)
 	net_up = false;
 }
 
-static void net_setup(void)
+static bool net_setup(void)
 {
 	unsigned sub = (unsigned)getpid() % 250 + 1;
 	char cidr_a[40], cidr_b[40];
@@ -103,16 +112,17 @@ static void net_setup(void)
 	run("modprobe", "veth", NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	run("modprobe", "sch_ingress", NULL, NULL, NULL, NULL, NULL, NULL, NULL); /* clsact */
 	run("modprobe", "cls_bpf", NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	REQUIRE(run("ip", "netns", "add", ns, NULL, NULL, NULL, NULL, NULL) == 0);
+	HREQUIRE(run("ip", "netns", "add", ns, NULL, NULL, NULL, NULL, NULL) == 0);
 	net_up = true;
 	atexit(net_down);
-	REQUIRE(run("ip", "link", "add", va, "type", "veth", "peer", "name", vb) == 0);
-	REQUIRE(run("ip", "link", "set", vb, "netns", ns, NULL, NULL, NULL) == 0);
-	REQUIRE(run("ip", "addr", "add", cidr_a, "dev", va, NULL, NULL, NULL) == 0);
-	REQUIRE(run("ip", "link", "set", va, "up", NULL, NULL, NULL, NULL) == 0);
-	REQUIRE(run("ip", "-n", ns, "addr", "add", cidr_b, "dev", vb, NULL) == 0);
-	REQUIRE(run("ip", "-n", ns, "link", "set", vb, "up", NULL, NULL) == 0);
-	REQUIRE(run("ip", "-n", ns, "link", "set", "lo", "up", NULL, NULL) == 0);
+	HREQUIRE(run("ip", "link", "add", va, "type", "veth", "peer", "name", vb) == 0);
+	HREQUIRE(run("ip", "link", "set", vb, "netns", ns, NULL, NULL, NULL) == 0);
+	HREQUIRE(run("ip", "addr", "add", cidr_a, "dev", va, NULL, NULL, NULL) == 0);
+	HREQUIRE(run("ip", "link", "set", va, "up", NULL, NULL, NULL, NULL) == 0);
+	HREQUIRE(run("ip", "-n", ns, "addr", "add", cidr_b, "dev", vb, NULL) == 0);
+	HREQUIRE(run("ip", "-n", ns, "link", "set", vb, "up", NULL, NULL) == 0);
+	HREQUIRE(run("ip", "-n", ns, "link", "set", "lo", "up", NULL, NULL) == 0);
+	return true;
 }
 
 static uint64_t ino_of(const char *path)
@@ -259,17 +269,17 @@ static void yaml_keep(char *out, size_t len, const char *keep, const char *extra
 		snprintf(out + n, len - n, "%s", extra);
 }
 
-static void open_fixture(struct gadget_run *r, const char *yaml, struct seen *s)
+static bool open_fixture(struct gadget_run *r, const char *yaml, struct seen *s)
 {
 	struct sonde_ds *ds;
 	char port[16];
 
 	capture_reset();
-	REQUIRE(gadget_open_fixture(r, "ebpf_netprogs", yaml) == 0);
+	HREQUIRE(gadget_open_fixture(r, "ebpf_netprogs", yaml) == 0);
 	snprintf(port, sizeof(port), "%d", PORT);
 	CHECK_INT(set_param(r, "port", port), 0);
 	ds = sonde_gadget_ds(r->ctx, "net");
-	REQUIRE(ds);
+	HREQUIRE(ds);
 	s->kind = sonde_ds_field(ds, "kind");
 	s->netns = sonde_ds_field(ds, "netns");
 	s->ifindex = sonde_ds_field(ds, "ifindex");
@@ -280,11 +290,12 @@ static void open_fixture(struct gadget_run *r, const char *yaml, struct seen *s)
 	s->dport = sonde_ds_field(ds, "dport");
 	s->cpu = sonde_ds_field(ds, "cpu");
 	s->len = sonde_ds_field(ds, "len");
-	REQUIRE(s->kind && s->netns && s->ifindex && s->pkt_type && s->saddr && s->daddr && s->dport &&
-	        s->cpu && s->len);
+	HREQUIRE(s->kind && s->netns && s->ifindex && s->pkt_type && s->saddr && s->daddr && s->dport &&
+	         s->cpu && s->len);
 	for (int k = 0; k < NKINDS; k++)
 		s->want_pkt_type[k] = UINT32_MAX;
-	REQUIRE(sonde_ds_subscribe(ds, on_event, s, 100) == 0);
+	HREQUIRE(sonde_ds_subscribe(ds, on_event, s, 100) == 0);
+	return true;
 }
 
 /* ---- what is left in the kernel ---- */
@@ -412,10 +423,10 @@ static void test_socket_filter_host(void)
 	struct leftovers before;
 
 	test_require_root();
-	net_setup();
+	REQUIRE(net_setup());
 	leftovers_take(&before);
 	yaml_keep(yaml, sizeof(yaml), "ig_sock", NULL);
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	/* in the host: packets from the namespace arrive on va, for this host */
 	s.want_netns[KIND_SOCKET] = (uint32_t)ino_of("/proc/self/ns/net");
 	s.want_ifindex[KIND_SOCKET] = if_nametoindex(va);
@@ -515,7 +526,7 @@ static void test_container(void)
 	int in_ns_ifindex;
 
 	test_require_root();
-	net_setup();
+	REQUIRE(net_setup());
 	{
 		const char *sl[] = {"ip", "netns", "exec", ns, "sleep", "30", NULL};
 
@@ -556,7 +567,7 @@ static void test_container(void)
 	leftovers_take(&before);
 
 	yaml_keep(yaml, sizeof(yaml), "ig_sock,ig_tc_in,ig_tc_eg", NULL);
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	/* the socket filter in the container's namespace sees vb's traffic;
 	 * the classifiers on va, directions inverted: the container's ingress
 	 * (host -> ns) on va's egress, and the reverse */
@@ -684,7 +695,7 @@ static void test_runc_container(void)
 	snprintf(ip_b, sizeof(ip_b), "127.0.0.1");
 	sonde_register_builtin_operators(); /* LocalManager among them */
 	yaml_keep(yaml, sizeof(yaml), "ig_sock", NULL);
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	REQUIRE(sonde_params_set(sonde_gadget_params(r.ctx), "operator.LocalManager.containername", runc_id,
 	                         err, sizeof(err)) == 0);
 	/* the records go to the test's subscriber, not to stdout */
@@ -773,7 +784,7 @@ static void run_tc_iface(bool by_signal)
 	int err;
 
 	test_require_root();
-	net_setup();
+	REQUIRE(net_setup());
 	if (run("tc", "-V", NULL, NULL, NULL, NULL, NULL, NULL, NULL) != 0)
 		test_skip_dep("no tc(8) (iproute2)");
 	err = foreign_filter((int)if_nametoindex(va), &theirs);
@@ -782,7 +793,7 @@ static void run_tc_iface(bool by_signal)
 	CHECK_INT(before.filters_in, 1);
 
 	yaml_keep(yaml, sizeof(yaml), "ig_tc_in,ig_tc_eg", NULL);
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	CHECK_INT(set_param(&r, "iface", va), 0);
 	s.want_netns[KIND_TC_INGRESS] = s.want_netns[KIND_TC_EGRESS] = (uint32_t)ino_of("/proc/self/ns/net");
 	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
@@ -837,10 +848,10 @@ static void test_failed_start(void)
 	struct leftovers before;
 
 	test_require_root();
-	net_setup();
+	REQUIRE(net_setup());
 	leftovers_take(&before);
 	yaml_keep(yaml, sizeof(yaml), "ig_sock,ig_tc_in", NULL);
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	CHECK_INT(set_param(&r, "iface", "sonde-nope0"), 0);
 	CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
 	CHECK_LOGGED("program 'ig_tc_in' (classifier/ingress/count): interface 'sonde-nope0' not found");
@@ -849,7 +860,7 @@ static void test_failed_start(void)
 	check_nothing_left(&before);
 
 	/* an interface name no interface can have */
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	CHECK_INT(set_param(&r, "iface", "a-name-longer-than-ifnamsiz"), 0);
 	CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
 	CHECK_LOGGED("program 'ig_tc_in' (classifier/ingress/count): interface name");
@@ -870,7 +881,7 @@ static void test_perf_event(void)
 	yaml_keep(yaml, sizeof(yaml), "ig_perf",
 	          "  sample:\n    perf:\n      type: software\n      config: count_sw_cpu_clock\n"
 	          "      sampleType: sample_raw\n    sampler:\n      frequency: 99\n");
-	open_fixture(&r, yaml, &s);
+	REQUIRE(open_fixture(&r, yaml, &s));
 	CHECK_INT(sonde_gadget_run(r.ctx, 1000 * 1000000LL), 0);
 	printf("  %d samples in 1 s at 99 Hz on %d CPUs, CPU mask %#x\n", (int)s.n[KIND_PERF], ncpus,
 	       s.cpus_mask);
@@ -890,7 +901,7 @@ static void test_perf_event(void)
 	{
 		int fds = open_fds();
 
-		open_fixture(&r, yaml, &s);
+		REQUIRE(open_fixture(&r, yaml, &s));
 		CHECK(sonde_gadget_run(r.ctx, 1000 * 1000000LL) != 0);
 		CHECK_LOGGED(
 		    "program 'ig_perf' (perf_event/sample): cannot open a perf event on CPU 0: Invalid "
