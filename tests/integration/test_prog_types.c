@@ -93,7 +93,9 @@ static void net_down(void)
 	net_up = false;
 }
 
-static bool net_setup(void)
+/* The pair's far end goes into a namespace of its own (pid 0), or into the
+ * network namespace of process pid, bound to the same name. */
+static bool net_setup_in(pid_t pid)
 {
 	unsigned sub = (unsigned)getpid() % 250 + 1;
 	char cidr_a[40], cidr_b[40];
@@ -112,7 +114,14 @@ static bool net_setup(void)
 	run("modprobe", "veth", NULL, NULL, NULL, NULL, NULL, NULL, NULL);
 	run("modprobe", "sch_ingress", NULL, NULL, NULL, NULL, NULL, NULL, NULL); /* clsact */
 	run("modprobe", "cls_bpf", NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-	HREQUIRE(run("ip", "netns", "add", ns, NULL, NULL, NULL, NULL, NULL) == 0);
+	if (pid) {
+		char pids[16];
+
+		snprintf(pids, sizeof(pids), "%d", (int)pid);
+		HREQUIRE(run("ip", "netns", "attach", ns, pids, NULL, NULL, NULL, NULL) == 0);
+	} else {
+		HREQUIRE(run("ip", "netns", "add", ns, NULL, NULL, NULL, NULL, NULL) == 0);
+	}
 	net_up = true;
 	atexit(net_down);
 	HREQUIRE(run("ip", "link", "add", va, "type", "veth", "peer", "name", vb) == 0);
@@ -123,6 +132,11 @@ static bool net_setup(void)
 	HREQUIRE(run("ip", "-n", ns, "link", "set", vb, "up", NULL, NULL) == 0);
 	HREQUIRE(run("ip", "-n", ns, "link", "set", "lo", "up", NULL, NULL) == 0);
 	return true;
+}
+
+static bool net_setup(void)
+{
+	return net_setup_in(0);
 }
 
 static uint64_t ino_of(const char *path)
@@ -201,7 +215,18 @@ struct seen {
 	uint32_t want_netns[NKINDS], want_ifindex[NKINDS], want_pkt_type[NKINDS];
 	uint32_t cpus_mask;
 	uint32_t msg_bytes, skb_bytes;
+	struct sonde_field *ctr_name; /* runtime.containerName, when LocalManager runs */
+	const char *want_ctr;
+	atomic_int named; /* records that carry want_ctr */
 };
+
+static bool field_is(const struct sonde_field *f, const struct sonde_record *rec, const char *want)
+{
+	uint32_t len = 0;
+	const char *v = sonde_field_string(f, rec, &len);
+
+	return v && strlen(want) == len && memcmp(v, want, len) == 0;
+}
 
 static int on_event(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 {
@@ -231,6 +256,8 @@ static int on_event(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 			s->bad[k]++;
 		if (s->want_ifindex[k] && sonde_field_uint32(s->ifindex, rec) != s->want_ifindex[k])
 			s->bad[k]++;
+		if (s->ctr_name && s->want_ctr && field_is(s->ctr_name, rec, s->want_ctr))
+			s->named++;
 		if (s->want_pkt_type[k] != UINT32_MAX &&
 		    sonde_field_uint32(s->pkt_type, rec) != s->want_pkt_type[k])
 			s->bad[k]++;
@@ -653,30 +680,56 @@ static void *lo_sender_main(void *arg)
 	return NULL;
 }
 
-static void test_runc_container(void)
+/* Starts a runc container (own network namespace, `sleep 60`) named
+ * runc_id; its init's pid, or 0 after saying why. */
+static pid_t runc_start(void)
 {
 	static const char *const applets[] = {"sleep", NULL};
-	char yaml[1024], bundle[512], rootfs[512], state[256], err[256], path[64];
+	char bundle[512], rootfs[512], state[256];
+	json_t *st;
+	pid_t pid;
+
+	oci_require("runc");
+	HREQUIRE(oci_workdir_create(runc_workdir, sizeof(runc_workdir), RUNC_WORKDIR_PREFIX, applets) == 0);
+	atexit(runc_cleanup);
+	snprintf(bundle, sizeof(bundle), "%s/b", runc_workdir);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", runc_workdir);
+	HREQUIRE(oci_bundle_write(bundle, rootfs, json_pack("[s,s]", "sleep", "60"), json_object()) == 0);
+	snprintf(runc_id, sizeof(runc_id), "sonde-pt-%d", (int)getpid());
+	HREQUIRE(oci_run_detached("runc", bundle, runc_id) == 0);
+	snprintf(state, sizeof(state), "/run/runc/%s/state.json", runc_id);
+	st = json_load_file(state, 0, NULL);
+	HREQUIRE(st);
+	pid = (pid_t)json_integer_value(json_object_get(st, "init_process_pid"));
+	json_decref(st);
+	return pid;
+}
+
+/* A gadget run in-process with the built-in operators, LocalManager
+ * selecting the container by name, records only to the test. */
+static bool open_for_container(struct gadget_run *r, const char *yaml, struct seen *s)
+{
+	char err[256];
+
+	sonde_register_builtin_operators(); /* LocalManager among them */
+	HREQUIRE(open_fixture(r, yaml, s));
+	HREQUIRE(sonde_params_set(sonde_gadget_params(r->ctx), "operator.LocalManager.containername", runc_id,
+	                          err, sizeof(err)) == 0);
+	HREQUIRE(sonde_params_set(sonde_gadget_params(r->ctx), "operator.cli.output", "none", err,
+	                          sizeof(err)) == 0);
+	return true;
+}
+
+static void test_runc_container(void)
+{
+	char yaml[1024], state[256], path[64];
 	struct lo_sender snd = {0};
 	struct gadget_run r;
 	struct seen s = {0};
 	pthread_t t;
-	json_t *st;
 	int pkt_before;
 
-	oci_require("runc");
-	REQUIRE(oci_workdir_create(runc_workdir, sizeof(runc_workdir), RUNC_WORKDIR_PREFIX, applets) == 0);
-	atexit(runc_cleanup);
-	snprintf(bundle, sizeof(bundle), "%s/b", runc_workdir);
-	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", runc_workdir);
-	REQUIRE(oci_bundle_write(bundle, rootfs, json_pack("[s,s]", "sleep", "60"), json_object()) == 0);
-	snprintf(runc_id, sizeof(runc_id), "sonde-pt-%d", (int)getpid());
-	REQUIRE(oci_run_detached("runc", bundle, runc_id) == 0);
-	snprintf(state, sizeof(state), "/run/runc/%s/state.json", runc_id);
-	st = json_load_file(state, 0, NULL);
-	REQUIRE(st);
-	snd.ctr_pid = (pid_t)json_integer_value(json_object_get(st, "init_process_pid"));
-	json_decref(st);
+	snd.ctr_pid = runc_start();
 	REQUIRE(snd.ctr_pid > 0);
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)snd.ctr_pid);
 	snprintf(state, sizeof(state), "/proc/%d/net/packet", (int)snd.ctr_pid);
@@ -693,14 +746,8 @@ static void test_runc_container(void)
 	/* what on_event checks the addresses against: loopback both ways */
 	snprintf(ip_a, sizeof(ip_a), "127.0.0.1");
 	snprintf(ip_b, sizeof(ip_b), "127.0.0.1");
-	sonde_register_builtin_operators(); /* LocalManager among them */
 	yaml_keep(yaml, sizeof(yaml), "ig_sock", NULL);
-	REQUIRE(open_fixture(&r, yaml, &s));
-	REQUIRE(sonde_params_set(sonde_gadget_params(r.ctx), "operator.LocalManager.containername", runc_id,
-	                         err, sizeof(err)) == 0);
-	/* the records go to the test's subscriber, not to stdout */
-	REQUIRE(sonde_params_set(sonde_gadget_params(r.ctx), "operator.cli.output", "none", err,
-	                         sizeof(err)) == 0);
+	REQUIRE(open_for_container(&r, yaml, &s));
 	s.want_netns[KIND_SOCKET] = (uint32_t)ino_of(path);
 	s.want_ifindex[KIND_SOCKET] = 1; /* the container's lo */
 	snd.ctx = r.ctx;
@@ -728,6 +775,59 @@ static void test_runc_container(void)
 		free(txt);
 		CHECK_INT(n, pkt_before); /* the container's packet socket is gone */
 	}
+	runc_cleanup();
+}
+
+/* The container gets a veth pair's far end (as a CNI plugin would give it):
+ * the socket filter runs in its namespace, the classifiers on the
+ * host-side end with directions inverted, and LocalManager names the
+ * container in the records of both, by their netns. */
+static void test_runc_tc(void)
+{
+	char yaml[1024];
+	struct gadget_run r;
+	struct seen s = {0};
+	struct sender snd = {0};
+	struct leftovers before;
+	char path[64];
+	pid_t pid;
+	uint32_t ns_ino;
+
+	test_require_root();
+	pid = runc_start();
+	REQUIRE(pid > 0);
+	REQUIRE(net_setup_in(pid));
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	ns_ino = (uint32_t)ino_of(path);
+	REQUIRE(ns_ino == (uint32_t)ino_of(nspath));
+	leftovers_take(&before);
+	yaml_keep(yaml, sizeof(yaml), "ig_sock,ig_tc_in,ig_tc_eg", NULL);
+	REQUIRE(open_for_container(&r, yaml, &s));
+	s.ctr_name = sonde_ds_field(sonde_gadget_ds(r.ctx, "net"), "runtime.containerName");
+	REQUIRE(s.ctr_name);
+	/* the test is the sink that reads it (output none requests nothing) */
+	sonde_field_set_requested(s.ctr_name, true);
+	s.want_ctr = runc_id;
+	s.want_netns[KIND_SOCKET] = s.want_netns[KIND_TC_INGRESS] = s.want_netns[KIND_TC_EGRESS] = ns_ino;
+	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
+	snd.ctx = r.ctx;
+	pthread_create(&snd.thread, NULL, sender_main, &snd);
+	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
+	snd.stop = true;
+	pthread_join(snd.thread, NULL);
+	printf("  sent %d in, %d out; socket %d, tc ingress %d, tc egress %d, %d named %s\n",
+	       (int)snd.sent_in, (int)snd.sent_out, (int)s.n[KIND_SOCKET], (int)s.n[KIND_TC_INGRESS],
+	       (int)s.n[KIND_TC_EGRESS], (int)s.named, runc_id);
+	CHECK(s.n[KIND_SOCKET] >= 2 * ROUNDS - 10);
+	CHECK(s.n[KIND_TC_INGRESS] >= ROUNDS - 5);
+	CHECK(s.n[KIND_TC_EGRESS] >= ROUNDS - 5);
+	for (int k = KIND_SOCKET; k <= KIND_TC_EGRESS; k++)
+		CHECK_INT(s.bad[k], 0);
+	CHECK_INT(s.named, s.n[KIND_SOCKET] + s.n[KIND_TC_INGRESS] + s.n[KIND_TC_EGRESS]);
+	CHECK(!logged("cannot"));
+	gadget_close(&r);
+	check_nothing_left(&before);
+	net_down();
 	runc_cleanup();
 }
 
@@ -1241,4 +1341,4 @@ static void test_dispatcher(void)
 
 TEST_MAIN(TEST(test_dispatcher), TEST(test_socket_filter_host), TEST(test_container), TEST(test_tc_iface),
           TEST(test_tc_sigterm), TEST(test_failed_start), TEST(test_perf_event), TEST(test_sockops_sk_msg),
-          TEST(test_usdt), TEST(test_runc_container))
+          TEST(test_usdt), TEST(test_runc_container), TEST(test_runc_tc))
