@@ -427,6 +427,46 @@ out:
 	return err;
 }
 
+static int add_sk_target(struct ebpf_gadget *g, const char *var, const char *spec)
+{
+	struct ebpf_sk_target tg = {0};
+	enum bpf_map_type mt;
+	enum ebpf_sec_kind kind;
+	struct parts p;
+	int err = -EINVAL;
+
+	if (split(spec, &p) || p.n != 2) {
+		sonde_err("sk target marker '%s': expected gadget_sk_prog_target_<prog>___<map>", var);
+		free(p.buf);
+		return -EINVAL;
+	}
+	tg.prog = bpf_object__find_program_by_name(g->obj, p.v[0]);
+	tg.map = bpf_object__find_map_by_name(g->obj, p.v[1]);
+	kind = tg.prog ? ebpf_section_kind(bpf_program__section_name(tg.prog), NULL) : EBPF_SEC_UNKNOWN;
+	if (kind != EBPF_SEC_SK_SKB && kind != EBPF_SEC_SK_MSG) {
+		sonde_err("sk target '%s': program '%s' must exist with an sk_skb/… or sk_msg section", var,
+		          p.v[0]);
+		goto out;
+	}
+	mt = tg.map ? bpf_map__type(tg.map) : BPF_MAP_TYPE_UNSPEC;
+	if (mt != BPF_MAP_TYPE_SOCKMAP && mt != BPF_MAP_TYPE_SOCKHASH) {
+		sonde_err("sk target '%s': map '%s' must exist and be a SOCKMAP or SOCKHASH", var, p.v[1]);
+		goto out;
+	}
+	for (size_t i = 0; i < g->nsk_targets; i++)
+		if (g->sk_targets[i].prog == tg.prog) {
+			sonde_err("program '%s' is bound to a map twice", p.v[0]);
+			goto out;
+		}
+	err = -ENOMEM;
+	if (append_array(&g->sk_targets, &g->nsk_targets, &tg, sizeof(tg)))
+		goto out;
+	err = 0;
+out:
+	free(p.buf);
+	return err;
+}
+
 static int add_param(struct ebpf_gadget *g, const char *var)
 {
 	uint32_t id;
@@ -524,6 +564,8 @@ int ebpf_discover(struct ebpf_gadget *g)
 			err = add_mapiter(g, name, rest);
 		else if (has_prefix(name, "gadget_mapelem_iter_target_", &rest))
 			err = add_iter_target(g, name, rest);
+		else if (has_prefix(name, "gadget_sk_prog_target_", &rest))
+			err = add_sk_target(g, name, rest);
 		else if (has_prefix(name, "gadget_map_tracer_", &rest))
 			err = add_tracer_map(g, rest);
 		else if (has_prefix(name, "gadget_param_", &rest))

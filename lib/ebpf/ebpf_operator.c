@@ -107,6 +107,7 @@ void ebpf_gadget_free(struct ebpf_gadget *g)
 	}
 	free(g->mapiters);
 	free(g->targets);
+	free(g->sk_targets);
 	for (size_t i = 0; i < g->nparams; i++)
 		free(g->params[i].var);
 	free(g->params);
@@ -201,6 +202,10 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 		err = ebpf_mapiters_params(g);
 	if (!err)
 		err = ebpf_tracers_params(g);
+	if (!err)
+		err = ebpf_tc_params(g);
+	if (!err)
+		err = ebpf_perf_check(g);
 	if (!err)
 		err = ebpf_kstack_formatters_add(g);
 	if (!err)

@@ -95,6 +95,14 @@ struct ebpf_iter {
 	struct ebpf_gadget *g;
 };
 
+/* GADGET_SK_TARGET_MAP: binds an sk_skb/sk_msg program to a sockmap/sockhash. */
+struct ebpf_sk_target {
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	bool attached; /* run time: BPF_PROG_ATTACH done, detach at stop */
+	enum bpf_attach_type type;
+};
+
 /* GADGET_ITER_TARGET_MAP: binds an iter/bpf_map_elem program to a map. */
 struct ebpf_iter_target {
 	struct bpf_program *prog;
@@ -173,6 +181,8 @@ struct ebpf_gadget {
 	size_t ntargets;
 	struct ebpf_mapiter *mapiters;
 	size_t nmapiters;
+	struct ebpf_sk_target *sk_targets;
+	size_t nsk_targets;
 	struct ebpf_param *params;
 	size_t nparams;
 	struct ebpf_var *vars;
@@ -185,9 +195,13 @@ struct ebpf_gadget {
 
 	struct sonde_param *map_fetch_interval, *map_fetch_count;
 	struct sonde_param *ring_size; /* tracers: bytes per CPU, "" = by event size */
+	struct sonde_param *iface;     /* TC: host interface to attach to, "" = containers */
 
 	/* run time */
-	struct ebpf_uprobes *uprobes; /* per-root uprobe links (uprobes.c), NULL if none */
+	struct ebpf_uprobes *uprobes;              /* per-root uprobe links (uprobes.c), NULL if none */
+	struct ebpf_sockfilters *sockfilters;      /* socket filters per netns (sockfilter.c) */
+	struct ebpf_tc *tc;                        /* TC classifiers per interface (tc.c) */
+	struct sonde_container_attacher *attacher; /* published to the container operator */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
 	int lost_timer;
@@ -327,12 +341,23 @@ enum ebpf_sec_kind {
 	EBPF_SEC_FEXIT,
 	EBPF_SEC_LSM,
 	EBPF_SEC_ITER,
+	EBPF_SEC_SOCKET,      /* socket, socket1, …: socket filter per network namespace */
+	EBPF_SEC_CLASSIFIER,  /* classifier/<ingress|egress>/<name>: TC */
+	EBPF_SEC_PERF_EVENT,  /* perf_event/<name>: per CPU, settings in gadget.yaml */
+	EBPF_SEC_SOCKOPS,     /* cgroup-v2 root */
+	EBPF_SEC_SK_SKB,      /* sk_skb/stream_parser, sk_skb/stream_verdict: bound sockmap */
+	EBPF_SEC_SK_MSG,      /* sk_msg: bound sockmap */
+	EBPF_SEC_USDT,        /* usdt/<path-or-lib>:<provider>:<probe>: per root, as uprobes */
 	EBPF_SEC_UNSUPPORTED, /* known to upstream, not attachable by sonde yet */
 };
 /* Classifies a section; *target receives what follows the type prefix. */
 enum ebpf_sec_kind ebpf_section_kind(const char *sec, const char **target);
 /* Instantiate: every program must have a section sonde understands. */
 int ebpf_check_programs(struct ebpf_gadget *g);
+/* gadget.yaml's programs.<func>.attach_to, or NULL. */
+const char *ebpf_prog_attach_to(struct ebpf_gadget *g, const struct bpf_program *prog);
+/* gadget.yaml or the section switches it off (gadget_program_disabled). */
+bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog);
 /* Before load: disable programs, retarget tp_btf/fentry overrides. */
 int ebpf_prepare_programs(struct ebpf_gadget *g);
 /* After load: attaches every non-iter program; on failure detaches all. */
@@ -344,11 +369,46 @@ void ebpf_detach_all(struct ebpf_gadget *g);
 void ebpf_destroy_links(struct bpf_link **links, size_t n);
 
 /* ---- uprobes.c: uprobes per root (host, containers) ---- */
+struct sonde_container;
 bool ebpf_has_uprobes(struct ebpf_gadget *g);
-/* Attaches the host (unless the container operator says it is not traced)
- * and publishes the container attacher. */
-int ebpf_uprobes_start(struct ebpf_gadget *g);
+/* Attaches the host when `host` (the container operator says it is traced). */
+int ebpf_uprobes_start(struct ebpf_gadget *g, bool host);
+void ebpf_uprobes_attach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_uprobes_detach_container(struct ebpf_gadget *g, const struct sonde_container *c);
 void ebpf_uprobes_stop(struct ebpf_gadget *g);
+
+/* ---- dispatcher.c: the per-attachment programs of socket filters and TC ---- */
+/* A PROG_ARRAY of one slot holding prog_fd (the gadget's program). */
+int ebpf_dispatch_array(int prog_fd, const char *prog_name);
+/* A dispatcher of `type` (SOCKET_FILTER or SCHED_CLS) that stores `netns`
+ * in skb->cb[0] and tail-calls slot 0 of array_fd; returns its fd. */
+int ebpf_dispatcher_load(enum bpf_prog_type type, int array_fd, uint32_t netns, char *why, size_t whylen);
+/* Opens /proc/<pid>/ns/net (pid 0: the host's, sonde's own); *ino gets its
+ * inode (the netns id of records). Returns the fd or -errno. */
+int ebpf_netns_open(uint32_t pid, uint64_t *ino);
+/* Runs fn(arg) on a thread inside the network namespace nsfd; returns fn's
+ * result or -errno of setns. */
+int ebpf_in_netns(int nsfd, int (*fn)(void *arg), void *arg);
+
+/* ---- sockfilter.c: socket filters, one raw socket per network namespace ---- */
+int ebpf_sockfilters_start(struct ebpf_gadget *g, bool host);
+void ebpf_sockfilters_attach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_sockfilters_detach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_sockfilters_stop(struct ebpf_gadget *g);
+
+/* ---- tc.c: TC classifiers on --iface or on containers' host-side veths ---- */
+/* Instantiate: the iface param when the gadget has classifiers. */
+int ebpf_tc_params(struct ebpf_gadget *g);
+int ebpf_tc_start(struct ebpf_gadget *g);
+void ebpf_tc_attach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_tc_detach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_tc_stop(struct ebpf_gadget *g);
+
+/* ---- perf_event.c ---- */
+/* Instantiate: checks programs.<name>.perf / .sampler of every perf_event program. */
+int ebpf_perf_check(struct ebpf_gadget *g);
+/* Attaches one perf_event program on every CPU (links kept in g->links). */
+int ebpf_perf_attach(struct ebpf_gadget *g, struct bpf_program *prog);
 /* "<section>" name for messages. */
 const char *ebpf_prog_section(const struct bpf_program *prog);
 

@@ -53,14 +53,14 @@ struct ebpf_uprobes {
 	size_t nlinks;
 	struct uprobe_root *roots;
 	size_t nroots;
-	struct sonde_container_attacher attacher;
 };
 
 static bool is_uprobe(struct bpf_program *prog)
 {
 	enum ebpf_sec_kind k = ebpf_section_kind(ebpf_prog_section(prog), NULL);
 
-	return bpf_program__autoload(prog) && (k == EBPF_SEC_UPROBE || k == EBPF_SEC_URETPROBE);
+	return bpf_program__autoload(prog) &&
+	       (k == EBPF_SEC_UPROBE || k == EBPF_SEC_URETPROBE || k == EBPF_SEC_USDT);
 }
 
 bool ebpf_has_uprobes(struct ebpf_gadget *g)
@@ -95,10 +95,38 @@ static bool same_key(const struct uprobe_file_key *a, const struct uprobe_file_k
 	return a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
+/* What the program attaches to: gadget.yaml's attach_to, else its section's
+ * target (<path-or-lib>:<symbol>, or <path-or-lib>:<provider>:<probe>). */
+static const char *prog_target(struct ebpf_gadget *g, struct bpf_program *prog, enum ebpf_sec_kind *kind)
+{
+	const char *target = NULL, *ov = ebpf_prog_attach_to(g, prog);
+
+	*kind = ebpf_section_kind(ebpf_prog_section(prog), &target);
+	return ov && *ov ? ov : target;
+}
+
+/* A USDT probe: libbpf reads the file's .note.stapsdt for its locations
+ * and arguments, and makes the kernel count its semaphore (ref_ctr) while
+ * attached, so the program's probe code runs. */
+static struct bpf_link *attach_usdt(struct bpf_program *prog, const char *path, const char *probe)
+{
+	const char *colon = strchr(probe, ':');
+	char provider[256];
+
+	if (!colon || colon == probe || !colon[1] || (size_t)(colon - probe) >= sizeof(provider)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	memcpy(provider, probe, (size_t)(colon - probe));
+	provider[colon - probe] = '\0';
+	return bpf_program__attach_usdt(prog, -1, path, provider, colon + 1, NULL);
+}
+
 /* Makes the root hold the link of (prog, file), attaching when it is new. */
 static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_program *prog, int fd,
-                     const char *shown, const char *symbol, bool ret, bool strict)
+                     const char *shown, const char *symbol, enum ebpf_sec_kind kind, bool strict)
 {
+	bool ret = kind == EBPF_SEC_URETPROBE;
 	struct ebpf_uprobes *u = g->uprobes;
 	struct uprobe_link nl = {.prog = prog};
 	char fdpath[64];
@@ -121,7 +149,10 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 		/* both libbpf (symbol lookup) and the kernel (inode) follow the fd */
 		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
 		ebpf_libbpf_log_reset();
-		nl.link = bpf_program__attach_uprobe_opts(prog, -1, fdpath, 0, &opts);
+		if (kind == EBPF_SEC_USDT)
+			nl.link = attach_usdt(prog, fdpath, symbol);
+		else
+			nl.link = bpf_program__attach_uprobe_opts(prog, -1, fdpath, 0, &opts);
 		if (!nl.link) {
 			int err = -errno;
 			const char *why = ebpf_libbpf_reason();
@@ -146,16 +177,20 @@ static int hold_link(struct ebpf_gadget *g, struct uprobe_root *r, struct bpf_pr
 static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd, const char *rootdir,
                        struct bpf_program *prog, bool strict)
 {
-	const char *target;
-	enum ebpf_sec_kind kind = ebpf_section_kind(ebpf_prog_section(prog), &target);
+	enum ebpf_sec_kind kind;
+	const char *target = prog_target(g, prog, &kind);
 	const char *colon = target ? strchr(target, ':') : NULL;
 	char lib[256], cache[PATH_MAX], **paths = NULL, *single[2] = {lib, NULL};
 	size_t n = 0, found = 0;
 	int err = 0;
 
-	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(lib)) {
-		sonde_err("program '%s' (%s): uprobe target must be <path-or-library>:<symbol>",
-		          bpf_program__name(prog), ebpf_prog_section(prog));
+	if (!colon || colon == target || !colon[1] || (size_t)(colon - target) >= sizeof(lib) ||
+	    (kind == EBPF_SEC_USDT && (!strchr(colon + 1, ':') || strchr(colon + 1, ':')[1] == '\0'))) {
+		sonde_err("program '%s' (%s): %s target '%s' must be %s", bpf_program__name(prog),
+		          ebpf_prog_section(prog), kind == EBPF_SEC_USDT ? "usdt" : "uprobe",
+		          target ? target : "",
+		          kind == EBPF_SEC_USDT ? "<path-or-library>:<provider>:<probe>"
+		                                : "<path-or-library>:<symbol>");
 		return -EINVAL;
 	}
 	memcpy(lib, target, (size_t)(colon - target));
@@ -185,7 +220,7 @@ static int attach_prog(struct ebpf_gadget *g, struct uprobe_root *r, int rootfd,
 		if (fd < 0)
 			continue; /* a stale cache entry, or a path this root does not have */
 		snprintf(shown, sizeof(shown), "%s%s", rootdir, paths[i]);
-		err = hold_link(g, r, prog, fd, shown, colon + 1, kind == EBPF_SEC_URETPROBE, strict);
+		err = hold_link(g, r, prog, fd, shown, colon + 1, kind, strict);
 		close(fd);
 		found++;
 	}
@@ -261,12 +296,13 @@ static void uprobe_libraries(struct ebpf_gadget *g, char *out, size_t len)
 	out[0] = 0;
 	bpf_object__for_each_program(prog, g->obj)
 	{
-		const char *target = NULL, *colon;
+		const char *target, *colon;
+		enum ebpf_sec_kind kind;
 		char lib[128];
 
 		if (!is_uprobe(prog))
 			continue;
-		ebpf_section_kind(ebpf_prog_section(prog), &target);
+		target = prog_target(g, prog, &kind);
 		colon = target ? strchr(target, ':') : NULL;
 		if (!colon)
 			continue;
@@ -280,14 +316,15 @@ static void uprobe_libraries(struct ebpf_gadget *g, char *out, size_t len)
 	}
 }
 
-static void attach_container(void *arg, const struct sonde_container *c)
+void ebpf_uprobes_attach_container(struct ebpf_gadget *g, const struct sonde_container *c)
 {
-	struct ebpf_gadget *g = arg;
 	struct uprobe_root *r;
 	char rootdir[64];
 	int64_t t0;
 	int err;
 
+	if (!g->uprobes)
+		return;
 	snprintf(rootdir, sizeof(rootdir), "/proc/%u/root", c->pid);
 	t0 = util_now_ns();
 	err = attach_root(g, c->id, rootdir, false);
@@ -308,18 +345,16 @@ static void attach_container(void *arg, const struct sonde_container *c)
 	}
 }
 
-static void detach_container(void *arg, const struct sonde_container *c)
+void ebpf_uprobes_detach_container(struct ebpf_gadget *g, const struct sonde_container *c)
 {
-	struct ebpf_gadget *g = arg;
 	struct uprobe_root *r = g->uprobes ? find_root(g->uprobes, c->id) : NULL;
 
 	if (r)
 		release_root(g->uprobes, r);
 }
 
-int ebpf_uprobes_start(struct ebpf_gadget *g)
+int ebpf_uprobes_start(struct ebpf_gadget *g, bool host)
 {
-	const bool *host = sonde_gadget_var(g->ctx, SONDE_VAR_ATTACH_HOST);
 	int err = 0;
 
 	if (!ebpf_has_uprobes(g))
@@ -327,17 +362,11 @@ int ebpf_uprobes_start(struct ebpf_gadget *g)
 	g->uprobes = calloc(1, sizeof(*g->uprobes));
 	if (!g->uprobes)
 		return -ENOMEM;
-	if (!host || *host)
-		err = attach_root(g, HOST_ID, "", true);
-	if (err) {
-		ebpf_uprobes_stop(g);
-		return err;
-	}
-	/* the container operator attaches containers from its start on */
-	g->uprobes->attacher = (struct sonde_container_attacher){attach_container, detach_container, g};
 	if (host)
-		sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, &g->uprobes->attacher);
-	return 0;
+		err = attach_root(g, HOST_ID, "", true);
+	if (err)
+		ebpf_uprobes_stop(g);
+	return err;
 }
 
 void ebpf_uprobes_stop(struct ebpf_gadget *g)
@@ -346,7 +375,6 @@ void ebpf_uprobes_stop(struct ebpf_gadget *g)
 
 	if (!u)
 		return;
-	sonde_gadget_set_var(g->ctx, SONDE_VAR_CONTAINER_ATTACHER, NULL);
 	while (u->nroots)
 		release_root(u, &u->roots[u->nroots - 1]);
 	{

@@ -136,9 +136,16 @@ static void test_sections(void)
 	CHECK_INT(ebpf_section_kind("fexit/x", NULL), EBPF_SEC_FEXIT);
 	CHECK_INT(ebpf_section_kind("lsm/file_open", NULL), EBPF_SEC_LSM);
 	CHECK_INT(ebpf_section_kind("iter/task", NULL), EBPF_SEC_ITER);
-	CHECK_INT(ebpf_section_kind("socket1", NULL), EBPF_SEC_UNSUPPORTED);
-	CHECK_INT(ebpf_section_kind("sockops", NULL), EBPF_SEC_UNSUPPORTED);
-	CHECK_INT(ebpf_section_kind("classifier/ingress/drop", NULL), EBPF_SEC_UNSUPPORTED);
+	CHECK_INT(ebpf_section_kind("socket", NULL), EBPF_SEC_SOCKET);
+	CHECK_INT(ebpf_section_kind("socket1", NULL), EBPF_SEC_SOCKET);
+	CHECK_INT(ebpf_section_kind("sockops", NULL), EBPF_SEC_SOCKOPS);
+	CHECK_INT(ebpf_section_kind("classifier/ingress/drop", &target), EBPF_SEC_CLASSIFIER);
+	CHECK_STR(target, "ingress/drop");
+	CHECK_INT(ebpf_section_kind("perf_event/sample", &target), EBPF_SEC_PERF_EVENT);
+	CHECK_STR(target, "sample");
+	CHECK_INT(ebpf_section_kind("sk_skb/stream_verdict", NULL), EBPF_SEC_SK_SKB);
+	CHECK_INT(ebpf_section_kind("sk_msg", NULL), EBPF_SEC_SK_MSG);
+	CHECK_INT(ebpf_section_kind("usdt/libc:libc:setjmp", NULL), EBPF_SEC_USDT);
 	CHECK_INT(ebpf_section_kind("xdp", NULL), EBPF_SEC_UNKNOWN);
 	CHECK_INT(ebpf_section_kind("tracepointx", NULL), EBPF_SEC_UNKNOWN);
 }
