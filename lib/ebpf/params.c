@@ -106,6 +106,16 @@ int ebpf_param_encode(enum ebpf_param_kind kind, uint32_t size, const char *valu
 		snprintf(why, whylen, "variable of %u bytes is too large", size);
 		return -EINVAL;
 	}
+	/*
+	 * An empty value reaches here only as a default (values set by the user
+	 * passed the type check): gadget.yaml's `defaultValue: ""` on a number or
+	 * a bool, e.g. upstream trace_signal's `signal`. Upstream reads it as the
+	 * zero value, so the variable is zeroed and the filter stays off.
+	 */
+	if (!*value && kind != EBPF_PARAM_STRING) {
+		memset(out, 0, size);
+		return 0;
+	}
 	errno = 0;
 	switch (kind) {
 	case EBPF_PARAM_INT: {
