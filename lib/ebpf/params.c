@@ -32,7 +32,7 @@ static const struct well_known well_known[] = {
     {"bool", "collect_ustack", "collect-ustack", "Collect user stack traces", false},
     {"bool", "collect_build_id", "collect-build-id", "Collect build IDs of user stack frames", false},
     {"bool", "collect_otel_stack", "collect-otel-stack", "Collect stacks for the OTel profiler", false},
-    {"__u32", "ig_build_id_max_entries", "ig_build_id_max_entries",
+    {"int", "ig_build_id_max_entries", "ig_build_id_max_entries",
      "Size of the build-id map (collect-build-id)", false},
 };
 
