@@ -1,0 +1,434 @@
+/* The networking gadget headers at run time, through BPF_PROG_TEST_RUN on
+ * hand-made packets (fixture tests/bpf/gadget_headers_skb.bpf.c, loaded with
+ * plain libbpf): gadget_socket_lookup() from a socket filter and
+ * gadget_socket_lookup_with_direction() from TC find the gadget_sockets
+ * entry of the local port (UDP and TCP, IPv4 with options, IPv6 behind an
+ * extension header, the IPv4-on-dual-stack retry and IPV6_V6ONLY), fill
+ * the process block from it, and gadget_should_discard_data_by_skb() follows
+ * the pid filter; the packet filter stub passes a packet when no filter is
+ * injected; get_slot_idx() and the FNV-1a updates give upstream's numbers.
+ *
+ * The entry's struct is read through CO-RE (preserve_access_index) as in
+ * upstream: like upstream's socket enricher, the test gives libbpf a BTF that
+ * describes it (here the object's own) as the relocation target. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "testlib.h"
+
+#define NETNS     42
+#define AF_INET_  2
+#define AF_INET6_ 10
+
+/* Mirrors of the layouts in include/gadget/ (pinned by tests/gadget-compile). */
+struct socket_key {
+	uint32_t netns;
+	uint16_t family;
+	uint8_t proto;
+	uint16_t port;
+};
+
+struct process {
+	char comm[16];
+	uint32_t pid, tid;
+	uint64_t mntns_id;
+	uint32_t uid, gid;
+	char pcomm[16];
+	uint32_t ppid, ptid;
+};
+
+struct lookup_result {
+	uint32_t found, discard, pf, pad;
+	struct process proc;
+};
+
+struct helper_result {
+	uint64_t slot[8];
+	uint32_t fnv32, pad;
+	uint64_t fnv64;
+};
+
+/* REQUIRE for the helpers below, which report failure to their caller. */
+#define ENSURE(cond)                                                                                         \
+	do {                                                                                                 \
+		if (!(cond)) {                                                                               \
+			fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);           \
+			test_failures++;                                                                     \
+			return false;                                                                        \
+		}                                                                                            \
+	} while (0)
+
+#define BSS_MAX 4096 /* room for the fixture's .bss */
+
+struct fixture {
+	struct bpf_object *obj;
+	char btf_path[64];
+	int bss_fd;
+	uint32_t bss_size;
+	uint32_t out_off, helpers_off;
+	int sockets_fd;
+	uint32_t value_size;
+};
+
+/* Offset of variable var in datasec sec of btf; UINT32_MAX if absent. */
+static uint32_t var_offset(const struct btf *btf, const char *sec, const char *var)
+{
+	int id = btf__find_by_name_kind(btf, sec, BTF_KIND_DATASEC);
+	const struct btf_type *t;
+	const struct btf_var_secinfo *vs;
+
+	if (id < 0)
+		return UINT32_MAX;
+	t = btf__type_by_id(btf, id);
+	vs = btf_var_secinfos(t);
+	for (uint16_t i = 0; i < btf_vlen(t); i++, vs++)
+		if (!strcmp(btf__name_by_offset(btf, btf__type_by_id(btf, vs->type)->name_off), var))
+			return vs->offset;
+	return UINT32_MAX;
+}
+
+/* Opens and loads the fixture; targ_pid != 0 turns the pid filter on. */
+static bool fixture_open(struct fixture *f, uint32_t targ_pid)
+{
+	char path[512];
+	struct bpf_object *probe;
+	const void *raw;
+	uint32_t size;
+	FILE *out;
+	struct bpf_map *map;
+	size_t sz;
+	int err;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(path, sizeof(path), "%s/gadget_headers_skb.bpf.o", SONDE_TEST_BPF_DIR);
+
+	/* CO-RE target for struct gadget_socket_value: the object's own BTF */
+	probe = bpf_object__open_file(path, NULL);
+	ENSURE(probe);
+	raw = btf__raw_data(bpf_object__btf(probe), &size);
+	snprintf(f->btf_path, sizeof(f->btf_path), "/tmp/sonde-gh-%d.btf", (int)getpid());
+	out = fopen(f->btf_path, "w");
+	ENSURE(out && fwrite(raw, 1, size, out) == size && fclose(out) == 0);
+	bpf_object__close(probe);
+
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = f->btf_path);
+	f->obj = bpf_object__open_file(path, &opts);
+	ENSURE(f->obj);
+	if (targ_pid) {
+		uint32_t off = var_offset(bpf_object__btf(f->obj), ".rodata", "targ_pid");
+		const void *init;
+		char rodata[4096];
+
+		map = bpf_object__find_map_by_name(f->obj, ".rodata");
+		ENSURE(map && off != UINT32_MAX);
+		init = bpf_map__initial_value(map, &sz);
+		ENSURE(init && off + 4 <= sz && sz <= sizeof(rodata));
+		memcpy(rodata, init, sz);
+		memcpy(rodata + off, &targ_pid, 4);
+		ENSURE(bpf_map__set_initial_value(map, rodata, sz) == 0);
+	}
+	err = bpf_object__load(f->obj);
+	if (err)
+		fprintf(stderr, "cannot load the fixture: %s\n", strerror(-err));
+	ENSURE(err == 0);
+	map = bpf_object__find_map_by_name(f->obj, ".bss");
+	ENSURE(map && bpf_map__fd(map) >= 0);
+	/* read and written through the map: libbpf 1.1 only maps it for skeletons */
+	f->bss_fd = bpf_map__fd(map);
+	f->bss_size = bpf_map__value_size(map);
+	f->out_off = var_offset(bpf_object__btf(f->obj), ".bss", "out");
+	f->helpers_off = var_offset(bpf_object__btf(f->obj), ".bss", "helpers_out");
+	ENSURE(f->bss_size <= BSS_MAX && f->out_off != UINT32_MAX && f->helpers_off != UINT32_MAX);
+	map = bpf_object__find_map_by_name(f->obj, "gadget_sockets");
+	ENSURE(map);
+	f->sockets_fd = bpf_map__fd(map);
+	f->value_size = bpf_map__value_size(map);
+	ENSURE(bpf_map__key_size(map) == sizeof(struct socket_key));
+	return true;
+}
+
+static bool bss_read(struct fixture *f, unsigned char *bss)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_lookup_elem(f->bss_fd, &zero, bss) == 0;
+}
+
+static bool bss_write(struct fixture *f, const unsigned char *bss)
+{
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(f->bss_fd, &zero, bss, BPF_ANY) == 0;
+}
+
+static void fixture_close(struct fixture *f)
+{
+	bpf_object__close(f->obj);
+	unlink(f->btf_path);
+}
+
+/* Adds a gadget_sockets entry owned by "dig" (pid 100, tid 101) of "bash". */
+static bool add_socket(struct fixture *f, uint16_t family, uint8_t proto, uint16_t port, char ipv6only)
+{
+	struct socket_key key;
+	unsigned char value[16384];
+	uint64_t u64;
+	uint32_t u32;
+
+	ENSURE(f->value_size <= sizeof(value) && f->value_size >= 88);
+	memset(&key, 0, sizeof(key));
+	key.netns = NETNS;
+	key.family = family;
+	key.proto = proto;
+	key.port = port;
+	memset(value, 0, sizeof(value));
+	u64 = 4026531840ULL; /* mntns */
+	memcpy(value + 0, &u64, 8);
+	u64 = (100ULL << 32) | 101; /* pid_tgid */
+	memcpy(value + 8, &u64, 8);
+	u64 = (2000ULL << 32) | 1000; /* uid_gid */
+	memcpy(value + 16, &u64, 8);
+	memcpy(value + 24, "dig", 4);
+	memcpy(value + 40, "bash", 5);
+	u32 = 7; /* ppid */
+	memcpy(value + 72, &u32, 4);
+	u32 = 8; /* ptid */
+	memcpy(value + 76, &u32, 4);
+	value[80] = ipv6only;
+	ENSURE(bpf_map_update_elem(f->sockets_fd, &key, value, BPF_ANY) == 0);
+	return true;
+}
+
+/* Ethernet + IPv4 (ihl 5 or 6) + UDP/TCP; returns the length. */
+static size_t ipv4_packet(unsigned char *p, int options, uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	size_t ihl = options ? 24 : 20, l4 = proto == 6 ? 20 : 8;
+	size_t n = 14 + ihl + l4;
+
+	memset(p, 0, n);
+	/* destination 00:00:00:00:00:00, lo's address: the test run sees PACKET_HOST */
+	memcpy(p + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	p[12] = 0x08;
+	p[14] = 0x40 | (uint8_t)(ihl / 4);
+	p[16] = (uint8_t)((ihl + l4) >> 8);
+	p[17] = (uint8_t)(ihl + l4);
+	p[22] = 64;
+	p[23] = proto;
+	memcpy(p + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+	if (options)
+		memcpy(p + 34, "\x01\x01\x01\x00", 4); /* NOP NOP NOP EOL */
+	p[14 + ihl] = (uint8_t)(sport >> 8);
+	p[14 + ihl + 1] = (uint8_t)sport;
+	p[14 + ihl + 2] = (uint8_t)(dport >> 8);
+	p[14 + ihl + 3] = (uint8_t)dport;
+	if (proto == 6)
+		p[14 + ihl + 12] = 0x50;
+	else
+		p[14 + ihl + 5] = 8;
+	return n;
+}
+
+/* Ethernet + IPv6 + hop-by-hop options + TCP; returns the length. */
+static size_t ipv6_packet(unsigned char *p, uint16_t sport, uint16_t dport)
+{
+	size_t n = 14 + 40 + 8 + 20;
+
+	memset(p, 0, n);
+	memcpy(p + 6, "\x02\x00\x00\x00\x00\x01", 6);
+	p[12] = 0x86;
+	p[13] = 0xdd;
+	p[14] = 0x60;
+	p[19] = 28;                                    /* payload length */
+	p[20] = 0;                                     /* next header: hop-by-hop */
+	p[21] = 64;                                    /* hop limit */
+	p[14 + 23] = 1;                                /* src ::1 */
+	p[14 + 39] = 1;                                /* dst ::1 */
+	p[54] = 6;                                     /* hop-by-hop: next header TCP */
+	p[55] = 0;                                     /* 8 bytes */
+	memcpy(p + 56, "\x01\x04\x00\x00\x00\x00", 6); /* PadN */
+	p[62] = (uint8_t)(sport >> 8);
+	p[63] = (uint8_t)sport;
+	p[64] = (uint8_t)(dport >> 8);
+	p[65] = (uint8_t)dport;
+	p[74] = 0x50;
+	return n;
+}
+
+/* Runs prog on the packet with skb->cb[0] = netns; *r = its out. */
+static bool run(struct fixture *f, const char *prog, const unsigned char *pkt, size_t len, uint32_t netns,
+                struct lookup_result *r)
+{
+	struct __sk_buff ctx;
+	unsigned char bss[BSS_MAX], in[14 + 256];
+	struct bpf_program *p = bpf_object__find_program_by_name(f->obj, prog);
+	size_t off = 0;
+
+	ENSURE(p && len <= 256);
+	/*
+	 * The test run strips the Ethernet header before a socket filter, where
+	 * a packet socket (upstream's dispatcher) shows it: give such programs
+	 * the frame behind an outer Ethernet header of the same type.
+	 */
+	if (bpf_program__type(p) == BPF_PROG_TYPE_SOCKET_FILTER) {
+		memcpy(in, pkt, 14);
+		off = 14;
+	}
+	memcpy(in + off, pkt, len);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cb[0] = netns;
+	ENSURE(bss_read(f, bss) && (memset(bss + f->out_off, 0xff, sizeof(*r)), bss_write(f, bss)));
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)(off + len),
+	            .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+	ENSURE(bpf_prog_test_run_opts(bpf_program__fd(p), &opts) == 0);
+	ENSURE(bss_read(f, bss));
+	memcpy(r, bss + f->out_off, sizeof(*r));
+	return true;
+}
+
+static void check_owner(const struct lookup_result *r)
+{
+	CHECK_INT(r->found, 1);
+	CHECK_STR(r->proc.comm, "dig");
+	CHECK_INT(r->proc.pid, 100);
+	CHECK_INT(r->proc.tid, 101);
+	CHECK(r->proc.mntns_id == 4026531840ULL);
+	CHECK_INT(r->proc.uid, 1000);
+	CHECK_INT(r->proc.gid, 2000);
+	CHECK_STR(r->proc.pcomm, "bash");
+	CHECK_INT(r->proc.ppid, 7);
+	CHECK_INT(r->proc.ptid, 8);
+}
+
+static void test_lookups(void)
+{
+	struct fixture f;
+	unsigned char pkt[128];
+	struct lookup_result r;
+	size_t n;
+
+	test_require_root();
+	REQUIRE(fixture_open(&f, 0));
+	REQUIRE(add_socket(&f, AF_INET_, 17, 5353, 0));
+	REQUIRE(add_socket(&f, AF_INET6_, 17, 6000, 0));
+	REQUIRE(add_socket(&f, AF_INET6_, 6, 8080, 0));
+
+	/* socket filter: ingress (PACKET_HOST), the local port is the destination */
+	n = ipv4_packet(pkt, 0, 17, 40000, 5353);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	check_owner(&r);
+	CHECK_INT(r.discard, 0);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS + 1, &r)); /* other network namespace */
+	CHECK_INT(r.found, 0);
+	CHECK_INT(r.discard, 0);                  /* no filter on: unknown sockets are kept */
+	n = ipv4_packet(pkt, 1, 17, 40000, 5353); /* IP options */
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	check_owner(&r);
+
+	/* TC: the caller gives the direction */
+	n = ipv4_packet(pkt, 0, 17, 40000, 5353);
+	REQUIRE(run(&f, "lookup_ingress", pkt, n, NETNS, &r));
+	check_owner(&r);
+	REQUIRE(run(&f, "lookup_egress", pkt, n, NETNS, &r)); /* egress: the source port, 40000 */
+	CHECK_INT(r.found, 0);
+	CHECK_INT(r.pf, 1); /* no filter injected: a non-empty packet matches */
+	n = ipv4_packet(pkt, 0, 17, 5353, 40000);
+	REQUIRE(run(&f, "lookup_egress", pkt, n, NETNS, &r));
+	check_owner(&r);
+
+	/* IPv4 to a dual-stack IPv6 socket, unless it is IPV6_V6ONLY */
+	n = ipv4_packet(pkt, 0, 17, 40000, 6000);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	check_owner(&r);
+	REQUIRE(add_socket(&f, AF_INET6_, 17, 6000, 1));
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	CHECK_INT(r.found, 0);
+
+	/* TCP over IPv6 behind a hop-by-hop options header */
+	n = ipv6_packet(pkt, 50000, 8080);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	check_owner(&r);
+	n = ipv4_packet(pkt, 0, 6, 50000, 8080); /* same port over IPv4: dual stack */
+	REQUIRE(run(&f, "lookup_ingress", pkt, n, NETNS, &r));
+	check_owner(&r);
+	fixture_close(&f);
+}
+
+/* With a pid filter, packets of other processes and of unknown sockets go. */
+static void test_filter_by_skb(void)
+{
+	struct fixture f;
+	unsigned char pkt[128];
+	struct lookup_result r;
+	size_t n;
+
+	test_require_root();
+	REQUIRE(fixture_open(&f, 100));
+	REQUIRE(add_socket(&f, AF_INET_, 17, 5353, 0));
+	n = ipv4_packet(pkt, 0, 17, 40000, 5353);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	CHECK_INT(r.found, 1);
+	CHECK_INT(r.discard, 0);
+	n = ipv4_packet(pkt, 0, 17, 40000, 5354);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	CHECK_INT(r.found, 0);
+	CHECK_INT(r.discard, 1);
+	fixture_close(&f);
+
+	REQUIRE(fixture_open(&f, 99));
+	REQUIRE(add_socket(&f, AF_INET_, 17, 5353, 0));
+	n = ipv4_packet(pkt, 0, 17, 40000, 5353);
+	REQUIRE(run(&f, "lookup_socket", pkt, n, NETNS, &r));
+	CHECK_INT(r.found, 1);
+	CHECK_INT(r.discard, 1);
+	fixture_close(&f);
+}
+
+static uint32_t fnv32(uint32_t h, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619U;
+	return h;
+}
+
+static uint64_t fnv64(uint64_t h, const unsigned char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* get_slot_idx and the FNV-1a updates, against numbers computed here. */
+static void test_helpers(void)
+{
+	static const uint64_t want_slot[8] = {0, 1, 2, 2, 3, 10, 33, 41};
+	static const unsigned char le64[] = {8, 7, 6, 5, 4, 3, 2, 1, 9};
+	static const unsigned char le32_16[] = {0x64, 0x63, 0x62, 0x61, 0x66, 0x65};
+	struct fixture f;
+	struct helper_result h;
+	unsigned char pkt[128], bss[BSS_MAX];
+	size_t n;
+	struct bpf_program *p;
+
+	test_require_root();
+	REQUIRE(fixture_open(&f, 0));
+	p = bpf_object__find_program_by_name(f.obj, "helpers");
+	REQUIRE(p);
+	n = ipv4_packet(pkt, 0, 17, 1, 2);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)n);
+	CHECK_INT(bpf_prog_test_run_opts(bpf_program__fd(p), &opts), 0);
+	REQUIRE(bss_read(&f, bss));
+	memcpy(&h, bss + f.helpers_off, sizeof(h));
+	for (int i = 0; i < 8; i++)
+		CHECK_INT(h.slot[i], want_slot[i]);
+	CHECK_INT(h.fnv32, fnv32(2166136261U, le64, sizeof(le64)));
+	CHECK(h.fnv64 == fnv64(14695981039346656037ULL, le32_16, sizeof(le32_16)));
+	fixture_close(&f);
+}
+
+TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers))
