@@ -6,7 +6,8 @@
  * extension header, the IPv4-on-dual-stack retry and IPV6_V6ONLY), fill
  * the process block from it, and gadget_should_discard_data_by_skb() follows
  * the pid filter; the packet filter stub passes a packet when no filter is
- * injected; get_slot_idx() and the FNV-1a updates give upstream's numbers.
+ * injected; get_slot_idx() and the FNV-1a updates give upstream's numbers;
+ * the libbpf 1.3 loop macros of include/bpf/bpf_helpers.h load and loop.
  *
  * The entry's struct is read through CO-RE (preserve_access_index) as in
  * upstream: like upstream's socket enricher, the test gives libbpf a BTF that
@@ -431,4 +432,53 @@ static void test_helpers(void)
 	fixture_close(&f);
 }
 
-TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers))
+/* bpf_for, bpf_repeat and bpf_for_each (include/bpf/bpf_helpers.h) load
+ * with the system libbpf and loop as libbpf 1.3 defines them. */
+static void test_loops(void)
+{
+	char path[512];
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	struct bpf_map *bss;
+	unsigned char pkt[128], data[BSS_MAX];
+	const struct btf *btf;
+	uint32_t zero = 0, sq, rep, each;
+	uint64_t v;
+	size_t n;
+	int err;
+
+	test_require_root();
+	snprintf(path, sizeof(path), "%s/gadget_headers_loops.bpf.o", SONDE_TEST_BPF_DIR);
+	obj = bpf_object__open_file(path, NULL);
+	REQUIRE(obj);
+	err = bpf_object__load(obj);
+	if (err)
+		fprintf(stderr, "cannot load the loops fixture: %s\n", strerror(-err));
+	CHECK_INT(err, 0);
+	p = bpf_object__find_program_by_name(obj, "loops");
+	bss = bpf_object__find_map_by_name(obj, ".bss");
+	btf = bpf_object__btf(obj);
+	sq = var_offset(btf, ".bss", "squares");
+	rep = var_offset(btf, ".bss", "repeated");
+	each = var_offset(btf, ".bss", "each_sum");
+	if (!err && p && bss && bpf_map__value_size(bss) <= sizeof(data) && sq != UINT32_MAX &&
+	    rep != UINT32_MAX && each != UINT32_MAX) {
+		n = ipv4_packet(pkt, 0, 17, 1, 2);
+		LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = (uint32_t)n);
+		CHECK_INT(bpf_prog_test_run_opts(bpf_program__fd(p), &opts), 0);
+		CHECK_INT(bpf_map_lookup_elem(bpf_map__fd(bss), &zero, data), 0);
+		for (uint64_t i = 0; i < 8; i++) {
+			memcpy(&v, data + sq + i * 8, 8);
+			CHECK_INT(v, i * i);
+		}
+		memcpy(&v, data + rep, 8);
+		CHECK_INT(v, 5);
+		memcpy(&v, data + each, 8);
+		CHECK_INT(v, 10 + 11 + 12 + 13);
+	} else {
+		CHECK(!"fixture incomplete");
+	}
+	bpf_object__close(obj);
+}
+
+TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers), TEST(test_loops))
