@@ -38,6 +38,7 @@ if [ ! -f "$vmlinux/vmlinux.h" ]; then
 fi
 [ $# -gt 0 ] || set -- clang-14 clang-19
 include=$(cd "$include" && pwd)
+vmlinux=$(cd "$vmlinux" && pwd) # the compiler runs in each gadget's directory
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
