@@ -224,14 +224,16 @@ static __always_inline void __gadget_fill_user_stack(void *ctx, struct gadget_us
 	/*
 	 * First sighting of this stack: reserve its entry (BPF_NOEXIST makes
 	 * one CPU the writer), then let the kernel write the build ids in
-	 * place.
+	 * place. The key is copied to the stack: ustack is often ring buffer
+	 * memory, which kernels before 6.4 refuse as a map key.
 	 */
 	if (collect_build_id && (int)ustack->stack_id >= 0) {
+		__u32 stack_id = ustack->stack_id;
 		struct bpf_stack_build_id *ids;
 
-		if (bpf_map_update_elem(&ig_build_id, &ustack->stack_id, &ig_empty_build_id, BPF_NOEXIST))
+		if (bpf_map_update_elem(&ig_build_id, &stack_id, &ig_empty_build_id, BPF_NOEXIST))
 			return;
-		ids = bpf_map_lookup_elem(&ig_build_id, &ustack->stack_id);
+		ids = bpf_map_lookup_elem(&ig_build_id, &stack_id);
 		if (!ids)
 			return;
 		bpf_get_stack(ctx, ids, GADGET_USER_MAX_STACK_DEPTH * sizeof(struct bpf_stack_build_id),

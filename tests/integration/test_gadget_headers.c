@@ -442,12 +442,21 @@ static void test_loops(void)
 	struct bpf_map *bss;
 	unsigned char pkt[128], data[BSS_MAX];
 	const struct btf *btf;
+	struct btf *kernel;
+	bool has_iter;
 	uint32_t zero = 0, sq, rep, each;
 	uint64_t v;
 	size_t n;
 	int err;
 
 	test_require_root();
+	/* the numbers iterator kfuncs came in 6.4: not in 6.1 (make check-kernels) */
+	kernel = btf__load_vmlinux_btf();
+	REQUIRE(kernel);
+	has_iter = btf__find_by_name_kind(kernel, "bpf_iter_num_new", BTF_KIND_FUNC) > 0;
+	btf__free(kernel);
+	if (!has_iter)
+		test_skip_machine("the kernel has no bpf_iter_num kfuncs (6.4 or later)");
 	snprintf(path, sizeof(path), "%s/gadget_headers_loops.bpf.o", SONDE_TEST_BPF_DIR);
 	obj = bpf_object__open_file(path, NULL);
 	REQUIRE(obj);
