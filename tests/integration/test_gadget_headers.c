@@ -7,14 +7,20 @@
  * the process block from it, and gadget_should_discard_data_by_skb() follows
  * the pid filter; the packet filter stub passes a packet when no filter is
  * injected; get_slot_idx() and the FNV-1a updates give upstream's numbers;
- * the libbpf 1.3 loop macros of include/bpf/bpf_helpers.h load and loop.
+ * the libbpf 1.3 loop macros of include/bpf/bpf_helpers.h load and loop;
+ * and, end to end through the built-in trace_malloc, user_stack_map.h fills
+ * struct gadget_user_stack with upstream's meaning.
  *
  * The entry's struct is read through CO-RE (preserve_access_index) as in
  * upstream: like upstream's socket enricher, the test gives libbpf a BTF that
  * describes it (here the object's own) as the relocation target. */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -490,4 +496,96 @@ static void test_loops(void)
 	bpf_object__close(obj);
 }
 
-TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers), TEST(test_loops))
+#define USTACK_SIZE 10003 /* the child's malloc, found among sonde's own */
+
+/* malloc through libc itself: under ASan the program's malloc is not libc's */
+static int ustack_child(void *arg)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	void *(*x_malloc)(size_t);
+	void (*x_free)(void *);
+	void *p;
+
+	(void)arg;
+	if (!libc)
+		return 1;
+	*(void **)&x_malloc = dlsym(libc, "malloc");
+	*(void **)&x_free = dlsym(libc, "free");
+	if (!x_malloc || !x_free)
+		return 2;
+	p = x_malloc(USTACK_SIZE);
+	x_free(p);
+	return p ? 0 : 3;
+}
+
+/*
+ * trace_malloc (a uprobe gadget: gadget_get_user_stack() on struct pt_regs)
+ * with collect-ustack and collect-build-id: the user stack of the child's
+ * malloc names the child in the initial pid namespace and its executable as
+ * stat(2) sees it (major/minor of st_dev, inode, mtime).
+ */
+static void test_user_stack(void)
+{
+	const char *argv[] = {"run",     "trace_malloc",
+	                      "--host",  "-o",
+	                      "json",    "-v",
+	                      "--param", "collect-ustack=true",
+	                      "--param", "collect-build-id=true",
+	                      "--pid",   NULL,
+	                      NULL};
+	char pid[16];
+	struct test_child c;
+	struct stat exe, pidns;
+	struct statfs fs;
+	json_t *evs, *ev, *found = NULL;
+	char *out;
+	size_t i;
+	int rc = -1;
+
+	test_require_root();
+	REQUIRE(stat("/proc/self/exe", &exe) == 0 && statfs("/proc/self/exe", &fs) == 0);
+	REQUIRE(stat("/proc/self/ns/pid", &pidns) == 0);
+	test_child_start(&c, ustack_child, NULL);
+	snprintf(pid, sizeof(pid), "%d", c.pid);
+	argv[11] = pid;
+	out = sonde_run_around_child(argv, &c, "\"FREE\"", &rc);
+	CHECK_INT(rc, 0);
+	REQUIRE(out);
+	evs = test_json_lines(out);
+	json_array_foreach(evs, i, ev)
+	{
+		const char *op = test_json_str(ev, "operation");
+
+		if (op && !strcmp(op, "MALLOC") && test_json_int(ev, "size", -1) == USTACK_SIZE)
+			found = ev;
+	}
+	CHECK(found != NULL);
+	if (found) {
+		long long stack_id = test_json_int(found, "ustack.stack_id", -1);
+
+		CHECK(stack_id >= 0 && stack_id < 0x80000000LL); /* an id, not an errno */
+		CHECK_INT(test_json_int(found, "ustack.tgid_level0", -1), c.pid);
+		CHECK_INT(test_json_int(found, "ustack.pid_level0", -1), c.pid);
+		CHECK_INT(test_json_int(found, "ustack.pidns_level0", -1), pidns.st_ino);
+		CHECK_INT(test_json_int(found, "ustack.pid_level1", -1), 0);
+		CHECK_INT(test_json_int(found, "ustack.pidns_level1", -1), 0);
+		CHECK(test_json_int(found, "ustack.base_addr_hash", 0) != 0);
+		CHECK(test_json_int(found, "ustack.boot_timestamp", 0) > 0);
+		CHECK_INT(test_json_int(found, "ustack.otel_correlation_id", -1), 0);
+		/* on overlayfs (the 6.1 VM's root) the kernel sees the file underneath */
+		if (fs.f_type != 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+			CHECK_INT(test_json_int(found, "ustack.major", -1), major(exe.st_dev));
+			CHECK_INT(test_json_int(found, "ustack.minor", -1), minor(exe.st_dev));
+			CHECK_INT(test_json_int(found, "ustack.inode", -1), exe.st_ino);
+			CHECK_INT(test_json_int(found, "ustack.mtime_sec", -1), exe.st_mtim.tv_sec);
+			CHECK_INT(test_json_int(found, "ustack.mtime_nsec", -1), exe.st_mtim.tv_nsec);
+		}
+	}
+	if (!found || test_failures)
+		fprintf(stderr, "sonde printed:\n%s\n", out);
+	json_decref(evs);
+	free(out);
+}
+
+TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers), TEST(test_loops),
+          TEST(test_user_stack))
