@@ -8,15 +8,20 @@
  * the pid filter; the packet filter stub passes a packet when no filter is
  * injected; get_slot_idx() and the FNV-1a updates give upstream's numbers;
  * the libbpf 1.3 loop macros of include/bpf/bpf_helpers.h load and loop;
- * and, end to end through the built-in trace_malloc, user_stack_map.h fills
- * struct gadget_user_stack with upstream's meaning.
+ * the tracing helpers (process block, mount namespace, inode times, task
+ * state, paths from an fd and from a struct path, the pid filter) describe
+ * the test's own task as /proc and stat(2) do; and, end to end through the
+ * built-in trace_malloc, user_stack_map.h fills struct gadget_user_stack with
+ * upstream's meaning.
  *
  * The entry's struct is read through CO-RE (preserve_access_index) as in
  * upstream: like upstream's socket enricher, the test gives libbpf a BTF that
  * describes it (here the object's own) as the relocation target. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -496,6 +501,150 @@ static void test_loops(void)
 	bpf_object__close(obj);
 }
 
+struct task_result {
+	struct process proc;
+	uint64_t mntns_id;
+	uint64_t exe_ctime_ns;
+	uint64_t exe_mtime_sec;
+	uint32_t exe_mtime_nsec;
+	uint32_t discard;
+	int64_t state;
+	long fd_path_len;
+	char fd_path[512];
+	char exe_path[512];
+};
+
+/* Loads gadget_headers_task with targ_pid set, runs it in this task with
+ * fd_in = fd and copies what it found to *r. */
+static bool run_task_info(uint32_t targ_pid, int fd, struct task_result *r)
+{
+	char path[512], rodata[4096];
+	unsigned char bss[BSS_MAX];
+	struct bpf_object *obj;
+	struct bpf_map *map;
+	struct bpf_program *p;
+	const struct btf *btf;
+	const void *init;
+	uint64_t args[1] = {0};
+	uint32_t zero = 0, off_pid, off_fd, off_out;
+	size_t sz;
+	bool ok = false;
+
+	snprintf(path, sizeof(path), "%s/gadget_headers_task.bpf.o", SONDE_TEST_BPF_DIR);
+	obj = bpf_object__open_file(path, NULL);
+	ENSURE(obj);
+	btf = bpf_object__btf(obj);
+	off_pid = var_offset(btf, ".rodata", "targ_pid");
+	off_fd = var_offset(btf, ".bss", "fd_in");
+	off_out = var_offset(btf, ".bss", "task_out");
+	map = bpf_object__find_map_by_name(obj, ".rodata");
+	init = map ? bpf_map__initial_value(map, &sz) : NULL;
+	if (!init || off_pid == UINT32_MAX || off_fd == UINT32_MAX || off_out == UINT32_MAX ||
+	    sz > sizeof(rodata) || off_pid + 4 > sz) {
+		fprintf(stderr, "gadget_headers_task: variables not found\n");
+		goto out;
+	}
+	memcpy(rodata, init, sz);
+	memcpy(rodata + off_pid, &targ_pid, 4);
+	/* sized by Sonde's loader from ig_build_id_max_entries, here by hand */
+	if (bpf_map__set_initial_value(map, rodata, sz) ||
+	    bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "ig_build_id"), 1) ||
+	    bpf_object__load(obj)) {
+		fprintf(stderr, "gadget_headers_task: cannot load\n");
+		goto out;
+	}
+	map = bpf_object__find_map_by_name(obj, ".bss");
+	p = bpf_object__find_program_by_name(obj, "task_info");
+	if (!map || !p || bpf_map__value_size(map) > sizeof(bss) ||
+	    off_out + sizeof(*r) > bpf_map__value_size(map) ||
+	    bpf_map_lookup_elem(bpf_map__fd(map), &zero, bss))
+		goto out;
+	memcpy(bss + off_fd, &fd, sizeof(fd));
+	if (bpf_map_update_elem(bpf_map__fd(map), &zero, bss, BPF_ANY))
+		goto out;
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .ctx_in = args, .ctx_size_in = sizeof(args));
+	if (bpf_prog_test_run_opts(bpf_program__fd(p), &opts) ||
+	    bpf_map_lookup_elem(bpf_map__fd(map), &zero, bss))
+		goto out;
+	memcpy(r, bss + off_out, sizeof(*r));
+	ok = true;
+out:
+	bpf_object__close(obj);
+	ENSURE(ok);
+	return true;
+}
+
+/* First line of a small file, without its newline. */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	char *s = test_read_file(path, NULL);
+
+	snprintf(buf, len, "%s", s ? s : "");
+	buf[strcspn(buf, "\n")] = '\0';
+	free(s);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static void test_task(void)
+{
+	struct task_result r;
+	struct stat exe, mnt;
+	struct statfs fs;
+	char self[512], comm[32], pcomm[32], ppath[64];
+	ssize_t n;
+	int fd;
+
+	test_require_root();
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	REQUIRE(n > 0);
+	self[n] = '\0';
+	REQUIRE(stat(self, &exe) == 0 && statfs(self, &fs) == 0 && stat("/proc/self/ns/mnt", &mnt) == 0);
+	read_line("/proc/self/comm", comm, sizeof(comm));
+	snprintf(ppath, sizeof(ppath), "/proc/%d/comm", (int)getppid());
+	read_line(ppath, pcomm, sizeof(pcomm));
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+
+	REQUIRE(run_task_info(0, fd, &r));
+	CHECK_INT(r.proc.pid, getpid());
+	CHECK_INT(r.proc.tid, gettid());
+	CHECK_STR(r.proc.comm, comm);
+	CHECK_INT(r.proc.uid, getuid());
+	CHECK_INT(r.proc.gid, getgid());
+	CHECK(r.proc.mntns_id == (uint64_t)mnt.st_ino);
+	CHECK_INT(r.proc.ppid, getppid());
+	CHECK_STR(r.proc.pcomm, pcomm);
+	CHECK(r.mntns_id == (uint64_t)mnt.st_ino);
+	CHECK_INT(r.state, 0); /* TASK_RUNNING */
+	CHECK_INT(r.discard, 0);
+	/* paths go up to the root of the mount namespace, which is above this
+	 * task's root under a chroot or switch_root (the 6.1 VM's "/new") */
+	CHECK(ends_with(r.fd_path, self));
+	CHECK_INT(r.fd_path_len, strlen(r.fd_path) + 1);
+	CHECK(ends_with(r.exe_path, self));
+	if (!ends_with(r.fd_path, self) || !ends_with(r.exe_path, self))
+		fprintf(stderr, "paths: fd %s, exe %s, want ...%s\n", r.fd_path, r.exe_path, self);
+	/* on overlayfs (the 6.1 VM's root) the kernel sees the file underneath */
+	if (fs.f_type != 0x794c7630 /* OVERLAYFS_SUPER_MAGIC */) {
+		CHECK(r.exe_ctime_ns == (uint64_t)exe.st_ctim.tv_sec * 1000000000ULL + exe.st_ctim.tv_nsec);
+		CHECK_INT(r.exe_mtime_sec, exe.st_mtim.tv_sec);
+		CHECK_INT(r.exe_mtime_nsec, exe.st_mtim.tv_nsec);
+	}
+
+	/* the pid filter, on this task and on another */
+	REQUIRE(run_task_info((uint32_t)getpid(), fd, &r));
+	CHECK_INT(r.discard, 0);
+	REQUIRE(run_task_info((uint32_t)getpid() + 1, fd, &r));
+	CHECK_INT(r.discard, 1);
+	close(fd);
+}
+
 #define USTACK_SIZE 10003 /* the child's malloc, found among sonde's own */
 
 /* malloc through libc itself: under ASan the program's malloc is not libc's */
@@ -587,5 +736,5 @@ static void test_user_stack(void)
 	free(out);
 }
 
-TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers), TEST(test_loops),
+TEST_MAIN(TEST(test_lookups), TEST(test_filter_by_skb), TEST(test_helpers), TEST(test_loops), TEST(test_task),
           TEST(test_user_stack))
