@@ -107,28 +107,12 @@ static uint32_t var_offset(const struct btf *btf, const char *sec, const char *v
 }
 
 /* Opens and loads the fixture; targ_pid != 0 turns the pid filter on. */
-static bool fixture_open(struct fixture *f, uint32_t targ_pid)
+/* Opens the fixture with f->btf_path as CO-RE target and loads it. */
+static bool fixture_load(struct fixture *f, const char *path, uint32_t targ_pid)
 {
-	char path[512];
-	struct bpf_object *probe;
-	const void *raw;
-	uint32_t size;
-	FILE *out;
 	struct bpf_map *map;
 	size_t sz;
 	int err;
-
-	memset(f, 0, sizeof(*f));
-	snprintf(path, sizeof(path), "%s/gadget_headers_skb.bpf.o", SONDE_TEST_BPF_DIR);
-
-	/* CO-RE target for struct gadget_socket_value: the object's own BTF */
-	probe = bpf_object__open_file(path, NULL);
-	ENSURE(probe);
-	raw = btf__raw_data(bpf_object__btf(probe), &size);
-	snprintf(f->btf_path, sizeof(f->btf_path), "/tmp/sonde-gh-%d.btf", (int)getpid());
-	out = fopen(f->btf_path, "w");
-	ENSURE(out && fwrite(raw, 1, size, out) == size && fclose(out) == 0);
-	bpf_object__close(probe);
 
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = f->btf_path);
 	f->obj = bpf_object__open_file(path, &opts);
@@ -166,6 +150,36 @@ static bool fixture_open(struct fixture *f, uint32_t targ_pid)
 	return true;
 }
 
+/* Opens and loads the fixture; targ_pid != 0 turns the pid filter on. */
+static bool fixture_open(struct fixture *f, uint32_t targ_pid)
+{
+	char path[512];
+	struct bpf_object *probe;
+	const void *raw;
+	uint32_t size;
+	FILE *out;
+	bool ok;
+
+	memset(f, 0, sizeof(*f));
+	snprintf(path, sizeof(path), "%s/gadget_headers_skb.bpf.o", SONDE_TEST_BPF_DIR);
+
+	/* CO-RE target for struct gadget_socket_value: the object's own BTF,
+	 * in a file that only lives until the load has read it */
+	probe = bpf_object__open_file(path, NULL);
+	ENSURE(probe);
+	raw = btf__raw_data(bpf_object__btf(probe), &size);
+	snprintf(f->btf_path, sizeof(f->btf_path), "/tmp/sonde-gh-%d.btf", (int)getpid());
+	out = fopen(f->btf_path, "w");
+	ok = out && fwrite(raw, 1, size, out) == size;
+	if (out && fclose(out))
+		ok = false;
+	bpf_object__close(probe);
+	ok = ok && fixture_load(f, path, targ_pid);
+	unlink(f->btf_path);
+	ENSURE(ok);
+	return true;
+}
+
 static bool bss_read(struct fixture *f, unsigned char *bss)
 {
 	uint32_t zero = 0;
@@ -183,7 +197,6 @@ static bool bss_write(struct fixture *f, const unsigned char *bss)
 static void fixture_close(struct fixture *f)
 {
 	bpf_object__close(f->obj);
-	unlink(f->btf_path);
 }
 
 /* Adds a gadget_sockets entry owned by "dig" (pid 100, tid 101) of "bash". */
