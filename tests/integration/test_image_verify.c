@@ -15,6 +15,7 @@
 
 #include <sonde/image.h>
 
+#include "cosign_sign.h"
 #include "image/oci.h"
 #include "testlib.h"
 
@@ -116,35 +117,11 @@ static void put_gadget(void)
 
 static char *payload_for(const char *digest)
 {
-	char *p;
+	char *p = test_cosign_payload(REPO, digest, NULL);
 
-	if (asprintf(&p,
-	             "{\"critical\":{\"identity\":{\"docker-reference\":\"" REPO
-	             "\"},\"image\":{\"docker-manifest-"
-	             "digest\":\"%s\"},\"type\":\"cosign container image signature\"},\"optional\":null}",
-	             digest) < 0)
+	if (!p)
 		abort();
 	return p;
-}
-
-/* openssl dgst -sha256 -sign, base64: what cosign puts in the annotation. */
-static char *sign(const char *payload)
-{
-	char path[160], cmd[1024], *b64 = calloc(1, 1024);
-	size_t len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/payload", tmp);
-	test_write_file_or_abort(path, payload);
-	snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -sign %s -out %s.sig %s && base64 -w0 %s.sig", key_a,
-	         path, path, path);
-	f = popen(cmd, "r");
-	if (!f || !b64)
-		abort();
-	len = fread(b64, 1, 1023, f);
-	if (pclose(f) != 0 || !len)
-		abort();
-	return b64;
 }
 
 enum format { LEGACY, REFERRER };
@@ -152,39 +129,20 @@ enum format { LEGACY, REFERRER };
 static void store_signature(const char *payload, enum format fmt)
 {
 	struct oci_store *s = open_store();
-	char pd[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN], idx[OCI_DIGEST_LEN], ref[300];
-	char *sig = sign(payload);
-	int64_t msize, isize;
-	json_t *m;
+	struct oci_descriptor man = {0}, idx = {0};
+	char ref[300];
+	char *sig = test_cosign_sign_payload(payload, key_a, false);
 
-	if (oci_blob_put(s, payload, strlen(payload), pd) || oci_blob_put(s, "{}", 2, NULL))
+	if (!sig || test_cosign_put_manifest(s, payload, sig, fmt == REFERRER ? index_digest : NULL, 1, &man))
 		abort();
-	m = json_pack("{s:i,s:s}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST);
-	if (fmt == REFERRER)
-		json_object_set_new(m, "artifactType", json_string(COSIGN_ARTIFACT_SIG));
-	json_object_set_new(
-	    m, "config",
-	    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_EMPTY, "digest", OCI_EMPTY_DIGEST, "size", 2));
-	json_object_set_new(m, "layers",
-	                    json_pack("[{s:s,s:s,s:I,s:{s:s}}]", "mediaType", COSIGN_MT_SIMPLESIGN, "digest",
-	                              pd, "size", (json_int_t)strlen(payload), "annotations",
-	                              COSIGN_ANN_SIGNATURE, sig));
-	if (fmt == REFERRER)
-		json_object_set_new(
-		    m, "subject",
-		    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_INDEX, "digest", index_digest, "size", 1));
-	put_doc(s, m, man, &msize);
 	if (fmt == LEGACY) {
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s.sig", index_digest + 7);
-		tag(s, ref, OCI_MT_MANIFEST, man, msize);
+		tag(s, ref, OCI_MT_MANIFEST, man.digest, man.size);
 	} else {
-		put_doc(s,
-		        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType",
-		                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man,
-		                  "size", (json_int_t)msize, "artifactType", COSIGN_ARTIFACT_SIG),
-		        idx, &isize);
+		if (test_cosign_put_referrers(s, &man, &idx))
+			abort();
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s", index_digest + 7);
-		tag(s, ref, OCI_MT_INDEX, idx, isize);
+		tag(s, ref, OCI_MT_INDEX, idx.digest, idx.size);
 	}
 	free(sig);
 	oci_store_close(s);
