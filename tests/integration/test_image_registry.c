@@ -147,6 +147,27 @@ static int run_sonde(const char *const *argv, char **out, char **err)
 	return st;
 }
 
+/* `sonde image push|pull ref --store store --insecure-registries <plain
+ * registry>`: its exit status; its stdout and stderr in *out and *err (to
+ * free), or dropped where those are NULL. */
+static int image_xfer(const char *verb, const char *ref, const char *store, char **out, char **err)
+{
+	const char *argv[] = {"image",    verb, ref, "--store", store, "--insecure-registries",
+	                      plain.host, NULL};
+	char *o = NULL, *e = NULL;
+	int st = run_sonde(argv, &o, &e);
+
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return st;
+}
+
 static void path_in_tmp(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", tmp, name);
@@ -161,44 +182,29 @@ static void test_push_pull_roundtrip(void)
 	path_in_tmp(b, sizeof(b), "store-b");
 	snprintf(ref, sizeof(ref), "%s/gadgets/trace_open:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		snprintf(want, sizeof(want), "Successfully pushed %s@%s", ref, d_made);
-		CHECK(out && strstr(out, want));
-		CHECK_STR(err, ""); /* not a terminal: no progress, no chatter */
-		free(out);
-		free(err);
-	}
-	{
-		/* into an empty store */
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		snprintf(want, sizeof(want), "Successfully pulled %s@%s", ref, d_made);
-		CHECK(out && strstr(out, want));
-		free(out);
-		free(err);
-		store_digest(b, ref, d_pulled);
-		CHECK_STR(d_pulled, d_made);
-	}
+	REQUIRE(image_xfer("push", ref, a, &out, &err) == 0);
+	snprintf(want, sizeof(want), "Successfully pushed %s@%s", ref, d_made);
+	CHECK(out && strstr(out, want));
+	CHECK_STR(err, ""); /* not a terminal: no progress, no chatter */
+	free(out);
+	free(err);
+	/* into an empty store */
+	REQUIRE(image_xfer("pull", ref, b, &out, NULL) == 0);
+	snprintf(want, sizeof(want), "Successfully pulled %s@%s", ref, d_made);
+	CHECK(out && strstr(out, want));
+	free(out);
+	store_digest(b, ref, d_pulled);
+	CHECK_STR(d_pulled, d_made);
 	{
 		/* removed from the first store (untag + gc), pulled again */
 		struct oci_store *s = NULL;
-		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
 
 		REQUIRE(oci_store_open(a, 0, &s) == 0);
 		CHECK_INT(oci_store_untag(s, ref), 0);
 		CHECK_INT(oci_store_gc(s, NULL), 0);
 		CHECK(!oci_blob_exists(s, d_made));
 		oci_store_close(s);
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
+		REQUIRE(image_xfer("pull", ref, a, NULL, NULL) == 0);
 		store_digest(a, ref, d_pulled);
 		CHECK_STR(d_pulled, d_made);
 	}
@@ -244,21 +250,13 @@ static void test_push_pull_roundtrip(void)
 static void test_skopeo_both_ways(void)
 {
 	char a[600], layout[600], ref[200], d_made[OCI_DIGEST_LEN], src[700], dst[700], got[OCI_DIGEST_LEN];
-	char *out = NULL, *err = NULL;
 
 	if (!test_have("skopeo"))
 		test_skip_dep("skopeo is not installed");
 	path_in_tmp(a, sizeof(a), "store-skopeo");
 	snprintf(ref, sizeof(ref), "%s/skopeo/from-sonde:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	/* what Sonde pushed, copied back by skopeo into an OCI layout */
 	path_in_tmp(layout, sizeof(layout), "skopeo-layout");
 	snprintf(src, sizeof(src), "docker://%s", ref);
@@ -284,14 +282,7 @@ static void test_skopeo_both_ways(void)
 		REQUIRE(test_run_quiet(argv) == 0);
 	}
 	path_in_tmp(a, sizeof(a), "store-from-skopeo");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, a, NULL, NULL) == 0);
 	store_digest(a, ref, got);
 	CHECK_STR(got, d_made);
 }
@@ -336,14 +327,7 @@ static void test_chunked_and_mount(void)
 		free(err);
 	}
 	path_in_tmp(b, sizeof(b), "store-chunked-back");
-	{
-		const char *argv[] = {"image",    "pull", ref2, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref2, b, NULL, NULL) == 0);
 	store_digest(b, ref2, got);
 	CHECK_STR(got, d_made);
 	/* pushing again: every blob is already there */
@@ -361,7 +345,7 @@ static void test_chunked_and_mount(void)
 static void test_signatures_travel(void)
 {
 	char a[600], b[600], ref[300], repo[200], sig_ref[300], refs_ref[300], d_made[OCI_DIGEST_LEN];
-	char d_sig[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *out = NULL, *err = NULL;
+	char d_sig[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *err = NULL;
 	struct oci_store *s = NULL;
 	struct oci_descriptor sig, referrer, idx_d;
 	int64_t idx_size;
@@ -394,24 +378,11 @@ static void test_signatures_travel(void)
 	oci_store_close(s);
 
 	/* push takes the signature tags along; pull brings them back */
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	path_in_tmp(b, sizeof(b), "store-signed-back");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		CHECK_STR(err, ""); /* no warning: both were there */
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, b, NULL, &err) == 0);
+	CHECK_STR(err, ""); /* no warning: both were there */
+	free(err);
 	store_digest(b, ref, got);
 	CHECK_STR(got, d_made);
 	store_digest(b, sig_ref, got);
@@ -423,23 +394,10 @@ static void test_signatures_travel(void)
 	snprintf(ref, sizeof(ref), "%s/unsigned/gadget:v1", plain.host);
 	path_in_tmp(a, sizeof(a), "store-unsigned");
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		CHECK_STR(err, "");
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
+	REQUIRE(image_xfer("pull", ref, b, NULL, &err) == 0);
+	CHECK_STR(err, "");
+	free(err);
 }
 
 static void test_run_pull_policy(void)
@@ -453,14 +411,7 @@ static void test_run_pull_policy(void)
 	path_in_tmp(b, sizeof(b), "store-policy-run");
 	snprintf(ref, sizeof(ref), "%s/policy/trace_open:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	{
 		/* never, and the store lacks it: a clear error, nothing pulled */
 		const char *argv[] = {
@@ -699,23 +650,9 @@ static void test_signed_roundtrip_verifies(void)
 	snprintf(sig_ref, sizeof(sig_ref), "%s/cosigned/gadget:sha256-%.64s.sig", plain.host, d_made + 7);
 	CHECK_INT(oci_store_tag(s, sig_ref, &sig), 0);
 	oci_store_close(s);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	path_in_tmp(b, sizeof(b), "store-cosigned-back");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, b, NULL, NULL) == 0);
 	if (sonde_run_cmd(help, &out, &err, 10000) != 0) {
 		fprintf(stderr,
 		        "note: no sonde image verify in this build; the signature's pull was checked only\n");
