@@ -123,6 +123,15 @@ int test_cosign_put_referrers(struct oci_store *s, const struct oci_descriptor *
 	               OCI_MT_INDEX, out);
 }
 
+void test_cosign_drop_tag(struct oci_store *s, const char *ref)
+{
+	struct oci_descriptor d = {0};
+
+	if (!oci_store_resolve(s, ref, &d))
+		oci_store_untag(s, ref);
+	oci_descriptor_clear(&d);
+}
+
 int test_cosign_sign(const char *store_dir, const char *repo, const char *digest, const char *key_pem)
 {
 	char *payload = test_cosign_payload(repo, digest, NULL), *sig = NULL, ref[1200];

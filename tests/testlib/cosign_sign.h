@@ -38,6 +38,10 @@ int test_cosign_put_manifest(struct oci_store *s, const char *payload, const cha
 int test_cosign_put_referrers(struct oci_store *s, const struct oci_descriptor *man,
                               struct oci_descriptor *out);
 
+/* Untags the signature tag ref if the store has it, so that the next case
+ * starts unsigned (untagging an absent tag is an error). */
+void test_cosign_drop_tag(struct oci_store *s, const char *ref);
+
 /* Signs the image index `digest` ("sha256:…") of repository `repo`
  * ("domain/path") with key_pem in cosign's legacy format: the signature
  * manifest tagged <repo>:sha256-<hex>.sig in the OCI store at store_dir.
