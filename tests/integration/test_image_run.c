@@ -132,44 +132,17 @@ static void teardown(void)
 	test_rm_tree(tmp, TMP_PREFIX);
 }
 
-static int open_file(void *arg)
-{
-	prctl(PR_SET_NAME, "sonde_it_img");
-	int fd = open(arg, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Runs `sonde run what …extra` around a child opening a unique file;
+/* Runs `sonde run what …extra` around a child opening a file of its own;
  * whether its event came out. */
 static bool traced(const char *what, const char *const *extra)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/tmp/sonde-it-img-%d-%ld", getpid(), random());
 	const char *argv[20] = {"run", what, "--host", "-o", "json", "-v"};
 	size_t n = 6;
+
 	for (; extra && *extra; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	struct test_child c;
-	int fd = -1;
-	test_child_start(&c, open_file, path);
-	char *out = sonde_run_around_child(argv, &c, path, &fd);
-	unlink(path);
-	bool found = false;
-	json_t *all = test_json_lines(out ? out : ""), *ev;
-	size_t i;
-	json_array_foreach(all, i, ev)
-	{
-		const char *fname = test_json_str(ev, "fname"), *comm = test_json_str(ev, "proc.comm");
-		if (fname && !strcmp(fname, path) && (!comm || !strcmp(comm, "sonde_it_img")))
-			found = true;
-	}
-	if (!found)
-		fprintf(stderr, "no event for %s from sonde run %s; output:\n%s\n", path, what,
-		        out ? out : "");
-	json_decref(all);
-	free(out);
-	return found;
+	return test_sonde_sees_open(argv, "sonde_it_img");
 }
 
 static void test_run_from_store(void)

@@ -191,47 +191,18 @@ static void teardown(void)
 	test_rm_tree(tmp, TMP_PREFIX);
 }
 
-static int open_file(void *arg)
-{
-	prctl(PR_SET_NAME, "sonde_it_sig");
-	int fd = open(arg, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Runs `sonde run REF --store … extra` around a child opening a unique
- * file; whether its event came out. */
+/* Runs `sonde run REF --store … extra` around a child opening a file of
+ * its own; whether its event came out. */
 static bool traced(const char *const *extra)
 {
 	const char *argv[24] = {"run", REF,       "--host", "-o",     "json",
 	                        "-v",  "--store", store,    "--pull", "never"};
 	size_t n = 10;
-	char path[128];
-	struct test_child c;
-	bool found = false;
-	json_t *all, *ev;
-	size_t i;
-	int fd = -1;
-	char *out;
 
 	for (; extra && *extra; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	snprintf(path, sizeof(path), "/tmp/sonde-it-sig-%d-%ld", getpid(), random());
-	test_child_start(&c, open_file, path);
-	out = sonde_run_around_child(argv, &c, path, &fd);
-	unlink(path);
-	all = test_json_lines(out ? out : "");
-	json_array_foreach(all, i, ev)
-	{
-		const char *fname = test_json_str(ev, "fname");
-		if (fname && !strcmp(fname, path))
-			found = true;
-	}
-	if (!found)
-		fprintf(stderr, "no event for %s; output:\n%s\n", path, out ? out : "");
-	json_decref(all);
-	free(out);
-	return found;
+	return test_sonde_sees_open(argv, "sonde_it_sig");
 }
 
 /* `sonde run REF … extra` must fail with one error line containing needle. */

@@ -183,6 +183,11 @@ int test_child_release(struct test_child *c);
  * if sonde did not start); *child_result gets the child's result if not NULL. */
 char *sonde_run_around_child(const char *const *argv, struct test_child *c, const char *needle,
                              int *child_result);
+/* sonde_run_around_child with a child named comm that opens (creates) a
+ * file of its own under /tmp, removed after: whether the -o json output of
+ * a trace_open gadget has that open (from comm where it says the comm).
+ * Prints the output when not. */
+bool test_sonde_sees_open(const char *const *argv, const char *comm);
 
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>
