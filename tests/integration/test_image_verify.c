@@ -28,17 +28,6 @@
 static char tmp[64], store[128], key_a[128], pub_a[128], pub_b[128];
 static char index_digest[OCI_DIGEST_LEN];
 
-static void *slurp(const char *path, size_t *len)
-{
-	char *d = test_read_file(path, len);
-
-	if (!d) {
-		fprintf(stderr, "cannot read %s\n", path);
-		abort();
-	}
-	return d;
-}
-
 static struct oci_store *open_store(void)
 {
 	struct oci_store *s;
@@ -78,7 +67,8 @@ static void put_gadget_as(const char *ref, const char *yaml_text, bool v028, cha
 	struct oci_store *s = open_store();
 	char cfg[OCI_DIGEST_LEN], layer[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN];
 	size_t olen, ylen = 0;
-	void *obj = slurp(OBJ, &olen), *yaml = yaml_text ? strdup(yaml_text) : slurp(YAML, &ylen);
+	void *obj = test_read_file_or_abort(OBJ, &olen),
+	     *yaml = yaml_text ? strdup(yaml_text) : test_read_file_or_abort(YAML, &ylen);
 	int64_t msize, isize;
 	json_t *m;
 

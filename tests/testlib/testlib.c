@@ -171,6 +171,17 @@ void test_write_file_or_abort(const char *path, const char *text)
 		abort();
 }
 
+char *test_read_file_or_abort(const char *path, size_t *len)
+{
+	char *d = test_read_file(path, len);
+
+	if (!d) {
+		fprintf(stderr, "cannot read %s\n", path);
+		abort();
+	}
+	return d;
+}
+
 /* Goes on past a failure: the rest of the tree is still worth removing. */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {

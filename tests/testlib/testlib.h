@@ -91,6 +91,9 @@ int test_write_file(const char *path, const char *text);
 /* The same for test bodies that do not check: a file that cannot be written
  * ends the test (abort) rather than making a later check fail obscurely. */
 void test_write_file_or_abort(const char *path, const char *text);
+/* test_read_file for a file the test cannot go on without: abort, after
+ * saying which, when it cannot be read. */
+char *test_read_file_or_abort(const char *path, size_t *len);
 /* Removes the tree at dir (depth first, not following links nor crossing
  * into other mounts: what survived an unmount is left alone rather than
  * emptied through), but only if dir starts with prefix, the test's own temp
