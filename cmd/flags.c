@@ -32,6 +32,17 @@ void flags_format(const struct flag_desc *d, char *buf, size_t len)
 	         d->shorthand ? ',' : ' ', d->name, d->value ? " " : "", d->value ? d->value : "");
 }
 
+void flags_print_table(FILE *out, const struct flag_desc *table, size_t n, size_t stride, int width)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct flag_desc *d = (const void *)((const char *)table + i * stride);
+		char flag[64];
+
+		flags_format(d, flag, sizeof(flag));
+		fprintf(out, "  %-*s %s\n", width, flag, d->description);
+	}
+}
+
 static const char *hint(const struct flag_parser *p)
 {
 	return p->help_hint ? p->help_hint : "";

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 struct flag {
 	const char *name; /* long name, without dashes */
@@ -55,6 +56,9 @@ enum flag_lookup flags_find(const struct flag_desc *table, size_t n, size_t stri
                             char shorthand, struct flag *out);
 /* The flag as help shows it: "-t, --timeout SECONDS" or "    --param KEY=VALUE". */
 void flags_format(const struct flag_desc *d, char *buf, size_t len);
+/* The help's flag list: a line a flag of the table (as flags_find reads
+ * it), "  <flag padded to width> <description>". */
+void flags_print_table(FILE *out, const struct flag_desc *table, size_t n, size_t stride, int width);
 
 void flags_init(struct flag_parser *p, int argc, char **argv, int first, flag_lookup_fn lookup, void *arg);
 /* The next flag or positional argument; -EINVAL after printing one error line. */

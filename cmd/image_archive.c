@@ -30,12 +30,7 @@ static enum flag_lookup lookup(void *arg, const char *name, char shorthand, stru
 static void usage(FILE *out, const char *cmd, const char *args, const char *what)
 {
 	fprintf(out, "Usage: sonde image %s %s\n\n%s\n\nFlags:\n", cmd, args, what);
-	for (size_t i = 0; i < NARCHIVE_FLAGS; i++) {
-		char flag[64];
-
-		flags_format(&archive_flags[i].flag, flag, sizeof(flag));
-		fprintf(out, "  %-18s %s\n", flag, archive_flags[i].flag.description);
-	}
+	flags_print_table(out, &archive_flags[0].flag, NARCHIVE_FLAGS, sizeof(archive_flags[0]), 18);
 }
 
 /* Positionals into args (argc entries at most); 1: help printed, -EINVAL. */

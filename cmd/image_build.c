@@ -36,12 +36,7 @@ static void usage(FILE *out)
 	             "Compiles DIR/program.bpf.c per architecture against Sonde's gadget headers,\n"
 	             "then stores an image with gadget.yaml and DIR/program.wasm (if any).\n"
 	             "SOURCE_DATE_EPOCH makes the digests reproducible.\n\nFlags:\n");
-	for (size_t i = 0; i < NBUILD_FLAGS; i++) {
-		char flag[64];
-
-		flags_format(&build_flags[i].flag, flag, sizeof(flag));
-		fprintf(out, "  %-24s %s\n", flag, build_flags[i].flag.description);
-	}
+	flags_print_table(out, &build_flags[0].flag, NBUILD_FLAGS, sizeof(build_flags[0]), 24);
 }
 
 static enum flag_lookup lookup(void *arg, const char *name, char shorthand, struct flag *out)

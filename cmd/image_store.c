@@ -68,11 +68,7 @@ static void usage(const struct img_cmd *c, FILE *out)
 {
 	fprintf(out, "Usage: sonde image %s%s%s [flags]\n\n%s\n\nFlags:\n", c->name, *c->args ? " " : "",
 	        c->args, c->summary);
-	for (size_t i = 0; i < c->nflags; i++) {
-		char flag[64];
-		flags_format(&c->flags[i].flag, flag, sizeof(flag));
-		fprintf(out, "  %-22s %s\n", flag, c->flags[i].flag.description);
-	}
+	flags_print_table(out, &c->flags[0].flag, c->nflags, sizeof(c->flags[0]), 22);
 }
 
 /* 1: help printed; 0: go on; -EINVAL after one error line. */

@@ -31,12 +31,7 @@ static void usage(FILE *out)
 	        "Usage: sonde image verify IMAGE [flags]\n\n"
 	        "Verifies IMAGE's cosign signature (legacy .sig tag or OCI 1.1 referrer) from the local\n"
 	        "store, without the network.\n\nFlags:\n");
-	for (size_t i = 0; i < NIV_FLAGS; i++) {
-		char flag[64];
-
-		flags_format(&iv_flags[i].flag, flag, sizeof(flag));
-		fprintf(out, "  %-28s %s\n", flag, iv_flags[i].flag.description);
-	}
+	flags_print_table(out, &iv_flags[0].flag, NIV_FLAGS, sizeof(iv_flags[0]), 28);
 }
 
 static enum flag_lookup lookup_iv_flag(void *arg, const char *name, char shorthand, struct flag *out)

@@ -145,12 +145,7 @@ static const struct lc_flag {
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: sonde list-containers [flags]\n\nFlags:\n");
-	for (size_t i = 0; i < NLC_FLAGS; i++) {
-		char flag[64];
-
-		flags_format(&lc_flags[i].flag, flag, sizeof(flag));
-		fprintf(out, "  %-34s %s\n", flag, lc_flags[i].flag.description);
-	}
+	flags_print_table(out, &lc_flags[0].flag, NLC_FLAGS, sizeof(lc_flags[0]), 34);
 	fprintf(out, "\nNAMES are comma-separated; a name starting with ! excludes it.\n");
 }
 

@@ -134,3 +134,38 @@ int ebpf_in_netns(int nsfd, int (*fn)(void *arg), void *arg)
 	pthread_join(t, NULL);
 	return c.ret;
 }
+
+int ebpf_att_users_add(struct ebpf_att_users *u, const char *id)
+{
+	char *dup;
+
+	for (size_t i = 0; i < u->n; i++)
+		if (strcmp(u->ids[i], id) == 0)
+			return 0; /* attached twice: still one user */
+	dup = strdup(id);
+	if (!dup || append_array(&u->ids, &u->n, &dup, sizeof(dup))) {
+		free(dup);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+bool ebpf_att_users_drop(struct ebpf_att_users *u, const char *id)
+{
+	for (size_t i = 0; i < u->n; i++)
+		if (strcmp(u->ids[i], id) == 0) {
+			free(u->ids[i]);
+			u->ids[i] = u->ids[--u->n];
+			break;
+		}
+	return u->n == 0;
+}
+
+void ebpf_att_users_free(struct ebpf_att_users *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		free(u->ids[i]);
+	free(u->ids);
+	u->ids = NULL;
+	u->n = 0;
+}

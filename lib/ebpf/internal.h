@@ -389,6 +389,17 @@ int ebpf_netns_open(uint32_t pid, uint64_t *ino);
 /* Runs fn(arg) on a thread inside the network namespace nsfd; returns fn's
  * result or -errno of setns. */
 int ebpf_in_netns(int nsfd, int (*fn)(void *arg), void *arg);
+/* Who uses one attachment (container ids, or the host's): the attachment
+ * goes when the last user goes. */
+struct ebpf_att_users {
+	char **ids;
+	size_t n;
+};
+/* Adds id; a user attached twice is still one user. 0 or -ENOMEM. */
+int ebpf_att_users_add(struct ebpf_att_users *u, const char *id);
+/* Drops id (if there); returns true when nobody uses the attachment any more. */
+bool ebpf_att_users_drop(struct ebpf_att_users *u, const char *id);
+void ebpf_att_users_free(struct ebpf_att_users *u);
 
 /* ---- sockfilter.c: socket filters, one raw socket per network namespace ---- */
 int ebpf_sockfilters_start(struct ebpf_gadget *g, bool host);

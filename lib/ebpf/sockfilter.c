@@ -26,8 +26,7 @@ struct sf_att {
 	uint64_t netns;
 	int sock_fd;
 	int disp_fd;
-	char **users; /* container ids (HOST_ID for the host) */
-	size_t nusers;
+	struct ebpf_att_users users; /* container ids (HOST_ID for the host) */
 };
 
 struct sf_prog {
@@ -50,9 +49,7 @@ static bool is_sockfilter(struct bpf_program *prog)
 
 static void att_close(struct sf_att *a)
 {
-	for (size_t i = 0; i < a->nusers; i++)
-		free(a->users[i]);
-	free(a->users);
+	ebpf_att_users_free(&a->users);
 	if (a->sock_fd >= 0)
 		close(a->sock_fd); /* detaches the dispatcher */
 	if (a->disp_fd >= 0)
@@ -85,21 +82,6 @@ static int open_sock_in_netns(void *arg)
 	return 0;
 }
 
-static int add_user(struct sf_att *a, const char *id)
-{
-	char *dup;
-
-	for (size_t i = 0; i < a->nusers; i++)
-		if (strcmp(a->users[i], id) == 0)
-			return 0; /* attached twice: still one user */
-	dup = strdup(id);
-	if (!dup || append_array(&a->users, &a->nusers, &dup, sizeof(dup))) {
-		free(dup);
-		return -ENOMEM;
-	}
-	return 0;
-}
-
 /* Attaches every socket filter in the namespace nsfd (inode netns) for user id. */
 static int attach_netns(struct ebpf_gadget *g, const char *id, const char *shown, int nsfd, uint64_t netns,
                         bool strict)
@@ -118,7 +100,7 @@ static int attach_netns(struct ebpf_gadget *g, const char *id, const char *shown
 			if (p->atts[k].netns == netns)
 				break;
 		if (k < p->natts) {
-			err = add_user(&p->atts[k], id);
+			err = ebpf_att_users_add(&p->atts[k].users, id);
 			if (err)
 				return err;
 			continue;
@@ -142,7 +124,7 @@ static int attach_netns(struct ebpf_gadget *g, const char *id, const char *shown
 			return err;
 		}
 		na.sock_fd = o.fd;
-		if (add_user(&na, id) || append_array(&p->atts, &p->natts, &na, sizeof(na))) {
+		if (ebpf_att_users_add(&na.users, id) || append_array(&p->atts, &p->natts, &na, sizeof(na))) {
 			att_close(&na);
 			return -ENOMEM;
 		}
@@ -163,13 +145,7 @@ static void release(struct ebpf_gadget *g, const char *id)
 		for (size_t k = 0; k < p->natts;) {
 			struct sf_att *a = &p->atts[k];
 
-			for (size_t u = 0; u < a->nusers; u++)
-				if (strcmp(a->users[u], id) == 0) {
-					free(a->users[u]);
-					a->users[u] = a->users[--a->nusers];
-					break;
-				}
-			if (a->nusers == 0) {
+			if (ebpf_att_users_drop(&a->users, id)) {
 				att_close(a);
 				*a = p->atts[--p->natts];
 				continue;

@@ -35,8 +35,7 @@ struct tc_att {
 	enum bpf_tc_attach_point dir;
 	int disp_fd;
 	uint32_t handle, priority;
-	char **users;
-	size_t nusers;
+	struct ebpf_att_users users;
 };
 
 struct tc_prog {
@@ -172,9 +171,7 @@ static int detach_in_host(void *arg)
 
 static void att_close(struct ebpf_tc *tc, struct tc_att *a)
 {
-	for (size_t i = 0; i < a->nusers; i++)
-		free(a->users[i]);
-	free(a->users);
+	ebpf_att_users_free(&a->users);
 	if (a->handle) {
 		struct tc_work w = {.tc = tc, .a = a};
 		int err = ebpf_in_netns(tc->host_nsfd, detach_in_host, &w);
@@ -186,21 +183,6 @@ static void att_close(struct ebpf_tc *tc, struct tc_att *a)
 	}
 	if (a->disp_fd >= 0)
 		close(a->disp_fd);
-}
-
-static int add_user(struct tc_att *a, const char *id)
-{
-	char *dup;
-
-	for (size_t i = 0; i < a->nusers; i++)
-		if (strcmp(a->users[i], id) == 0)
-			return 0; /* attached twice: still one user */
-	dup = strdup(id);
-	if (!dup || append_array(&a->users, &a->nusers, &dup, sizeof(dup))) {
-		free(dup);
-		return -ENOMEM;
-	}
-	return 0;
 }
 
 /* Attaches program p on one interface (ifname, or ifindex in the host). */
@@ -215,7 +197,7 @@ static int attach_iface(struct ebpf_tc *tc, struct tc_prog *p, const char *id, c
 
 	for (size_t k = 0; !ifname && k < p->natts; k++)
 		if (p->atts[k].ifindex == ifindex && p->atts[k].dir == dir)
-			return add_user(&p->atts[k], id);
+			return ebpf_att_users_add(&p->atts[k].users, id);
 	na.disp_fd =
 	    ebpf_dispatcher_load(BPF_PROG_TYPE_SCHED_CLS, p->array_fd, (uint32_t)netns, why, sizeof(why));
 	if (na.disp_fd < 0) {
@@ -237,7 +219,7 @@ static int attach_iface(struct ebpf_tc *tc, struct tc_prog *p, const char *id, c
 		close(na.disp_fd);
 		return err;
 	}
-	if (add_user(&na, id) || append_array(&p->atts, &p->natts, &na, sizeof(na))) {
+	if (ebpf_att_users_add(&na.users, id) || append_array(&p->atts, &p->natts, &na, sizeof(na))) {
 		att_close(tc, &na);
 		return -ENOMEM;
 	}
@@ -254,13 +236,7 @@ static void release(struct ebpf_tc *tc, const char *id)
 		for (size_t k = 0; k < p->natts;) {
 			struct tc_att *a = &p->atts[k];
 
-			for (size_t u = 0; u < a->nusers; u++)
-				if (strcmp(a->users[u], id) == 0) {
-					free(a->users[u]);
-					a->users[u] = a->users[--a->nusers];
-					break;
-				}
-			if (a->nusers == 0) {
+			if (ebpf_att_users_drop(&a->users, id)) {
 				att_close(tc, a);
 				*a = p->atts[--p->natts];
 				continue;

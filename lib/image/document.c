@@ -160,6 +160,32 @@ static int get_descriptors(const json_t *doc, const char *key, const char *what,
 	return 0;
 }
 
+/* The fields an index and a manifest both start with: schemaVersion,
+ * mediaType (absent, or the OCI or the Docker type of the document) and
+ * artifactType. The buffers are those of struct oci_index and
+ * struct oci_manifest (same size, checked below). */
+#define OCI_DOC_FIELD 128
+_Static_assert(sizeof(((struct oci_index *)0)->media_type) == OCI_DOC_FIELD &&
+                   sizeof(((struct oci_index *)0)->artifact_type) == OCI_DOC_FIELD &&
+                   sizeof(((struct oci_manifest *)0)->media_type) == OCI_DOC_FIELD &&
+                   sizeof(((struct oci_manifest *)0)->artifact_type) == OCI_DOC_FIELD,
+               "get_doc_head's buffers");
+static int get_doc_head(const json_t *doc, const char *what, const char *oci_type, const char *docker_type,
+                        int64_t *schema, char *media_type, char *artifact_type)
+{
+	int err = get_schema(doc, what, schema);
+	if (!err)
+		err = get_opt_str(doc, "mediaType", what, media_type, OCI_DOC_FIELD);
+	if (!err && media_type[0] && strcmp(media_type, oci_type) != 0 &&
+	    strcmp(media_type, docker_type) != 0) {
+		sonde_err("%s: media type \"%s\" is not an %s", what, media_type, what);
+		err = -EINVAL;
+	}
+	if (!err)
+		err = get_opt_str(doc, "artifactType", what, artifact_type, OCI_DOC_FIELD);
+	return err;
+}
+
 int oci_index_parse(const void *data, size_t len, struct oci_index *out)
 {
 	const char *what = "image index";
@@ -167,16 +193,8 @@ int oci_index_parse(const void *data, size_t len, struct oci_index *out)
 	json_t *doc = oci_json_load(data, len, what);
 	if (!doc)
 		return -EBADMSG;
-	int err = get_schema(doc, what, &out->schema_version);
-	if (!err)
-		err = get_opt_str(doc, "mediaType", what, out->media_type, sizeof(out->media_type));
-	if (!err && out->media_type[0] && strcmp(out->media_type, OCI_MT_INDEX) != 0 &&
-	    strcmp(out->media_type, OCI_MT_DOCKER_LIST) != 0) {
-		sonde_err("%s: media type \"%s\" is not an image index", what, out->media_type);
-		err = -EINVAL;
-	}
-	if (!err)
-		err = get_opt_str(doc, "artifactType", what, out->artifact_type, sizeof(out->artifact_type));
+	int err = get_doc_head(doc, what, OCI_MT_INDEX, OCI_MT_DOCKER_LIST, &out->schema_version,
+	                       out->media_type, out->artifact_type);
 	if (!err)
 		err = get_descriptors(doc, "manifests", what, true, &out->manifests, &out->nmanifests);
 	if (!err)
@@ -194,16 +212,8 @@ int oci_manifest_parse(const void *data, size_t len, struct oci_manifest *out)
 	json_t *doc = oci_json_load(data, len, what);
 	if (!doc)
 		return -EBADMSG;
-	int err = get_schema(doc, what, &out->schema_version);
-	if (!err)
-		err = get_opt_str(doc, "mediaType", what, out->media_type, sizeof(out->media_type));
-	if (!err && out->media_type[0] && strcmp(out->media_type, OCI_MT_MANIFEST) != 0 &&
-	    strcmp(out->media_type, OCI_MT_DOCKER_MANIF) != 0) {
-		sonde_err("%s: media type \"%s\" is not an image manifest", what, out->media_type);
-		err = -EINVAL;
-	}
-	if (!err)
-		err = get_opt_str(doc, "artifactType", what, out->artifact_type, sizeof(out->artifact_type));
+	int err = get_doc_head(doc, what, OCI_MT_MANIFEST, OCI_MT_DOCKER_MANIF, &out->schema_version,
+	                       out->media_type, out->artifact_type);
 	if (!err) {
 		const json_t *c = json_object_get(doc, "config");
 		if (!c) {
@@ -242,20 +252,26 @@ static int set_descriptors(json_t *o, const char *key, const struct oci_descript
 	return json_object_set_new(o, key, arr);
 }
 
-/* Field order of Go's ocispec.Index and ocispec.Manifest. */
-json_t *oci_index_to_json(const struct oci_index *idx)
+/* Field order of Go's ocispec.Index and ocispec.Manifest: these three
+ * first, the annotations last (doc_json_end). Sets *err on failure. */
+static json_t *doc_json_start(const char *media_type, const char *artifact_type, int *err)
 {
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	int err = json_object_set_new(o, "schemaVersion", json_integer(2));
-	if (idx->media_type[0])
-		err |= json_object_set_new(o, "mediaType", json_string(idx->media_type));
-	if (idx->artifact_type[0])
-		err |= json_object_set_new(o, "artifactType", json_string(idx->artifact_type));
-	err |= set_descriptors(o, "manifests", idx->manifests, idx->nmanifests);
-	if (idx->annotations && json_object_size(idx->annotations))
-		err |= json_object_set_new(o, "annotations", oci_annotations_sorted(idx->annotations));
+	*err = json_object_set_new(o, "schemaVersion", json_integer(2));
+	if (media_type[0])
+		*err |= json_object_set_new(o, "mediaType", json_string(media_type));
+	if (artifact_type[0])
+		*err |= json_object_set_new(o, "artifactType", json_string(artifact_type));
+	return o;
+}
+
+/* Adds the annotations (sorted, when any); NULL when anything failed. */
+static json_t *doc_json_end(json_t *o, const json_t *annotations, int err)
+{
+	if (annotations && json_object_size(annotations))
+		err |= json_object_set_new(o, "annotations", oci_annotations_sorted(annotations));
 	if (err) {
 		json_decref(o);
 		return NULL;
@@ -263,27 +279,27 @@ json_t *oci_index_to_json(const struct oci_index *idx)
 	return o;
 }
 
-json_t *oci_manifest_to_json(const struct oci_manifest *m)
+json_t *oci_index_to_json(const struct oci_index *idx)
 {
-	json_t *o = json_object();
+	int err = 0;
+	json_t *o = doc_json_start(idx->media_type, idx->artifact_type, &err);
 	if (!o)
 		return NULL;
-	int err = json_object_set_new(o, "schemaVersion", json_integer(2));
-	if (m->media_type[0])
-		err |= json_object_set_new(o, "mediaType", json_string(m->media_type));
-	if (m->artifact_type[0])
-		err |= json_object_set_new(o, "artifactType", json_string(m->artifact_type));
+	err |= set_descriptors(o, "manifests", idx->manifests, idx->nmanifests);
+	return doc_json_end(o, idx->annotations, err);
+}
+
+json_t *oci_manifest_to_json(const struct oci_manifest *m)
+{
+	int err = 0;
+	json_t *o = doc_json_start(m->media_type, m->artifact_type, &err);
+	if (!o)
+		return NULL;
 	err |= json_object_set_new(o, "config", oci_descriptor_to_json(&m->config));
 	err |= set_descriptors(o, "layers", m->layers, m->nlayers);
 	if (m->subject)
 		err |= json_object_set_new(o, "subject", oci_descriptor_to_json(m->subject));
-	if (m->annotations && json_object_size(m->annotations))
-		err |= json_object_set_new(o, "annotations", oci_annotations_sorted(m->annotations));
-	if (err) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
+	return doc_json_end(o, m->annotations, err);
 }
 
 void oci_index_clear(struct oci_index *idx)

@@ -892,6 +892,24 @@ static int resolve_location(struct registry_client *c, const char *loc, char *bu
 	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
 }
 
+/* One step of an upload session: the registry answers 202 Accepted and
+ * where the next step goes (Location), kept in loc. With `mount`, a 201
+ * says the blob was mounted instead: 1 then, and nothing more to send. */
+static int upload_step(struct registry_client *c, struct request *q, struct registry_response *resp,
+                       const char *what, bool mount, char *loc, size_t n)
+{
+	long status = 0;
+	int r = do_request(c, q, resp, &status, what);
+
+	if (r)
+		return r;
+	if (status == 201 && mount)
+		return 1;
+	if (status != 202)
+		return http_error(c, what, q, status);
+	return resolve_location(c, resp->location, loc, n);
+}
+
 int registry_push_blob(struct registry_client *c, struct oci_store *s, const struct oci_descriptor *d,
                        const char *from, bool *mounted)
 {
@@ -915,20 +933,14 @@ int registry_push_blob(struct registry_client *c, struct oci_store *s, const str
 	} else {
 		snprintf(q.url, sizeof(q.url), "%s/v2/%s/blobs/uploads/", c->base, c->repo);
 	}
-	r = do_request(c, &q, &resp, &status, what);
-	if (r)
-		goto out;
-	if (status == 201 && from) {
+	r = upload_step(c, &q, &resp, what, from != NULL, loc, sizeof(loc));
+	if (r == 1) {
 		sonde_debug("registry %s: mounted %s from %s", c->host, d->digest, from);
 		if (mounted)
 			*mounted = true;
+		r = 0;
 		goto out;
 	}
-	if (status != 202) {
-		r = http_error(c, what, &q, status);
-		goto out;
-	}
-	r = resolve_location(c, resp.location, loc, sizeof(loc));
 	if (r)
 		goto out;
 	r = oci_blob_path(s, d->digest, path, sizeof(path));
@@ -957,14 +969,7 @@ int registry_push_blob(struct registry_client *c, struct oci_store *s, const str
 		q.file_off = off;
 		q.file_len = n;
 		q.progress_base = off;
-		r = do_request(c, &q, &resp, &status, what);
-		if (r)
-			goto out;
-		if (status != 202) {
-			r = http_error(c, what, &q, status);
-			goto out;
-		}
-		r = resolve_location(c, resp.location, loc, sizeof(loc));
+		r = upload_step(c, &q, &resp, what, false, loc, sizeof(loc));
 		if (r)
 			goto out;
 		off += n;

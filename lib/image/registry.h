@@ -126,6 +126,9 @@ int registry_put_manifest(struct registry_client *c, const char *ref, const char
                           const void *body, size_t len);
 
 /* ---- pull and push of whole graphs, registry_pull.c / registry_push.c ---- */
+/* Whether opts (NULL: the defaults) say to leave the signature tags out;
+ * opts->sz tells whether the caller's struct has the field. */
+bool registry_opts_skip_signatures(const struct sonde_registry_opts *opts);
 int registry_pull(struct oci_store *s, const struct sonde_image_ref *ref,
                   const struct sonde_registry_opts *opts, char digest_out[OCI_DIGEST_LEN]);
 int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,

@@ -196,6 +196,12 @@ static void pull_signatures(struct registry_client *c, struct oci_store *s, cons
 	sonde_log_bind(dm.prev);
 }
 
+bool registry_opts_skip_signatures(const struct sonde_registry_opts *opts)
+{
+	return opts && opts->sz > offsetof(struct sonde_registry_opts, skip_signatures) &&
+	       opts->skip_signatures;
+}
+
 int registry_pull(struct oci_store *s, const struct sonde_image_ref *ref,
                   const struct sonde_registry_opts *opts, char digest_out[OCI_DIGEST_LEN])
 {
@@ -223,8 +229,7 @@ int registry_pull(struct oci_store *s, const struct sonde_image_ref *ref,
 		r = oci_store_tag(s, name, &d);
 	if (!r && digest_out)
 		snprintf(digest_out, OCI_DIGEST_LEN, "%s", d.digest);
-	if (!r && !(opts && opts->sz > offsetof(struct sonde_registry_opts, skip_signatures) &&
-	            opts->skip_signatures))
+	if (!r && !registry_opts_skip_signatures(opts))
 		pull_signatures(c, s, repo, d.digest);
 	oci_store_unlock(s);
 	oci_descriptor_clear(&d);

@@ -160,8 +160,7 @@ int registry_push(struct oci_store *s, const struct sonde_image_ref *ref,
 	struct push_ctx p = {.s = s};
 	struct oci_descriptor d;
 	char name[1200], repo[1024], from[600], tag[80];
-	bool sigs = !(opts && opts->sz > offsetof(struct sonde_registry_opts, skip_signatures) &&
-	              opts->skip_signatures);
+	bool sigs = !registry_opts_skip_signatures(opts);
 	int r;
 
 	r = sonde_image_ref_format(ref, name, sizeof(name));

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "cosign_sign.h"
 #include "image/oci.h"
 #include "registry.h"
 #include "testlib.h"
@@ -87,62 +88,29 @@ out:
 }
 
 /* Stores a cosign-like signature manifest (one simple-signing layer, the
- * signature in its annotation); with subject, an OCI 1.1 referrer of it.
- * Its descriptor in *out. */
+ * signature in its annotation); with out->artifact_type set, an OCI 1.1
+ * referrer of subject (out->size: the subject's size). Signed with
+ * keydir/key.pem as cosign signs, or a placeholder signature without
+ * keydir. Its descriptor in *out. */
 static int put_signature_signed(struct oci_store *s, const char *subject, const char *keydir,
                                 struct oci_descriptor *out)
 {
-	char payload[512], pay_d[OCI_DIGEST_LEN], empty_d[OCI_DIGEST_LEN], *txt, sig[512] = "MEUCIQDtest";
-	size_t len;
-	json_t *m;
-	int r;
+	char *payload = test_cosign_payload("x", subject, NULL), *sig = NULL, key[700];
+	bool referrer = out->artifact_type[0] != '\0';
+	int r = -1;
 
-	snprintf(
-	    payload, sizeof(payload),
-	    "{\"critical\":{\"identity\":{\"docker-reference\":\"x\"},\"image\":{\"docker-manifest-digest\":"
-	    "\"%s\"},\"type\":\"cosign container image signature\"},\"optional\":null}",
-	    subject);
-	if (oci_blob_put(s, payload, strlen(payload), pay_d) || oci_blob_put(s, "{}", 2, empty_d))
+	if (!payload)
 		return -1;
 	if (keydir) {
-		/* as cosign signs: ECDSA P-256 over the payload's sha256, DER, base64 */
-		char path[700], cmd[2400], *b64;
-
-		snprintf(path, sizeof(path), "%s/payload", keydir);
-		if (test_write_file(path, payload))
-			return -1;
-		snprintf(cmd, sizeof(cmd),
-		         "cd '%s' && openssl dgst -sha256 -sign key.pem -out sig.der payload && base64 -w0 "
-		         "sig.der "
-		         "> sig.b64",
-		         keydir);
-		if (system(cmd) != 0)
-			return -1;
-		snprintf(path, sizeof(path), "%s/sig.b64", keydir);
-		b64 = test_read_file(path, NULL);
-		if (!b64)
-			return -1;
-		snprintf(sig, sizeof(sig), "%s", b64);
-		free(b64);
+		snprintf(key, sizeof(key), "%s/key.pem", keydir);
+		sig = test_cosign_sign_payload(payload, key, false);
+	} else {
+		sig = strdup("MEUCIQDtest");
 	}
-	m = json_pack("{s:i,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:I,s:{s:s}}]}", "schemaVersion", 2, "mediaType",
-	              OCI_MT_MANIFEST, "config", "mediaType", OCI_MT_EMPTY, "digest", empty_d, "size", 2,
-	              "layers", "mediaType", COSIGN_MT_SIMPLESIGN, "digest", pay_d, "size",
-	              (json_int_t)strlen(payload), "annotations", COSIGN_ANN_SIGNATURE, sig);
-	if (!m)
-		return -1;
-	if (out->artifact_type[0]) {
-		json_object_set_new(m, "artifactType", json_string(out->artifact_type));
-		json_object_set_new(m, "subject",
-		                    json_pack("{s:s,s:s,s:I}", "mediaType", OCI_MT_INDEX, "digest", subject,
-		                              "size", (json_int_t)out->size));
-	}
-	txt = oci_json_dump(m, &len);
-	json_decref(m);
-	r = txt ? oci_blob_put(s, txt, len, out->digest) : -1;
-	free(txt);
-	snprintf(out->media_type, sizeof(out->media_type), "%s", OCI_MT_MANIFEST);
-	out->size = (int64_t)len;
+	if (sig)
+		r = test_cosign_put_manifest(s, payload, sig, referrer ? subject : NULL, out->size, out);
+	free(sig);
+	free(payload);
 	return r;
 }
 
@@ -179,6 +147,27 @@ static int run_sonde(const char *const *argv, char **out, char **err)
 	return st;
 }
 
+/* `sonde image push|pull ref --store store --insecure-registries <plain
+ * registry>`: its exit status; its stdout and stderr in *out and *err (to
+ * free), or dropped where those are NULL. */
+static int image_xfer(const char *verb, const char *ref, const char *store, char **out, char **err)
+{
+	const char *argv[] = {"image",    verb, ref, "--store", store, "--insecure-registries",
+	                      plain.host, NULL};
+	char *o = NULL, *e = NULL;
+	int st = run_sonde(argv, &o, &e);
+
+	if (out)
+		*out = o;
+	else
+		free(o);
+	if (err)
+		*err = e;
+	else
+		free(e);
+	return st;
+}
+
 static void path_in_tmp(char *buf, size_t n, const char *name)
 {
 	snprintf(buf, n, "%s/%s", tmp, name);
@@ -193,44 +182,29 @@ static void test_push_pull_roundtrip(void)
 	path_in_tmp(b, sizeof(b), "store-b");
 	snprintf(ref, sizeof(ref), "%s/gadgets/trace_open:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		snprintf(want, sizeof(want), "Successfully pushed %s@%s", ref, d_made);
-		CHECK(out && strstr(out, want));
-		CHECK_STR(err, ""); /* not a terminal: no progress, no chatter */
-		free(out);
-		free(err);
-	}
-	{
-		/* into an empty store */
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		snprintf(want, sizeof(want), "Successfully pulled %s@%s", ref, d_made);
-		CHECK(out && strstr(out, want));
-		free(out);
-		free(err);
-		store_digest(b, ref, d_pulled);
-		CHECK_STR(d_pulled, d_made);
-	}
+	REQUIRE(image_xfer("push", ref, a, &out, &err) == 0);
+	snprintf(want, sizeof(want), "Successfully pushed %s@%s", ref, d_made);
+	CHECK(out && strstr(out, want));
+	CHECK_STR(err, ""); /* not a terminal: no progress, no chatter */
+	free(out);
+	free(err);
+	/* into an empty store */
+	REQUIRE(image_xfer("pull", ref, b, &out, NULL) == 0);
+	snprintf(want, sizeof(want), "Successfully pulled %s@%s", ref, d_made);
+	CHECK(out && strstr(out, want));
+	free(out);
+	store_digest(b, ref, d_pulled);
+	CHECK_STR(d_pulled, d_made);
 	{
 		/* removed from the first store (untag + gc), pulled again */
 		struct oci_store *s = NULL;
-		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
 
 		REQUIRE(oci_store_open(a, 0, &s) == 0);
 		CHECK_INT(oci_store_untag(s, ref), 0);
 		CHECK_INT(oci_store_gc(s, NULL), 0);
 		CHECK(!oci_blob_exists(s, d_made));
 		oci_store_close(s);
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
+		REQUIRE(image_xfer("pull", ref, a, NULL, NULL) == 0);
 		store_digest(a, ref, d_pulled);
 		CHECK_STR(d_pulled, d_made);
 	}
@@ -276,21 +250,13 @@ static void test_push_pull_roundtrip(void)
 static void test_skopeo_both_ways(void)
 {
 	char a[600], layout[600], ref[200], d_made[OCI_DIGEST_LEN], src[700], dst[700], got[OCI_DIGEST_LEN];
-	char *out = NULL, *err = NULL;
 
 	if (!test_have("skopeo"))
 		test_skip_dep("skopeo is not installed");
 	path_in_tmp(a, sizeof(a), "store-skopeo");
 	snprintf(ref, sizeof(ref), "%s/skopeo/from-sonde:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	/* what Sonde pushed, copied back by skopeo into an OCI layout */
 	path_in_tmp(layout, sizeof(layout), "skopeo-layout");
 	snprintf(src, sizeof(src), "docker://%s", ref);
@@ -316,14 +282,7 @@ static void test_skopeo_both_ways(void)
 		REQUIRE(test_run_quiet(argv) == 0);
 	}
 	path_in_tmp(a, sizeof(a), "store-from-skopeo");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, a, NULL, NULL) == 0);
 	store_digest(a, ref, got);
 	CHECK_STR(got, d_made);
 }
@@ -368,14 +327,7 @@ static void test_chunked_and_mount(void)
 		free(err);
 	}
 	path_in_tmp(b, sizeof(b), "store-chunked-back");
-	{
-		const char *argv[] = {"image",    "pull", ref2, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref2, b, NULL, NULL) == 0);
 	store_digest(b, ref2, got);
 	CHECK_STR(got, d_made);
 	/* pushing again: every blob is already there */
@@ -393,13 +345,10 @@ static void test_chunked_and_mount(void)
 static void test_signatures_travel(void)
 {
 	char a[600], b[600], ref[300], repo[200], sig_ref[300], refs_ref[300], d_made[OCI_DIGEST_LEN];
-	char d_sig[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *out = NULL, *err = NULL,
-	                                                                         *txt;
+	char d_sig[OCI_DIGEST_LEN], d_refs[OCI_DIGEST_LEN], got[OCI_DIGEST_LEN], *err = NULL;
 	struct oci_store *s = NULL;
 	struct oci_descriptor sig, referrer, idx_d;
 	int64_t idx_size;
-	size_t len;
-	json_t *idx;
 
 	path_in_tmp(a, sizeof(a), "store-signed");
 	snprintf(repo, sizeof(repo), "%s/signed/gadget", plain.host);
@@ -421,41 +370,19 @@ static void test_signatures_travel(void)
 	snprintf(referrer.artifact_type, sizeof(referrer.artifact_type), "%s", COSIGN_ARTIFACT_SIG);
 	referrer.size = idx_size;
 	REQUIRE(put_signature(s, d_made, &referrer) == 0);
-	idx = json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX,
-	                "manifests", "mediaType", OCI_MT_MANIFEST, "digest", referrer.digest, "size",
-	                (json_int_t)referrer.size, "artifactType", COSIGN_ARTIFACT_SIG);
-	txt = oci_json_dump(idx, &len);
-	json_decref(idx);
-	REQUIRE(txt);
 	memset(&idx_d, 0, sizeof(idx_d));
-	CHECK_INT(oci_blob_put(s, txt, len, idx_d.digest), 0);
-	free(txt);
-	snprintf(idx_d.media_type, sizeof(idx_d.media_type), "%s", OCI_MT_INDEX);
-	idx_d.size = (int64_t)len;
+	CHECK_INT(test_cosign_put_referrers(s, &referrer, &idx_d), 0);
 	snprintf(refs_ref, sizeof(refs_ref), "%s:sha256-%.64s", repo, d_made + 7);
 	CHECK_INT(oci_store_tag(s, refs_ref, &idx_d), 0);
 	snprintf(d_refs, sizeof(d_refs), "%s", idx_d.digest);
 	oci_store_close(s);
 
 	/* push takes the signature tags along; pull brings them back */
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	path_in_tmp(b, sizeof(b), "store-signed-back");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		CHECK_STR(err, ""); /* no warning: both were there */
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, b, NULL, &err) == 0);
+	CHECK_STR(err, ""); /* no warning: both were there */
+	free(err);
 	store_digest(b, ref, got);
 	CHECK_STR(got, d_made);
 	store_digest(b, sig_ref, got);
@@ -467,23 +394,10 @@ static void test_signatures_travel(void)
 	snprintf(ref, sizeof(ref), "%s/unsigned/gadget:v1", plain.host);
 	path_in_tmp(a, sizeof(a), "store-unsigned");
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		CHECK_STR(err, "");
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
+	REQUIRE(image_xfer("pull", ref, b, NULL, &err) == 0);
+	CHECK_STR(err, "");
+	free(err);
 }
 
 static void test_run_pull_policy(void)
@@ -497,14 +411,7 @@ static void test_run_pull_policy(void)
 	path_in_tmp(b, sizeof(b), "store-policy-run");
 	snprintf(ref, sizeof(ref), "%s/policy/trace_open:v1", plain.host);
 	REQUIRE(make_image(a, ref, 0, d_made) == 0);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	{
 		/* never, and the store lacks it: a clear error, nothing pulled */
 		const char *argv[] = {
@@ -743,23 +650,9 @@ static void test_signed_roundtrip_verifies(void)
 	snprintf(sig_ref, sizeof(sig_ref), "%s/cosigned/gadget:sha256-%.64s.sig", plain.host, d_made + 7);
 	CHECK_INT(oci_store_tag(s, sig_ref, &sig), 0);
 	oci_store_close(s);
-	{
-		const char *argv[] = {"image",    "push", ref, "--store", a, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("push", ref, a, NULL, NULL) == 0);
 	path_in_tmp(b, sizeof(b), "store-cosigned-back");
-	{
-		const char *argv[] = {"image",    "pull", ref, "--store", b, "--insecure-registries",
-		                      plain.host, NULL};
-
-		REQUIRE(run_sonde(argv, &out, &err) == 0);
-		free(out);
-		free(err);
-	}
+	REQUIRE(image_xfer("pull", ref, b, NULL, NULL) == 0);
 	if (sonde_run_cmd(help, &out, &err, 10000) != 0) {
 		fprintf(stderr,
 		        "note: no sonde image verify in this build; the signature's pull was checked only\n");

@@ -25,16 +25,6 @@
 
 static char tmp[64], store[128];
 
-static void *slurp(const char *path, size_t *len)
-{
-	char *d = test_read_file(path, len);
-	if (!d) {
-		fprintf(stderr, "cannot read %s\n", path);
-		abort();
-	}
-	return d;
-}
-
 /* Puts obj + yaml into the store as a one-arch gadget image tagged ref;
  * returns the index digest. `created_ago` seconds before now. */
 static void put_gadget(const char *ref, const char *arch, long created_ago, char index_digest[OCI_DIGEST_LEN])
@@ -43,7 +33,7 @@ static void put_gadget(const char *ref, const char *arch, long created_ago, char
 	if (oci_store_open(store, 0, &s))
 		abort();
 	size_t olen, ylen;
-	void *obj = slurp(OBJ, &olen), *yaml = slurp(YAML, &ylen);
+	void *obj = test_read_file_or_abort(OBJ, &olen), *yaml = test_read_file_or_abort(YAML, &ylen);
 	char created[64];
 	time_t t = time(NULL) - created_ago;
 	strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
@@ -132,44 +122,17 @@ static void teardown(void)
 	test_rm_tree(tmp, TMP_PREFIX);
 }
 
-static int open_file(void *arg)
-{
-	prctl(PR_SET_NAME, "sonde_it_img");
-	int fd = open(arg, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Runs `sonde run what …extra` around a child opening a unique file;
+/* Runs `sonde run what …extra` around a child opening a file of its own;
  * whether its event came out. */
 static bool traced(const char *what, const char *const *extra)
 {
-	char path[128];
-	snprintf(path, sizeof(path), "/tmp/sonde-it-img-%d-%ld", getpid(), random());
 	const char *argv[20] = {"run", what, "--host", "-o", "json", "-v"};
 	size_t n = 6;
+
 	for (; extra && *extra; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	struct test_child c;
-	int fd = -1;
-	test_child_start(&c, open_file, path);
-	char *out = sonde_run_around_child(argv, &c, path, &fd);
-	unlink(path);
-	bool found = false;
-	json_t *all = test_json_lines(out ? out : ""), *ev;
-	size_t i;
-	json_array_foreach(all, i, ev)
-	{
-		const char *fname = test_json_str(ev, "fname"), *comm = test_json_str(ev, "proc.comm");
-		if (fname && !strcmp(fname, path) && (!comm || !strcmp(comm, "sonde_it_img")))
-			found = true;
-	}
-	if (!found)
-		fprintf(stderr, "no event for %s from sonde run %s; output:\n%s\n", path, what,
-		        out ? out : "");
-	json_decref(all);
-	free(out);
-	return found;
+	return test_sonde_sees_open(argv, "sonde_it_img");
 }
 
 static void test_run_from_store(void)
@@ -302,7 +265,7 @@ static void test_inspect(void)
 	CHECK_STR(json_string_value(json_object_get(doc, "oci.digest")), d);
 	CHECK(strlen(json_string_value(json_object_get(doc, "oci.created")) ?: "") == 20);
 	size_t ylen;
-	char *yaml = slurp(YAML, &ylen);
+	char *yaml = test_read_file_or_abort(YAML, &ylen);
 	CHECK_STR(json_string_value(json_object_get(doc, "oci.metadata")), yaml);
 	free(yaml);
 	json_t *progs = json_object_get(doc, "ebpf.programs"), *p;
@@ -348,7 +311,7 @@ static void test_bad_images(void)
 	struct oci_store *s;
 	REQUIRE(oci_store_open(store, OCI_STORE_READ_ONLY, &s) == 0);
 	size_t olen;
-	char *obj = slurp(OBJ, &olen), layer[OCI_DIGEST_LEN], path[512];
+	char *obj = test_read_file_or_abort(OBJ, &olen), layer[OCI_DIGEST_LEN], path[512];
 	oci_digest_of(obj, olen, layer);
 	REQUIRE(oci_blob_path(s, layer, path, sizeof(path)) == 0);
 	oci_store_close(s);

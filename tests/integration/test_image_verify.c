@@ -15,6 +15,7 @@
 
 #include <sonde/image.h>
 
+#include "cosign_sign.h"
 #include "image/oci.h"
 #include "testlib.h"
 
@@ -26,17 +27,6 @@
 
 static char tmp[64], store[128], key_a[128], pub_a[128], pub_b[128];
 static char index_digest[OCI_DIGEST_LEN];
-
-static void *slurp(const char *path, size_t *len)
-{
-	char *d = test_read_file(path, len);
-
-	if (!d) {
-		fprintf(stderr, "cannot read %s\n", path);
-		abort();
-	}
-	return d;
-}
 
 static struct oci_store *open_store(void)
 {
@@ -77,7 +67,8 @@ static void put_gadget_as(const char *ref, const char *yaml_text, bool v028, cha
 	struct oci_store *s = open_store();
 	char cfg[OCI_DIGEST_LEN], layer[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN];
 	size_t olen, ylen = 0;
-	void *obj = slurp(OBJ, &olen), *yaml = yaml_text ? strdup(yaml_text) : slurp(YAML, &ylen);
+	void *obj = test_read_file_or_abort(OBJ, &olen),
+	     *yaml = yaml_text ? strdup(yaml_text) : test_read_file_or_abort(YAML, &ylen);
 	int64_t msize, isize;
 	json_t *m;
 
@@ -116,35 +107,11 @@ static void put_gadget(void)
 
 static char *payload_for(const char *digest)
 {
-	char *p;
+	char *p = test_cosign_payload(REPO, digest, NULL);
 
-	if (asprintf(&p,
-	             "{\"critical\":{\"identity\":{\"docker-reference\":\"" REPO
-	             "\"},\"image\":{\"docker-manifest-"
-	             "digest\":\"%s\"},\"type\":\"cosign container image signature\"},\"optional\":null}",
-	             digest) < 0)
+	if (!p)
 		abort();
 	return p;
-}
-
-/* openssl dgst -sha256 -sign, base64: what cosign puts in the annotation. */
-static char *sign(const char *payload)
-{
-	char path[160], cmd[1024], *b64 = calloc(1, 1024);
-	size_t len;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/payload", tmp);
-	test_write_file_or_abort(path, payload);
-	snprintf(cmd, sizeof(cmd), "openssl dgst -sha256 -sign %s -out %s.sig %s && base64 -w0 %s.sig", key_a,
-	         path, path, path);
-	f = popen(cmd, "r");
-	if (!f || !b64)
-		abort();
-	len = fread(b64, 1, 1023, f);
-	if (pclose(f) != 0 || !len)
-		abort();
-	return b64;
 }
 
 enum format { LEGACY, REFERRER };
@@ -152,52 +119,23 @@ enum format { LEGACY, REFERRER };
 static void store_signature(const char *payload, enum format fmt)
 {
 	struct oci_store *s = open_store();
-	char pd[OCI_DIGEST_LEN], man[OCI_DIGEST_LEN], idx[OCI_DIGEST_LEN], ref[300];
-	char *sig = sign(payload);
-	int64_t msize, isize;
-	json_t *m;
+	struct oci_descriptor man = {0}, idx = {0};
+	char ref[300];
+	char *sig = test_cosign_sign_payload(payload, key_a, false);
 
-	if (oci_blob_put(s, payload, strlen(payload), pd) || oci_blob_put(s, "{}", 2, NULL))
+	if (!sig || test_cosign_put_manifest(s, payload, sig, fmt == REFERRER ? index_digest : NULL, 1, &man))
 		abort();
-	m = json_pack("{s:i,s:s}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST);
-	if (fmt == REFERRER)
-		json_object_set_new(m, "artifactType", json_string(COSIGN_ARTIFACT_SIG));
-	json_object_set_new(
-	    m, "config",
-	    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_EMPTY, "digest", OCI_EMPTY_DIGEST, "size", 2));
-	json_object_set_new(m, "layers",
-	                    json_pack("[{s:s,s:s,s:I,s:{s:s}}]", "mediaType", COSIGN_MT_SIMPLESIGN, "digest",
-	                              pd, "size", (json_int_t)strlen(payload), "annotations",
-	                              COSIGN_ANN_SIGNATURE, sig));
-	if (fmt == REFERRER)
-		json_object_set_new(
-		    m, "subject",
-		    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_INDEX, "digest", index_digest, "size", 1));
-	put_doc(s, m, man, &msize);
 	if (fmt == LEGACY) {
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s.sig", index_digest + 7);
-		tag(s, ref, OCI_MT_MANIFEST, man, msize);
+		tag(s, ref, OCI_MT_MANIFEST, man.digest, man.size);
 	} else {
-		put_doc(s,
-		        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType",
-		                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man,
-		                  "size", (json_int_t)msize, "artifactType", COSIGN_ARTIFACT_SIG),
-		        idx, &isize);
+		if (test_cosign_put_referrers(s, &man, &idx))
+			abort();
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s", index_digest + 7);
-		tag(s, ref, OCI_MT_INDEX, idx, isize);
+		tag(s, ref, OCI_MT_INDEX, idx.digest, idx.size);
 	}
 	free(sig);
 	oci_store_close(s);
-}
-
-/* Untags ref if it is there (untagging an absent tag is an error). */
-static void untag_if_present(struct oci_store *s, const char *ref)
-{
-	struct oci_descriptor d = {0};
-
-	if (!oci_store_resolve(s, ref, &d))
-		oci_store_untag(s, ref);
-	oci_descriptor_clear(&d);
 }
 
 static void drop_signatures(void)
@@ -206,9 +144,9 @@ static void drop_signatures(void)
 	char ref[300];
 
 	snprintf(ref, sizeof(ref), REPO ":sha256-%s.sig", index_digest + 7);
-	untag_if_present(s, ref);
+	test_cosign_drop_tag(s, ref);
 	snprintf(ref, sizeof(ref), REPO ":sha256-%s", index_digest + 7);
-	untag_if_present(s, ref);
+	test_cosign_drop_tag(s, ref);
 	oci_store_close(s);
 }
 
@@ -243,47 +181,18 @@ static void teardown(void)
 	test_rm_tree(tmp, TMP_PREFIX);
 }
 
-static int open_file(void *arg)
-{
-	prctl(PR_SET_NAME, "sonde_it_sig");
-	int fd = open(arg, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
-}
-
-/* Runs `sonde run REF --store … extra` around a child opening a unique
- * file; whether its event came out. */
+/* Runs `sonde run REF --store … extra` around a child opening a file of
+ * its own; whether its event came out. */
 static bool traced(const char *const *extra)
 {
 	const char *argv[24] = {"run", REF,       "--host", "-o",     "json",
 	                        "-v",  "--store", store,    "--pull", "never"};
 	size_t n = 10;
-	char path[128];
-	struct test_child c;
-	bool found = false;
-	json_t *all, *ev;
-	size_t i;
-	int fd = -1;
-	char *out;
 
 	for (; extra && *extra; extra++)
 		argv[n++] = *extra;
 	argv[n] = NULL;
-	snprintf(path, sizeof(path), "/tmp/sonde-it-sig-%d-%ld", getpid(), random());
-	test_child_start(&c, open_file, path);
-	out = sonde_run_around_child(argv, &c, path, &fd);
-	unlink(path);
-	all = test_json_lines(out ? out : "");
-	json_array_foreach(all, i, ev)
-	{
-		const char *fname = test_json_str(ev, "fname");
-		if (fname && !strcmp(fname, path))
-			found = true;
-	}
-	if (!found)
-		fprintf(stderr, "no event for %s; output:\n%s\n", path, out ? out : "");
-	json_decref(all);
-	free(out);
-	return found;
+	return test_sonde_sees_open(argv, "sonde_it_sig");
 }
 
 /* `sonde run REF … extra` must fail with one error line containing needle. */

@@ -206,6 +206,20 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
+/* Runs the gadget (a minute at most) while snd sends: the sender ends the
+ * run when it is done (or kills at snd->kill_after); the run's result. */
+static int run_while_sending(struct sonde_gadget_ctx *ctx, struct sender *snd)
+{
+	int rc;
+
+	snd->ctx = ctx;
+	pthread_create(&snd->thread, NULL, sender_main, snd);
+	rc = sonde_gadget_run(ctx, 60000 * 1000000LL);
+	snd->stop = true;
+	pthread_join(snd->thread, NULL);
+	return rc;
+}
+
 /* ---- records ---- */
 
 struct seen {
@@ -458,11 +472,7 @@ static void test_socket_filter_host(void)
 	s.want_netns[KIND_SOCKET] = (uint32_t)ino_of("/proc/self/ns/net");
 	s.want_ifindex[KIND_SOCKET] = if_nametoindex(va);
 
-	snd.ctx = r.ctx;
-	pthread_create(&snd.thread, NULL, sender_main, &snd);
-	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
-	snd.stop = true;
-	pthread_join(snd.thread, NULL);
+	CHECK_INT(run_while_sending(r.ctx, &snd), 0);
 	printf("  sent %d in, %d out; socket filter saw %d\n", (int)snd.sent_in, (int)snd.sent_out,
 	       (int)s.n[KIND_SOCKET]);
 	CHECK(snd.sent_in > 10);
@@ -602,11 +612,7 @@ static void test_container(void)
 	s.want_ifindex[KIND_SOCKET] = (uint32_t)in_ns_ifindex;
 	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
 
-	snd.ctx = r.ctx;
-	pthread_create(&snd.thread, NULL, sender_main, &snd);
-	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
-	snd.stop = true;
-	pthread_join(snd.thread, NULL);
+	CHECK_INT(run_while_sending(r.ctx, &snd), 0);
 	printf("  sent %d in, %d out; socket %d, tc ingress %d, tc egress %d (container netns %u)\n",
 	       (int)snd.sent_in, (int)snd.sent_out, (int)s.n[KIND_SOCKET], (int)s.n[KIND_TC_INGRESS],
 	       (int)s.n[KIND_TC_EGRESS], ns_ino);
@@ -810,11 +816,7 @@ static void test_runc_tc(void)
 	s.want_ctr = runc_id;
 	s.want_netns[KIND_SOCKET] = s.want_netns[KIND_TC_INGRESS] = s.want_netns[KIND_TC_EGRESS] = ns_ino;
 	s.want_ifindex[KIND_TC_INGRESS] = s.want_ifindex[KIND_TC_EGRESS] = if_nametoindex(va);
-	snd.ctx = r.ctx;
-	pthread_create(&snd.thread, NULL, sender_main, &snd);
-	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
-	snd.stop = true;
-	pthread_join(snd.thread, NULL);
+	CHECK_INT(run_while_sending(r.ctx, &snd), 0);
 	printf("  sent %d in, %d out; socket %d, tc ingress %d, tc egress %d, %d named %s\n",
 	       (int)snd.sent_in, (int)snd.sent_out, (int)s.n[KIND_SOCKET], (int)s.n[KIND_TC_INGRESS],
 	       (int)s.n[KIND_TC_EGRESS], (int)s.named, runc_id);
@@ -904,13 +906,9 @@ static void run_tc_iface(bool by_signal)
 		cancel_ctx = r.ctx;
 		snd.kill_after = 60; /* ~0.6 s after the attachment, far before the timeout */
 	}
-	snd.ctx = r.ctx;
-	pthread_create(&snd.thread, NULL, sender_main, &snd);
-	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
+	CHECK_INT(run_while_sending(r.ctx, &snd), 0);
 	if (by_signal)
 		CHECK(snd.sent_in < ROUNDS); /* ended by the signal, not by the sender */
-	snd.stop = true;
-	pthread_join(snd.thread, NULL);
 	cancel_ctx = NULL;
 	signal(SIGTERM, on_sigterm);
 	printf("  sent %d in, %d out; tc ingress %d, tc egress %d\n", (int)snd.sent_in, (int)snd.sent_out,

@@ -161,51 +161,6 @@ static const char *reason(int status)
 	return status == 429 ? "Too Many Requests" : status == 500 ? "Internal Server Error" : "Error";
 }
 
-int test_registry_start_failing(struct test_registry *r, int status, const char *body)
-{
-	int fd;
-
-	memset(r, 0, sizeof(*r));
-	r->listen_fd = -1;
-	fd = listen_loopback(&r->port);
-	if (fd < 0)
-		return -1;
-	snprintf(r->host, sizeof(r->host), "127.0.0.1:%d", r->port);
-	r->pid = fork();
-	if (r->pid == 0) {
-		char resp[4096], req[8192];
-		int n = snprintf(resp, sizeof(resp),
-		                 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-		                 "Connection: close\r\n\r\n%s",
-		                 status, reason(status), strlen(body), body);
-
-		for (;;) {
-			int c = accept(fd, NULL, NULL);
-			size_t got = 0;
-
-			if (c < 0)
-				continue;
-			/* read the request's headers, then answer */
-			while (got < sizeof(req) - 1) {
-				ssize_t k = read(c, req + got, sizeof(req) - 1 - got);
-
-				if (k <= 0)
-					break;
-				got += (size_t)k;
-				req[got] = 0;
-				if (strstr(req, "\r\n\r\n"))
-					break;
-			}
-			if (write(c, resp, (size_t)n) < 0) {
-				/* the client went away: next one */
-			}
-			close(c);
-		}
-	}
-	close(fd);
-	return r->pid < 0 ? -1 : 0;
-}
-
 static void answer(int c, int status, const char *extra, const char *body)
 {
 	char resp[8192];
@@ -219,9 +174,28 @@ static void answer(int c, int status, const char *extra, const char *body)
 	}
 }
 
-int test_registry_start_token(struct test_registry *r, const char *user, const char *password, int status)
+/* Reads a request up to the end of its headers (what the fakes answer on). */
+static void read_request_head(int c, char *req, size_t n)
 {
-	char want[512], pair[300];
+	size_t got = 0;
+
+	req[0] = 0;
+	while (got < n - 1) {
+		ssize_t k = read(c, req + got, n - 1 - got);
+
+		if (k <= 0)
+			break;
+		got += (size_t)k;
+		req[got] = 0;
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+}
+
+/* A fake registry on a free loopback port: a child process that reads each
+ * request's headers and lets serve(connection, request, arg) answer it. */
+static int start_fake(struct test_registry *r, void (*serve)(int c, const char *req, void *arg), void *arg)
+{
 	int fd;
 
 	memset(r, 0, sizeof(*r));
@@ -230,55 +204,17 @@ int test_registry_start_token(struct test_registry *r, const char *user, const c
 	if (fd < 0)
 		return -1;
 	snprintf(r->host, sizeof(r->host), "127.0.0.1:%d", r->port);
-	snprintf(pair, sizeof(pair), "%s:%s", user, password);
-	memcpy(want, "Authorization: Basic ", 21);
-	EVP_EncodeBlock((unsigned char *)want + 21, (const unsigned char *)pair, (int)strlen(pair));
 	r->pid = fork();
 	if (r->pid == 0) {
-		char req[8192], query[2048] = "", challenge[512], body[4096];
+		char req[8192];
 
-		snprintf(challenge, sizeof(challenge),
-		         "WWW-Authenticate: Bearer realm=\"http://%s/token\",service=\"fake-registry\","
-		         "scope=\"repository:x/y:pull\"\r\n",
-		         r->host);
 		for (;;) {
 			int c = accept(fd, NULL, NULL);
-			size_t got = 0;
 
 			if (c < 0)
 				continue;
-			req[0] = 0;
-			while (got < sizeof(req) - 1) {
-				ssize_t k = read(c, req + got, sizeof(req) - 1 - got);
-
-				if (k <= 0)
-					break;
-				got += (size_t)k;
-				req[got] = 0;
-				if (strstr(req, "\r\n\r\n"))
-					break;
-			}
-			if (!strncmp(req, "GET /token", 10)) {
-				const char *q = strchr(req, '?'), *end = q ? strchr(q, ' ') : NULL;
-
-				if (q && end)
-					snprintf(query, sizeof(query), "%.*s", (int)(end - q - 1), q + 1);
-				if (strstr(req, want))
-					answer(c, 200, "", "{\"token\":\"tok-123\",\"expires_in\":300}");
-				else
-					answer(c, 401, "",
-					       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad "
-					       "creds\"}]}");
-			} else if (strstr(req, "Authorization: Bearer tok-123\r\n")) {
-				snprintf(body, sizeof(body),
-				         "{\"errors\":[{\"code\":\"FAKE\",\"message\":\"token query %s\"}]}",
-				         query);
-				answer(c, status, "", body);
-			} else {
-				answer(c, 401, challenge,
-				       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication "
-				       "required\"}]}");
-			}
+			read_request_head(c, req, sizeof(req));
+			serve(c, req, arg);
 			close(c);
 		}
 	}
@@ -286,8 +222,82 @@ int test_registry_start_token(struct test_registry *r, const char *user, const c
 	return r->pid < 0 ? -1 : 0;
 }
 
-static void serve_route(int c, const char *req, const struct test_route *routes, size_t n)
+struct failing {
+	int status;
+	const char *body;
+};
+
+static void serve_failing(int c, const char *req, void *arg)
 {
+	const struct failing *f = arg;
+
+	(void)req;
+	answer(c, f->status, "", f->body);
+}
+
+int test_registry_start_failing(struct test_registry *r, int status, const char *body)
+{
+	struct failing f = {.status = status, .body = body};
+
+	return start_fake(r, serve_failing, &f);
+}
+
+struct token_server {
+	const struct test_registry *r;
+	char want[512]; /* the Basic authorization of user:password */
+	int status;     /* of the answers to the token's bearer */
+	char query[2048];
+};
+
+static void serve_token(int c, const char *req, void *arg)
+{
+	struct token_server *t = arg;
+	char challenge[512], body[4096];
+
+	if (!strncmp(req, "GET /token", 10)) {
+		const char *q = strchr(req, '?'), *end = q ? strchr(q, ' ') : NULL;
+
+		if (q && end)
+			snprintf(t->query, sizeof(t->query), "%.*s", (int)(end - q - 1), q + 1);
+		if (strstr(req, t->want))
+			answer(c, 200, "", "{\"token\":\"tok-123\",\"expires_in\":300}");
+		else
+			answer(c, 401, "",
+			       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"bad creds\"}]}");
+	} else if (strstr(req, "Authorization: Bearer tok-123\r\n")) {
+		snprintf(body, sizeof(body),
+		         "{\"errors\":[{\"code\":\"FAKE\",\"message\":\"token query %s\"}]}", t->query);
+		answer(c, t->status, "", body);
+	} else {
+		snprintf(challenge, sizeof(challenge),
+		         "WWW-Authenticate: Bearer realm=\"http://%s/token\",service=\"fake-registry\","
+		         "scope=\"repository:x/y:pull\"\r\n",
+		         t->r->host);
+		answer(c, 401, challenge,
+		       "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}");
+	}
+}
+
+int test_registry_start_token(struct test_registry *r, const char *user, const char *password, int status)
+{
+	struct token_server t = {.r = r, .status = status};
+	char pair[300];
+
+	snprintf(pair, sizeof(pair), "%s:%s", user, password);
+	memcpy(t.want, "Authorization: Basic ", 21);
+	EVP_EncodeBlock((unsigned char *)t.want + 21, (const unsigned char *)pair, (int)strlen(pair));
+	return start_fake(r, serve_token, &t);
+}
+
+struct static_routes {
+	const struct test_route *routes;
+	size_t n;
+};
+
+static void serve_route(int c, const char *req, void *arg)
+{
+	const struct test_route *routes = ((const struct static_routes *)arg)->routes;
+	size_t n = ((const struct static_routes *)arg)->n;
 	char method[16] = "", path[1024] = "", head[1024];
 	const struct test_route *rt = NULL;
 	size_t blen;
@@ -325,41 +335,9 @@ static void serve_route(int c, const char *req, const struct test_route *routes,
 
 int test_registry_start_static(struct test_registry *r, const struct test_route *routes, size_t n)
 {
-	int fd;
+	struct static_routes sr = {.routes = routes, .n = n};
 
-	memset(r, 0, sizeof(*r));
-	r->listen_fd = -1;
-	fd = listen_loopback(&r->port);
-	if (fd < 0)
-		return -1;
-	snprintf(r->host, sizeof(r->host), "127.0.0.1:%d", r->port);
-	r->pid = fork();
-	if (r->pid == 0) {
-		char req[8192];
-
-		for (;;) {
-			int c = accept(fd, NULL, NULL);
-			size_t got = 0;
-
-			if (c < 0)
-				continue;
-			req[0] = 0;
-			while (got < sizeof(req) - 1) {
-				ssize_t k = read(c, req + got, sizeof(req) - 1 - got);
-
-				if (k <= 0)
-					break;
-				got += (size_t)k;
-				req[got] = 0;
-				if (strstr(req, "\r\n\r\n"))
-					break;
-			}
-			serve_route(c, req, routes, n);
-			close(c);
-		}
-	}
-	close(fd);
-	return r->pid < 0 ? -1 : 0;
+	return start_fake(r, serve_route, &sr);
 }
 
 void test_registry_stop(struct test_registry *r)

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -168,6 +169,17 @@ void test_write_file_or_abort(const char *path, const char *text)
 {
 	if (test_write_file(path, text))
 		abort();
+}
+
+char *test_read_file_or_abort(const char *path, size_t *len)
+{
+	char *d = test_read_file(path, len);
+
+	if (!d) {
+		fprintf(stderr, "cannot read %s\n", path);
+		abort();
+	}
+	return d;
 }
 
 /* Goes on past a failure: the rest of the tree is still worth removing. */
@@ -583,6 +595,49 @@ char *sonde_run_around_child(const char *const *argv, struct test_child *c, cons
 	p.out = NULL;
 	sonde_proc_free(&p);
 	return out;
+}
+
+struct open_as {
+	const char *comm, *path;
+};
+
+static int open_as_child(void *arg)
+{
+	const struct open_as *o = arg;
+	int fd;
+
+	prctl(PR_SET_NAME, o->comm);
+	fd = open(o->path, O_RDONLY | O_CREAT | O_CLOEXEC, 0600);
+	return fd < 0 ? -errno : fd;
+}
+
+bool test_sonde_sees_open(const char *const *argv, const char *comm)
+{
+	char path[128];
+	struct open_as o = {.comm = comm, .path = path};
+	struct test_child c;
+	bool found = false;
+	json_t *all, *ev;
+	size_t i;
+	char *out;
+
+	snprintf(path, sizeof(path), "/tmp/sonde-it-%s-%d-%ld", comm, getpid(), random());
+	test_child_start(&c, open_as_child, &o);
+	out = sonde_run_around_child(argv, &c, path, NULL);
+	unlink(path);
+	all = test_json_lines(out ? out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *fname = test_json_str(ev, "fname"), *ev_comm = test_json_str(ev, "proc.comm");
+
+		if (fname && !strcmp(fname, path) && (!ev_comm || !strcmp(ev_comm, comm)))
+			found = true;
+	}
+	if (!found)
+		fprintf(stderr, "no event for %s; output:\n%s\n", path, out ? out : "");
+	json_decref(all);
+	free(out);
+	return found;
 }
 
 json_t *test_json_lines(const char *text)

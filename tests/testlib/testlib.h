@@ -91,6 +91,9 @@ int test_write_file(const char *path, const char *text);
 /* The same for test bodies that do not check: a file that cannot be written
  * ends the test (abort) rather than making a later check fail obscurely. */
 void test_write_file_or_abort(const char *path, const char *text);
+/* test_read_file for a file the test cannot go on without: abort, after
+ * saying which, when it cannot be read. */
+char *test_read_file_or_abort(const char *path, size_t *len);
 /* Removes the tree at dir (depth first, not following links nor crossing
  * into other mounts: what survived an unmount is left alone rather than
  * emptied through), but only if dir starts with prefix, the test's own temp
@@ -183,6 +186,11 @@ int test_child_release(struct test_child *c);
  * if sonde did not start); *child_result gets the child's result if not NULL. */
 char *sonde_run_around_child(const char *const *argv, struct test_child *c, const char *needle,
                              int *child_result);
+/* sonde_run_around_child with a child named comm that opens (creates) a
+ * file of its own under /tmp, removed after: whether the -o json output of
+ * a trace_open gadget has that open (from comm where it says the comm).
+ * Prints the output when not. */
+bool test_sonde_sees_open(const char *const *argv, const char *comm);
 
 /* ---- JSON output helpers (jansson) ---- */
 #include <jansson.h>

@@ -15,6 +15,7 @@
 #include <sonde/image_verify.h>
 #include <sonde/log.h>
 
+#include "cosign_sign.h"
 #include "image/oci.h"
 #include "image/verify.h"
 #include "testlib.h"
@@ -119,68 +120,20 @@ static void make_image(const char *ref, const char *yaml, char out[OCI_DIGEST_LE
 
 static char *simple_signing_payload(const char *digest, const char *type)
 {
-	char *p = NULL;
+	char *p = test_cosign_payload(REPO, digest, type);
 
-	if (asprintf(&p,
-	             "{\"critical\":{\"identity\":{\"docker-reference\":\"%s\"},\"image\":{\"docker-manifest-"
-	             "digest\":\"%s\"},\"type\":\"%s\"},\"optional\":null}",
-	             REPO, digest, type) < 0)
+	if (!p)
 		abort();
 	return p;
 }
 
-/* openssl dgst -sha256 -sign KEY (ed25519: openssl pkeyutl -rawin), base64. */
 static char *sign(const char *key, const char *payload, bool ed25519)
 {
-	char path[400], cmd[1400];
-	size_t len;
-	char *b64;
-	FILE *f;
+	char *b64 = test_cosign_sign_payload(payload, key, ed25519);
 
-	snprintf(path, sizeof(path), "%s/payload", dir);
-	test_write_file_or_abort(path, payload);
-	if (ed25519)
-		snprintf(cmd, sizeof(cmd),
-		         "openssl pkeyutl -sign -rawin -inkey %s -in %s -out %s.sig && base64 -w0 %s.sig",
-		         key, path, path, path);
-	else
-		snprintf(cmd, sizeof(cmd),
-		         "openssl dgst -sha256 -sign %s -out %s.sig %s && base64 -w0 %s.sig", key, path, path,
-		         path);
-	f = popen(cmd, "r");
-	if (!f)
+	if (!b64)
 		abort();
-	b64 = calloc(1, 4096);
-	len = fread(b64, 1, 4095, f);
-	if (pclose(f) != 0 || !len)
-		abort();
-	b64[len] = 0;
 	return b64;
-}
-
-/* The signature manifest: one simple-signing layer, the signature in its
- * annotation. OCI 1.1 referrers also name their subject. */
-static void put_signature_manifest(struct oci_store *s, const char *payload, const char *sig_b64,
-                                   const char *subject, char digest[OCI_DIGEST_LEN], int64_t *size)
-{
-	char pdigest[OCI_DIGEST_LEN];
-	json_t *m;
-
-	if (oci_blob_put(s, payload, strlen(payload), pdigest))
-		abort();
-	m = json_pack("{s:i,s:s}", "schemaVersion", 2, "mediaType", OCI_MT_MANIFEST);
-	if (subject)
-		json_object_set_new(m, "artifactType", json_string(COSIGN_ARTIFACT_SIG));
-	json_object_set_new(m, "config", empty_config(s));
-	json_object_set_new(m, "layers",
-	                    json_pack("[{s:s,s:s,s:I,s:{s:s}}]", "mediaType", COSIGN_MT_SIMPLESIGN, "digest",
-	                              pdigest, "size", (json_int_t)strlen(payload), "annotations",
-	                              COSIGN_ANN_SIGNATURE, sig_b64));
-	if (subject)
-		json_object_set_new(
-		    m, "subject",
-		    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_INDEX, "digest", subject, "size", 1));
-	put_doc(s, m, digest, size);
 }
 
 /* LEGACY and REFERRER as Sonde's registry client tags them (under the
@@ -193,41 +146,26 @@ static void store_signature(const char *repo, const char *image_digest, const ch
                             const char *sig_b64, enum format fmt)
 {
 	struct oci_store *s = open_store();
-	char ref[600], man[OCI_DIGEST_LEN], idx[OCI_DIGEST_LEN];
-	int64_t msize, isize;
-
+	struct oci_descriptor man = {0}, idx = {0};
+	char ref[600];
 	bool bare = fmt == BARE_LEGACY || fmt == BARE_REFERRER;
+	bool legacy = fmt == LEGACY || fmt == BARE_LEGACY;
 
-	if (fmt == LEGACY || fmt == BARE_LEGACY) {
-		put_signature_manifest(s, payload, sig_b64, NULL, man, &msize);
+	if (test_cosign_put_manifest(s, payload, sig_b64, legacy ? NULL : image_digest, 1, &man))
+		abort();
+	if (legacy) {
 		if (verify_legacy_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_MANIFEST, man, msize, NULL);
+		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_MANIFEST, man.digest, man.size, NULL);
 	} else if (fmt == TAGGED_REFERRER) {
-		put_signature_manifest(s, payload, sig_b64, image_digest, man, &msize);
-		tag(s, REPO ":some-referrer", OCI_MT_MANIFEST, man, msize, COSIGN_ARTIFACT_SIG);
+		tag(s, REPO ":some-referrer", OCI_MT_MANIFEST, man.digest, man.size, COSIGN_ARTIFACT_SIG);
 	} else {
-		put_signature_manifest(s, payload, sig_b64, image_digest, man, &msize);
-		put_doc(s,
-		        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType",
-		                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man,
-		                  "size", (json_int_t)msize, "artifactType", COSIGN_ARTIFACT_SIG),
-		        idx, &isize);
-		if (verify_referrers_tag(repo, image_digest, ref, sizeof(ref)))
+		if (test_cosign_put_referrers(s, &man, &idx) ||
+		    verify_referrers_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_INDEX, idx, isize, NULL);
+		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_INDEX, idx.digest, idx.size, NULL);
 	}
 	oci_store_close(s);
-}
-
-/* Untags ref if it is there (untagging an absent tag is an error). */
-static void untag_if_present(struct oci_store *s, const char *ref)
-{
-	struct oci_descriptor d = {0};
-
-	if (!oci_store_resolve(s, ref, &d))
-		oci_store_untag(s, ref);
-	oci_descriptor_clear(&d);
 }
 
 static void drop_signatures(void)
@@ -236,12 +174,12 @@ static void drop_signatures(void)
 	char ref[600];
 
 	verify_legacy_tag(REPO, index_digest, ref, sizeof(ref));
-	untag_if_present(s, ref);
-	untag_if_present(s, ref + strlen(REPO) + 1);
+	test_cosign_drop_tag(s, ref);
+	test_cosign_drop_tag(s, ref + strlen(REPO) + 1);
 	verify_referrers_tag(REPO, index_digest, ref, sizeof(ref));
-	untag_if_present(s, ref);
-	untag_if_present(s, ref + strlen(REPO) + 1);
-	untag_if_present(s, REPO ":some-referrer");
+	test_cosign_drop_tag(s, ref);
+	test_cosign_drop_tag(s, ref + strlen(REPO) + 1);
+	test_cosign_drop_tag(s, REPO ":some-referrer");
 	oci_store_close(s);
 }
 
