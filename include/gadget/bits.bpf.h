@@ -44,12 +44,15 @@ static __always_inline __u64 log2l(__u64 v)
 }
 
 /*
- * Histogram slot of a value, bcc style: slot 0 holds 0 and 1, slot n
- * (n >= 1) holds [2^n, 2^(n+1)). Clamp the result to your array size.
+ * Histogram slot of a value, as upstream's histogram fields read it: slot 0
+ * holds 0, slot n (n >= 1) holds [2^(n-1), 2^n), so 1 is in slot 1 and
+ * 2..3 in slot 2. Clamp the result to your array size.
  */
 static __always_inline __u64 get_slot_idx(__u64 v)
 {
-	return log2l(v);
+	if (v == 0)
+		return 0;
+	return log2l(v) + 1;
 }
 
 #endif /* __GADGET_BITS_BPF_H */

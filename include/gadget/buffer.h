@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Tracer output buffers: ring buffer map declaration plus reserve/submit/output helpers with a perf fallback. */
+/* Tracer output buffers: ring buffer map declaration plus reserve/submit/output helpers with a perf fallback.
+ */
 #ifndef __GADGET_BUFFER_H
 #define __GADGET_BUFFER_H
 
@@ -19,48 +20,50 @@
  *
  * The helpers are macros so that they can reach <name>_lost_samples from
  * the map argument: GADGET_TRACER_MAP also defines an overload of
- * __gadget_count_lost() for the (distinct, named) struct type of <name>.
- * Maps of any other type fall back to the void * overload (not counted).
+ * __gadget_count_lost() for the (distinct, named) struct type of <name>,
+ * marked unused: it lands in the gadget's own file, where clang would warn
+ * (an error with -Werror) about a tracer map the gadget never writes through
+ * these helpers. Maps of any other type fall back to the void * overload
+ * (not counted).
  */
-#define GADGET_TRACER_MAP(name, size)                                           \
-	struct __gadget_tracer_map_##name {                                     \
-		__uint(type, BPF_MAP_TYPE_RINGBUF);                             \
-		__uint(max_entries, size);                                      \
-	} name SEC(".maps");                                                    \
-	const void *gadget_map_tracer_##name __attribute__((unused));          \
-	struct {                                                                \
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                        \
-		__uint(max_entries, 1);                                         \
-		__type(key, __u32);                                             \
-		__type(value, __u64);                                           \
-	} name##_lost_samples SEC(".maps");                                     \
-	static __always_inline __attribute__((overloadable)) void              \
-	__gadget_count_lost(struct __gadget_tracer_map_##name *map)            \
-	{                                                                       \
-		__u32 zero = 0;                                                 \
-		__u64 *cnt = bpf_map_lookup_elem(&name##_lost_samples, &zero); \
-		if (cnt)                                                        \
-			__sync_fetch_and_add(cnt, 1);                           \
-	}                                                                       \
+#define GADGET_TRACER_MAP(name, size)                                                                        \
+	struct __gadget_tracer_map_##name {                                                                  \
+		__uint(type, BPF_MAP_TYPE_RINGBUF);                                                          \
+		__uint(max_entries, size);                                                                   \
+	} name SEC(".maps");                                                                                 \
+	const void *gadget_map_tracer_##name __attribute__((unused));                                        \
+	struct {                                                                                             \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                                     \
+		__uint(max_entries, 1);                                                                      \
+		__type(key, __u32);                                                                          \
+		__type(value, __u64);                                                                        \
+	} name##_lost_samples SEC(".maps");                                                                  \
+	static __always_inline __attribute__((overloadable, unused)) void __gadget_count_lost(               \
+	    struct __gadget_tracer_map_##name *map)                                                          \
+	{                                                                                                    \
+		__u32 zero = 0;                                                                              \
+		__u64 *cnt = bpf_map_lookup_elem(&name##_lost_samples, &zero);                               \
+		if (cnt)                                                                                     \
+			__sync_fetch_and_add(cnt, 1);                                                        \
+	}                                                                                                    \
 	struct __gadget_tracer_map_##name
 
-static __always_inline __attribute__((overloadable)) void
-__gadget_count_lost(void *map)
+static __always_inline __attribute__((overloadable)) void __gadget_count_lost(void *map
+                                                                              __attribute__((unused)))
 {
 }
 
 /* True when the running kernel has BPF ring buffers (CO-RE constant). */
-#define __gadget_has_ringbuf()                                                  \
-	bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_reserve)
+#define __gadget_has_ringbuf() bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_reserve)
 
 /*
  * Wake the reader when the ring crosses an eighth of its size, not for every
  * event: a wakeup is an IPI, dearer than the event itself. Below that mark
  * the reader drains the ring on its own short timer, so nothing waits long
- * and nothing depends on a wakeup arriving.
+ * and nothing depends on a wakeup arriving. reserved is an int, not a bool:
+ * gadgets built on <linux/types.h> include this header without bool.
  */
-static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size,
-						   bool reserved)
+static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size, int reserved)
 {
 	__u64 mark = bpf_ringbuf_query(map, BPF_RB_RING_SIZE) / 8;
 	__u64 rec = (size + 8 + 7) & ~7ULL; /* the record, its header, padding */
@@ -69,26 +72,23 @@ static __always_inline __u64 __gadget_wakeup_flags(void *map, __u64 size,
 	/* a reserved record already counts in the available data */
 	if (!reserved)
 		after += rec;
-	return after >= mark && after < mark + rec ? BPF_RB_FORCE_WAKEUP
-						   : BPF_RB_NO_WAKEUP;
+	return after >= mark && after < mark + rec ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 /* Copy buf[0..size) into the tracer map in one call. Always available. */
-static __always_inline long __gadget_output_buf(void *ctx, void *map, void *buf,
-						__u64 size)
+static __always_inline long __gadget_output_buf(void *ctx, void *map, void *buf, __u64 size)
 {
 	if (__gadget_has_ringbuf())
-		return bpf_ringbuf_output(map, buf, size,
-					  __gadget_wakeup_flags(map, size, false));
+		return bpf_ringbuf_output(map, buf, size, __gadget_wakeup_flags(map, size, 0));
 	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
 }
 
-#define gadget_output_buf(ctx, map, buf, size)                                  \
-	({                                                                      \
-		long __gadget_ret = __gadget_output_buf(ctx, map, buf, size);  \
-		if (__gadget_ret != 0)                                          \
-			__gadget_count_lost(map);                               \
-		__gadget_ret;                                                   \
+#define gadget_output_buf(ctx, map, buf, size)                                                               \
+	({                                                                                                   \
+		long __gadget_ret = __gadget_output_buf(ctx, map, buf, size);                                \
+		if (__gadget_ret != 0)                                                                       \
+			__gadget_count_lost(map);                                                            \
+		__gadget_ret;                                                                                \
 	})
 
 #ifndef GADGET_NO_BUF_RESERVE
@@ -122,12 +122,12 @@ static __always_inline void *__gadget_reserve_buf(void *map, __u64 size)
  * counted as lost). Must be followed by gadget_submit_buf() or
  * gadget_discard_buf() on every path.
  */
-#define gadget_reserve_buf(map, size)                                           \
-	({                                                                      \
-		void *__gadget_buf = __gadget_reserve_buf(map, size);          \
-		if (!__gadget_buf)                                              \
-			__gadget_count_lost(map);                               \
-		__gadget_buf;                                                   \
+#define gadget_reserve_buf(map, size)                                                                        \
+	({                                                                                                   \
+		void *__gadget_buf = __gadget_reserve_buf(map, size);                                        \
+		if (!__gadget_buf)                                                                           \
+			__gadget_count_lost(map);                                                            \
+		__gadget_buf;                                                                                \
 	})
 
 /* Give back a buffer from gadget_reserve_buf() without emitting it. */
@@ -138,11 +138,10 @@ static __always_inline void gadget_discard_buf(void *buf)
 }
 
 /* Emit a buffer from gadget_reserve_buf(); size is only used by the perf path. */
-static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf,
-					      __u64 size)
+static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf, __u64 size)
 {
 	if (__gadget_has_ringbuf()) {
-		bpf_ringbuf_submit(buf, __gadget_wakeup_flags(map, size, true));
+		bpf_ringbuf_submit(buf, __gadget_wakeup_flags(map, size, 1));
 		return 0;
 	}
 	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);

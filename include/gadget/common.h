@@ -3,6 +3,8 @@
 #ifndef __GADGET_COMMON_H
 #define __GADGET_COMMON_H
 
+/* Upstream's common.h includes vmlinux.h itself: gadgets may rely on it. */
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
@@ -32,8 +34,7 @@ static __always_inline void gadget_process_populate(struct gadget_process *p)
 	if (parent) {
 		p->parent.pid = BPF_CORE_READ(parent, tgid);
 		p->parent.tid = BPF_CORE_READ(parent, pid);
-		if (bpf_core_read_str(p->parent.comm, sizeof(p->parent.comm),
-				      &parent->comm) < 0)
+		if (bpf_core_read_str(p->parent.comm, sizeof(p->parent.comm), &parent->comm) < 0)
 			p->parent.comm[0] = '\0';
 	} else {
 		p->parent.pid = 0;

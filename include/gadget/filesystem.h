@@ -6,10 +6,28 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 
-/* Size of the path fields gadgets put in their events. */
+/*
+ * Sizes and limits of upstream's filesystem.h (itself derived from Tracee);
+ * gadgets use some of them in their event structs.
+ */
+#define MAX_PERCPU_BUFSIZE (1 << 15) /* per-CPU scratch buffer */
 #ifndef GADGET_PATH_MAX
-#define GADGET_PATH_MAX 512
+#define GADGET_PATH_MAX 512 /* path fields of events */
 #endif
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+#define MAX_STR_FILTER_SIZE 16
+#define MAX_BIN_PATH_SIZE   256
+#define FILE_MAGIC_HDR_SIZE 32
+#define FILE_MAGIC_MASK     31
+#define NET_SEQ_OPS_SIZE    4
+#define NET_SEQ_OPS_TYPES   6
+#define MAX_KSYM_NAME_SIZE  64
+#define UPROBE_MAGIC_NUMBER 20220829
+#define ARGS_BUF_SIZE       32000
+#define SEND_META_SIZE      24
+#define MAX_MEM_DUMP_SIZE   127
 
 /* Older name for a path-sized string field. */
 #ifndef MAX_STRING_SIZE
@@ -17,44 +35,73 @@
 #endif
 
 /* Deepest path get_path_str() walks (components, mount crossings included). */
-#define GADGET_PATH_MAX_COMPONENTS 80
+#define MAX_PATH_COMPONENTS        80
+#define GADGET_PATH_MAX_COMPONENTS MAX_PATH_COMPONENTS
+
+/* Per-CPU scratch buffers: index into bufs. */
+enum buf_idx_e { STRING_BUF_IDX, MAX_BUFFERS };
+
+typedef struct simple_buf {
+	__u8 buf[MAX_PERCPU_BUFSIZE];
+} buf_t;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_BUFFERS);
+	__type(key, __u32);
+	__type(value, buf_t);
+} bufs SEC(".maps");
+
+/* Scratch buffer idx of this CPU (NULL only if idx is out of range). */
+static __always_inline buf_t *get_buf(int idx)
+{
+	return bpf_map_lookup_elem(&bufs, &idx);
+}
 
 /*
- * Per-CPU scratch space (32 KiB). get_path_str() builds the path
- * right-to-left so it ends at GADGET_PATH_BUF_HALF - 1; offsets are masked
- * into the first half and each component is at most 255 bytes, so every
- * access stays inside the buffer whatever the verifier assumes.
+ * How get_path_str() uses its buf_t. It builds the path right-to-left so it
+ * ends at GADGET_PATH_BUF_HALF - 1; offsets are masked into the first half
+ * and each component is at most 255 bytes, so every access stays inside the
+ * buffer whatever the verifier assumes. The last 8 bytes hold the write
+ * position: kept in the map value, not in a register, every reload is an
+ * unknown scalar that gets masked, so all paths reaching the loop head look
+ * alike to the verifier and are pruned (a register would carry a different
+ * range per path and make verification cost quadratic in the number of
+ * components).
  */
-#define GADGET_PATH_BUF_SIZE 32768
+#define GADGET_PATH_BUF_SIZE MAX_PERCPU_BUFSIZE
 #define GADGET_PATH_BUF_HALF (GADGET_PATH_BUF_SIZE / 2)
 #define GADGET_PATH_BUF_MASK (GADGET_PATH_BUF_HALF - 1)
-#define GADGET_NAME_MAX 255
+#define GADGET_NAME_MAX      255
 
 struct gadget_path_buf {
 	char data[GADGET_PATH_BUF_SIZE - 8];
-	/*
-	 * Write position of get_path_str(). Kept in the map value, not in a
-	 * register: every reload is an unknown scalar that gets masked, so all
-	 * paths reaching the loop head look alike to the verifier and are
-	 * pruned (a register would carry a different range per path and make
-	 * verification cost quadratic in the number of components).
-	 */
 	__u32 pos;
 	__u32 __pad;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct gadget_path_buf);
-} bufs SEC(".maps");
+_Static_assert(sizeof(struct gadget_path_buf) == sizeof(buf_t),
+               "get_path_str() state must fill a buf_t exactly");
+
+static __always_inline struct dentry *get_mnt_root_ptr_from_vfsmnt(struct vfsmount *vfsmnt)
+{
+	return BPF_CORE_READ(vfsmnt, mnt_root);
+}
+
+static __always_inline struct dentry *get_d_parent_ptr_from_dentry(struct dentry *dentry)
+{
+	return BPF_CORE_READ(dentry, d_parent);
+}
+
+static __always_inline struct qstr get_d_name_from_dentry(struct dentry *dentry)
+{
+	return BPF_CORE_READ(dentry, d_name);
+}
 
 /* The struct mount that embeds vfsmnt (container_of with a CO-RE offset). */
-static __always_inline struct mount *__gadget_real_mount(struct vfsmount *vfsmnt)
+static __always_inline struct mount *real_mount(struct vfsmount *vfsmnt)
 {
-	return (struct mount *)((char *)vfsmnt -
-				bpf_core_field_offset(struct mount, mnt));
+	return (struct mount *)((char *)vfsmnt - bpf_core_field_offset(struct mount, mnt));
 }
 
 /*
@@ -65,23 +112,23 @@ static __always_inline struct mount *__gadget_real_mount(struct vfsmount *vfsmnt
  * dentry name without a leading '/' (e.g. "[eventfd]"; "" for pipes and
  * sockets). NULL only if bufs is missing.
  */
-static __always_inline char *get_path_str(const struct path *path)
+static __always_inline void *get_path_str(const struct path *path)
 {
 	struct gadget_path_buf *b;
 	struct dentry *dentry, *d_parent, *mnt_root;
 	struct vfsmount *vfsmnt;
 	struct mount *mnt, *mnt_parent;
 	const unsigned char *name;
-	__u32 zero = 0, pos, len;
+	__u32 pos, len;
 	bool disconnected = false;
 
-	b = bpf_map_lookup_elem(&bufs, &zero);
+	b = (struct gadget_path_buf *)get_buf(STRING_BUF_IDX);
 	if (!b)
 		return NULL;
 
 	dentry = BPF_CORE_READ(path, dentry);
 	vfsmnt = BPF_CORE_READ(path, mnt);
-	mnt = __gadget_real_mount(vfsmnt);
+	mnt = real_mount(vfsmnt);
 	mnt_parent = BPF_CORE_READ(mnt, mnt_parent);
 
 	b->data[GADGET_PATH_BUF_HALF - 1] = '\0';
@@ -138,9 +185,8 @@ static __always_inline char *get_path_str(const struct path *path)
 			if (len > GADGET_NAME_MAX)
 				len = GADGET_NAME_MAX;
 			len &= GADGET_NAME_MAX;
-			if (bpf_probe_read_kernel(
-				    &b->data[(pos - len) & GADGET_PATH_BUF_MASK],
-				    len, name) == 0)
+			if (bpf_probe_read_kernel(&b->data[(pos - len) & GADGET_PATH_BUF_MASK], len, name) ==
+			    0)
 				pos -= len;
 		} else {
 			/* The path is the root itself. */
@@ -153,7 +199,7 @@ static __always_inline char *get_path_str(const struct path *path)
 }
 
 /* struct file * behind fd in the current task's fd table, or NULL. */
-static __always_inline struct file *gadget_get_current_file(int fd)
+static __always_inline struct file *get_struct_file_for_fd(int fd)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
@@ -173,10 +219,9 @@ static __always_inline struct file *gadget_get_current_file(int fd)
  * bytes, NUL included). Returns the length copied including the NUL, or a
  * negative value when fd is not open or the path cannot be read.
  */
-static __always_inline long read_full_path_of_open_file_fd(int fd, char *buf,
-							    __u32 size)
+static __always_inline long read_full_path_of_open_file_fd(int fd, char *buf, __u64 size)
 {
-	struct file *file = gadget_get_current_file(fd);
+	struct file *file = get_struct_file_for_fd(fd);
 	char *path;
 
 	if (!file)

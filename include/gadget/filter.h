@@ -17,10 +17,10 @@
  * userspace and exposed as keys pid, tid, uid, gid and comm.
  * "pid" is the tgid and "tid" the kernel pid, as seen from userspace.
  */
-const volatile gadget_pid targ_pid = 0;                  /* 0: any */
-const volatile gadget_tid targ_tid = 0;                  /* 0: any */
-const volatile gadget_uid targ_uid = GADGET_INVALID_ID;  /* -1: any */
-const volatile gadget_gid targ_gid = GADGET_INVALID_ID;  /* -1: any */
+const volatile gadget_pid targ_pid = 0;                   /* 0: any */
+const volatile gadget_tid targ_tid = 0;                   /* 0: any */
+const volatile gadget_uid targ_uid = GADGET_INVALID_ID;   /* -1: any */
+const volatile gadget_gid targ_gid = GADGET_INVALID_ID;   /* -1: any */
 const volatile gadget_comm targ_comm[TASK_COMM_LEN] = {}; /* "": any */
 
 GADGET_PARAM(targ_pid);
@@ -81,17 +81,13 @@ static __always_inline bool gadget_should_discard_comm(const char *comm)
 }
 
 /* All filters at once, for data that is not about the current task. */
-static __always_inline bool
-gadget_should_discard_data(gadget_mntns_id mntns_id, gadget_pid pid,
-			   gadget_tid tid, const char *comm, gadget_uid uid,
-			   gadget_gid gid)
+static __always_inline bool gadget_should_discard_data(gadget_mntns_id mntns_id, gadget_pid pid,
+                                                       gadget_tid tid, const char *comm, gadget_uid uid,
+                                                       gadget_gid gid)
 {
-	return gadget_should_discard_pid(pid) ||
-	       gadget_should_discard_tid(tid) ||
-	       gadget_should_discard_uid(uid) ||
-	       gadget_should_discard_gid(gid) ||
-	       gadget_should_discard_comm(comm) ||
-	       gadget_should_discard_mntns_id(mntns_id);
+	return gadget_should_discard_pid(pid) || gadget_should_discard_tid(tid) ||
+	       gadget_should_discard_uid(uid) || gadget_should_discard_gid(gid) ||
+	       gadget_should_discard_comm(comm) || gadget_should_discard_mntns_id(mntns_id);
 }
 
 #ifndef GADGET_TYPE_NETWORKING
@@ -123,12 +119,29 @@ static __always_inline bool gadget_should_discard_data_current(void)
 			return true;
 	}
 
-	if (gadget_filter_by_mntns &&
-	    gadget_should_discard_mntns_id(gadget_get_current_mntns_id()))
+	if (gadget_filter_by_mntns && gadget_should_discard_mntns_id(gadget_get_current_mntns_id()))
 		return true;
 
 	return false;
 }
 #endif /* !GADGET_TYPE_NETWORKING */
+
+/*
+ * All filters for a packet, from the gadget_sockets entry of its socket
+ * (gadget_socket_lookup() in <gadget/sockets-map.h>). A packet whose socket
+ * is unknown cannot be attributed to any process or container, so it is
+ * discarded as soon as any filter is on and kept otherwise.
+ */
+static __always_inline bool gadget_should_discard_data_by_skb(struct gadget_socket_value *skb_val)
+{
+	if (!skb_val)
+		return gadget_filter_by_mntns || targ_pid != 0 || targ_tid != 0 ||
+		       targ_uid != GADGET_INVALID_ID || targ_gid != GADGET_INVALID_ID ||
+		       gadget_comm_filter_enabled();
+
+	return gadget_should_discard_data(skb_val->mntns, (gadget_pid)(skb_val->pid_tgid >> 32),
+	                                  (gadget_tid)skb_val->pid_tgid, skb_val->task,
+	                                  (gadget_uid)skb_val->uid_gid, (gadget_gid)(skb_val->uid_gid >> 32));
+}
 
 #endif /* __GADGET_FILTER_H */

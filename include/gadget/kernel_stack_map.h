@@ -7,18 +7,20 @@
 
 #include <gadget/types.h>
 
+#define GADGET_KERNEL_MAX_STACK_DEPTH       127
+#define GADGET_KERNEL_STACK_MAP_MAX_ENTRIES 10000
+
 #ifndef PERF_MAX_STACK_DEPTH
-#define PERF_MAX_STACK_DEPTH 127
+#define PERF_MAX_STACK_DEPTH GADGET_KERNEL_MAX_STACK_DEPTH
 #endif
+#define KERNEL_STACK_MAP_MAX_ENTRIES GADGET_KERNEL_STACK_MAP_MAX_ENTRIES
 
-#define KERNEL_STACK_MAP_MAX_ENTRIES 10000
-
-/* stack id -> PERF_MAX_STACK_DEPTH kernel addresses. The name is ABI. */
+/* stack id -> GADGET_KERNEL_MAX_STACK_DEPTH kernel addresses. The name is ABI. */
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PERF_MAX_STACK_DEPTH * sizeof(__u64));
-	__uint(max_entries, KERNEL_STACK_MAP_MAX_ENTRIES);
+	__uint(value_size, GADGET_KERNEL_MAX_STACK_DEPTH * sizeof(__u64));
+	__uint(max_entries, GADGET_KERNEL_STACK_MAP_MAX_ENTRIES);
 } ig_kstack SEC(".maps");
 
 /*

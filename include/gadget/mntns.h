@@ -14,8 +14,9 @@ static __always_inline __u64 gadget_get_current_mntns_id(void)
 	return BPF_CORE_READ(task, nsproxy, mnt_ns, ns.inum);
 }
 
-/* Deprecated name of gadget_get_current_mntns_id(). */
-static __always_inline __u64 gadget_get_mntns_id(void)
+/* Deprecated name of gadget_get_current_mntns_id() (deprecated upstream too). */
+__attribute__((deprecated("use gadget_get_current_mntns_id()"))) static __always_inline __u64
+gadget_get_mntns_id(void)
 {
 	return gadget_get_current_mntns_id();
 }

@@ -27,8 +27,7 @@ struct {
 /* True when filtering is on and mntns_id is not one of the selected ones. */
 static __always_inline bool gadget_should_discard_mntns_id(gadget_mntns_id mntns_id)
 {
-	return gadget_filter_by_mntns &&
-	       !bpf_map_lookup_elem(&gadget_mntns_filter_map, &mntns_id);
+	return gadget_filter_by_mntns && !bpf_map_lookup_elem(&gadget_mntns_filter_map, &mntns_id);
 }
 
 #endif /* __GADGET_MNTNS_FILTER_H */

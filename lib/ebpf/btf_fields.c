@@ -158,18 +158,20 @@ static const char *auto_template(const char **names, size_t n)
 static const char *user_stack_member(const char *member)
 {
 	static const char *const desc[][2] = {
-	    {"stack_id", "User stack: id of the stack in the gadget's stack map (0: none collected)"},
-	    {"pid_level0", "User stack: process ID in the initial PID namespace"},
-	    {"tid_level0", "User stack: thread ID in the initial PID namespace"},
-	    {"pid_level1", "User stack: process ID one PID namespace down (0 if none)"},
-	    {"tid_level1", "User stack: thread ID one PID namespace down (0 if none)"},
-	    {"dev_major", "User stack: major device number of the executable's file system"},
-	    {"dev_minor", "User stack: minor device number of the executable's file system"},
+	    {"major", "User stack: major device number of the executable's file system"},
+	    {"minor", "User stack: minor device number of the executable's file system"},
 	    {"inode", "User stack: inode of the executable"},
 	    {"mtime_sec", "User stack: modification time of the executable (seconds)"},
 	    {"mtime_nsec", "User stack: modification time of the executable (nanoseconds part)"},
 	    {"base_addr_hash", "User stack: hash that tells one address space from another"},
-	    {"ktime", "User stack: boot-time nanoseconds when the stack was collected"},
+	    {"stack_id", "User stack: id of the stack in the gadget's stack map"},
+	    {"tgid_level0", "User stack: process ID in the initial PID namespace"},
+	    {"pid_level0", "User stack: thread ID in the initial PID namespace"},
+	    {"pidns_level0", "User stack: inode of the initial PID namespace"},
+	    {"pid_level1", "User stack: thread ID one PID namespace down (0 if none)"},
+	    {"pidns_level1", "User stack: inode of the PID namespace one level down (0 if none)"},
+	    {"otel_correlation_id", "User stack: correlation ID from the OpenTelemetry profiler"},
+	    {"boot_timestamp", "User stack: boot-time nanoseconds when the stack was collected"},
 	};
 
 	for (size_t i = 0; i < sizeof(desc) / sizeof(desc[0]); i++)

@@ -32,7 +32,7 @@ static const struct well_known well_known[] = {
     {"bool", "collect_ustack", "collect-ustack", "Collect user stack traces", false},
     {"bool", "collect_build_id", "collect-build-id", "Collect build IDs of user stack frames", false},
     {"bool", "collect_otel_stack", "collect-otel-stack", "Collect stacks for the OTel profiler", false},
-    {"__u32", "ig_build_id_max_entries", "ig_build_id_max_entries",
+    {"int", "ig_build_id_max_entries", "ig_build_id_max_entries",
      "Size of the build-id map (collect-build-id)", false},
 };
 
@@ -105,6 +105,16 @@ int ebpf_param_encode(enum ebpf_param_kind kind, uint32_t size, const char *valu
 	if (size > sizeof(buf) && kind != EBPF_PARAM_STRING) {
 		snprintf(why, whylen, "variable of %u bytes is too large", size);
 		return -EINVAL;
+	}
+	/*
+	 * An empty value reaches here only as a default (values set by the user
+	 * passed the type check): gadget.yaml's `defaultValue: ""` on a number or
+	 * a bool, e.g. upstream trace_signal's `signal`. Upstream reads it as the
+	 * zero value, so the variable is zeroed and the filter stays off.
+	 */
+	if (!*value && kind != EBPF_PARAM_STRING) {
+		memset(out, 0, size);
+		return 0;
 	}
 	errno = 0;
 	switch (kind) {

@@ -168,7 +168,12 @@ int sonde_image_ref_parse(const char *s, struct sonde_image_ref *out)
 		        : "the repository name must be lowercase letters, digits and separators (. _ __ -)");
 		return -EINVAL;
 	}
-	snprintf(out->domain, sizeof(out->domain), "%s", domain);
+	size_t domain_len = strlen(domain);
+	if (domain_len >= sizeof(out->domain)) {
+		sonde_err("invalid image reference \"%s\": the name is longer than 255 characters", s);
+		return -EINVAL;
+	}
+	memcpy(out->domain, domain, domain_len + 1);
 	bool prefix = !strcmp(domain, SONDE_IMAGE_DEFAULT_DOMAIN) && !strchr(path, '/');
 	if ((size_t)snprintf(out->path, sizeof(out->path), "%s%s", prefix ? SONDE_IMAGE_DEFAULT_PREFIX : "",
 	                     path) >= sizeof(out->path) ||

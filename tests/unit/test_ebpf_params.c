@@ -112,7 +112,17 @@ static void test_encode_format(void)
 	CHECK(ebpf_param_encode(EBPF_PARAM_INT, 1, "128", b, why, sizeof(why)) < 0);
 	CHECK(ebpf_param_encode(EBPF_PARAM_UINT, 2, "65536", b, why, sizeof(why)) < 0);
 	CHECK(ebpf_param_encode(EBPF_PARAM_UINT, 4, "-1", b, why, sizeof(why)) < 0);
-	CHECK(ebpf_param_encode(EBPF_PARAM_UINT, 4, "", b, why, sizeof(why)) < 0);
+	/* "" only arrives as a gadget.yaml default: the zero value, as upstream */
+	memset(b, 0xff, sizeof(b));
+	CHECK_INT(ebpf_param_encode(EBPF_PARAM_UINT, 4, "", b, why, sizeof(why)), 0);
+	CHECK(memcmp(b, "\0\0\0\0\xff", 5) == 0);
+	memset(b, 0xff, sizeof(b));
+	CHECK_INT(ebpf_param_encode(EBPF_PARAM_INT, 8, "", b, why, sizeof(why)), 0);
+	CHECK(memcmp(b, "\0\0\0\0\0\0\0\0\xff", 9) == 0);
+	CHECK_INT(ebpf_param_encode(EBPF_PARAM_FLOAT, 4, "", b, why, sizeof(why)), 0);
+	CHECK_INT(ebpf_param_encode(EBPF_PARAM_BOOL, 1, "", b, why, sizeof(why)), 0);
+	CHECK_INT(b[0], 0);
+	CHECK(ebpf_param_encode(EBPF_PARAM_UINT, 4, " ", b, why, sizeof(why)) < 0);
 	CHECK_INT(ebpf_param_encode(EBPF_PARAM_UINT, 8, "18446744073709551615", b, why, sizeof(why)), 0);
 	ebpf_param_format(EBPF_PARAM_UINT, 8, b, s, sizeof(s));
 	CHECK_STR(s, "18446744073709551615");
@@ -203,4 +213,65 @@ static void test_rodata_write(void)
 	free(obj);
 }
 
-TEST_MAIN(TEST(test_definitions), TEST(test_bad_values), TEST(test_encode_format), TEST(test_rodata_write))
+/*
+ * gadget.yaml `defaultValue: ""` on number and bool variables (upstream
+ * trace_signal's `signal`): the param is offered with an empty default, the
+ * run starts and the variables hold zero; an explicit "" from the user is
+ * still a bad number.
+ */
+static void test_empty_default(void)
+{
+	static const char empty_yaml[] = "params:\n"
+	                                 "  ebpf:\n"
+	                                 "    port:\n"
+	                                 "      defaultValue: \"\"\n"
+	                                 "    small:\n"
+	                                 "      defaultValue: \"\"\n"
+	                                 "    enabled:\n"
+	                                 "      defaultValue: \"\"\n"
+	                                 "    precise:\n"
+	                                 "      defaultValue: \"\"\n";
+	struct sonde_gadget_image image = {
+	    .name = "params", .config_yaml = empty_yaml, .config_len = strlen(empty_yaml)};
+	struct sonde_gadget_ctx *ctx;
+	struct sonde_layer layer = {SONDE_MEDIA_TYPE_EBPF, NULL, 0};
+	struct ebpf_gadget *g = NULL;
+	char err[128];
+	size_t len = 0;
+	char *obj = load_fixture("ebpf_params", &len);
+	int seen = 0;
+
+	REQUIRE(obj);
+	layer.data = obj;
+	layer.len = len;
+	capture_reset();
+	ctx = sonde_gadget_ctx_new(&image);
+	REQUIRE(ctx);
+	REQUIRE(sonde_gadget_instantiate(ctx) == 0);
+	REQUIRE(ebpf_gadget_open(ctx, &layer, &g) == 0);
+	CHECK_STR(sonde_param_value(sonde_params_find(sonde_gadget_params(ctx), "operator.oci.ebpf.port")),
+	          "");
+	CHECK(sonde_params_set(sonde_gadget_params(ctx), "operator.oci.ebpf.small", "", err, sizeof(err)) <
+	      0);
+	CHECK_INT(ebpf_params_write(g), 0);
+	for (size_t i = 0; i < g->nparams; i++) {
+		const struct ebpf_param *p = &g->params[i];
+		const unsigned char *v = ebpf_var_data(&p->loc);
+		static const unsigned char zero[8];
+
+		REQUIRE(v);
+		if (!strcmp(p->var, "port") || !strcmp(p->var, "small") || !strcmp(p->var, "enabled") ||
+		    !strcmp(p->var, "precise")) {
+			/* the object's own initial values are 8080, -5, true, 2.25 */
+			CHECK(memcmp(v, zero, p->loc.size) == 0);
+			seen++;
+		}
+	}
+	CHECK_INT(seen, 4);
+	ebpf_gadget_free(g);
+	sonde_gadget_ctx_free(ctx);
+	free(obj);
+}
+
+TEST_MAIN(TEST(test_definitions), TEST(test_bad_values), TEST(test_encode_format), TEST(test_rodata_write),
+          TEST(test_empty_default))
