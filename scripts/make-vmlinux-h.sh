@@ -16,7 +16,9 @@
 # 6.1.192-3 (bookworm-security) with bpftool v7.1.0 (libbpf 1.1); the first
 # line of each header says so. Set KERNEL_PKG=linux-image-6.1.0-N-<arch> to
 # pin another ABI (it must still be in the archive; the -unsigned package
-# gives the same BTF), MIRROR / SECURITY_MIRROR for another Debian mirror.
+# gives the same BTF), or another of bookworm's kernels (its 6.12,
+# linux-image-6.12.N+deb12-<arch>), MIRROR / SECURITY_MIRROR for another
+# Debian mirror.
 #
 # Only Debian's apt repositories are used, through a private apt
 # configuration, state and cache in a temporary directory: the machine's apt
@@ -108,8 +110,8 @@ if [ -z "${KERNEL_PKG:-}" ]; then
 	[ -n "$KERNEL_PKG" ] || die "linux-image-$ARCH depends on no linux-image-6.1.0-*-$ARCH"
 fi
 case "$KERNEL_PKG" in
-linux-image-6.1.0-*-"$ARCH" | linux-image-6.1.0-*-"$ARCH"-unsigned) ;;
-*) die "KERNEL_PKG=$KERNEL_PKG: expected linux-image-6.1.0-<abi>-$ARCH[-unsigned]" ;;
+linux-image-*-"$ARCH" | linux-image-*-"$ARCH"-unsigned) ;;
+*) die "KERNEL_PKG=$KERNEL_PKG: expected linux-image-<version>-${ARCH}[-unsigned]" ;;
 esac
 echo "downloading $KERNEL_PKG ($ARCH)" >&2
 (cd "$WORK" && apt-get -q download "$KERNEL_PKG" >"$WORK/download.log" 2>&1) || {
