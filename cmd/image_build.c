@@ -19,7 +19,7 @@ static const struct build_flag {
 } build_flags[] = {
     {{"tag", 't', "REF", "name the image (name:tag, normalised as upstream)"}, B_TAG},
     {{"file", 'f', "FILE", "build file (default: DIR/build.yaml when present)"}, B_FILE},
-    {{"arch", 0, "ARCHS", "architectures, comma-separated: amd64,arm64 (default: those with a vmlinux.h)"},
+    {{"arch", 0, "ARCHS", "architectures, comma-separated (default: amd64,arm64, each with a vmlinux.h)"},
      B_ARCH},
     {{"output", 'o', "DIR", "keep the compiled objects in DIR"}, B_OUTPUT},
     {{"store", 0, "DIR", "OCI store (default /var/lib/sonde/oci-store for root)"}, B_STORE},
@@ -33,8 +33,9 @@ static const struct build_flag {
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: sonde image build DIR [flags]\n\n"
-	             "Compiles DIR/program.bpf.c per architecture against Sonde's gadget headers,\n"
-	             "then stores an image with gadget.yaml and DIR/program.wasm (if any).\n"
+	             "Compiles DIR/program.bpf.c per architecture against Sonde's gadget headers and\n"
+	             "include/gadget/<arch>/vmlinux.h (Debian 12's 6.1 kernel, the same on every\n"
+	             "machine), then stores an image with gadget.yaml and DIR/program.wasm (if any).\n"
 	             "SOURCE_DATE_EPOCH makes the digests reproducible.\n\nFlags:\n");
 	flags_print_table(out, &build_flags[0].flag, NBUILD_FLAGS, sizeof(build_flags[0]), 24);
 }

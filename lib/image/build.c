@@ -235,7 +235,11 @@ static const char *target_arch_define(const char *arch)
 }
 
 /* The directory holding vmlinux.h for arch: <include>/gadget/<arch>/ (upstream's
- * layout), else, for this machine's arch only, the build tree's (generated
+ * layout; Sonde's are made from Debian 12's stock kernel by
+ * scripts/make-vmlinux-h.sh), for every arch, the build machine's included:
+ * the object then depends on the sources, not on the kernel of the machine
+ * that builds, and two machines build the same digest. Only when that header
+ * is missing, and for this machine's arch only: the build tree's (generated
  * from this kernel), else one generated now with bpftool from
  * /sys/kernel/btf/vmlinux. 0, or -ENOENT without a message. */
 static int vmlinux_dir(struct build_ctx *b, const char *arch, char *out, size_t n)

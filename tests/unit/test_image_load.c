@@ -1,13 +1,18 @@
 /* sonde_image_load without the kernel: built-ins, bare eBPF objects, and
  * images of a temp store (arch selection, a lone gadget manifest, layers of
  * unknown media types, the empty config), plus the list view of a store
- * with signature tags. */
+ * with signature tags; an image built for amd64 and arm64 against
+ * include/gadget/<arch>/vmlinux.h, each arch's layer picked by its name. */
+#include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sonde/image.h>
+#include <sonde/image_build.h>
 #include <sonde/log.h>
 
 #include "image/oci.h"
@@ -236,4 +241,188 @@ static void test_store_images(void)
 	teardown();
 }
 
-TEST_MAIN(TEST(test_builtin_and_files), TEST(test_store_images))
+/* An ELF eBPF object (EM_BPF) with a non-empty .BTF section. */
+static bool is_bpf_elf_with_btf(const unsigned char *p, size_t len)
+{
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)p;
+	const Elf64_Shdr *sh, *strtab;
+
+	if (len < sizeof(*eh) || memcmp(p, ELFMAG, SELFMAG) || p[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_machine != EM_BPF || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh->e_shstrndx >= eh->e_shnum || eh->e_shoff > len ||
+	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
+		return false;
+	sh = (const Elf64_Shdr *)(p + eh->e_shoff);
+	strtab = &sh[eh->e_shstrndx];
+	if (strtab->sh_offset > len || strtab->sh_size > len - strtab->sh_offset)
+		return false;
+	for (size_t i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_name + sizeof(".BTF") <= strtab->sh_size &&
+		    !strcmp((const char *)p + strtab->sh_offset + sh[i].sh_name, ".BTF") &&
+		    sh[i].sh_size > 24)
+			return true;
+	return false;
+}
+
+static bool has_bytes(const struct sonde_layer *l, const char *s)
+{
+	return memmem(l->data, l->len, s, strlen(s)) != NULL;
+}
+
+/* A kprobe through BPF_KPROBE: its argument is read from struct pt_regs on
+ * amd64 and struct user_pt_regs (which only arm64's vmlinux.h has) on arm64,
+ * and the CO-RE relocation keeps the type's name in the object's BTF. The
+ * #errors prove each arch was compiled against its own header of
+ * include/gadget/<arch>/, the build machine's arch included. */
+static const char kprobe_src[] = "#include <vmlinux.h>\n"
+                                 "#include <bpf/bpf_helpers.h>\n"
+                                 "#include <bpf/bpf_tracing.h>\n"
+                                 "#if defined(__TARGET_ARCH_x86) && !defined(SONDE_TEST_VMLINUX_amd64)\n"
+                                 "#error \"amd64 not built against include/gadget/amd64/vmlinux.h\"\n"
+                                 "#endif\n"
+                                 "#if defined(__TARGET_ARCH_arm64) && !defined(SONDE_TEST_VMLINUX_arm64)\n"
+                                 "#error \"arm64 not built against include/gadget/arm64/vmlinux.h\"\n"
+                                 "#endif\n"
+                                 "SEC(\"kprobe/do_sys_openat2\")\n"
+                                 "int BPF_KPROBE(probe, int dfd, const char *name)\n"
+                                 "{\n"
+                                 "\treturn dfd + (name != 0);\n"
+                                 "}\n"
+                                 "char LICENSE[] SEC(\"license\") = \"GPL\";\n";
+
+/* An include/ of the test: the source tree's gadget headers (links), and per
+ * arch a vmlinux.h that includes the tree's one and defines a marker. */
+static void make_include_dir(const char *inc)
+{
+	char path[512], target[512];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "%s/gadget", inc);
+	if (mkdir(inc, 0755) < 0 || mkdir(path, 0755) < 0)
+		abort();
+	d = opendir(SONDE_SOURCE_DIR "/include/gadget");
+	if (!d)
+		abort();
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+
+		if (n < 3 || strcmp(de->d_name + n - 2, ".h"))
+			continue;
+		snprintf(target, sizeof(target), SONDE_SOURCE_DIR "/include/gadget/%s", de->d_name);
+		snprintf(path, sizeof(path), "%s/gadget/%s", inc, de->d_name);
+		if (symlink(target, path) < 0)
+			abort();
+	}
+	closedir(d);
+	for (int i = 0; i < 2; i++) {
+		const char *arch = i ? "arm64" : "amd64";
+		char text[1024];
+
+		snprintf(path, sizeof(path), "%s/gadget/%s", inc, arch);
+		if (mkdir(path, 0755) < 0)
+			abort();
+		snprintf(path, sizeof(path), "%s/gadget/%s/vmlinux.h", inc, arch);
+		snprintf(text, sizeof(text),
+		         "#include \"" SONDE_SOURCE_DIR "/include/gadget/%s/vmlinux.h\"\n"
+		         "#define SONDE_TEST_VMLINUX_%s 1\n",
+		         arch, arch);
+		test_write_file_or_abort(path, text);
+	}
+}
+
+static int build(const char *dir, const char *inc, const char *const *archs, const char *tag)
+{
+	struct sonde_image_build_opts b = {
+	    .sz = sizeof(b), .dir = dir, .tag = tag, .archs = archs, .include_dir = inc, .store_dir = store};
+
+	return sonde_image_build(&b, NULL, NULL, 0);
+}
+
+static void test_built_multi_arch(void)
+{
+	static const char *const both[] = {"amd64", "arm64", NULL}, *const arm[] = {"arm64", NULL};
+	char dir[128], inc[128], path[256], want[512];
+	const char *host = oci_host_arch();
+	struct sonde_image_source_opts o = {.sz = sizeof(o), .store_dir = store, .pull = SONDE_PULL_NEVER};
+	struct sonde_loaded_gadget *g, *g2;
+	const struct sonde_layer *mine, *other;
+
+	setup();
+	if (!test_have("clang-19") && !test_have("clang"))
+		test_skip_dep("clang");
+	if (strcmp(host, "amd64") && strcmp(host, "arm64"))
+		test_skip_machine("neither amd64 nor arm64");
+	snprintf(dir, sizeof(dir), "%s/kp", tmp);
+	snprintf(inc, sizeof(inc), "%s/include", tmp);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/program.bpf.c", dir);
+	test_write_file_or_abort(path, kprobe_src);
+	snprintf(path, sizeof(path), "%s/gadget.yaml", dir);
+	test_write_file_or_abort(path, "name: kp\n");
+	make_include_dir(inc);
+	setenv("SOURCE_DATE_EPOCH", "1700000000", 1);
+
+	REQUIRE(build(dir, inc, both, "kp:1") == 0);
+	/* this machine's manifest by default (built here: no signature asked) */
+	REQUIRE(sonde_image_load("kp:1", &o, &g) == 0);
+	REQUIRE(sonde_loaded_gadget_image(g)->nlayers == 1);
+	mine = &sonde_loaded_gadget_image(g)->layers[0];
+	CHECK_STR(mine->media_type, GADGET_MT_EBPF);
+	CHECK(is_bpf_elf_with_btf(mine->data, mine->len));
+	CHECK(has_bytes(mine, "pt_regs"));
+	CHECK(has_bytes(mine, "user_pt_regs") == !strcmp(host, "arm64"));
+	/* the other one asked for by name */
+	o.arch = strcmp(host, "arm64") ? "arm64" : "amd64";
+	REQUIRE(sonde_image_load("kp:1", &o, &g2) == 0);
+	REQUIRE(sonde_loaded_gadget_image(g2)->nlayers == 1);
+	other = &sonde_loaded_gadget_image(g2)->layers[0];
+	CHECK(is_bpf_elf_with_btf(other->data, other->len));
+	CHECK(has_bytes(other, "user_pt_regs") == !strcmp(o.arch, "arm64"));
+	CHECK(mine->len != other->len || memcmp(mine->data, other->data, mine->len));
+	sonde_loaded_gadget_free(g2);
+	sonde_loaded_gadget_free(g);
+	/* exactly these two manifests */
+	o.arch = "riscv64";
+	CHECK_INT(sonde_image_load("kp:1", &o, &g), -ENOENT);
+	snprintf(want, sizeof(want),
+	         "no manifest for architecture riscv64 in ghcr.io/inspektor-gadget/gadget/kp:1 (has: %s)",
+	         "amd64, arm64");
+	CHECK_STR(last_err, want);
+	o.arch = NULL;
+
+	/* Without include/gadget/arm64/vmlinux.h: arm64 asked for is an error,
+	 * by default it is skipped and the image has this machine's only. */
+	snprintf(path, sizeof(path), "%s/gadget/arm64/vmlinux.h", inc);
+	REQUIRE(unlink(path) == 0);
+	if (!strcmp(host, "amd64")) {
+		CHECK_INT(build(dir, inc, arm, "kp:2"), -ENOENT);
+		CHECK(strstr(last_err, "no vmlinux.h for arm64") != NULL);
+		CHECK_INT(build(dir, inc, NULL, "kp:2"), 0);
+		o.arch = "arm64";
+		CHECK_INT(sonde_image_load("kp:2", &o, &g), -ENOENT);
+		CHECK(strstr(last_err, "(has: amd64)") != NULL);
+		o.arch = NULL;
+		/* This machine's arch without its header: the build tree's
+		 * vmlinux.h (this kernel's), which has no marker. */
+		snprintf(path, sizeof(path), "%s/gadget/amd64/vmlinux.h", inc);
+		REQUIRE(unlink(path) == 0);
+		snprintf(path, sizeof(path), "%s/gadget/amd64", inc);
+		REQUIRE(rmdir(path) == 0);
+		snprintf(path, sizeof(path), "%s/program.bpf.c", dir);
+		{
+			char src[2048];
+
+			snprintf(src, sizeof(src),
+			         "#include <vmlinux.h>\n#include <bpf/bpf_helpers.h>\n#include "
+			         "<bpf/bpf_tracing.h>\n%s",
+			         strstr(kprobe_src, "SEC("));
+			test_write_file_or_abort(path, src);
+		}
+		CHECK_INT(build(dir, inc, NULL, "kp:3"), 0);
+	}
+	unsetenv("SOURCE_DATE_EPOCH");
+	teardown();
+}
+
+TEST_MAIN(TEST(test_builtin_and_files), TEST(test_store_images), TEST(test_built_multi_arch))
