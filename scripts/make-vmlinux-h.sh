@@ -2,23 +2,23 @@
 # make-vmlinux-h.sh ARCH [OUT]: writes include/gadget/<ARCH>/vmlinux.h (or OUT)
 # from the BTF of Debian's stock kernel for ARCH (amd64 | arm64).
 #
-# Which kernel, and why: Debian 12 (bookworm)'s own LTS kernel, the package
-# linux-image-6.1.0-<abi>-<arch> that bookworm's linux-image-<arch> metapackage
-# currently depends on. `sonde image build` compiles every gadget against these
-# headers, for every architecture (the build machine's included), so two
-# machines build the same object and the same digest whatever kernel they run;
-# 6.1 is the oldest kernel family Sonde targets, so a gadget that compiles
-# against it uses no type a target kernel lacks, and CO-RE relocates field
-# offsets for newer ones. Upstream's `ig image build` likewise ships one
-# include/gadget/<arch>/vmlinux.h per architecture.
+# Which kernel, and why: without KERNEL_PKG, Debian 12 (bookworm)'s own LTS
+# kernel, the package linux-image-6.1.0-<abi>-<arch> that bookworm's
+# linux-image-<arch> metapackage currently depends on. `sonde image build`
+# compiles every gadget against these headers, for every architecture (the
+# build machine's included), so two machines build the same object and the
+# same digest whatever kernel they run; CO-RE relocates field offsets for the
+# kernel that loads it.
 #
-# The committed headers were made from linux-image-6.1.0-57-{amd64,arm64}
-# 6.1.192-3 (bookworm-security) with bpftool v7.1.0 (libbpf 1.1); the first
-# line of each header says so. Set KERNEL_PKG=linux-image-6.1.0-N-<arch> to
-# pin another ABI (it must still be in the archive; the -unsigned package
-# gives the same BTF), or another of bookworm's kernels (its 6.12,
-# linux-image-6.12.N+deb12-<arch>), MIRROR / SECURITY_MIRROR for another
-# Debian mirror.
+# The committed headers are bookworm's newer kernel instead:
+#   KERNEL_PKG=linux-image-6.12.118+deb12-<arch> scripts/make-vmlinux-h.sh <arch>
+# Upstream's gadgets guard fields of newer kernels with bpf_core_field_exists
+# but still need them declared: against 6.1's types 82 of upstream's 84
+# builds (42 gadgets x 2 architectures) compile (ttysnoop needs iov_iter's
+# 6.4 fields), against 6.12's all 84 do. Upstream's own headers come from
+# 6.15. The first line of each header names the package it came from. Set
+# KERNEL_PKG to pin another kernel still in the archive (the -unsigned
+# package gives the same BTF), MIRROR / SECURITY_MIRROR for another mirror.
 #
 # Only Debian's apt repositories are used, through a private apt
 # configuration, state and cache in a temporary directory: the machine's apt
