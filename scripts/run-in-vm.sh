@@ -74,6 +74,8 @@ for d in var/lib/containers var/lib/containerd; do mkdir -p /new/\$d; mount -t t
 [ -n "$OUT" ] && mkdir -p "/new$OUT" && mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 out "/new$OUT"
 cp /cmd /new/run/vm-cmd
 echo; echo "vm: kernel \$(cat /proc/sys/kernel/osrelease)"
+# a booted machine has loopback up; nothing in this init brings it up otherwise
+chroot /new ip link set lo up
 chroot /new /bin/bash -c "cd '$PWD' && . /run/vm-cmd; echo \"vm: exit \\\$?\""
 echo o >/proc/sysrq-trigger; sleep 9
 INIT
