@@ -148,6 +148,8 @@ static void sort_dedup(struct elf_symbols *t)
 {
 	size_t w = 0;
 
+	if (!t->n)
+		return; /* syms is NULL */
 	qsort(t->syms, t->n, sizeof(*t->syms), cmp_sym);
 	for (size_t r = 0; r < t->n; r++) {
 		bool dup = false;
