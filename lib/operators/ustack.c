@@ -448,6 +448,12 @@ static const struct sonde_param_desc ustack_params[] = {
                        "\"otel-ebpf-profiler\" (sonde implements symtab)",
         .default_value = "auto",
     },
+    {
+        .key = "debuginfod-cache-path",
+        .description = "Path to the debuginfod cache directory (upstream's; sonde has no debuginfod "
+                       "symbolizer and ignores it)",
+        .default_value = "",
+    },
 };
 
 const struct sonde_operator ustack_operator = {

@@ -21,7 +21,8 @@
  * Instance param `symbolizers` (upstream's): "auto" (default) or "symtab"
  * name frames from ELF symbol tables, "none" leaves symbols empty; upstream's
  * "debuginfod-cache", "debuginfod-cache-on-ig-server" and
- * "otel-ebpf-profiler" are accepted but not implemented (a warning says so).
+ * "otel-ebpf-profiler" are accepted but not implemented (a warning says so),
+ * and so is `debuginfod-cache-path`.
  * The host's /proc is $HOST_ROOT/proc. */
 #ifndef SONDE_OPERATORS_USTACK_H
 #define SONDE_OPERATORS_USTACK_H
