@@ -13,8 +13,13 @@
  * ASan's, which the uprobes on libc never see. */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -42,6 +47,25 @@ __attribute__((noinline, used)) void *sonde_ustack_probe_caller(size_t n)
 	return p;
 }
 
+/* Waits for `go`, allocates, then waits for `hold` to close; the exit status. */
+static int child_work(int go, int hold)
+{
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	char b;
+	void *p;
+
+	if (!libc)
+		return 2;
+	*(void **)&x_malloc = dlsym(libc, "malloc");
+	*(void **)&x_free = dlsym(libc, "free");
+	if (!x_malloc || !x_free || read(go, &b, 1) != 1)
+		return 3;
+	p = sonde_ustack_probe_caller(SIZE);
+	x_free(p);
+	(void)!read(hold, &b, 1); /* EOF when the test is done */
+	return p ? 0 : 4;
+}
+
 /* Waits for `go`, allocates, then waits for `hold` to close before exiting. */
 static pid_t start_child(int go[2], int hold[2])
 {
@@ -54,22 +78,85 @@ static pid_t start_child(int go[2], int hold[2])
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
-		void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
-		char b;
-		void *p;
+		close(go[1]);
+		close(hold[1]);
+		_exit(child_work(go[0], hold[0]));
+	}
+	close(go[0]);
+	close(hold[0]);
+	return pid;
+}
+
+/* The same child in a mount and pid namespace of its own, running a copy of
+ * this binary from a tmpfs only that mount namespace has: the host cannot
+ * open the file by its path, only through /proc/<pid>/map_files or
+ * /proc/<pid>/root, as for a container's binaries. The copy finds its pipe
+ * ends in NS_ENV and runs child_work from a constructor. */
+#define NS_ENV  "SONDE_TEST_USTACK_FDS"
+#define NS_COMM "ustack_nschild"
+
+__attribute__((constructor)) static void ns_child_main(void)
+{
+	const char *fds = getenv(NS_ENV);
+	int go, hold;
+
+	if (fds && sscanf(fds, "%d,%d", &go, &hold) == 2)
+		_exit(child_work(go, hold));
+}
+
+static int copy_file(const char *from, const char *to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC),
+	    out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	char buf[65536];
+	ssize_t n = 0;
+
+	while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	return in < 0 || out < 0 || n < 0 ? -1 : 0;
+}
+
+static pid_t start_ns_child(int go[2], int hold[2], const char *dir)
+{
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(hold, O_CLOEXEC))
+		abort();
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		char path[4096], env[64];
+		pid_t gc;
+		int st;
 
 		close(go[1]);
 		close(hold[1]);
-		if (!libc)
-			_exit(2);
-		*(void **)&x_malloc = dlsym(libc, "malloc");
-		*(void **)&x_free = dlsym(libc, "free");
-		if (!x_malloc || !x_free || read(go[0], &b, 1) != 1)
-			_exit(3);
-		p = sonde_ustack_probe_caller(SIZE);
-		x_free(p);
-		(void)!read(hold[0], &b, 1); /* EOF when the test is done */
-		_exit(p ? 0 : 4);
+		if (unshare(CLONE_NEWNS | CLONE_NEWPID) ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+		    mount("tmpfs", dir, "tmpfs", 0, "size=512m"))
+			_exit(10);
+		snprintf(path, sizeof(path), "%s/" NS_COMM, dir);
+		if (copy_file("/proc/self/exe", path))
+			_exit(11);
+		gc = fork(); /* pid 1 of the new pid namespace */
+		if (gc == 0) {
+			char *argv[] = {path, NULL};
+
+			/* dup: ends without close-on-exec for the copy */
+			snprintf(env, sizeof(env), "%d,%d", dup(go[0]), dup(hold[0]));
+			setenv(NS_ENV, env, 1);
+			execv(path, argv);
+			_exit(12);
+		}
+		if (gc < 0 || waitpid(gc, &st, 0) != gc)
+			_exit(13);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 14);
 	}
 	close(go[0]);
 	close(hold[0]);
@@ -86,8 +173,9 @@ static size_t count_frames(const char *s)
 }
 
 /* Runs trace_malloc around the child; the malloc event of SIZE, or NULL. */
-static json_t *run(const char *symbolizers, json_t **all)
+static json_t *run(const char *symbolizers, bool in_ns, json_t **all)
 {
+	char dir[] = "/tmp/sonde-ustack-XXXXXX";
 	const char *argv[] = {"run",       "trace_malloc", "--host", "--collect-ustack",
 	                      "-o",        "json",         "-v",     "--symbolizers",
 	                      symbolizers, "--pid",        NULL,     NULL};
@@ -98,13 +186,27 @@ static json_t *run(const char *symbolizers, json_t **all)
 	pid_t child;
 	size_t i;
 
-	child = start_child(go, hold);
-	snprintf(pid, sizeof(pid), "%d", child);
-	argv[10] = pid;
+	*all = NULL;
+	if (in_ns) {
+		if (!mkdtemp(dir)) {
+			perror("mkdtemp");
+			test_failures++;
+			return NULL;
+		}
+		child = start_ns_child(go, hold, dir);
+		argv[9] = "--comm";
+		argv[10] = NS_COMM;
+	} else {
+		child = start_child(go, hold);
+		snprintf(pid, sizeof(pid), "%d", child);
+		argv[10] = pid;
+	}
 	if (sonde_proc_start_running(&p, argv)) {
 		close(go[1]);
 		close(hold[1]);
 		waitpid(child, NULL, 0);
+		if (in_ns)
+			rmdir(dir);
 		*all = json_array();
 		return NULL;
 	}
@@ -113,7 +215,11 @@ static json_t *run(const char *symbolizers, json_t **all)
 	close(hold[1]); /* now the child may exit */
 	waitpid(child, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		fprintf(stderr, "child: status %#x\n", status);
 	close(go[1]);
+	if (in_ns)
+		rmdir(dir); /* its tmpfs went with the mount namespace */
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
 	*all = test_json_lines(p.out ? p.out : "");
 	json_array_foreach(*all, i, ev)
@@ -135,7 +241,7 @@ static void test_symbols(void)
 	const char *addrs, *syms;
 
 	test_require_root();
-	ev = run("auto", &all);
+	ev = run("auto", false, &all);
 	REQUIRE(ev);
 	addrs = test_json_str(ev, "ustack.addresses");
 	syms = test_json_str(ev, "ustack.symbols");
@@ -160,7 +266,7 @@ static void test_no_symbolizer(void)
 	const char *addrs, *syms;
 
 	test_require_root();
-	ev = run("none", &all);
+	ev = run("none", false, &all);
 	REQUIRE(ev);
 	addrs = test_json_str(ev, "ustack.addresses");
 	syms = test_json_str(ev, "ustack.symbols");
@@ -169,4 +275,23 @@ static void test_no_symbolizer(void)
 	json_decref(all);
 }
 
-TEST_MAIN(TEST(test_symbols), TEST(test_no_symbolizer))
+/* A process in namespaces of its own, running a file only its mount
+ * namespace sees, as a container's process does. */
+static void test_namespaces(void)
+{
+	json_t *all, *ev;
+	const char *syms;
+
+	test_require_root();
+	ev = run("auto", true, &all);
+	REQUIRE(ev);
+	CHECK(test_json_int(ev, "ustack.pid_level1", 0) == 1); /* pid 1 of its namespace */
+	syms = test_json_str(ev, "ustack.symbols");
+	if (!syms || !strstr(syms, "sonde_ustack_probe_caller")) {
+		fprintf(stderr, "no sonde_ustack_probe_caller in: %s\n", syms ? syms : "(null)");
+		test_failures++;
+	}
+	json_decref(all);
+}
+
+TEST_MAIN(TEST(test_symbols), TEST(test_no_symbolizer), TEST(test_namespaces))
