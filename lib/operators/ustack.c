@@ -192,6 +192,8 @@ static int put_symbols(struct ustack_op *o, struct ustack_field *f, struct sonde
 	struct fmtbuf b = fmtbuf_init(o->out, SYMBOL_OUT_MAX);
 	int err;
 
+	if (n == 0)
+		return sonde_field_put_string(f->symbols, rec, "", 0);
 	if (!t.pid[0] || !t.pidns[0]) {
 		sonde_debug("ustack: user stack with invalid pid or pid namespace");
 		return sonde_field_put_string(f->symbols, rec, "", 0);
