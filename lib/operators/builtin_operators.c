@@ -14,13 +14,14 @@
 #include "operators/uidgid_resolver.h"
 #include "operators/process.h"
 #include "operators/annotate.h"
+#include "operators/ustack.h"
 
 static void register_all(void)
 {
 	static const struct sonde_operator *const builtin[] = {
 	    &ebpf_operator,    &cli_operator,      &formatters_operator,    &filter_operator,
 	    &sort_operator,    &limiter_operator,  &local_manager_operator, &uidgid_resolver_operator,
-	    &process_operator, &annotate_operator,
+	    &process_operator, &annotate_operator, &ustack_operator,
 	};
 
 	sonde_register_builtin_sinks(); /* what the cli operator prints through */
