@@ -37,16 +37,16 @@
 #define IPPROTO_UDP_ 17
 #define S_IFMT_      00170000
 #define S_IFSOCK_    0140000
-#define TCP_CLOSE_    7
-#define TCP_LISTEN_   10
+#define TCP_CLOSE_   7
+#define TCP_LISTEN_  10
 
 /* The part of the value this program fills (and the map holds). */
 #define SE_FIXED_SIZE __builtin_offsetof(struct gadget_socket_value, optional_fields_start)
 
 /* Counters read by userspace (socket_enricher.c): new entries made,
- * entries removed on close, updates refused. With an LRU map an insertion
- * into a full map evicts the oldest entry: inserted - removed - live entries
- * is what was evicted. */
+ * entries marked closed, updates refused. With an LRU map an insertion into
+ * a full map evicts the oldest entry: inserted - purged by userspace - live
+ * entries is what was evicted. */
 __u64 se_inserted = 0;
 __u64 se_removed = 0;
 __u64 se_update_errors = 0;
@@ -148,6 +148,10 @@ static __always_inline void insert_current(const struct sock *sk)
 	insert(sk, (struct task_struct *)bpf_get_current_task(), true);
 }
 
+/* Marks sk's entry closed rather than deleting it: the socket's last
+ * packets (a FIN, the ACK of a TIME_WAIT, datagrams still queued) still
+ * find their owner. Userspace deletes marked entries after a grace period,
+ * as upstream does; a new socket on the port overwrites the mark. */
 static __always_inline void remove(const struct sock *sk)
 {
 	struct gadget_socket_key key;
@@ -156,10 +160,10 @@ static __always_inline void remove(const struct sock *sk)
 	if (!sk || !sk_key(sk, &key))
 		return;
 	v = bpf_map_lookup_elem(&gadget_sockets, &key);
-	if (!v || v->sock != (__u64)(unsigned long)sk)
+	if (!v || v->sock != (__u64)(unsigned long)sk || v->deletion_timestamp)
 		return;
-	if (bpf_map_delete_elem(&gadget_sockets, &key) == 0)
-		__sync_fetch_and_add(&se_removed, 1);
+	v->deletion_timestamp = bpf_ktime_get_ns();
+	__sync_fetch_and_add(&se_removed, 1);
 }
 
 /* ---- initial scan ---- */

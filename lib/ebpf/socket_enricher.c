@@ -24,7 +24,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sonde/log.h>
@@ -37,6 +39,9 @@
 #define OPTIONAL     "optional_fields_start"
 #define KERNEL_BTF   "/sys/kernel/btf/vmlinux"
 #define DEFAULT_MAX  "16384"
+/* How long a closed socket's entry stays (upstream: 5 s, swept every 2 s). */
+#define GRACE_NS (5 * 1000000000LL)
+#define SWEEP_NS (1 * 1000000000LL)
 
 extern const char sonde_bpf_socket_enricher_obj[], sonde_bpf_socket_enricher_obj_end[];
 
@@ -51,7 +56,7 @@ _Static_assert(sizeof(struct se_key) == 12, "upstream's key is 12 bytes");
 
 /* .bss of socket_enricher.bpf.c, in declaration order */
 struct se_counters {
-	uint64_t inserted, removed, update_errors;
+	uint64_t inserted, closed, update_errors;
 };
 
 static pthread_mutex_t se_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -59,7 +64,8 @@ static pthread_mutex_t se_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The merged BTF (built once per process, kept for its lifetime). */
 static int btf_fd = -1;
 static char btf_path[64];
-static uint32_t value_size; /* of the struct in that BTF */
+static uint32_t value_size;   /* of the struct in that BTF */
+static uint32_t deletion_off; /* offset of deletion_timestamp in it */
 
 /* The running enricher. */
 static struct {
@@ -70,7 +76,14 @@ static struct {
 	struct bpf_link *links[16];
 	size_t nlinks;
 	uint64_t evicted_reported;
-} se = {.map_fd = -1};
+	/* the sweeper of closed sockets' entries */
+	pthread_t sweeper;
+	bool sweeping;
+	pthread_mutex_t sweep_lock;
+	pthread_cond_t sweep_cond;
+	bool sweep_stop;
+	atomic_uint_fast64_t purged;
+} se = {.map_fd = -1, .sweep_lock = PTHREAD_MUTEX_INITIALIZER, .sweep_cond = PTHREAD_COND_INITIALIZER};
 
 /* ---- the merged BTF ---- */
 
@@ -149,9 +162,9 @@ static struct bpf_object *open_enricher(const char *custom_btf)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "socket_enricher",
 	            .btf_custom_path = custom_btf);
 
-	return bpf_object__open_mem(sonde_bpf_socket_enricher_obj,
-	                            (size_t)(sonde_bpf_socket_enricher_obj_end - sonde_bpf_socket_enricher_obj),
-	                            &opts);
+	return bpf_object__open_mem(
+	    sonde_bpf_socket_enricher_obj,
+	    (size_t)(sonde_bpf_socket_enricher_obj_end - sonde_bpf_socket_enricher_obj), &opts);
 }
 
 static int build_btf(void)
@@ -187,6 +200,14 @@ static int build_btf(void)
 	}
 	t = btf__type_by_id(kernel, (uint32_t)err);
 	value_size = t->size;
+	for (uint16_t i = 0; i < btf_vlen(t); i++)
+		if (!strcmp(btf__name_by_offset(kernel, btf_members(t)[i].name_off), "deletion_timestamp"))
+			deletion_off = btf_member_bit_offset(t, i) / 8;
+	if (!deletion_off || deletion_off + 8 > value_size) {
+		sonde_err("socket enricher: struct %s has no deletion_timestamp", VALUE_STRUCT);
+		err = -EINVAL;
+		goto out;
+	}
 	raw = btf__raw_data(kernel, &raw_len);
 	fd = memfd_create("sonde-sockets-btf", MFD_CLOEXEC);
 	if (fd < 0 || !raw || write(fd, raw, raw_len) != (ssize_t)raw_len) {
@@ -270,7 +291,7 @@ static void report_evictions(void)
 	if (!c)
 		return;
 	live = count_entries(se.map_fd, se.max_entries);
-	gone = c->removed + live;
+	gone = atomic_load(&se.purged) + live;
 	evicted = c->inserted > gone ? c->inserted - gone : 0;
 	if (evicted > se.evicted_reported) {
 		sonde_warn("socket enricher: its map of %u sockets was full, %" PRIu64
@@ -282,8 +303,100 @@ static void report_evictions(void)
 		sonde_warn("socket enricher: %" PRIu64 " sockets could not be recorded", c->update_errors);
 }
 
+/* Deletes the entries of sockets closed more than GRACE_NS ago. */
+static void sweep(int fd)
+{
+	struct se_key key, next, *dead = NULL;
+	size_t ndead = 0, cap = 0;
+	uint8_t *val = malloc(value_size);
+	int64_t now = util_now_ns();
+	void *prev = NULL;
+	uint64_t ts;
+
+	/* collect first: deleting the current key would restart the walk */
+	while (val && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, val))
+			continue;
+		memcpy(&ts, val + deletion_off, sizeof(ts));
+		if (!ts || now - (int64_t)ts < GRACE_NS)
+			continue;
+		if (ndead == cap) {
+			struct se_key *d = realloc(dead, (cap = cap ? 2 * cap : 64) * sizeof(*d));
+
+			if (!d)
+				break;
+			dead = d;
+		}
+		dead[ndead++] = key;
+	}
+	for (size_t i = 0; i < ndead; i++) {
+		/* still the closed one (a new socket on the port clears the mark) */
+		if (bpf_map_lookup_elem(fd, &dead[i], val))
+			continue;
+		memcpy(&ts, val + deletion_off, sizeof(ts));
+		if (ts && bpf_map_delete_elem(fd, &dead[i]) == 0)
+			atomic_fetch_add(&se.purged, 1);
+	}
+	free(dead);
+	free(val);
+}
+
+static void *sweeper_main(void *arg)
+{
+	int fd = *(int *)arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&se.sweep_lock);
+	while (!se.sweep_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += SWEEP_NS / 1000000000LL;
+		pthread_cond_timedwait(&se.sweep_cond, &se.sweep_lock, &until);
+		if (se.sweep_stop)
+			break;
+		pthread_mutex_unlock(&se.sweep_lock);
+		sweep(fd);
+		pthread_mutex_lock(&se.sweep_lock);
+	}
+	pthread_mutex_unlock(&se.sweep_lock);
+	return NULL;
+}
+
+static int sweeper_start(void)
+{
+	pthread_condattr_t attr;
+	int err;
+
+	/* the map's timestamps are CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_destroy(&se.sweep_cond);
+	pthread_cond_init(&se.sweep_cond, &attr);
+	pthread_condattr_destroy(&attr);
+	se.sweep_stop = false;
+	err = pthread_create(&se.sweeper, NULL, sweeper_main, &se.map_fd);
+	if (err)
+		return -err;
+	se.sweeping = true;
+	return 0;
+}
+
+static void sweeper_stop(void)
+{
+	if (!se.sweeping)
+		return;
+	pthread_mutex_lock(&se.sweep_lock);
+	se.sweep_stop = true;
+	pthread_cond_signal(&se.sweep_cond);
+	pthread_mutex_unlock(&se.sweep_lock);
+	pthread_join(se.sweeper, NULL);
+	se.sweeping = false;
+}
+
 static void se_stop(void)
 {
+	sweeper_stop();
 	report_evictions();
 	ebpf_destroy_links(se.links, se.nlinks);
 	se.nlinks = 0;
@@ -293,6 +406,7 @@ static void se_stop(void)
 		close(se.map_fd);
 	se.map_fd = -1;
 	se.evicted_reported = 0;
+	atomic_store(&se.purged, 0);
 }
 
 /* Runs the task_file iterator once: every socket already open. */
@@ -345,7 +459,8 @@ static int se_start(uint32_t max_entries)
 	                           max_entries, NULL);
 	if (se.map_fd < 0) {
 		err = -errno;
-		sonde_err("socket enricher: cannot create its map of %u sockets: %s", max_entries, strerror(-err));
+		sonde_err("socket enricher: cannot create its map of %u sockets: %s", max_entries,
+		          strerror(-err));
 		return err;
 	}
 	se.obj = open_enricher(path);
@@ -415,6 +530,11 @@ static int se_start(uint32_t max_entries)
 	err = scan ? initial_scan(scan) : -ENOENT;
 	if (err) {
 		sonde_err("socket enricher: the scan of open sockets failed: %s", strerror(-err));
+		goto fail;
+	}
+	err = sweeper_start();
+	if (err) {
+		sonde_err("socket enricher: cannot start its sweeper thread: %s", strerror(-err));
 		goto fail;
 	}
 	sonde_debug("socket enricher: started in %.1f ms, %" PRIu64 " sockets found",

@@ -143,8 +143,8 @@ static void worker_main(bool early, int cmd, int rep)
 	if (early) {
 		lst = socket(AF_INET, SOCK_STREAM, 0);
 		setsockopt(lst, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(udp, (struct sockaddr *)&a, sizeof(a)) || bind(lst, (struct sockaddr *)&a, sizeof(a)) ||
-		    listen(lst, 16))
+		if (bind(udp, (struct sockaddr *)&a, sizeof(a)) ||
+		    bind(lst, (struct sockaddr *)&a, sizeof(a)) || listen(lst, 16))
 			_exit(2);
 	}
 	tcp = socket(AF_INET, SOCK_STREAM, 0);
@@ -272,8 +272,9 @@ static int on_packet(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 		want = s->early;
 	else if (sport == s->late->ports.udp || sport == s->late->ports.tcp)
 		want = s->late;
-	if (!want) /* accepted connections of early: the listener's entry */
-		want = s->early;
+	/* (early's accepted connections send from PORT too: the listener's entry) */
+	if (!want) /* late's first packets, before it told its ports */
+		return 0;
 	who = want == s->late;
 	if (!sonde_field_uint32(s->found, rec)) {
 		atomic_fetch_add(&s->unknown, 1);
@@ -305,7 +306,8 @@ static int progs_named(const char *name)
 
 		if (fd < 0)
 			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strncmp(info.name, name, strlen(name)) == 0)
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    strncmp(info.name, name, strlen(name)) == 0)
 			n++;
 		close(fd);
 	}
@@ -376,7 +378,7 @@ struct driver {
 	/* checked by the test once the run is over */
 	uint32_t scan_udp, scan_tcp, scan_lst, live_udp, live_tcp;
 	char scan_comm[16], live_comm[16];
-	uint32_t closed_udp, closed_tcp;
+	uint32_t closed_udp, closed_tcp, grace_udp;
 	uint32_t early_after;
 };
 
@@ -405,10 +407,13 @@ static void *driver_main(void *arg)
 	usleep(100000);
 	d->live_udp = owner(d->map, IPPROTO_UDP, d->late->ports.udp, d->live_comm);
 	d->live_tcp = owner(d->map, IPPROTO_TCP, d->late->ports.tcp, comm);
-	/* late closes: its entries go (TCP when it reaches CLOSE, after the FIN exchange) */
+	/* late closes: its entries go, after the grace period (5 s) that lets
+	 * the sockets' last packets find their owner */
 	if (!worker_do(d->late, 'c'))
 		goto out;
-	for (int i = 0; i < 200; i++) {
+	usleep(500000);
+	d->grace_udp = owner(d->map, IPPROTO_UDP, d->late->ports.udp, comm);
+	for (int i = 0; i < 1000; i++) {
 		d->closed_udp = owner(d->map, IPPROTO_UDP, d->late->ports.udp, comm);
 		d->closed_tcp = owner(d->map, IPPROTO_TCP, d->late->ports.tcp, comm);
 		if (!d->closed_udp && !d->closed_tcp)
@@ -434,15 +439,15 @@ static void test_process_of_packets(void)
 	char port[16];
 
 	test_require_root();
-	signal(SIGPIPE, SIG_IGN); /* a worker that died: its pipe says EPIPE */
+	signal(SIGPIPE, SIG_IGN);     /* a worker that died: its pipe says EPIPE */
 	REQUIRE(!enricher_running()); /* another run's would be shared */
 	if (!ns_enter()) {
 		ns_leave();
 		REQUIRE(false);
 	}
 	REQUIRE(worker_start(&early, true));
-	printf("  se_early pid %d: UDP %u, TCP client %u; namespace %s (%u)\n", (int)early.pid, early.ports.udp,
-	       early.ports.tcp, ns, ns_ino);
+	printf("  se_early pid %d: UDP %u, TCP client %u; namespace %s (%u)\n", (int)early.pid,
+	       early.ports.udp, early.ports.tcp, ns, ns_ino);
 
 	capture_reset();
 	CHECK_INT(gadget_open_fixture(&r, "socket_enricher_lookup", NULL), 0);
@@ -476,9 +481,9 @@ static void test_process_of_packets(void)
 	CHECK(d.ok);
 	printf("  se_late pid %d: UDP %u, TCP client %u\n", (int)late.pid, late.ports.udp, late.ports.tcp);
 	printf("  scan: UDP %u (%s), listener %u, TCP client %u; live: UDP %u (%s), TCP %u; "
-	       "after close: UDP %u, TCP %u\n",
+	       "after close: UDP %u, later UDP %u, TCP %u\n",
 	       d.scan_udp, d.scan_comm, d.scan_lst, d.scan_tcp, d.live_udp, d.live_comm, d.live_tcp,
-	       d.closed_udp, d.closed_tcp);
+	       d.grace_udp, d.closed_udp, d.closed_tcp);
 	printf("  outgoing packets credited: early UDP %d TCP %d, late UDP %d TCP %d; wrong %d, unknown %d\n",
 	       s.udp[0], s.tcp[0], s.udp[1], s.tcp[1], s.wrong, s.unknown);
 
@@ -492,6 +497,7 @@ static void test_process_of_packets(void)
 	CHECK_STR(d.live_comm, "se_late");
 	CHECK_INT(d.live_tcp, late.pid);
 	/* closed sockets left the map, the others stayed */
+	CHECK_INT(d.grace_udp, late.pid);
 	CHECK_INT(d.closed_udp, 0);
 	CHECK_INT(d.closed_tcp, 0);
 	CHECK_INT(d.early_after, early.pid);
