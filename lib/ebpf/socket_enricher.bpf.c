@@ -66,8 +66,6 @@ static __always_inline __u32 sk_netns(const struct sock *sk)
 /* Fills key from sk; false when sk is not a bound TCP/UDP socket of IPv4/6. */
 static __always_inline bool sk_key(const struct sock *sk, struct gadget_socket_key *key)
 {
-	const struct inet_sock *inet = (const struct inet_sock *)sk;
-
 	__builtin_memset(key, 0, sizeof(*key));
 	key->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (key->family != AF_INET_ && key->family != AF_INET6_)
@@ -75,7 +73,9 @@ static __always_inline bool sk_key(const struct sock *sk, struct gadget_socket_k
 	key->proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 	if (key->proto != IPPROTO_TCP_ && key->proto != IPPROTO_UDP_)
 		return false;
-	key->port = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+	/* skc_num, not inet_sport: post_bind runs before bind() copies one
+	 * into the other */
+	key->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	if (key->port == 0)
 		return false;
 	key->netns = sk_netns(sk);

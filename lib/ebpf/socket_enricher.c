@@ -242,19 +242,25 @@ int ebpf_sockets_btf_path(const char **path)
 
 /* ---- the enricher ---- */
 
-static const struct se_counters *counters(void)
+/* The .bss counters, read from the kernel: without a skeleton, libbpf 1.1
+ * keeps only the initial image in memory (bpf_map__initial_value). */
+static bool counters(struct se_counters *c)
 {
-	struct bpf_map *bss = NULL, *m;
-	size_t sz = 0;
-	const void *p;
+	struct bpf_map *m;
+	uint8_t buf[64];
+	uint32_t zero = 0;
 
 	bpf_object__for_each_map(m, se.obj)
 	{
-		if (bpf_map__is_internal(m) && strstr(bpf_map__name(m), ".bss"))
-			bss = m;
+		if (!bpf_map__is_internal(m) || !strstr(bpf_map__name(m), ".bss") ||
+		    bpf_map__value_size(m) < sizeof(*c) || bpf_map__value_size(m) > sizeof(buf))
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(m), &zero, buf))
+			return false;
+		memcpy(c, buf, sizeof(*c));
+		return true;
 	}
-	p = bss ? bpf_map__initial_value(bss, &sz) : NULL;
-	return p && sz >= sizeof(struct se_counters) ? p : NULL;
+	return false;
 }
 
 static uint64_t count_entries(int fd, uint32_t max)
@@ -285,12 +291,15 @@ uint64_t ebpf_socket_enricher_entries(void)
 /* Reports sockets lost to a full map since the last report. */
 static void report_evictions(void)
 {
-	const struct se_counters *c = se.obj ? counters() : NULL;
+	struct se_counters cnt, *c = &cnt;
 	uint64_t live, gone, evicted;
 
-	if (!c)
+	if (!se.obj || !counters(c))
 		return;
 	live = count_entries(se.map_fd, se.max_entries);
+	sonde_debug("socket enricher: %" PRIu64 " sockets recorded, %" PRIu64 " closed, %" PRIu64
+	            " in the map",
+	            c->inserted, c->closed, live);
 	gone = atomic_load(&se.purged) + live;
 	evicted = c->inserted > gone ? c->inserted - gone : 0;
 	if (evicted > se.evicted_reported) {

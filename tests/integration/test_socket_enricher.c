@@ -11,7 +11,11 @@
  *  - "se_late" opens an unbound UDP socket and a TCP connection AFTER the
  *    start: the live hooks (sendmsg, inet_sock_set_state) must record them.
  * Both send UDP and TCP; every packet a process sends must carry its pid and
- * comm. Then se_late closes its sockets: their entries must leave the map. */
+ * comm. Then se_late closes its sockets: their entries must leave the map.
+ *
+ * test_full_map: "se_filler" binds more sockets than the map holds (only
+ * cgroup/post_bind4 sees them): the map stays bounded and the run reports
+ * how many entries were evicted. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -520,4 +524,125 @@ static void test_process_of_packets(void)
 	ns_leave();
 }
 
-TEST_MAIN(TEST(test_process_of_packets))
+/* ---- a full map ---- */
+
+#define FULL_MAX   64
+#define FULL_SOCKS 300
+
+struct filler {
+	struct sonde_gadget_ctx *ctx;
+	atomic_bool run_over;
+	pid_t pid;
+	int map_entries; /* counted in the kernel while the sockets are open */
+};
+
+/* Holds FULL_SOCKS bound UDP sockets until its pipe closes. */
+static void filler_child(int rep, int hold)
+{
+	char c = 1;
+
+	prctl(PR_SET_NAME, "se_filler");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (int i = 0; i < FULL_SOCKS; i++) {
+		struct sockaddr_in a = lo_addr(0);
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+		if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			_exit(2);
+	}
+	if (write(rep, &c, 1) != 1)
+		_exit(3);
+	(void)!read(hold, &c, 1);
+	_exit(0);
+}
+
+static void *filler_main(void *arg)
+{
+	struct filler *f = arg;
+	int rep[2], hold[2], map;
+	char c;
+
+	for (int i = 0; i < 3000 && !atomic_load(&f->run_over) && progs_named("ig_se_lookup") == 0; i++)
+		usleep(10000);
+	if (pipe2(rep, O_CLOEXEC) || pipe2(hold, O_CLOEXEC))
+		goto out;
+	f->pid = fork();
+	if (f->pid == 0) {
+		close(rep[0]);
+		close(hold[1]);
+		filler_child(rep[1], hold[0]);
+	}
+	close(rep[1]);
+	close(hold[0]);
+	if (f->pid > 0 && read(rep[0], &c, 1) == 1) {
+		map = sockets_map();
+		if (map < 0)
+			fprintf(stderr, "  the enricher's map is not there\n");
+		f->map_entries = 0;
+		if (map >= 0) {
+			struct se_key k, next;
+			void *prev = NULL;
+
+			while (bpf_map_get_next_key(map, prev, &next) == 0 && f->map_entries < 100000) {
+				k = next;
+				prev = &k;
+				f->map_entries++;
+			}
+			close(map);
+		}
+	}
+	close(rep[0]);
+	close(hold[1]); /* the filler exits */
+	if (f->pid > 0)
+		waitpid(f->pid, NULL, 0);
+out:
+	sonde_gadget_cancel(f->ctx);
+	return NULL;
+}
+
+/* More sockets than socket-enricher-max-entries: the map stays bounded
+ * (LRU: the oldest go) and the run says how many entries were lost. */
+static void test_full_map(void)
+{
+	struct filler f = {0};
+	struct gadget_run r;
+	pthread_t thread;
+	const char *warn;
+	unsigned long evicted = 0;
+	char max[16];
+
+	test_require_root();
+	signal(SIGPIPE, SIG_IGN);
+	REQUIRE(!enricher_running());
+	if (!ns_enter()) {
+		ns_leave();
+		REQUIRE(false);
+	}
+	capture_reset();
+	CHECK_INT(gadget_open_fixture(&r, "socket_enricher_lookup", NULL), 0);
+	REQUIRE(r.ctx);
+	snprintf(max, sizeof(max), "%d", FULL_MAX);
+	CHECK_INT(set_param(&r, "socket-enricher-max-entries", max), 0);
+	f.ctx = r.ctx;
+	f.map_entries = -1;
+	pthread_create(&thread, NULL, filler_main, &f);
+	CHECK_INT(sonde_gadget_run(r.ctx, 60000 * 1000000LL), 0);
+	atomic_store(&f.run_over, true);
+	pthread_join(thread, NULL);
+	gadget_close(&r); /* the enricher stops and reports */
+	warn = strstr(log_errors, "entries were evicted");
+	if (warn) {
+		while (warn > log_errors && warn[-1] != ',')
+			warn--;
+		evicted = strtoul(warn, NULL, 10);
+	}
+	printf("  %d sockets, map of %d: %d entries in the map, %lu evicted\n", FULL_SOCKS, FULL_MAX,
+	       f.map_entries, evicted);
+	CHECK(f.map_entries > 0 && f.map_entries <= FULL_MAX);
+	CHECK(warn != NULL);
+	CHECK(evicted >= FULL_SOCKS - FULL_MAX);
+	CHECK(!enricher_running());
+	ns_leave();
+}
+
+TEST_MAIN(TEST(test_process_of_packets), TEST(test_full_map))
