@@ -73,9 +73,12 @@ static __always_inline bool sk_key(const struct sock *sk, struct gadget_socket_k
 	key->proto = BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
 	if (key->proto != IPPROTO_TCP_ && key->proto != IPPROTO_UDP_)
 		return false;
-	/* skc_num, not inet_sport: post_bind runs before bind() copies one
-	 * into the other */
+	/* skc_num first: post_bind runs before bind() copies it into
+	 * inet_sport; inet_sport then: a TCP socket reaching CLOSE has given
+	 * its port back (skc_num 0) before the tracepoint fires */
 	key->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (key->port == 0)
+		key->port = bpf_ntohs(BPF_CORE_READ((const struct inet_sock *)sk, inet_sport));
 	if (key->port == 0)
 		return false;
 	key->netns = sk_netns(sk);
