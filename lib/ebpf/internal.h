@@ -255,8 +255,6 @@ int ebpf_sockets_btf_path(const char **path);
 /* Starts the shared enricher (or takes another reference); *map_fd is its map. */
 int ebpf_socket_enricher_acquire(uint32_t max_entries, int *map_fd);
 void ebpf_socket_enricher_release(void);
-/* Entries in the running enricher's map (0 if none runs): for tests. */
-uint64_t ebpf_socket_enricher_entries(void);
 /* Instantiate: the max-entries param when the gadget has gadget_sockets. */
 int ebpf_sockets_params(struct ebpf_gadget *g);
 /* Before load: the enricher's map replaces the gadget's. */

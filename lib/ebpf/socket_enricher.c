@@ -277,17 +277,6 @@ static uint64_t count_entries(int fd, uint32_t max)
 	return n;
 }
 
-uint64_t ebpf_socket_enricher_entries(void)
-{
-	uint64_t n = 0;
-
-	pthread_mutex_lock(&se_lock);
-	if (se.map_fd >= 0)
-		n = count_entries(se.map_fd, se.max_entries);
-	pthread_mutex_unlock(&se_lock);
-	return n;
-}
-
 /* Reports sockets lost to a full map since the last report. */
 static void report_evictions(void)
 {
