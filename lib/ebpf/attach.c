@@ -306,7 +306,7 @@ static int attach_tracepoint(struct ebpf_gadget *g, struct bpf_program *prog, co
 }
 
 /* Where cgroup v2 is mounted (the unified hierarchy's root). */
-static int cgroup2_root(char *out, size_t len)
+int ebpf_cgroup2_root(char *out, size_t len)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char line[4096];
@@ -334,7 +334,7 @@ static int attach_sockops(struct ebpf_gadget *g, struct bpf_program *prog)
 {
 	char root[PATH_MAX];
 	struct bpf_link *link;
-	int fd, err = cgroup2_root(root, sizeof(root));
+	int fd, err = ebpf_cgroup2_root(root, sizeof(root));
 
 	if (err) {
 		sonde_err("program '%s' (%s): no cgroup v2 hierarchy is mounted", bpf_program__name(prog),

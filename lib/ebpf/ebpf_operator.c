@@ -76,6 +76,7 @@ static void stop_all(struct ebpf_gadget *g)
 	ebpf_detach_all(g);
 	t1 = util_now_ns();
 	ebpf_tracers_stop(g);
+	ebpf_sockets_release(g);
 	g->producers_running = 0;
 	if (attached)
 		sonde_debug("ebpf: gadget %s detached in %.3f ms, readers drained in %.3f ms", g->name,
@@ -163,6 +164,30 @@ static int open_object(struct ebpf_gadget *g, const struct sonde_layer *layer)
 		          *ebpf_libbpf_reason() ? "; libbpf: " : "", ebpf_libbpf_reason());
 		return err;
 	}
+	/* gadget_sockets readers relocate against the kernel's BTF plus the
+	 * socket enricher's struct (socket_enricher.c): open again with it.
+	 * Their minimal kernel BTF cannot be cached (bpftool would not find
+	 * the struct either). */
+	if (bpf_object__find_map_by_name(g->obj, "gadget_sockets") && !opts.btf_custom_path) {
+		const char *path;
+
+		free(g->core_btf);
+		g->core_btf = NULL;
+		g->core_btf_used = false;
+		bpf_object__close(g->obj);
+		g->obj = NULL;
+		err = ebpf_sockets_btf_path(&path);
+		if (err)
+			return err;
+		opts.btf_custom_path = path;
+		g->obj = bpf_object__open_mem(g->image, g->image_len, &opts);
+		if (!g->obj) {
+			err = errno ? -errno : -EINVAL;
+			sonde_err("gadget %s: cannot open the eBPF object: %s", g->name, strerror(-err));
+			return err;
+		}
+		g->sockets_map = bpf_object__find_map_by_name(g->obj, "gadget_sockets");
+	}
 	g->btf = bpf_object__btf(g->obj);
 	if (!g->btf) {
 		sonde_err("gadget %s: invalid eBPF object: missing BTF", g->name);
@@ -206,6 +231,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 		err = ebpf_tc_params(g);
 	if (!err)
 		err = ebpf_perf_check(g);
+	if (!err)
+		err = ebpf_sockets_params(g);
 	if (!err)
 		err = ebpf_kstack_formatters_add(g);
 	if (!err)
@@ -294,6 +321,8 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	if (!err)
 		err = ebpf_mntns_filter_apply(g);
 	if (!err)
+		err = ebpf_sockets_apply(g);
+	if (!err)
 		err = ebpf_resize_maps(g);
 	if (!err)
 		err = ebpf_tracers_fix_maps(g);
@@ -322,7 +351,7 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	sonde_debug("ebpf: gadget %s loaded in %.3f ms%s, attached in %.3f ms", g->name,
 	            (double)g->load_ns / 1e6, g->core_btf_used ? " (kernel types from the cache)" : "",
 	            (double)g->attach_ns / 1e6);
-	if (!g->core_btf_used)
+	if (!g->core_btf_used && g->core_btf)
 		ebpf_core_btf_generate(g->core_btf, g->image, g->image_len);
 	return 0;
 }

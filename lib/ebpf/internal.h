@@ -208,6 +208,9 @@ struct ebpf_gadget {
 	int drain_timer;
 	size_t producers_running;
 	struct ebpf_mntns_filter mntns;
+	struct bpf_map *sockets_map;     /* gadget_sockets, NULL if the gadget has none */
+	struct sonde_param *sockets_max; /* socket-enricher-max-entries */
+	bool sockets_acquired;           /* holds a reference on the socket enricher */
 	bool loaded;
 	int64_t load_ns, attach_ns; /* measured durations */
 };
@@ -243,6 +246,21 @@ void ebpf_mntns_filter_offer(struct ebpf_gadget *g);
 int ebpf_mntns_filter_apply(struct ebpf_gadget *g);
 /* Withdraws the filter and closes our map. */
 void ebpf_mntns_filter_close(struct ebpf_gadget *g);
+
+/* ---- socket_enricher.c ---- */
+/* A BTF file (kernel + struct gadget_socket_value as the enricher's map
+ * holds it) for btf_custom_path of objects that use gadget_sockets; built
+ * once per process. */
+int ebpf_sockets_btf_path(const char **path);
+/* Starts the shared enricher (or takes another reference); *map_fd is its map. */
+int ebpf_socket_enricher_acquire(uint32_t max_entries, int *map_fd);
+void ebpf_socket_enricher_release(void);
+/* Instantiate: the max-entries param when the gadget has gadget_sockets. */
+int ebpf_sockets_params(struct ebpf_gadget *g);
+/* Before load: the enricher's map replaces the gadget's. */
+int ebpf_sockets_apply(struct ebpf_gadget *g);
+/* At stop: drops the gadget's reference. */
+void ebpf_sockets_release(struct ebpf_gadget *g);
 
 /* ---- discovery.c ---- */
 /* Scans BTF for gadget_* symbols and validates what they reference; fills
@@ -362,6 +380,8 @@ bool ebpf_prog_disabled(struct ebpf_gadget *g, const struct bpf_program *prog);
 int ebpf_prepare_programs(struct ebpf_gadget *g);
 /* After load: attaches every non-iter program; on failure detaches all. */
 int ebpf_attach_all(struct ebpf_gadget *g);
+/* Where cgroup v2 is mounted (the unified hierarchy's root): 0 or -ENOENT. */
+int ebpf_cgroup2_root(char *out, size_t len);
 /* Keeps a link so that stop destroys it (in reverse order). */
 int ebpf_keep_link(struct ebpf_gadget *g, struct bpf_link *link);
 void ebpf_detach_all(struct ebpf_gadget *g);
