@@ -347,9 +347,17 @@ static __always_inline void fill_files(struct event *event,
 	}
 	inode = bfile && !interpreted ? BPF_CORE_READ(bfile, f_inode) : NULL;
 	if (inode) {
-		event->file_from_rootfs = on_root_mount(task, bfile);
-		event->fupper_layer = in_upper_layer(inode);
-		event->fctime = gadget_get_ctime_nanosec_from_inode(inode);
+		if (bfile == exe) {
+			/* always, in practice: read once */
+			event->file_from_rootfs = event->from_rootfs;
+			event->fupper_layer = event->upper_layer;
+			event->fctime = event->ctime;
+		} else {
+			event->file_from_rootfs = on_root_mount(task, bfile);
+			event->fupper_layer = in_upper_layer(inode);
+			event->fctime =
+				gadget_get_ctime_nanosec_from_inode(inode);
+		}
 		if (paths) {
 			dev_t dev = BPF_CORE_READ(inode, i_sb, s_dev);
 
