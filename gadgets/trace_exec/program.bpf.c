@@ -125,8 +125,9 @@ static __always_inline void read_tty(struct event *event,
  * Whether inode is an overlayfs inode whose file is in the upper (writable)
  * layer: a file created or modified in a container, not one of its image.
  * struct ovl_inode (fs/overlayfs/ovl_entry.h) is not in vmlinux BTF; it has
- * had `struct inode vfs_inode; struct dentry *__upperdentry;` back to back
- * since 4.13, so the pointer right after the inode is read. NULL: lower.
+ * `struct inode vfs_inode; struct dentry *__upperdentry;` back to back (5.8
+ * through 6.18 at least, as upstream relies on), so the pointer right after
+ * the inode is read. NULL: lower. Tested on 6.1 and 6.18.
  */
 static __always_inline bool in_upper_layer(struct inode *inode)
 {
