@@ -420,8 +420,11 @@ out:
 static int open_store_read(const char *dir, struct sonde_image_store **out)
 {
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/index.json", dir);
 	*out = NULL;
+	if ((size_t)snprintf(path, sizeof(path), "%s/index.json", dir) >= sizeof(path)) {
+		sonde_err("image store path too long: %s", dir);
+		return -ENAMETOOLONG;
+	}
 	if (access(path, F_OK) != 0 && errno == ENOENT)
 		return 0;
 	return sonde_image_store_open(dir, true, out);
