@@ -24,18 +24,23 @@
 
 struct sonde_registry_opts {
 	size_t sz; /* sizeof(struct sonde_registry_opts) */
-	const char
-	    *authfile; /* NULL: $REGISTRY_AUTH_FILE, else the default (sonde_registry_authfile_default) */
-	const char *const
-	    *insecure_registries; /* hosts ("127.0.0.1:5000") spoken to over plain HTTP; NULL-terminated */
-	const char *tls_ca_file;  /* extra CA bundle (PEM) to verify registries with; NULL: $SSL_CERT_FILE or
-	                             the system's */
-	bool progress;            /* a progress bar per blob on stderr, when stderr is a terminal */
-	int connect_timeout_ms;   /* 0: $SONDE_REGISTRY_TIMEOUT s, else SONDE_REGISTRY_CONNECT_TIMEOUT_MS */
-	int stall_timeout_ms; /* no byte for this long fails the transfer; 0: $SONDE_REGISTRY_TIMEOUT s, else
-	                         the default */
-	size_t chunk_size;    /* 0: SONDE_REGISTRY_CHUNK_SIZE */
-	bool skip_signatures; /* pull/push only the image, not its signature tags */
+	/* NULL: $REGISTRY_AUTH_FILE, else the default (sonde_registry_authfile_default) */
+	const char *authfile;
+	/* hosts ("127.0.0.1:5000") spoken to over plain HTTP; NULL-terminated */
+	const char *const *insecure_registries;
+	/* extra CA bundle (PEM) to verify registries with; NULL: $SSL_CERT_FILE or the system's */
+	const char *tls_ca_file;
+	/* a progress bar per blob on stderr, when stderr is a terminal */
+	bool progress;
+	/* 0: $SONDE_REGISTRY_TIMEOUT seconds, else SONDE_REGISTRY_CONNECT_TIMEOUT_MS */
+	int connect_timeout_ms;
+	/* no byte for this long fails the transfer; 0: $SONDE_REGISTRY_TIMEOUT
+	 * seconds, else SONDE_REGISTRY_STALL_TIMEOUT_MS */
+	int stall_timeout_ms;
+	/* 0: SONDE_REGISTRY_CHUNK_SIZE */
+	size_t chunk_size;
+	/* pull/push only the image, not its signature tags */
+	bool skip_signatures;
 };
 
 /* Pulls ref (normalised as sonde_image_ref_parse does) with its whole graph
