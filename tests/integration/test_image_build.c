@@ -3,7 +3,6 @@
  * store of the test, read by skopeo, run from the store and from the
  * directory; reproducible digests; amd64 and arm64 in one index; a
  * compiler error shown as printed. */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -260,29 +259,6 @@ static json_t *load_blob(const char *digest)
 	return doc;
 }
 
-/* An ELF eBPF object (EM_BPF) with a non-empty .BTF section. */
-static bool is_bpf_elf_with_btf(const unsigned char *p, size_t len)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)p;
-	const Elf64_Shdr *sh, *strtab;
-
-	if (!p || len < sizeof(*eh) || memcmp(p, ELFMAG, SELFMAG) || p[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_machine != EM_BPF || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh->e_shstrndx >= eh->e_shnum || eh->e_shoff > len ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
-		return false;
-	sh = (const Elf64_Shdr *)(p + eh->e_shoff);
-	strtab = &sh[eh->e_shstrndx];
-	if (strtab->sh_offset > len || strtab->sh_size > len - strtab->sh_offset)
-		return false;
-	for (size_t i = 0; i < eh->e_shnum; i++)
-		if (sh[i].sh_name + sizeof(".BTF") <= strtab->sh_size &&
-		    !strcmp((const char *)p + strtab->sh_offset + sh[i].sh_name, ".BTF") &&
-		    sh[i].sh_size > 24)
-			return true;
-	return false;
-}
-
 /* --arch amd64,arm64: an index of two manifests in that order, each with one
  * eBPF layer that is an EM_BPF ELF with BTF (arm64's from
  * include/gadget/arm64/vmlinux.h, whatever the machine). */
@@ -322,8 +298,8 @@ static void test_multi_arch(void)
 		snprintf(path, sizeof(path), "%s/blobs/sha256/%s", store,
 		         test_json_str(json_array_get(layers, 0), "digest") + 7);
 		obj = (unsigned char *)test_read_file(path, &len);
-		CHECK(is_bpf_elf_with_btf(obj, len));
-		if (!is_bpf_elf_with_btf(obj, len))
+		CHECK(test_is_bpf_elf_with_btf(obj, len));
+		if (!test_is_bpf_elf_with_btf(obj, len))
 			fprintf(stderr, "%s layer %s: not an EM_BPF ELF with .BTF\n", archs[i], path);
 		free(obj);
 		json_decref(man);

@@ -1,4 +1,5 @@
 /* Test harness: case runner and helpers that run the sonde command. */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -236,6 +237,29 @@ bool test_have(const char *tool)
 	const char *argv[] = {tool, "--version", NULL};
 
 	return test_run_quiet(argv) == 0;
+}
+
+bool test_is_bpf_elf_with_btf(const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	const Elf64_Ehdr *eh = data;
+	const Elf64_Shdr *sh, *strtab;
+
+	if (!p || len < sizeof(*eh) || memcmp(p, ELFMAG, SELFMAG) || p[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_machine != EM_BPF || eh->e_shentsize != sizeof(Elf64_Shdr) ||
+	    eh->e_shstrndx >= eh->e_shnum || eh->e_shoff > len ||
+	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
+		return false;
+	sh = (const Elf64_Shdr *)(p + eh->e_shoff);
+	strtab = &sh[eh->e_shstrndx];
+	if (strtab->sh_offset > len || strtab->sh_size > len - strtab->sh_offset)
+		return false;
+	for (size_t i = 0; i < eh->e_shnum; i++)
+		if (sh[i].sh_name + sizeof(".BTF") <= strtab->sh_size &&
+		    !strcmp((const char *)p + strtab->sh_offset + sh[i].sh_name, ".BTF") &&
+		    sh[i].sh_size > 24)
+			return true;
+	return false;
 }
 
 bool test_maps_have(pid_t pid, const char *needle)

@@ -115,6 +115,9 @@ int test_wait_status(pid_t pid);
 int test_run_quiet(const char *const *argv);
 /* Whether `tool --version` runs and exits 0. */
 bool test_have(const char *tool);
+/* Whether data is an ELF eBPF object (EM_BPF, 64-bit) with a non-empty .BTF
+ * section, its headers checked against len. */
+bool test_is_bpf_elf_with_btf(const void *data, size_t len);
 /* Whether process pid maps a file whose path contains needle (/proc/PID/maps). */
 bool test_maps_have(pid_t pid, const char *needle);
 

@@ -4,7 +4,6 @@
  * with signature tags; an image built for amd64 and arm64 against
  * include/gadget/<arch>/vmlinux.h, each arch's layer picked by its name. */
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,29 +240,6 @@ static void test_store_images(void)
 	teardown();
 }
 
-/* An ELF eBPF object (EM_BPF) with a non-empty .BTF section. */
-static bool is_bpf_elf_with_btf(const unsigned char *p, size_t len)
-{
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)p;
-	const Elf64_Shdr *sh, *strtab;
-
-	if (len < sizeof(*eh) || memcmp(p, ELFMAG, SELFMAG) || p[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_machine != EM_BPF || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh->e_shstrndx >= eh->e_shnum || eh->e_shoff > len ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > len - eh->e_shoff)
-		return false;
-	sh = (const Elf64_Shdr *)(p + eh->e_shoff);
-	strtab = &sh[eh->e_shstrndx];
-	if (strtab->sh_offset > len || strtab->sh_size > len - strtab->sh_offset)
-		return false;
-	for (size_t i = 0; i < eh->e_shnum; i++)
-		if (sh[i].sh_name + sizeof(".BTF") <= strtab->sh_size &&
-		    !strcmp((const char *)p + strtab->sh_offset + sh[i].sh_name, ".BTF") &&
-		    sh[i].sh_size > 24)
-			return true;
-	return false;
-}
-
 static bool has_bytes(const struct sonde_layer *l, const char *s)
 {
 	return memmem(l->data, l->len, s, strlen(s)) != NULL;
@@ -369,7 +345,7 @@ static void test_built_multi_arch(void)
 	REQUIRE(sonde_loaded_gadget_image(g)->nlayers == 1);
 	mine = &sonde_loaded_gadget_image(g)->layers[0];
 	CHECK_STR(mine->media_type, GADGET_MT_EBPF);
-	CHECK(is_bpf_elf_with_btf(mine->data, mine->len));
+	CHECK(test_is_bpf_elf_with_btf(mine->data, mine->len));
 	CHECK(has_bytes(mine, "pt_regs"));
 	CHECK(has_bytes(mine, "user_pt_regs") == !strcmp(host, "arm64"));
 	/* the other one asked for by name */
@@ -377,7 +353,7 @@ static void test_built_multi_arch(void)
 	REQUIRE(sonde_image_load("kp:1", &o, &g2) == 0);
 	REQUIRE(sonde_loaded_gadget_image(g2)->nlayers == 1);
 	other = &sonde_loaded_gadget_image(g2)->layers[0];
-	CHECK(is_bpf_elf_with_btf(other->data, other->len));
+	CHECK(test_is_bpf_elf_with_btf(other->data, other->len));
 	CHECK(has_bytes(other, "user_pt_regs") == !strcmp(o.arch, "arm64"));
 	CHECK(mine->len != other->len || memcmp(mine->data, other->data, mine->len));
 	sonde_loaded_gadget_free(g2);
