@@ -37,28 +37,6 @@ static struct oci_store *open_store(void)
 	return s;
 }
 
-static void put_doc(struct oci_store *s, json_t *doc, char digest[OCI_DIGEST_LEN], int64_t *size)
-{
-	size_t len;
-	char *text = oci_json_dump(doc, &len);
-
-	if (!text || oci_blob_put(s, text, len, digest))
-		abort();
-	*size = (int64_t)len;
-	free(text);
-	json_decref(doc);
-}
-
-static void tag(struct oci_store *s, const char *ref, const char *mt, const char *digest, int64_t size)
-{
-	struct oci_descriptor d = {.size = size};
-
-	snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
-	snprintf(d.digest, sizeof(d.digest), "%s", digest);
-	if (oci_store_tag(s, ref, &d))
-		abort();
-}
-
 /* The image as `ig image build` lays it out: index → manifest → gadget.yaml
  * + eBPF layer. v0.28's builder wrote manifests without mediaType nor
  * artifactType (and no builder version); `yaml` NULL: the built-in's. */
@@ -88,13 +66,14 @@ static void put_gadget_as(const char *ref, const char *yaml_text, bool v028, cha
 	                    json_pack("[{s:s,s:s,s:I}]", "mediaType", GADGET_MT_EBPF, "digest", layer, "size",
 	                              (json_int_t)olen));
 	json_object_set_new(m, "annotations", json_pack("{s:s}", OCI_ANN_TITLE, "trace open"));
-	put_doc(s, m, man, &msize);
-	put_doc(s,
-	        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2, "mediaType",
-	                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man, "size",
-	                  (json_int_t)msize, "platform", "architecture", oci_host_arch(), "os", "linux"),
-	        digest, &isize);
-	tag(s, ref, OCI_MT_INDEX, digest, isize);
+	test_oci_put_json(s, m, man, &msize);
+	test_oci_put_json(s,
+	                  json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2,
+	                            "mediaType", OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST,
+	                            "digest", man, "size", (json_int_t)msize, "platform", "architecture",
+	                            oci_host_arch(), "os", "linux"),
+	                  digest, &isize);
+	test_oci_tag(s, ref, OCI_MT_INDEX, digest, isize, NULL);
 	free(obj);
 	free(yaml);
 	oci_store_close(s);
@@ -127,12 +106,12 @@ static void store_signature(const char *payload, enum format fmt)
 		abort();
 	if (fmt == LEGACY) {
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s.sig", index_digest + 7);
-		tag(s, ref, OCI_MT_MANIFEST, man.digest, man.size);
+		test_oci_tag(s, ref, OCI_MT_MANIFEST, man.digest, man.size, NULL);
 	} else {
 		if (test_cosign_put_referrers(s, &man, &idx))
 			abort();
 		snprintf(ref, sizeof(ref), REPO ":sha256-%s", index_digest + 7);
-		tag(s, ref, OCI_MT_INDEX, idx.digest, idx.size);
+		test_oci_tag(s, ref, OCI_MT_INDEX, idx.digest, idx.size, NULL);
 	}
 	free(sig);
 	oci_store_close(s);

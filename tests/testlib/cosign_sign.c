@@ -81,6 +81,28 @@ static int put_doc(struct oci_store *s, json_t *doc, const char *mt, struct oci_
 	return 0;
 }
 
+void test_oci_put_json(struct oci_store *s, json_t *doc, char digest[72], int64_t *size)
+{
+	struct oci_descriptor d = {0};
+
+	if (put_doc(s, doc, "", &d))
+		abort();
+	memcpy(digest, d.digest, OCI_DIGEST_LEN);
+	*size = d.size;
+}
+
+void test_oci_tag(struct oci_store *s, const char *ref, const char *mt, const char *digest, int64_t size,
+                  const char *artifact_type)
+{
+	struct oci_descriptor d = {.size = size};
+
+	snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
+	snprintf(d.digest, sizeof(d.digest), "%s", digest);
+	snprintf(d.artifact_type, sizeof(d.artifact_type), "%s", artifact_type ? artifact_type : "");
+	if (oci_store_tag(s, ref, &d))
+		abort();
+}
+
 int test_cosign_put_manifest(struct oci_store *s, const char *payload, const char *sig_b64,
                              const char *subject, int64_t subject_size, struct oci_descriptor *out)
 {

@@ -8,8 +8,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 struct oci_store;
 struct oci_descriptor;
+
+/* Stores doc (and drops it) in s: its digest and size in *digest and
+ * *size. Aborts on failure: test set-up, not a case. */
+void test_oci_put_json(struct oci_store *s, json_t *doc, char digest[72], int64_t *size);
+/* Tags ref in s as the document digest of media type mt and size size
+ * (artifact_type may be NULL). Aborts on failure. */
+void test_oci_tag(struct oci_store *s, const char *ref, const char *mt, const char *digest, int64_t size,
+                  const char *artifact_type);
 
 /* An ECDSA P-256 key pair in dir: key.pem (private) and pub.pem. 0 or -1. */
 int test_cosign_make_key(const char *dir);

@@ -61,31 +61,6 @@ static struct oci_store *open_store(void)
 	return s;
 }
 
-static void put_doc(struct oci_store *s, json_t *doc, char digest[OCI_DIGEST_LEN], int64_t *size)
-{
-	size_t len;
-	char *text = oci_json_dump(doc, &len);
-
-	if (!text || oci_blob_put(s, text, len, digest))
-		abort();
-	*size = (int64_t)len;
-	free(text);
-	json_decref(doc);
-}
-
-static void tag(struct oci_store *s, const char *ref, const char *mt, const char *digest, int64_t size,
-                const char *artifact_type)
-{
-	struct oci_descriptor d = {.size = size};
-
-	snprintf(d.media_type, sizeof(d.media_type), "%s", mt);
-	snprintf(d.digest, sizeof(d.digest), "%s", digest);
-	snprintf(d.artifact_type, sizeof(d.artifact_type), "%s", artifact_type ? artifact_type : "");
-	if (oci_store_tag(s, ref, &d))
-		abort();
-	oci_descriptor_clear(&d);
-}
-
 static json_t *empty_config(struct oci_store *s)
 {
 	if (oci_blob_put(s, "{}", 2, NULL))
@@ -103,18 +78,20 @@ static void make_image(const char *ref, const char *yaml, char out[OCI_DIGEST_LE
 
 	if (oci_blob_put(s, yaml, strlen(yaml), cfg) || oci_blob_put(s, obj, sizeof(obj), layer))
 		abort();
-	put_doc(s,
-	        json_pack("{s:i,s:s,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:i}]}", "schemaVersion", 2, "mediaType",
-	                  OCI_MT_MANIFEST, "artifactType", GADGET_ARTIFACT_TYPE, "config", "mediaType",
-	                  GADGET_MT_CONFIG, "digest", cfg, "size", (json_int_t)strlen(yaml), "layers",
-	                  "mediaType", GADGET_MT_EBPF, "digest", layer, "size", (json_int_t)sizeof(obj)),
-	        man, &msize);
-	put_doc(s,
-	        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2, "mediaType",
-	                  OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man, "size",
-	                  (json_int_t)msize, "platform", "architecture", oci_host_arch(), "os", "linux"),
-	        out, &isize);
-	tag(s, ref, OCI_MT_INDEX, out, isize, NULL);
+	test_oci_put_json(s,
+	                  json_pack("{s:i,s:s,s:s,s:{s:s,s:s,s:i},s:[{s:s,s:s,s:i}]}", "schemaVersion", 2,
+	                            "mediaType", OCI_MT_MANIFEST, "artifactType", GADGET_ARTIFACT_TYPE,
+	                            "config", "mediaType", GADGET_MT_CONFIG, "digest", cfg, "size",
+	                            (json_int_t)strlen(yaml), "layers", "mediaType", GADGET_MT_EBPF, "digest",
+	                            layer, "size", (json_int_t)sizeof(obj)),
+	                  man, &msize);
+	test_oci_put_json(s,
+	                  json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:{s:s,s:s}}]}", "schemaVersion", 2,
+	                            "mediaType", OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST,
+	                            "digest", man, "size", (json_int_t)msize, "platform", "architecture",
+	                            oci_host_arch(), "os", "linux"),
+	                  out, &isize);
+	test_oci_tag(s, ref, OCI_MT_INDEX, out, isize, NULL);
 	oci_store_close(s);
 }
 
@@ -156,14 +133,17 @@ static void store_signature(const char *repo, const char *image_digest, const ch
 	if (legacy) {
 		if (verify_legacy_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_MANIFEST, man.digest, man.size, NULL);
+		test_oci_tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_MANIFEST, man.digest, man.size,
+		             NULL);
 	} else if (fmt == TAGGED_REFERRER) {
-		tag(s, REPO ":some-referrer", OCI_MT_MANIFEST, man.digest, man.size, COSIGN_ARTIFACT_SIG);
+		test_oci_tag(s, REPO ":some-referrer", OCI_MT_MANIFEST, man.digest, man.size,
+		             COSIGN_ARTIFACT_SIG);
 	} else {
 		if (test_cosign_put_referrers(s, &man, &idx) ||
 		    verify_referrers_tag(repo, image_digest, ref, sizeof(ref)))
 			abort();
-		tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_INDEX, idx.digest, idx.size, NULL);
+		test_oci_tag(s, bare ? ref + strlen(repo) + 1 : ref, OCI_MT_INDEX, idx.digest, idx.size,
+		             NULL);
 	}
 	oci_store_close(s);
 }
@@ -377,16 +357,16 @@ static void store_bundle(const char *statement_digest, int nsigs, const char *ke
 	json_object_set_new(
 	    m, "subject",
 	    json_pack("{s:s,s:s,s:i}", "mediaType", OCI_MT_INDEX, "digest", index_digest, "size", 1));
-	put_doc(s, m, man, &msize);
+	test_oci_put_json(s, m, man, &msize);
 	/* as cosign lists it: artifactType from the empty config */
-	put_doc(s,
-	        json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType", OCI_MT_INDEX,
-	                  "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man, "size", (json_int_t)msize,
-	                  "artifactType", OCI_MT_EMPTY),
-	        idx, &isize);
+	test_oci_put_json(s,
+	                  json_pack("{s:i,s:s,s:[{s:s,s:s,s:I,s:s}]}", "schemaVersion", 2, "mediaType",
+	                            OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST, "digest", man,
+	                            "size", (json_int_t)msize, "artifactType", OCI_MT_EMPTY),
+	                  idx, &isize);
 	if (verify_referrers_tag(REPO, index_digest, ref, sizeof(ref)))
 		abort();
-	tag(s, ref, OCI_MT_INDEX, idx, isize, NULL);
+	test_oci_tag(s, ref, OCI_MT_INDEX, idx, isize, NULL);
 	oci_store_close(s);
 	free(statement);
 	free(pae);
