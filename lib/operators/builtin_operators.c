@@ -6,6 +6,7 @@
 
 #include "ebpf/ebpf.h"
 #include "operators/cli.h"
+#include "operators/dns_parser.h"
 #include "operators/formatters.h"
 #include "operators/filter.h"
 #include "operators/limiter.h"
@@ -21,7 +22,7 @@ static void register_all(void)
 	static const struct sonde_operator *const builtin[] = {
 	    &ebpf_operator,    &cli_operator,      &formatters_operator,    &filter_operator,
 	    &sort_operator,    &limiter_operator,  &local_manager_operator, &uidgid_resolver_operator,
-	    &process_operator, &annotate_operator, &ustack_operator,
+	    &process_operator, &annotate_operator, &ustack_operator,        &dns_parser_operator,
 	};
 
 	sonde_register_builtin_sinks(); /* what the cli operator prints through */
