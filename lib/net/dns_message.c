@@ -102,8 +102,11 @@ static void add_address(struct dns_message *m, const uint8_t *p, uint8_t version
 	memcpy(addr, p, version == 4 ? 4 : 16);
 	n = fmt_ip(addr, version, ip, sizeof(ip));
 	comma = m->naddrs ? 1 : 0;
-	if (!m->addrs || m->addrs_len + comma + n + 1 > m->addrs_cap)
+	/* once one is dropped, so are the next: the list stays a prefix */
+	if (!m->addrs || m->addrs_dropped || m->addrs_len + comma + n + 1 > m->addrs_cap) {
+		m->addrs_dropped++;
 		return;
+	}
 	if (comma)
 		m->addrs[m->addrs_len++] = ',';
 	memcpy(m->addrs + m->addrs_len, ip, n);

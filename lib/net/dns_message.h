@@ -62,6 +62,7 @@ struct dns_message {
 	size_t addrs_cap;
 	size_t addrs_len;
 	uint32_t naddrs;
+	uint32_t addrs_dropped; /* addresses that did not fit */
 
 	/* why the message did not parse (static text), NULL when it did */
 	const char *error;
