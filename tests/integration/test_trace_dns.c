@@ -3,13 +3,14 @@
  * server this test runs.
  *
  * The test makes a network namespace (sdtdns-<pid>, lo up, deleted at the
- * end) and a tiny UDP responder inside it on 127.0.0.1:53 (a child named
- * "sd_dnsd", killed by pid): the known name gets A 10.1.2.3 and AAAA
- * fd00:5d::1, any other name NXDOMAIN. Each container joins that namespace
- * and execs `nslookup NAME 127.0.0.1` as its init (after a short sleep, so
- * the socket filter is surely on the namespace), which asks for A and AAAA.
- * Its pid comes from runc's --pid-file, so what sonde says about the process
- * is checked against what the runtime says.
+ * end) and a tiny UDP responder inside it on 127.0.0.1:53 and [::1]:53 (a
+ * child named "sd_dnsd", killed by pid): the known name gets A 10.1.2.3 and
+ * AAAA fd00:5d::1, any other name NXDOMAIN. Each container joins that
+ * namespace and execs `nslookup NAME 127.0.0.1` as its init (after a short
+ * sleep, so the socket filter is surely on the namespace), which asks for A
+ * and AAAA; the known name's container first asks ::1 from a child. The
+ * init's pid comes from runc's --pid-file, so what sonde says about the
+ * process is checked against what the runtime says.
  *
  * On lo every packet is seen twice (leaving and arriving); with containers
  * selected, only those whose local socket is the container's are kept: the
@@ -19,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -108,11 +110,26 @@ static size_t answer(uint8_t *b, size_t len, size_t cap)
 	return n;
 }
 
+static int udp_socket(int family)
+{
+	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons(DNS_PORT)};
+	struct sockaddr_in6 a6 = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(DNS_PORT), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int s = socket(family, SOCK_DGRAM, 0), one = 1;
+
+	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || (family == AF_INET6 && setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one))) ||
+	    (family == AF_INET ? bind(s, (struct sockaddr *)&a4, sizeof(a4))
+	                       : bind(s, (struct sockaddr *)&a6, sizeof(a6))))
+		_exit(3);
+	return s;
+}
+
 static void dnsd_main(int ready)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(DNS_PORT)};
+	struct pollfd pfd[2];
 	char path[64];
-	int fd, s;
+	int fd;
 
 	prctl(PR_SET_NAME, "sd_dnsd");
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -120,25 +137,28 @@ static void dnsd_main(int ready)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || setns(fd, CLONE_NEWNET))
 		_exit(2);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	s = socket(AF_INET, SOCK_DGRAM, 0);
-	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)))
-		_exit(3);
+	pfd[0] = (struct pollfd){.fd = udp_socket(AF_INET), .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = udp_socket(AF_INET6), .events = POLLIN};
 	if (write(ready, "r", 1) != 1)
 		_exit(4);
 	close(ready);
 	for (;;) {
-		uint8_t buf[512];
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t r = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
-		size_t n;
-
-		if (r <= 0)
+		if (poll(pfd, 2, -1) <= 0)
 			continue;
-		n = answer(buf, (size_t)r, sizeof(buf));
-		if (n)
-			sendto(s, buf, n, 0, (struct sockaddr *)&from, fl);
+		for (int i = 0; i < 2; i++) {
+			uint8_t buf[512];
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof(from);
+			ssize_t r;
+			size_t n;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			r = recvfrom(pfd[i].fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+			n = r > 0 ? answer(buf, (size_t)r, sizeof(buf)) : 0;
+			if (n)
+				sendto(pfd[i].fd, buf, n, 0, (struct sockaddr *)&from, fl);
+		}
 	}
 }
 
@@ -193,8 +213,9 @@ static void net_cleanup(void)
 
 /* ---- the containers ---- */
 
-/* A bundle whose container joins the test's namespace and resolves name. */
-static bool make_bundle(const char *bundle, const char *name)
+/* A bundle whose container joins the test's namespace and resolves name
+ * (over IPv6 first from a child of its init, if v6). */
+static bool make_bundle(const char *bundle, const char *name, bool v6)
 {
 	char dir[512], rootfs[512], cfg[600], cmd[256];
 	json_t *doc, *nss, *ns;
@@ -204,7 +225,8 @@ static bool make_bundle(const char *bundle, const char *name)
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
 	/* exec: the container's init becomes nslookup, the pid runc reports */
-	snprintf(cmd, sizeof(cmd), "sleep 1; exec nslookup %s 127.0.0.1", name);
+	snprintf(cmd, sizeof(cmd), "sleep 1; %s%s%sexec nslookup %s 127.0.0.1", v6 ? "nslookup " : "",
+	         v6 ? name : "", v6 ? " ::1; " : "", name);
 	if (oci_bundle_write(dir, rootfs, json_pack("[s,s,s]", "sh", "-c", cmd), json_object()))
 		return false;
 	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
@@ -259,8 +281,8 @@ static bool is_true(json_t *ev, const char *path)
 	return json_is_true(test_json_path(ev, path));
 }
 
-/* The event of `name` with qr and qtype, or NULL. */
-static json_t *find(json_t *evs, const char *name, const char *qr, const char *qtype)
+/* The event of `name` with qr and qtype over IP version v, or NULL. */
+static json_t *find(json_t *evs, int v, const char *name, const char *qr, const char *qtype)
 {
 	char fq[80];
 	size_t i;
@@ -272,27 +294,39 @@ static json_t *find(json_t *evs, const char *name, const char *qr, const char *q
 		const char *n = test_json_str(ev, "name"), *q = test_json_str(ev, "qr"),
 		           *t = test_json_str(ev, "qtype");
 
-		if (n && q && t && !strcmp(n, fq) && !strcmp(q, qr) && !strcmp(t, qtype))
+		if (n && q && t && !strcmp(n, fq) && !strcmp(q, qr) && !strcmp(t, qtype) &&
+		    test_json_int(ev, "src.version", 0) == v)
 			return ev;
 	}
-	fprintf(stderr, "no %s %s event for %s\n", qr, qtype, fq);
+	fprintf(stderr, "no %s %s event for %s over IPv%d\n", qr, qtype, fq, v);
 	test_failures++;
 	return NULL;
 }
 
-/* What both directions share: the process, container, namespace, UDP on lo. */
-static void check_common(json_t *ev, const char *id, pid_t pid)
+/* What both directions share: the process (the container's init, or a
+ * child of it), container, namespace, UDP on lo. */
+static void check_common(json_t *ev, const char *id, pid_t pid, int v, bool child)
 {
+	const char *lo = v == 4 ? "127.0.0.1" : "::1";
+
 	CHECK_STR(test_json_str(ev, "proc.comm"), "nslookup");
-	CHECK_INT(test_json_int(ev, "proc.pid", -1), pid);
+	if (child) {
+		CHECK(test_json_int(ev, "proc.pid", -1) > 0 && test_json_int(ev, "proc.pid", -1) != pid);
+		CHECK_INT(test_json_int(ev, "proc.parent.pid", -1), pid);
+		CHECK_STR(test_json_str(ev, "proc.parent.comm"), "sh");
+	} else {
+		CHECK_INT(test_json_int(ev, "proc.pid", -1), pid);
+	}
 	CHECK_INT(test_json_int(ev, "runtime.containerPid", -1), pid);
 	CHECK_STR(test_json_str(ev, "runtime.containerName"), id);
 	CHECK_STR(test_json_str(ev, "runtime.runtimeName"), "runc");
 	CHECK_INT(test_json_int(ev, "netns_id", 0), netns_ino);
-	CHECK_STR(test_json_str(ev, "src.addr"), "127.0.0.1");
-	CHECK_STR(test_json_str(ev, "dst.addr"), "127.0.0.1");
+	CHECK_STR(test_json_str(ev, "src.addr"), lo);
+	CHECK_STR(test_json_str(ev, "dst.addr"), lo);
+	CHECK_INT(test_json_int(ev, "dst.version", 0), v);
 	CHECK_STR(test_json_str(ev, "src.proto"), "UDP");
-	CHECK_STR(test_json_str(ev, "nameserver.addr"), "127.0.0.1");
+	CHECK_STR(test_json_str(ev, "nameserver.addr"), lo);
+	CHECK_INT(test_json_int(ev, "nameserver.version", 0), v);
 	CHECK(is_true(ev, "rd"));
 	CHECK(!is_true(ev, "tc"));
 	/* the packet is for the parser, not the user (json.skip) */
@@ -301,16 +335,17 @@ static void check_common(json_t *ev, const char *id, pid_t pid)
 }
 
 /* A query and its response for name and qtype; the response's addresses. */
-static void check_exchange(json_t *evs, const char *id, pid_t pid, const char *name, const char *qtype,
-                           int qtype_raw, const char *rcode, int rcode_raw, const char *addresses)
+static void check_exchange(json_t *evs, int v, bool child, const char *id, pid_t pid, const char *name,
+                           const char *qtype, int qtype_raw, const char *rcode, int rcode_raw,
+                           const char *addresses)
 {
-	json_t *q = find(evs, name, "Q", qtype), *r = find(evs, name, "R", qtype);
+	json_t *q = find(evs, v, name, "Q", qtype), *r = find(evs, v, name, "R", qtype);
 	const char *qid, *rid;
 
 	if (!q || !r)
 		return;
-	check_common(q, id, pid);
-	check_common(r, id, pid);
+	check_common(q, id, pid, v, child);
+	check_common(r, id, pid, v, child);
 
 	/* the query, leaving the container's socket */
 	CHECK_STR(test_json_str(q, "pkt_type"), "OUTGOING");
@@ -357,7 +392,7 @@ static void test_trace_dns_container(void)
 	snprintf(ids[0], sizeof(ids[0]), "sdtdns-known-%d", (int)getpid());
 	snprintf(ids[1], sizeof(ids[1]), "sdtdns-unknown-%d", (int)getpid());
 	REQUIRE(oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0);
-	if (!net_setup() || !make_bundle("known", known) || !make_bundle("unknown", unknown)) {
+	if (!net_setup() || !make_bundle("known", known, true) || !make_bundle("unknown", unknown, false)) {
 		test_failures++;
 		goto out;
 	}
@@ -382,10 +417,13 @@ static void test_trace_dns_container(void)
 	printf("  %zu events; containers' pids %d and %d, netns %u\n", json_array_size(evs), (int)pids[0],
 	       (int)pids[1], netns_ino);
 
-	check_exchange(evs, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
-	check_exchange(evs, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
-	check_exchange(evs, ids[1], pids[1], unknown, "A", 1, "NameError", 3, "");
-	check_exchange(evs, ids[1], pids[1], unknown, "AAAA", 28, "NameError", 3, "");
+	check_exchange(evs, 4, false, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
+	check_exchange(evs, 4, false, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
+	check_exchange(evs, 4, false, ids[1], pids[1], unknown, "A", 1, "NameError", 3, "");
+	check_exchange(evs, 4, false, ids[1], pids[1], unknown, "AAAA", 28, "NameError", 3, "");
+	/* the same over IPv6, from a child of the known container's init */
+	check_exchange(evs, 6, true, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
+	check_exchange(evs, 6, true, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
 	/* nothing of the host's processes: the responder's socket is not the container's */
 	json_array_foreach(evs, i, ev)
 	{
