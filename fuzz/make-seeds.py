@@ -115,7 +115,7 @@ def gadget_image_seeds():
     for i, name in enumerate(sorted(os.listdir(root))):
         with open(os.path.join(root, name, "gadget.yaml"), "rb") as f:
             write("gadget_image", name, bytes([i]) + f.read())
-    # v0.28's dialect over trace_open (index 4) and snapshot_process (0):
+    # v0.28's dialect over trace_open and snapshot_process:
     # structs with attributes bound by tracers/snapshotters, ebpfParams
     names = sorted(os.listdir(root))
     write("gadget_image", "legacy_v028_tracer", bytes([names.index("trace_open")]) + b"""name: trace open
