@@ -3,19 +3,20 @@
  * server this test runs.
  *
  * The test makes a network namespace (sdtdns-<pid>, lo up, deleted at the
- * end) and a tiny UDP responder inside it on 127.0.0.1:53 and [::1]:53 (a
- * child named "sd_dnsd", killed by pid): the known name gets A 10.1.2.3 and
+ * end) and a tiny responder inside it, UDP on 127.0.0.1:53 and [::1]:53 and
+ * TCP on 127.0.0.1:53 (a child named "sd_dnsd", killed by pid): the known name gets A 10.1.2.3 and
  * AAAA fd00:5d::1, any other name NXDOMAIN. Each container joins that
  * namespace and execs `nslookup NAME 127.0.0.1` as its init (after a short
  * sleep, so the socket filter is surely on the namespace), which asks for A
- * and AAAA; the known name's container first asks ::1 from a child. The
+ * and AAAA; the known name's container first asks ::1 from a child, and
+ * sends a query over TCP with busybox's nc (printf'd bytes). The
  * init's pid comes from runc's --pid-file, so what sonde says about the
  * process is checked against what the runtime says.
  *
  * On lo every packet is seen twice (leaving and arriving); with containers
  * selected, only those whose local socket is the container's are kept: the
  * query leaving (OUTGOING) and the response arriving (HOST), both owned by
- * nslookup, the responder's own never. */
+ * the client, the responder's own never. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -125,9 +126,39 @@ static int udp_socket(int family)
 	return s;
 }
 
+/* DNS over TCP: one length-prefixed query per connection, answered, closed. */
+static void serve_tcp(int lst)
+{
+	uint8_t buf[2 + 512];
+	size_t got = 0, n;
+	int c = accept(lst, NULL, NULL);
+
+	if (c < 0)
+		return;
+	while (got < sizeof(buf)) {
+		ssize_t r = read(c, buf + got, sizeof(buf) - got);
+
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+		if (got >= 2 && got >= 2u + (size_t)(buf[0] << 8 | buf[1]))
+			break;
+	}
+	n = got > 2 ? answer(buf + 2, got - 2, sizeof(buf) - 2) : 0;
+	if (n) {
+		buf[0] = (uint8_t)(n >> 8);
+		buf[1] = (uint8_t)n;
+		if (write(c, buf, n + 2) != (ssize_t)(n + 2))
+			fprintf(stderr, "sd_dnsd: short TCP answer\n");
+	}
+	close(c);
+}
+
 static void dnsd_main(int ready)
 {
-	struct pollfd pfd[2];
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(DNS_PORT)};
+	struct pollfd pfd[3];
+	int one = 1;
 	char path[64];
 	int fd;
 
@@ -139,12 +170,19 @@ static void dnsd_main(int ready)
 		_exit(2);
 	pfd[0] = (struct pollfd){.fd = udp_socket(AF_INET), .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = udp_socket(AF_INET6), .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = socket(AF_INET, SOCK_STREAM, 0), .events = POLLIN};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (pfd[2].fd < 0 || setsockopt(pfd[2].fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(pfd[2].fd, (struct sockaddr *)&a, sizeof(a)) || listen(pfd[2].fd, 8))
+		_exit(5);
 	if (write(ready, "r", 1) != 1)
 		_exit(4);
 	close(ready);
 	for (;;) {
-		if (poll(pfd, 2, -1) <= 0)
+		if (poll(pfd, 3, -1) <= 0)
 			continue;
+		if (pfd[2].revents & POLLIN)
+			serve_tcp(pfd[2].fd);
 		for (int i = 0; i < 2; i++) {
 			uint8_t buf[512];
 			struct sockaddr_storage from;
@@ -213,20 +251,53 @@ static void net_cleanup(void)
 
 /* ---- the containers ---- */
 
-/* A bundle whose container joins the test's namespace and resolves name
- * (over IPv6 first from a child of its init, if v6). */
-static bool make_bundle(const char *bundle, const char *name, bool v6)
+/* printf(1) octal escapes of a DNS-over-TCP query (length first) for name, type A, RD. */
+static void tcp_query_escapes(const char *name, char *out, size_t cap)
 {
-	char dir[512], rootfs[512], cfg[600], cmd[256];
+	uint8_t q[300];
+	size_t n = 2, len = 0;
+	const char *p = name;
+
+	memcpy(q + 2, (const uint8_t[]){0x7e, 0x57, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}, 12);
+	n += 12;
+	while (*p) {
+		size_t l = strcspn(p, ".");
+
+		q[n++] = (uint8_t)l;
+		memcpy(q + n, p, l);
+		n += l;
+		p += l + (p[l] == '.');
+	}
+	memcpy(q + n, (const uint8_t[]){0, 0, 1, 0, 1}, 5);
+	n += 5;
+	q[0] = (uint8_t)((n - 2) >> 8);
+	q[1] = (uint8_t)(n - 2);
+	for (size_t i = 0; i < n && len + 5 < cap; i++)
+		len += (size_t)snprintf(out + len, cap - len, "\\%03o", q[i]);
+}
+
+/* A bundle whose container joins the test's namespace and resolves name;
+ * with `more`, first over IPv6 (nslookup) and over TCP (nc), from children
+ * of its init. */
+static bool make_bundle(const char *bundle, const char *name, bool more)
+{
+	char dir[512], rootfs[512], cfg[600], cmd[2048], tcp[1600] = "";
 	json_t *doc, *nss, *ns;
 	size_t i;
 	bool ok = false;
 
 	snprintf(dir, sizeof(dir), "%s/%s", workdir, bundle);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
+	if (more)
+		tcp_query_escapes(name, tcp, sizeof(tcp));
 	/* exec: the container's init becomes nslookup, the pid runc reports */
-	snprintf(cmd, sizeof(cmd), "sleep 1; %s%s%sexec nslookup %s 127.0.0.1", v6 ? "nslookup " : "",
-	         v6 ? name : "", v6 ? " ::1; " : "", name);
+	if (more)
+		snprintf(cmd, sizeof(cmd),
+		         "sleep 1; nslookup %s ::1; printf '%s' | nc -w 5 127.0.0.1 53 >/dev/null; "
+		         "exec nslookup %s 127.0.0.1",
+		         name, tcp, name);
+	else
+		snprintf(cmd, sizeof(cmd), "sleep 1; exec nslookup %s 127.0.0.1", name);
 	if (oci_bundle_write(dir, rootfs, json_pack("[s,s,s]", "sh", "-c", cmd), json_object()))
 		return false;
 	snprintf(cfg, sizeof(cfg), "%s/config.json", dir);
@@ -281,8 +352,21 @@ static bool is_true(json_t *ev, const char *path)
 	return json_is_true(test_json_path(ev, path));
 }
 
-/* The event of `name` with qr and qtype over IP version v, or NULL. */
-static json_t *find(json_t *evs, int v, const char *name, const char *qr, const char *qtype)
+/* How an exchange went: IP version, transport, the client's comm, and
+ * whether the client is a child of the container's init (else the init). */
+struct how {
+	int v;
+	const char *proto;
+	const char *comm;
+	bool child;
+};
+
+static const struct how udp4 = {4, "UDP", "nslookup", false};
+static const struct how udp6 = {6, "UDP", "nslookup", true};
+static const struct how tcp4 = {4, "TCP", "nc", true};
+
+/* The event of `name` with qr and qtype that went as h says, or NULL. */
+static json_t *find(json_t *evs, const struct how *h, const char *name, const char *qr, const char *qtype)
 {
 	char fq[80];
 	size_t i;
@@ -295,22 +379,23 @@ static json_t *find(json_t *evs, int v, const char *name, const char *qr, const 
 		           *t = test_json_str(ev, "qtype");
 
 		if (n && q && t && !strcmp(n, fq) && !strcmp(q, qr) && !strcmp(t, qtype) &&
-		    test_json_int(ev, "src.version", 0) == v)
+		    test_json_int(ev, "src.version", 0) == h->v && test_json_str(ev, "src.proto") &&
+		    !strcmp(test_json_str(ev, "src.proto"), h->proto))
 			return ev;
 	}
-	fprintf(stderr, "no %s %s event for %s over IPv%d\n", qr, qtype, fq, v);
+	fprintf(stderr, "no %s %s event for %s over %s/IPv%d\n", qr, qtype, fq, h->proto, h->v);
 	test_failures++;
 	return NULL;
 }
 
 /* What both directions share: the process (the container's init, or a
  * child of it), container, namespace, UDP on lo. */
-static void check_common(json_t *ev, const char *id, pid_t pid, int v, bool child)
+static void check_common(json_t *ev, const char *id, pid_t pid, const struct how *h)
 {
-	const char *lo = v == 4 ? "127.0.0.1" : "::1";
+	const char *lo = h->v == 4 ? "127.0.0.1" : "::1";
 
-	CHECK_STR(test_json_str(ev, "proc.comm"), "nslookup");
-	if (child) {
+	CHECK_STR(test_json_str(ev, "proc.comm"), h->comm);
+	if (h->child) {
 		CHECK(test_json_int(ev, "proc.pid", -1) > 0 && test_json_int(ev, "proc.pid", -1) != pid);
 		CHECK_INT(test_json_int(ev, "proc.parent.pid", -1), pid);
 		CHECK_STR(test_json_str(ev, "proc.parent.comm"), "sh");
@@ -323,10 +408,10 @@ static void check_common(json_t *ev, const char *id, pid_t pid, int v, bool chil
 	CHECK_INT(test_json_int(ev, "netns_id", 0), netns_ino);
 	CHECK_STR(test_json_str(ev, "src.addr"), lo);
 	CHECK_STR(test_json_str(ev, "dst.addr"), lo);
-	CHECK_INT(test_json_int(ev, "dst.version", 0), v);
-	CHECK_STR(test_json_str(ev, "src.proto"), "UDP");
+	CHECK_INT(test_json_int(ev, "dst.version", 0), h->v);
+	CHECK_STR(test_json_str(ev, "dst.proto"), h->proto);
 	CHECK_STR(test_json_str(ev, "nameserver.addr"), lo);
-	CHECK_INT(test_json_int(ev, "nameserver.version", 0), v);
+	CHECK_INT(test_json_int(ev, "nameserver.version", 0), h->v);
 	CHECK(is_true(ev, "rd"));
 	CHECK(!is_true(ev, "tc"));
 	/* the packet is for the parser, not the user (json.skip) */
@@ -335,17 +420,17 @@ static void check_common(json_t *ev, const char *id, pid_t pid, int v, bool chil
 }
 
 /* A query and its response for name and qtype; the response's addresses. */
-static void check_exchange(json_t *evs, int v, bool child, const char *id, pid_t pid, const char *name,
+static void check_exchange(json_t *evs, const struct how *h, const char *id, pid_t pid, const char *name,
                            const char *qtype, int qtype_raw, const char *rcode, int rcode_raw,
                            const char *addresses)
 {
-	json_t *q = find(evs, v, name, "Q", qtype), *r = find(evs, v, name, "R", qtype);
+	json_t *q = find(evs, h, name, "Q", qtype), *r = find(evs, h, name, "R", qtype);
 	const char *qid, *rid;
 
 	if (!q || !r)
 		return;
-	check_common(q, id, pid, v, child);
-	check_common(r, id, pid, v, child);
+	check_common(q, id, pid, h);
+	check_common(r, id, pid, h);
 
 	/* the query, leaving the container's socket */
 	CHECK_STR(test_json_str(q, "pkt_type"), "OUTGOING");
@@ -379,7 +464,7 @@ static void check_exchange(json_t *evs, int v, bool child, const char *id, pid_t
 
 static void test_trace_dns_container(void)
 {
-	static const char *const applets[] = {"sh", "sleep", "nslookup", NULL};
+	static const char *const applets[] = {"sh", "sleep", "nslookup", "printf", "nc", NULL};
 	const char *argv[] = {"run", "trace_dns", "-o", "json", "-v", NULL};
 	struct sonde_proc p;
 	json_t *evs = NULL, *ev;
@@ -417,22 +502,33 @@ static void test_trace_dns_container(void)
 	printf("  %zu events; containers' pids %d and %d, netns %u\n", json_array_size(evs), (int)pids[0],
 	       (int)pids[1], netns_ino);
 
-	check_exchange(evs, 4, false, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
-	check_exchange(evs, 4, false, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
-	check_exchange(evs, 4, false, ids[1], pids[1], unknown, "A", 1, "NameError", 3, "");
-	check_exchange(evs, 4, false, ids[1], pids[1], unknown, "AAAA", 28, "NameError", 3, "");
-	/* the same over IPv6, from a child of the known container's init */
-	check_exchange(evs, 6, true, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
-	check_exchange(evs, 6, true, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
-	/* nothing of the host's processes: the responder's socket is not the container's */
+	check_exchange(evs, &udp4, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
+	check_exchange(evs, &udp4, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
+	check_exchange(evs, &udp4, ids[1], pids[1], unknown, "A", 1, "NameError", 3, "");
+	check_exchange(evs, &udp4, ids[1], pids[1], unknown, "AAAA", 28, "NameError", 3, "");
+	/* over IPv6, and over TCP (the message after its length), from
+	 * children of the known container's init */
+	check_exchange(evs, &udp6, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
+	check_exchange(evs, &udp6, ids[0], pids[0], known, "AAAA", 28, "Success", 0, "fd00:5d::1");
+	check_exchange(evs, &tcp4, ids[0], pids[0], known, "A", 1, "Success", 0, "10.1.2.3");
+	/* 14 (a slow answer may make nslookup ask again), each a DNS message:
+	 * the TCP handshake, ACKs and FINs carry none and give no event */
+	CHECK(json_array_size(evs) >= 14);
+	/* nothing of the host's processes (the responder's socket is not the
+	 * container's), and every event a DNS message */
 	json_array_foreach(evs, i, ev)
 	{
-		const char *comm = test_json_str(ev, "proc.comm");
+		const char *comm = test_json_str(ev, "proc.comm"), *qr = test_json_str(ev, "qr");
 
+		if (!qr || !*qr) {
+			fprintf(stderr,
+			        "an event without a parsed DNS message: src.port %lld dst.port %lld\n",
+			        test_json_int(ev, "src.port", -1), test_json_int(ev, "dst.port", -1));
+			test_failures++;
+		}
 		if (comm && !strcmp(comm, "sd_dnsd")) {
 			fprintf(stderr, "an event of the responder (host) with containers only\n");
 			test_failures++;
-			break;
 		}
 	}
 	if (test_failures)
