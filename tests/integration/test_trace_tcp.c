@@ -6,7 +6,9 @@
  * in the other connects over each, sends a byte and closes, and makes one
  * connect the server refuses. Every event must name the process that made
  * it and mirror the endpoints: connect (client, client -> server), accept
- * (server, server -> client), close on both sides, ECONNREFUSED.
+ * (server, server -> client), close on both sides, ECONNREFUSED; and an
+ * aborted connection (SO_LINGER 0), whose reset reaches the server in
+ * softirq: its close must still name the server (gadget_sockets).
  *
  * test_container: a runc busybox container serves and connects to itself
  * over its loopback with nc; its connect and accept carry its name. */
@@ -192,9 +194,10 @@ static void server_main(int ready)
 	l6 = listen_on(AF_INET6, V6_SRV, PORT);
 	if (l4 < 0 || l6 < 0 || write(ready, &c, 1) != 1)
 		_exit(3);
-	for (int i = 0; i < 2; i++) {
+	/* in the client's order: IPv4, IPv6, the IPv4 one it aborts */
+	for (int i = 0; i < 3; i++) {
 		char buf[64];
-		int s = accept4(i == 0 ? l4 : l6, NULL, NULL, SOCK_CLOEXEC);
+		int s = accept4(i == 1 ? l6 : l4, NULL, NULL, SOCK_CLOEXEC);
 
 		if (s < 0)
 			_exit(4);
@@ -207,7 +210,7 @@ static void server_main(int ready)
 
 struct client_result {
 	int refused; /* -errno of the refused connect */
-	uint16_t port4, port6, port_refused;
+	uint16_t port4, port6, port_refused, port_rst;
 };
 
 /* The client, held until sonde runs: v4, refused, v6; results on `out`. */
@@ -228,14 +231,26 @@ static int client_main(void *arg)
 	if (s < 0 || write(s, "x", 1) != 1)
 		return 12;
 	close(s);
+	/* aborted: the reset reaches the server in softirq, where only the
+	 * socket enricher knows whose socket it is */
+	s = connect_to(AF_INET, V4_SRV, PORT, &r.port_rst);
+	if (s < 0 || write(s, "x", 1) != 1)
+		return 14;
+	usleep(100 * 1000); /* the server has accepted and reads again */
+	if (setsockopt(s, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1, .l_linger = 0},
+	               sizeof(struct linger)))
+		return 15;
+	close(s);
 	if (write(out, &r, sizeof(r)) != sizeof(r))
 		return 13;
 	usleep(200 * 1000); /* the server's close follows our FIN */
 	return 0;
 }
 
-/* The event of type from pid whose local endpoint is src_addr:src_port. */
-static json_t *find_event(json_t *evs, const char *type, pid_t pid, const char *src_addr, int src_port)
+/* The event of type from pid whose local endpoint is src_addr:src_port
+ * and whose remote port is dst_port. */
+static json_t *find_event(json_t *evs, const char *type, pid_t pid, const char *src_addr, int src_port,
+                          int dst_port)
 {
 	size_t i;
 	json_t *ev;
@@ -245,7 +260,8 @@ static json_t *find_event(json_t *evs, const char *type, pid_t pid, const char *
 		const char *t = test_json_str(ev, "type"), *a = test_json_str(ev, "src.addr");
 
 		if (t && !strcmp(t, type) && test_json_int(ev, "proc.pid", 0) == pid && a &&
-		    !strcmp(a, src_addr) && test_json_int(ev, "src.port", 0) == src_port)
+		    !strcmp(a, src_addr) && test_json_int(ev, "src.port", 0) == src_port &&
+		    test_json_int(ev, "dst.port", 0) == dst_port)
 			return ev;
 	}
 	return NULL;
@@ -319,27 +335,32 @@ static void test_veth(void)
 
 	evs = test_json_lines(p.out ? p.out : "");
 	/* IPv4: the client's view, then the server's, mirrored */
-	check_event(find_event(evs, "connect", cli.pid, V4_CLI, r.port4), "v4 connect", CLI_COMM, V4_SRV,
-	            PORT, 4, netns_c, "");
-	check_event(find_event(evs, "accept", srv_pid, V4_SRV, PORT), "v4 accept", SRV_COMM, V4_CLI, r.port4,
-	            4, netns_s, "");
-	check_event(find_event(evs, "close", cli.pid, V4_CLI, r.port4), "v4 client close", CLI_COMM, V4_SRV,
-	            PORT, 4, netns_c, "");
-	check_event(find_event(evs, "close", srv_pid, V4_SRV, PORT), "v4 server close", SRV_COMM, V4_CLI,
+	check_event(find_event(evs, "connect", cli.pid, V4_CLI, r.port4, PORT), "v4 connect", CLI_COMM,
+	            V4_SRV, PORT, 4, netns_c, "");
+	check_event(find_event(evs, "accept", srv_pid, V4_SRV, PORT, r.port4), "v4 accept", SRV_COMM, V4_CLI,
 	            r.port4, 4, netns_s, "");
+	check_event(find_event(evs, "close", cli.pid, V4_CLI, r.port4, PORT), "v4 client close", CLI_COMM,
+	            V4_SRV, PORT, 4, netns_c, "");
+	check_event(find_event(evs, "close", srv_pid, V4_SRV, PORT, r.port4), "v4 server close", SRV_COMM,
+	            V4_CLI, r.port4, 4, netns_s, "");
 	/* refused: a failed connect, and no close for it */
-	check_event(find_event(evs, "connect", cli.pid, V4_CLI, r.port_refused), "refused connect", CLI_COMM,
-	            V4_SRV, PORT_OFF, 4, netns_c, "ECONNREFUSED");
-	CHECK(find_event(evs, "close", cli.pid, V4_CLI, r.port_refused) == NULL);
+	check_event(find_event(evs, "connect", cli.pid, V4_CLI, r.port_refused, PORT_OFF), "refused connect",
+	            CLI_COMM, V4_SRV, PORT_OFF, 4, netns_c, "ECONNREFUSED");
+	CHECK(find_event(evs, "close", cli.pid, V4_CLI, r.port_refused, PORT_OFF) == NULL);
 	/* IPv6 */
-	check_event(find_event(evs, "connect", cli.pid, V6_CLI, r.port6), "v6 connect", CLI_COMM, V6_SRV,
-	            PORT, 6, netns_c, "");
-	check_event(find_event(evs, "accept", srv_pid, V6_SRV, PORT), "v6 accept", SRV_COMM, V6_CLI, r.port6,
-	            6, netns_s, "");
-	check_event(find_event(evs, "close", cli.pid, V6_CLI, r.port6), "v6 client close", CLI_COMM, V6_SRV,
-	            PORT, 6, netns_c, "");
-	check_event(find_event(evs, "close", srv_pid, V6_SRV, PORT), "v6 server close", SRV_COMM, V6_CLI,
+	check_event(find_event(evs, "connect", cli.pid, V6_CLI, r.port6, PORT), "v6 connect", CLI_COMM,
+	            V6_SRV, PORT, 6, netns_c, "");
+	check_event(find_event(evs, "accept", srv_pid, V6_SRV, PORT, r.port6), "v6 accept", SRV_COMM, V6_CLI,
 	            r.port6, 6, netns_s, "");
+	check_event(find_event(evs, "close", cli.pid, V6_CLI, r.port6, PORT), "v6 client close", CLI_COMM,
+	            V6_SRV, PORT, 6, netns_c, "");
+	check_event(find_event(evs, "close", srv_pid, V6_SRV, PORT, r.port6), "v6 server close", SRV_COMM,
+	            V6_CLI, r.port6, 6, netns_s, "");
+	/* the abort: a close on each side, the server's named from gadget_sockets */
+	check_event(find_event(evs, "close", cli.pid, V4_CLI, r.port_rst, PORT), "aborted client close",
+	            CLI_COMM, V4_SRV, PORT, 4, netns_c, "");
+	check_event(find_event(evs, "close", srv_pid, V4_SRV, PORT, r.port_rst), "reset server close",
+	            SRV_COMM, V4_CLI, r.port_rst, 4, netns_s, "");
 	if (test_failures)
 		fprintf(stderr, "sonde output:\n%s\n", p.out ? p.out : "");
 	json_decref(evs);
