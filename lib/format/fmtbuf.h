@@ -47,16 +47,18 @@ static inline void fmtbuf_putc(struct fmtbuf *b, char c)
 /* Decimal, left-padded with `pad` up to `width` digits (0 = no padding). */
 static inline void fmtbuf_uint(struct fmtbuf *b, uint64_t v, int width, char pad)
 {
-	char tmp[24];
-	int n = 0;
+	char tmp[24]; /* 20 digits at most, padding up to the rest */
+	size_t i = sizeof(tmp);
 
+	/* i > 0 in both loops keeps every index provably inside tmp (gcc's
+	 * -Warray-bounds cannot tell that a uint64_t has at most 20 digits) */
 	do {
-		tmp[sizeof(tmp) - 1 - n++] = (char)('0' + v % 10);
+		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
-	} while (v);
-	while (n < width && n < (int)sizeof(tmp))
-		tmp[sizeof(tmp) - 1 - n++] = pad;
-	fmtbuf_put(b, tmp + sizeof(tmp) - n, (size_t)n);
+	} while (v && i > 0);
+	while (width > 0 && sizeof(tmp) - i < (size_t)width && i > 0)
+		tmp[--i] = pad;
+	fmtbuf_put(b, tmp + i, sizeof(tmp) - i);
 }
 
 static inline void fmtbuf_int(struct fmtbuf *b, int64_t v, int width)
