@@ -2,7 +2,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -183,18 +183,57 @@ char *test_read_file_or_abort(const char *path, size_t *len)
 	return d;
 }
 
-/* Goes on past a failure: the rest of the tree is still worth removing. */
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+/*
+ * Removes name (in at) and what it holds. Only directories are checked for
+ * another mount (st_dev): on overlayfs a file reports its layer's device, not
+ * the overlay's, so nftw's FTW_MOUNT skipped files and left their directories
+ * behind. Goes on past a failure: the rest of the tree is still worth removing.
+ */
+static void rm_failed(int at, const char *name, const char *root)
 {
-	if (remove(path) && errno != ENOENT)
-		fprintf(stderr, "cannot remove %s: %s\n", path, strerror(errno));
-	return 0;
+	if (at == AT_FDCWD)
+		fprintf(stderr, "cannot remove %s: %s\n", name, strerror(errno));
+	else
+		fprintf(stderr, "cannot remove %s (in %s): %s\n", name, root, strerror(errno));
+}
+
+static void rm_at(int at, const char *name, const char *path, dev_t root_dev)
+{
+	struct stat st;
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if (fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW))
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(at, name, 0) && errno != ENOENT)
+			rm_failed(at, name, path);
+		return;
+	}
+	if (st.st_dev != root_dev)
+		return; /* a mount point: what is under it is not ours to empty */
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+	} else {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				rm_at(dirfd(d), de->d_name, path, root_dev);
+		closedir(d);
+	}
+	if (unlinkat(at, name, AT_REMOVEDIR) && errno != ENOENT)
+		rm_failed(at, name, path);
 }
 
 void test_rm_tree(const char *dir, const char *prefix)
 {
-	if (dir[0] && strncmp(dir, prefix, strlen(prefix)) == 0)
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	struct stat st;
+
+	if (dir[0] && strncmp(dir, prefix, strlen(prefix)) == 0 && !lstat(dir, &st))
+		rm_at(AT_FDCWD, dir, dir, st.st_dev);
 }
 
 int64_t test_now_ms(void)
