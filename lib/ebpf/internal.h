@@ -311,6 +311,14 @@ typedef int (*ebpf_enum_fn)(void *arg, struct sonde_ds *ds, struct sonde_field *
 int ebpf_add_struct_fields(struct sonde_ds *ds, const struct btf *btf, uint32_t type_id, const char *role_tag,
                            uint32_t *slot, ebpf_enum_fn on_enum, void *arg);
 
+/* ---- kernel_enums.c ---- */
+/* True if a program of the object asks the kernel for the values of the
+ * enum (a CO-RE enum-value relocation): its values are the kernel's. */
+bool ebpf_enum_core_relocated(const struct ebpf_gadget *g, uint32_t enum_id);
+/* The running kernel's enum `name` (*btf: the kernel's BTF, kept for the
+ * process), or NULL. */
+const struct btf_type *ebpf_kernel_enum(const char *name, const struct btf **btf);
+
 /* ---- enum_formatter.c ---- */
 /* Adds the string field naming an enum value (ebpf.formatter.enum or the
  * member name minus _raw) and subscribes the formatter; an ebpf_enum_fn. */
