@@ -2,7 +2,9 @@
  * parsed by the gadget's socket filter, with the process (and container)
  * owning the socket that sent it.
  *
- * Host case (--host): a listener of the test on the loopback; a child of
+ * Host case (--host): the test moves into a namespace of its own
+ * (sdnet-sni-<pid>-h), which sonde, started there, takes for the host's; a
+ * listener of the test on the loopback; a child of
  * the test (sd_tls) sends a ClientHello built here (extensions before
  * server_name, so the gadget must walk them), and `openssl s_client
  * -servername` sends a real one. Container case (-c): a runc busybox
@@ -11,6 +13,8 @@
  * copy of the packet (owned by the test, not the container) is not
  * reported. Each case uses names of its own (sni-<pid>-<case>.sonde.test). */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -171,18 +175,29 @@ static void test_host_sni(void)
 	json_t *all = NULL, *r;
 	pid_t sender = -1, ossl = -1;
 	struct stat st;
-	int lst, status;
+	int lst = -1, status, hostfd;
+	uint64_t ino = 0;
 
 	test_require_root();
-	REQUIRE(stat("/proc/self/ns/net", &st) == 0);
+	/* sonde's host is the namespace it starts in: one of the test's own,
+	 * where the loopback is up (it may not be in a bare VM's) */
+	snprintf(ns, sizeof(ns), "sdnet-sni-%d-h", (int)getpid());
+	hostfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	REQUIRE(hostfd >= 0);
+	if (test_netns_add(ns, &ino) || test_netns_enter(ns)) {
+		test_failures++;
+		goto out;
+	}
+	REQUIRE(stat("/proc/self/ns/net", &st) == 0 && st.st_ino == ino);
 	snprintf(name, sizeof(name), "sni-%d-host.sonde.test", (int)getpid());
 	snprintf(ossl_name, sizeof(ossl_name), "sni-%d-openssl.sonde.test", (int)getpid());
 	lst = listen_lo(0, &port);
-	REQUIRE(lst >= 0);
-	if (sonde_proc_start_running(&p, argv)) {
-		close(lst);
-		return;
+	if (lst < 0) {
+		test_failures++;
+		goto out;
 	}
+	if (sonde_proc_start_running(&p, argv))
+		goto out;
 	sender = send_hello(port, name);
 	CHECK_INT(test_wait_status(sender), 0);
 	CHECK(sonde_proc_wait_for(&p, 1, name, 5000));
@@ -224,8 +239,15 @@ static void test_host_sni(void)
 		printf("  openssl is not installed: only the hand-made ClientHello\n");
 	}
 	sonde_proc_free(&p);
+out:
 	json_decref(all);
-	close(lst);
+	if (lst >= 0)
+		close(lst);
+	if (setns(hostfd, CLONE_NEWNET))
+		fprintf(stderr, "cannot return to the host network namespace: %s\n", strerror(errno));
+	close(hostfd);
+	test_netns_del(ns);
+	*ns = 0;
 }
 
 /* The pid of a running container, from `runc state`. */
