@@ -115,7 +115,7 @@ def gadget_image_seeds():
     for i, name in enumerate(sorted(os.listdir(root))):
         with open(os.path.join(root, name, "gadget.yaml"), "rb") as f:
             write("gadget_image", name, bytes([i]) + f.read())
-    # v0.28's dialect over trace_open (index 4) and snapshot_process (0):
+    # v0.28's dialect over trace_open and snapshot_process:
     # structs with attributes bound by tracers/snapshotters, ebpfParams
     names = sorted(os.listdir(root))
     write("gadget_image", "legacy_v028_tracer", bytes([names.index("trace_open")]) + b"""name: trace open
@@ -177,7 +177,55 @@ def annotate_seeds():
         write("annotate", name, text.encode())
 
 
+def dns_name(text, ptr=None):
+    """Labels of text, then the root or a compression pointer."""
+    b = b"".join(bytes([len(l)]) + l.encode() for l in text.split(".") if l)
+    return b + (struct.pack(">H", 0xC000 | ptr) if ptr is not None else b"\0")
+
+
+def dns_rr(name, rtype, rdata, ttl=60):
+    return name + struct.pack(">HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+
+def dns_message_seeds():
+    def msg(ident, bits, qs=(), an=(), ns=(), ar=()):
+        b = struct.pack(">HHHHHH", ident, bits, len(qs), len(an), len(ns), len(ar))
+        return b + b"".join(qs) + b"".join(an) + b"".join(ns) + b"".join(ar)
+
+    def q(name, qtype):
+        return dns_name(name) + struct.pack(">HH", qtype, 1)
+
+    opt = b"\0" + struct.pack(">HHIH", 41, 1232, 0, 6) + struct.pack(">HHH", 10, 2, 0xABCD)
+    soa = dns_name("ns.example") + dns_name("hostmaster.example") + struct.pack(">5I", 1, 2, 3, 4, 5)
+    cases = {
+        "query_a": msg(0xBEEF, 0x0100, [q("www.example.com", 1)]),
+        "query_aaaa_edns": msg(7, 0x0120, [q("example.org", 28)], ar=[opt]),
+        "answer_a_aaaa": msg(0x1234, 0x8180, [q("sd.example", 1)],
+                             [dns_rr(dns_name("", 12), 1, bytes([10, 1, 2, 3])),
+                              dns_rr(dns_name("", 12), 28, bytes([0xFD] + [0] * 14 + [1])),
+                              dns_rr(dns_name("", 12), 28, bytes([0] * 10 + [255, 255, 192, 0, 2, 1]))]),
+        # www.example.com -> alias.example.com -> target.example.com -> A
+        "cname_chain": msg(99, 0x8180, [q("www.example.com", 1)],
+                           [dns_rr(dns_name("", 12), 5, dns_name("alias", 16)),
+                            dns_rr(dns_name("", 45), 5, dns_name("target", 16)),
+                            dns_rr(dns_name("", 64), 1, bytes([192, 0, 2, 7]))]),
+        "nxdomain_soa": msg(4242, 0x8183, [q("nope.example", 28)], ns=[dns_rr(dns_name("", 17), 6, soa)]),
+        "mx_srv_txt_ptr": msg(5, 0x8180, [q("example.net", 255)],
+                              [dns_rr(dns_name("", 12), 15, struct.pack(">H", 10) + dns_name("mx", 12)),
+                               dns_rr(dns_name("", 12), 33, struct.pack(">HHH", 1, 2, 443) + dns_name("srv", 12)),
+                               dns_rr(dns_name("", 12), 16, b"\x05hello\x00\x03abc"),
+                               dns_rr(dns_name("", 12), 12, dns_name("host.example"))]),
+        "root_ns": msg(1, 0, [q("", 2)]),
+        "pointer_loop": msg(1, 0) [:4] + struct.pack(">HHHH", 1, 0, 0, 0) + struct.pack(">H", 0xC00C),
+        "pointer_pair": msg(1, 0)[:4] + struct.pack(">HHHH", 1, 0, 0, 0) + b"\x01a\xc0\x0f\x01b\xc0\x0c",
+        "truncated_answer": msg(1, 0x8180, [q("a.b", 1)], [dns_rr(dns_name("", 12), 1, bytes([1, 2, 3, 4]))])[:-2],
+        "header_only": msg(0, 0),
+    }
+    for name, data in cases.items():
+        write("dns_message", name, data)
+
+
 if __name__ == "__main__":
-    which = sys.argv[1:] or ["output", "selector", "annotate", "gadget_image"]
+    which = sys.argv[1:] or ["output", "selector", "annotate", "gadget_image", "dns_message"]
     for w in which:
         globals()[w + "_seeds"]()

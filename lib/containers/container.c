@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include <sonde/containers.h>
 
 #include "containers/internal.h"
@@ -178,6 +180,29 @@ static const char *first_of(const struct sonde_container *c, const char *const *
 
 #define KEYS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
+/* CRI-O writes the CRI labels of a sandbox (the pod's labels, with kubelet's
+ * io.kubernetes.* ones) and of a container (kubelet's only) as one JSON object
+ * into its OCI annotations: pod labels known without asking CRI. */
+static void apply_crio_labels(struct sonde_container *c)
+{
+	const char *text = sonde_container_annotation(c, "io.kubernetes.cri-o.Labels");
+	const char *key;
+	json_t *labels, *v;
+
+	if (!text || !(labels = json_loads(text, 0, NULL)))
+		return;
+	json_object_foreach(labels, key, v)
+	{
+		if (!json_is_string(v))
+			continue;
+		if (strncmp(key, "io.kubernetes.", 14) == 0)
+			container_apply_kubelet_label(c, key, json_string_value(v));
+		else if (!sonde_container_label(c, key))
+			sonde_container_set_label(c, key, json_string_value(v));
+	}
+	json_decref(labels);
+}
+
 void sonde_container_apply_annotations(struct sonde_container *c)
 {
 	/* containerd's CRI plugin, then CRI-O (io.kubernetes.*) */
@@ -218,6 +243,7 @@ void sonde_container_apply_annotations(struct sonde_container *c)
 	/* CRI sandboxes without a container name are named after their pod */
 	if (!name && c->k8s_sandbox && pod)
 		sonde_container_set_str(&c->name, pod);
+	apply_crio_labels(c);
 }
 
 void container_apply_kubelet_label(struct sonde_container *c, const char *key, const char *value)

@@ -6,10 +6,12 @@
 
 #include "ebpf/ebpf.h"
 #include "operators/cli.h"
+#include "operators/dns_parser.h"
 #include "operators/formatters.h"
 #include "operators/filter.h"
 #include "operators/limiter.h"
 #include "operators/local_manager.h"
+#include "operators/networkpolicy.h"
 #include "operators/sort.h"
 #include "operators/uidgid_resolver.h"
 #include "operators/process.h"
@@ -21,7 +23,8 @@ static void register_all(void)
 	static const struct sonde_operator *const builtin[] = {
 	    &ebpf_operator,    &cli_operator,      &formatters_operator,    &filter_operator,
 	    &sort_operator,    &limiter_operator,  &local_manager_operator, &uidgid_resolver_operator,
-	    &process_operator, &annotate_operator, &ustack_operator,
+	    &process_operator, &annotate_operator, &ustack_operator,        &dns_parser_operator,
+	    &networkpolicy_operator,
 	};
 
 	sonde_register_builtin_sinks(); /* what the cli operator prints through */

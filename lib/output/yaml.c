@@ -287,7 +287,7 @@ static const char *sanitize(struct sonde_outbuf *scratch, const char *s, size_t 
 /* The style go-yaml's encoder asks for; the emitter falls back from plain
  * to single to double quotes, and from literal to double, where the text
  * needs it. */
-static yaml_scalar_style_t string_style(const char *s, size_t n)
+yaml_scalar_style_t output_yaml_string_style(const char *s, size_t n)
 {
 	if (n == 0)
 		return YAML_DOUBLE_QUOTED_SCALAR_STYLE;
@@ -336,7 +336,7 @@ static bool scalar(struct yaml_plan *p, const char *s, size_t n, yaml_scalar_sty
 static bool string(struct yaml_plan *p, const char *s, size_t n)
 {
 	s = sanitize(&p->scratch, s, &n);
-	return scalar(p, s, n, string_style(s, n));
+	return scalar(p, s, n, output_yaml_string_style(s, n));
 }
 
 static bool number(struct yaml_plan *p, uint8_t type, const void *val, uint32_t len, uint8_t size)
@@ -449,7 +449,8 @@ static bool mapping(struct yaml_plan *p, const struct ynode *node, const struct 
 	for (uint32_t i = 0; i < node->nchildren; i++) {
 		const struct ynode *c = &p->nodes[node->first_child + i];
 
-		if (!scalar(p, c->key, c->key_len, string_style(c->key, c->key_len)) || !value(p, c, rec))
+		if (!scalar(p, c->key, c->key_len, output_yaml_string_style(c->key, c->key_len)) ||
+		    !value(p, c, rec))
 			return false;
 	}
 	return emit(p, &ev, yaml_mapping_end_event_initialize(&ev));

@@ -17,6 +17,8 @@
 #ifndef SONDE_OUTPUT_YAML_H
 #define SONDE_OUTPUT_YAML_H
 
+#include <yaml.h>
+
 #include <sonde/datasource.h>
 
 #include "outbuf.h"
@@ -33,5 +35,11 @@ void yaml_plan_request(const struct yaml_plan *plan);
  * once and drops that record. */
 void output_yaml_write_record(struct yaml_plan *plan, struct sonde_outbuf *ob,
                               const struct sonde_record *rec);
+
+/* The scalar style go-yaml's encoder picks for string s (n bytes, valid
+ * UTF-8): double quotes for text YAML would read as something else
+ * ("true", "1.5", ""), literal for multi-line text, else plain. For other
+ * writers of upstream-shaped YAML (NetworkPolicies). */
+yaml_scalar_style_t output_yaml_string_style(const char *s, size_t n);
 
 #endif

@@ -366,7 +366,36 @@ static void test_k8s_annotations(void)
 	sonde_container_watcher_free(NULL);
 }
 
-TEST_MAIN(TEST(test_add_lookup_remove), TEST(test_mntns_reuse), TEST(test_mntns_reuse_by_time),
-          TEST(test_removed_ttl), TEST(test_same_id_replaces), TEST(test_invalid_ids),
-          TEST(test_unsubscribe_in_callback), TEST(test_runc_state), TEST(test_crun_status),
-          TEST(test_garbage_state), TEST(test_rfc3339), TEST(test_k8s_annotations))
+/* CRI-O's labels annotation: pod labels, kubelet's keys to the k8s members. */
+static void test_crio_labels(void)
+{
+	struct sonde_container *c = sonde_container_new("abc", "runc");
+	char *text;
+
+	REQUIRE(c);
+	sonde_container_set_annotation(
+	    c, "io.kubernetes.cri-o.Labels",
+	    "{\"io.kubernetes.pod.name\":\"web-1\",\"io.kubernetes.pod.namespace\":"
+	    "\"shop\",\"tier\":\"front\",\"app\":\"web\",\"n\":3}");
+	sonde_container_apply_annotations(c);
+	CHECK_STR(c->k8s_pod_name, "web-1");
+	CHECK_STR(c->k8s_namespace, "shop");
+	CHECK_INT(c->nlabels, 2);
+	text = sonde_container_labels_string(c);
+	CHECK_STR(text, "app=web,tier=front");
+	free(text);
+	sonde_container_free(c);
+
+	/* not JSON: nothing */
+	c = sonde_container_new("abd", "runc");
+	REQUIRE(c);
+	sonde_container_set_annotation(c, "io.kubernetes.cri-o.Labels", "{app=web");
+	sonde_container_apply_annotations(c);
+	CHECK_INT(c->nlabels, 0);
+	sonde_container_free(c);
+}
+
+TEST_MAIN(TEST(test_add_lookup_remove), TEST(test_crio_labels), TEST(test_mntns_reuse),
+          TEST(test_mntns_reuse_by_time), TEST(test_removed_ttl), TEST(test_same_id_replaces),
+          TEST(test_invalid_ids), TEST(test_unsubscribe_in_callback), TEST(test_runc_state),
+          TEST(test_crun_status), TEST(test_garbage_state), TEST(test_rfc3339), TEST(test_k8s_annotations))
