@@ -3,8 +3,8 @@
  *
  * The test makes two network namespaces (sdnet-ss-<pid>-a and -b). A runc
  * busybox container (`sleep`) joins a; a child of the test in a holds a TCP
- * listener, a TCP connection to it (both ends) and a bound UDP socket; a
- * child in b holds a listener of its own. `sonde run snapshot_socket -c
+ * listener, a TCP connection to it (both ends) and bound UDP sockets (IPv4
+ * and IPv6); a child in b holds a listener of its own. `sonde run snapshot_socket -c
  * <container>` must list a's sockets with their ports, states, inodes, the
  * namespace and the container, and nothing of b. The host case: a listener
  * of the test in the host's namespace appears with --host. */
@@ -26,6 +26,7 @@
 #define PORT_TCP       4301
 #define PORT_UDP       4302
 #define PORT_OTHER     4303
+#define PORT_UDP6      4304
 
 #define TCP_ESTABLISHED 1
 #define TCP_CLOSE       7
@@ -37,7 +38,7 @@ static uint64_t ino_a, ino_b;
 /* What the socket holder reports: ports and inodes of its sockets. */
 struct held {
 	uint16_t client_port;
-	uint64_t lst_ino, client_ino, accepted_ino, udp_ino;
+	uint64_t lst_ino, client_ino, accepted_ino, udp_ino, udp6_ino;
 };
 
 struct holder {
@@ -66,6 +67,8 @@ static uint64_t ino_of_fd(int fd)
 static void holder_main(const char *ns, uint16_t tcp_port, bool udp, int rep, int hold)
 {
 	struct sockaddr_in a = lo_addr(tcp_port), u = lo_addr(PORT_UDP), mine;
+	struct sockaddr_in6 u6 = {
+	    .sin6_family = AF_INET6, .sin6_port = htons(PORT_UDP6), .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	socklen_t len = sizeof(mine);
 	struct held h = {0};
 	int one = 1, lst, cli, acc, us;
@@ -91,6 +94,10 @@ static void holder_main(const char *ns, uint16_t tcp_port, bool udp, int rep, in
 		if (bind(us, (struct sockaddr *)&u, sizeof(u)))
 			_exit(5);
 		h.udp_ino = ino_of_fd(us);
+		us = socket(AF_INET6, SOCK_DGRAM, 0);
+		if (bind(us, (struct sockaddr *)&u6, sizeof(u6)))
+			_exit(7);
+		h.udp6_ino = ino_of_fd(us);
 	}
 	if (write(rep, &h, sizeof(h)) != sizeof(h))
 		_exit(6);
@@ -153,7 +160,8 @@ static json_t *find_sock(json_t *arr, const char *proto, long long sport, long l
 	return NULL;
 }
 
-static void check_sock(json_t *r, const char *what, long long state, uint64_t ino, long long dport)
+static void check_sock6(json_t *r, const char *what, long long state, uint64_t ino, long long dport,
+                        const char *addr, long long version)
 {
 	if (!r) {
 		fprintf(stderr, "no record for the %s\n", what);
@@ -163,9 +171,15 @@ static void check_sock(json_t *r, const char *what, long long state, uint64_t in
 	CHECK_INT(test_json_int(r, "state", -1), state);
 	CHECK_INT(test_json_int(r, "ino", -1), (long long)ino);
 	CHECK_INT(test_json_int(r, "netns_id", -1), (long long)ino_a);
-	CHECK_STR(test_json_str(r, "src.addr"), "127.0.0.1");
+	CHECK_STR(test_json_str(r, "src.addr"), addr);
+	CHECK_INT(test_json_int(r, "src.version", -1), version);
 	CHECK_INT(test_json_int(r, "dst.port", -1), dport);
 	CHECK_STR(test_json_str(r, "runtime.containerName"), cid);
+}
+
+static void check_sock(json_t *r, const char *what, long long state, uint64_t ino, long long dport)
+{
+	check_sock6(r, what, state, ino, dport, "127.0.0.1", 4);
 }
 
 static void cleanup(void)
@@ -228,13 +242,15 @@ static void test_container_sockets(void)
 	check_sock(find_sock(arr, "TCP", PORT_TCP, a.h.client_port), "accepted end", TCP_ESTABLISHED,
 	           a.h.accepted_ino, a.h.client_port);
 	check_sock(find_sock(arr, "UDP", PORT_UDP, 0), "UDP socket", TCP_CLOSE, a.h.udp_ino, 0);
+	check_sock6(find_sock(arr, "UDP", PORT_UDP6, 0), "UDP socket on ::1", TCP_CLOSE, a.h.udp6_ino, 0,
+	            "::1", 6);
 	/* namespace a only: nothing of b, nor of the host */
 	json_array_foreach(arr, i, r)
 	{
 		CHECK_INT(test_json_int(r, "netns_id", -1), (long long)ino_a);
 		CHECK(test_json_int(r, "src.port", -1) != PORT_OTHER);
 	}
-	CHECK_INT((int)json_array_size(arr), 4);
+	CHECK_INT((int)json_array_size(arr), 5);
 	if (test_failures)
 		fprintf(stderr, "sonde output:\n%s\nstderr:\n%s\n", out ? out : "", err ? err : "");
 out:
