@@ -259,6 +259,7 @@ void ebpf_detach_all(struct ebpf_gadget *g)
 	}
 	ebpf_sockfilters_stop(g);
 	ebpf_tc_stop(g);
+	ebpf_iter_netns_stop(g);
 	sk_detach_all(g);
 	ebpf_destroy_links(g->links, g->nlinks);
 	g->nlinks = 0;
@@ -432,12 +433,14 @@ static void container_attach(void *arg, const struct sonde_container *c)
 	ebpf_uprobes_attach_container(g, c);
 	ebpf_sockfilters_attach_container(g, c);
 	ebpf_tc_attach_container(g, c);
+	ebpf_iter_netns_attach_container(g, c);
 }
 
 static void container_detach(void *arg, const struct sonde_container *c)
 {
 	struct ebpf_gadget *g = arg;
 
+	ebpf_iter_netns_detach_container(g, c);
 	ebpf_tc_detach_container(g, c);
 	ebpf_sockfilters_detach_container(g, c);
 	ebpf_uprobes_detach_container(g, c);
@@ -458,7 +461,9 @@ static int attach_roots(struct ebpf_gadget *g)
 		err = ebpf_sockfilters_start(g, host);
 	if (!err)
 		err = ebpf_tc_start(g);
-	if (err || !hostp || !(g->uprobes || g->sockfilters || g->tc))
+	if (!err)
+		err = ebpf_iter_netns_start(g, host);
+	if (err || !hostp || !(g->uprobes || g->sockfilters || g->tc || g->iter_netns))
 		return err;
 	g->attacher = malloc(sizeof(*g->attacher));
 	if (!g->attacher)

@@ -5,8 +5,11 @@
  * minus "_raw"; neither → no formatter. Enums whose name ends in "_set" are
  * bit sets: every enumerator v with (x & v) == v, joined by
  * ebpf.formatter.bitfield.separator (default "|"). Values come from the
- * object's own BTF (the vmlinux.h it was built with); upstream prefers a
- * same-named kernel enum, which would cost a 40 ms vmlinux BTF parse here. */
+ * object's own BTF (the vmlinux.h it was built with), except for an enum
+ * the program relocates with CO-RE (its values are the running kernel's):
+ * that one is named from the kernel's enum (kernel_enums.c). Upstream
+ * prefers a same-named kernel enum for every enum, which would cost every
+ * gadget a 40 ms vmlinux BTF parse here. */
 #include <stdio.h>
 #include <string.h>
 
@@ -126,6 +129,8 @@ int ebpf_enum_formatter_add(void *arg, struct sonde_ds *ds, struct sonde_field *
 	const char *target = sonde_field_annotation(src, "ebpf.formatter.enum");
 	const char *sep = sonde_field_annotation(src, "ebpf.formatter.bitfield.separator");
 	const char *name = sonde_field_name(src);
+	const struct btf *vbtf;
+	const struct btf_type *vt;
 	struct sonde_field_opts opts = {.sz = sizeof(opts), .has_order = true};
 	struct ebpf_enum_fmt *f;
 	char derived[256];
@@ -147,7 +152,17 @@ int ebpf_enum_formatter_add(void *arg, struct sonde_ds *ds, struct sonde_field *
 	f->is_signed = btf_kflag(t);
 	f->bitfield = ename && strlen(ename) > 4 && strcmp(ename + strlen(ename) - 4, "_set") == 0;
 	f->sep = strdup(sep ? sep : "|");
-	err = f->sep ? load_values(f, g->btf, t) : -ENOMEM;
+	vbtf = g->btf;
+	vt = t;
+	if (ebpf_enum_core_relocated(g, enum_id)) {
+		const struct btf_type *kt = ebpf_kernel_enum(ename, &vbtf);
+
+		if (kt)
+			vt = kt;
+		else
+			vbtf = g->btf;
+	}
+	err = f->sep ? load_values(f, vbtf, vt) : -ENOMEM;
 	if (!err && append_array(&g->enums, &g->nenums, &f, sizeof(f)))
 		err = -ENOMEM;
 	if (err) {

@@ -201,6 +201,7 @@ struct ebpf_gadget {
 	struct ebpf_uprobes *uprobes;              /* per-root uprobe links (uprobes.c), NULL if none */
 	struct ebpf_sockfilters *sockfilters;      /* socket filters per netns (sockfilter.c) */
 	struct ebpf_tc *tc;                        /* TC classifiers per interface (tc.c) */
+	struct ebpf_iter_netns *iter_netns;        /* namespaces of tcp/udp iterators (iter_netns.c) */
 	struct sonde_container_attacher *attacher; /* published to the container operator */
 	struct bpf_link **links;
 	size_t nlinks, links_cap;
@@ -310,6 +311,14 @@ typedef int (*ebpf_enum_fn)(void *arg, struct sonde_ds *ds, struct sonde_field *
  * *slot receives the payload index. `on_enum` may be NULL. */
 int ebpf_add_struct_fields(struct sonde_ds *ds, const struct btf *btf, uint32_t type_id, const char *role_tag,
                            uint32_t *slot, ebpf_enum_fn on_enum, void *arg);
+
+/* ---- kernel_enums.c ---- */
+/* True if a program of the object asks the kernel for the values of the
+ * enum (a CO-RE enum-value relocation): its values are the kernel's. */
+bool ebpf_enum_core_relocated(const struct ebpf_gadget *g, uint32_t enum_id);
+/* The running kernel's enum `name` (*btf: the kernel's BTF, kept for the
+ * process), or NULL. */
+const struct btf_type *ebpf_kernel_enum(const char *name, const struct btf **btf);
 
 /* ---- enum_formatter.c ---- */
 /* Adds the string field naming an enum value (ebpf.formatter.enum or the
@@ -481,6 +490,18 @@ int ebpf_tracers_start(struct ebpf_gadget *g);
 void ebpf_tracers_stop(struct ebpf_gadget *g);
 /* Sum-and-reset of the lost counters; reports to the DataSource. */
 void ebpf_tracers_account_lost(struct ebpf_gadget *g);
+
+/* ---- iter_netns.c: network namespaces of tcp/udp iterators ---- */
+/* True for programs whose output depends on the namespace they run in. */
+bool ebpf_iter_per_netns(const struct bpf_program *prog);
+/* The host's namespace (host) now, the containers' through the attacher;
+ * nothing when the gadget has no such iterator. */
+int ebpf_iter_netns_start(struct ebpf_gadget *g, bool host);
+void ebpf_iter_netns_attach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_iter_netns_detach_container(struct ebpf_gadget *g, const struct sonde_container *c);
+void ebpf_iter_netns_stop(struct ebpf_gadget *g);
+/* fn(arg, nsfd, netns) for each namespace, until one fails (its error). */
+int ebpf_iter_netns_each(struct ebpf_gadget *g, int (*fn)(void *arg, int nsfd, uint64_t netns), void *arg);
 
 /* ---- iterator.c ---- */
 int ebpf_iter_setup(struct ebpf_gadget *g, struct ebpf_iter *it);

@@ -5,6 +5,7 @@
  * right after start, then the producer is finished (snapshot gadgets end by
  * themselves); interval > 0 → a fetch every interval, `count` times (0 =
  * until stopped); ebpf.iter.fetch-on-stop=true → one more fetch at stop. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,16 +48,11 @@ int ebpf_iter_setup(struct ebpf_gadget *g, struct ebpf_iter *it)
 	return 0;
 }
 
-/* Reads one iterator link to the end, appending to it->buf. */
-static int read_link(struct ebpf_iter *it, struct bpf_link *link, const char *prog, size_t *len)
+/* Reads the iterator fd to the end, appending to it->buf; closes fd. */
+static int read_fd(struct ebpf_iter *it, int fd, const char *prog, size_t *len)
 {
-	int fd = bpf_iter_create(bpf_link__fd(link));
 	int err = 0;
 
-	if (fd < 0) {
-		sonde_err("iterator '%s': cannot run program '%s': %s", it->name, prog, strerror(-fd));
-		return fd;
-	}
 	for (;;) {
 		ssize_t n;
 
@@ -95,6 +91,54 @@ static int read_link(struct ebpf_iter *it, struct bpf_link *link, const char *pr
 	return err;
 }
 
+static int create_fd(void *link)
+{
+	int fd = bpf_iter_create(bpf_link__fd(link));
+
+	return fd < 0 ? -errno : fd;
+}
+
+struct ns_read {
+	struct ebpf_iter *it;
+	struct bpf_link *link;
+	const char *prog;
+	size_t *len;
+};
+
+/* The sockets an iterator lists are those of the namespace it is opened in. */
+static int read_in_netns(void *arg, int nsfd, uint64_t netns)
+{
+	struct ns_read *r = arg;
+	int fd = ebpf_in_netns(nsfd, create_fd, r->link);
+
+	if (fd < 0) {
+		sonde_err("iterator '%s': cannot run program '%s' in network namespace %" PRIu64 ": %s",
+		          r->it->name, r->prog, netns, strerror(-fd));
+		return fd;
+	}
+	return read_fd(r->it, fd, r->prog, r->len);
+}
+
+/* Reads one iterator link to the end (in each selected network namespace
+ * for socket iterators), appending to it->buf. */
+static int read_link(struct ebpf_iter *it, struct bpf_link *link, struct bpf_program *prog, size_t *len)
+{
+	const char *name = bpf_program__name(prog);
+	int fd;
+
+	if (ebpf_iter_per_netns(prog)) {
+		struct ns_read r = {it, link, name, len};
+
+		return ebpf_iter_netns_each(it->g, read_in_netns, &r);
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		sonde_err("iterator '%s': cannot run program '%s': %s", it->name, name, strerror(errno));
+		return -errno;
+	}
+	return read_fd(it, fd, name, len);
+}
+
 int ebpf_iter_fetch(struct ebpf_iter *it)
 {
 	struct sonde_array *arr;
@@ -104,7 +148,7 @@ int ebpf_iter_fetch(struct ebpf_iter *it)
 	for (size_t i = 0; i < it->nprogs; i++) {
 		if (!it->links[i])
 			continue;
-		err = read_link(it, it->links[i], bpf_program__name(it->progs[i]), &len);
+		err = read_link(it, it->links[i], it->progs[i], &len);
 		if (err)
 			return err;
 	}

@@ -110,6 +110,37 @@ fail:
 	return -1;
 }
 
+int oci_bundle_set_namespace(const char *dir, const char *type, const char *path)
+{
+	char file[600];
+	json_error_t jerr;
+	json_t *cfg, *nss, *ns;
+	size_t i;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/config.json", dir);
+	cfg = json_load_file(file, 0, &jerr);
+	if (!cfg) {
+		fprintf(stderr, "cannot read %s: %s\n", file, jerr.text);
+		return -1;
+	}
+	nss = json_object_get(json_object_get(cfg, "linux"), "namespaces");
+	json_array_foreach(nss, i, ns)
+	{
+		if (strcmp(json_string_value(json_object_get(ns, "type")) ?: "", type) == 0)
+			break;
+	}
+	if (i < json_array_size(nss))
+		json_array_remove(nss, i);
+	if (path)
+		json_array_append_new(nss, json_pack("{s:s,s:s}", "type", type, "path", path));
+	rc = json_dump_file(cfg, file, JSON_INDENT(1));
+	json_decref(cfg);
+	if (rc)
+		fprintf(stderr, "cannot write %s\n", file);
+	return rc ? -1 : 0;
+}
+
 int oci_run(const char *runtime, const char *bundle, const char *id)
 {
 	const char *run[] = {runtime, "run", "--bundle", bundle, id, NULL};

@@ -30,6 +30,12 @@ int oci_workdir_create(char *dir, size_t sz, const char *prefix, const char *con
  * also on failure. 0 or -1. */
 int oci_bundle_write(const char *dir, const char *rootfs, json_t *args, json_t *annotations);
 
+/* Edits the bundle's config.json (oci_bundle_write's): the container's
+ * namespace of `type` ("network", "pid", …) becomes the one at path (a
+ * namespace the test made, say /run/netns/NAME); path NULL: it has none of
+ * its own and shares the host's. 0 or -1 after saying why. */
+int oci_bundle_set_namespace(const char *dir, const char *type, const char *path);
+
 /* `runtime run --bundle BUNDLE ID` to completion, then `runtime delete -f
  * ID` (also after a failed run, which may leave a created container). The
  * run's exit status. */
