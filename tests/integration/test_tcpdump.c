@@ -627,7 +627,9 @@ static void test_tty_refused(void)
 
 	test_require_root();
 	master = posix_openpt(O_RDWR | O_NOCTTY);
-	REQUIRE(master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0);
+	if (master < 0)
+		test_skip_machine("no pseudo-terminal here (devpts is not mounted)");
+	REQUIRE(grantpt(master) == 0 && unlockpt(master) == 0);
 	pts = ptsname(master);
 	REQUIRE(pts);
 	slave = open(pts, O_RDWR | O_NOCTTY);
