@@ -266,8 +266,8 @@ static void test_completion(void)
 /* Every field a gadget's help lists says what it is. */
 static void test_fields_described(void)
 {
-	static const char *const gadgets[] = {"trace_open",       "trace_exec",  "trace_malloc",
-	                                      "snapshot_process", "top_process", NULL};
+	static const char *const gadgets[] = {
+	    "trace_open", "trace_exec", "trace_malloc", "snapshot_process", "top_process", "tcpdump", NULL};
 
 	for (size_t g = 0; gadgets[g]; g++) {
 		const char *argv[] = {"run", gadgets[g], "--help", NULL};
