@@ -229,6 +229,8 @@ static uint64_t fnv1a(const void *p, size_t n)
 
 static bool append(char **buf, size_t *len, size_t *cap, const void *p, size_t n)
 {
+	if (!n)
+		return true; /* p may be NULL (an empty value) */
 	if (*len + n > *cap) {
 		size_t ncap = (*len + n) * 2 + 64;
 		char *nb = realloc(*buf, ncap);
@@ -332,7 +334,8 @@ static bool add_interface(struct psink *s, const struct sonde_record *rec, uint6
 		free(key);
 		return false;
 	}
-	memcpy(key, s->key, keylen);
+	if (keylen)
+		memcpy(key, s->key, keylen);
 	/* the name the host gives the interface, while it still has it */
 	if (s->ifindex && sonde_field_as_uint64(s->ifindex, rec, &idx) && idx && idx <= UINT32_MAX &&
 	    !if_indextoname((unsigned)idx, name))
@@ -368,7 +371,8 @@ static int64_t interface_of(struct psink *s, const struct sonde_record *rec)
 	for (size_t i = s->nifaces; i-- > 0;) {
 		const struct pcap_iface *f = &s->ifaces[i];
 
-		if (f->hash == hash && f->keylen == keylen && memcmp(f->key, s->key, keylen) == 0)
+		if (f->hash == hash && f->keylen == keylen &&
+		    (!keylen || memcmp(f->key, s->key, keylen) == 0))
 			return (int64_t)i;
 	}
 	if (s->nifaces >= UINT32_MAX || !add_interface(s, rec, hash, keylen))

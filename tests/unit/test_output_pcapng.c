@@ -303,6 +303,42 @@ static void test_sink(void)
 	sonde_ds_free(d.ds);
 }
 
+/* Empty values (no container name, an empty packet) are values too. */
+static void test_sink_empty_values(void)
+{
+	struct sonde_sink_env env = {0};
+	struct sonde_sink_opts opts = {.env = &env};
+	struct sonde_outbuf ob;
+	struct pds d;
+	void *state = NULL;
+	uint32_t types[8];
+	size_t offs[8], n;
+	uint16_t dlen = 0;
+	const char *desc;
+
+	REQUIRE(pds_make(&d, true));
+	REQUIRE(outbuf_init(&ob, -1, 0) == 0);
+	env.out = &ob;
+	REQUIRE(pcapng_sink.open(d.ds, &opts, &state) == 0);
+	pcapng_sink.declare(state, d.ds);
+	emit(&d, state, 1, 0, "", NULL, 0, 0);
+	emit(&d, state, 2, 0, "", NULL, 0, 0);
+	REQUIRE(walk(ob.data, ob.len, types, offs, &n, 8));
+	REQUIRE(n == 4);
+	CHECK_INT(types[1], PCAPNG_BT_IDB);
+	desc = idb_opt(ob.data + offs[1], PCAPNG_IF_DESCRIPTION, &dlen);
+	REQUIRE(desc);
+	CHECK_INT(dlen, strlen("runtime.containerName="));
+	CHECK_INT(types[2], PCAPNG_BT_EPB);
+	CHECK_INT(types[3], PCAPNG_BT_EPB); /* the same interface */
+	CHECK_INT(u32_at(ob.data + offs[3] + 8), 0);
+	CHECK_INT(u32_at(ob.data + offs[3] + 20), 0);
+	CHECK_INT(u32_at(ob.data + offs[3] + 4), 32);
+	pcapng_sink.close(state);
+	outbuf_fini(&ob);
+	sonde_ds_free(d.ds);
+}
+
 static void test_sink_refuses(void)
 {
 	struct sonde_sink_env env = {0};
@@ -333,4 +369,4 @@ static void test_sink_refuses(void)
 }
 
 TEST_MAIN(TEST(test_shb_bytes), TEST(test_idb_bytes), TEST(test_epb_bytes), TEST(test_sink),
-          TEST(test_sink_refuses))
+          TEST(test_sink_empty_values), TEST(test_sink_refuses))
