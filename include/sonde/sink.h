@@ -51,6 +51,9 @@ struct sonde_sink_opts {
 enum sonde_sink_flags {
 	/* The sink takes a field selection (opts.fields, `--fields`). */
 	SONDE_SINK_SELECTS_FIELDS = 1u << 0,
+	/* The sink writes binary data (pcap-ng): the caller refuses a terminal
+	 * as its output, as `tcpdump -w -` does. */
+	SONDE_SINK_BINARY = 1u << 1,
 };
 
 struct sonde_sink {
@@ -89,7 +92,7 @@ int sonde_sink_names(char *buf, size_t len);
 void sonde_sink_unregister_all(void);
 
 /* Registers the sinks built into libsonde (idempotent): columns, json,
- * jsonpretty, yaml, none, and the built-in annotation templates of
+ * jsonpretty, yaml, none, pcap-ng, and the built-in annotation templates of
  * well-known fields (gadget.yaml `template: pid`: widths, descriptions).
  * sonde_register_builtin_operators calls it. */
 void sonde_register_builtin_sinks(void);

@@ -393,6 +393,12 @@ static int select_fields(struct cli *cli)
 
 static int open_sink(struct cli_ds *d)
 {
+	if ((d->sink->flags & SONDE_SINK_BINARY) && d->cli->tty) {
+		sonde_err("cli: output mode \"%s\" writes binary data: redirect the output to a file or "
+		          "a pipe (\"> capture.pcapng\", \"| tcpdump -r -\")",
+		          d->sink->name);
+		return -EINVAL;
+	}
 	const char *clear = sonde_ds_annotation(d->ds, "cli.clear-screen-before");
 	struct sonde_sink_opts opts = {
 	    .env = &d->cli->env,
@@ -511,7 +517,7 @@ static const struct sonde_param_desc cli_params[] = {
         .key = "output",
         .alias = "o",
         .description = "output mode for all data sources (\"mode\") or per data source "
-                       "(\"ds:mode,ds2:mode\"): columns, json, jsonpretty, yaml or none",
+                       "(\"ds:mode,ds2:mode\"): columns, json, jsonpretty, yaml, none or pcap-ng",
         .default_value = "columns",
     },
     {

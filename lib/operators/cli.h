@@ -7,7 +7,8 @@
  * Instance params (operator.cli.*):
  *   output / -o  `mode` for every DataSource or `ds:mode,ds2:mode`; modes:
  *                a registered sink (columns (default), json, jsonpretty,
- *                yaml, none), or a custom mode a DataSource lists in
+ *                yaml, none, pcap-ng: binary, refused on a terminal), or
+ *                a custom mode a DataSource lists in
  *                `cli.supported-output-modes` (custom modes print the
  *                record's string fields as they are).
  *                Without the flag each DataSource uses its

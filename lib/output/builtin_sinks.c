@@ -6,7 +6,7 @@ void sonde_register_builtin_sinks(void)
 {
 	/* registration order is the order `--output` errors list them in */
 	static const struct sonde_sink *const builtin[] = {
-	    &columns_sink, &json_sink, &jsonpretty_sink, &yaml_sink, &none_sink,
+	    &columns_sink, &json_sink, &jsonpretty_sink, &yaml_sink, &none_sink, &pcapng_sink,
 	};
 	static int done;
 

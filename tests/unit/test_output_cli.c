@@ -342,7 +342,8 @@ static void test_errors(void)
 
 	reset_cfg();
 	CHECK_INT(run_with(bad_mode, &out), -EINVAL);
-	CHECK_STR(last_err, "cli: unknown output mode \"xml\" (use columns, json, jsonpretty, yaml or none)");
+	CHECK_STR(last_err,
+	          "cli: unknown output mode \"xml\" (use columns, json, jsonpretty, yaml, none or pcap-ng)");
 	CHECK_STR(out, "");
 	free(out);
 	CHECK_INT(run_with(bad_ds, &out), -EINVAL);

@@ -20,24 +20,24 @@ static void capture_log(enum sonde_log_level level, const char *msg, void *arg)
 
 static void test_builtin(void)
 {
-	static const char *const names[] = {"columns", "json", "jsonpretty", "yaml", "none"};
+	static const char *const names[] = {"columns", "json", "jsonpretty", "yaml", "none", "pcap-ng"};
 	char buf[128];
 
 	sonde_register_builtin_sinks();
 	sonde_register_builtin_sinks(); /* idempotent */
-	REQUIRE(sonde_sink_count() == 5);
-	for (size_t i = 0; i < 5; i++) {
+	REQUIRE(sonde_sink_count() == 6);
+	for (size_t i = 0; i < 6; i++) {
 		CHECK_STR(sonde_sink_at(i)->name, names[i]);
 		CHECK(sonde_sink_find(names[i]) == sonde_sink_at(i));
 	}
-	CHECK(sonde_sink_at(5) == NULL);
+	CHECK(sonde_sink_at(6) == NULL);
 	CHECK(sonde_sink_find("xml") == NULL);
 	CHECK(sonde_sink_find("JSON") == NULL); /* names are exact */
 	CHECK(sonde_sink_find("raw") == NULL);  /* DataSource-only modes are not registered */
-	CHECK_INT(sonde_sink_names(buf, sizeof(buf)), 39);
-	CHECK_STR(buf, "columns, json, jsonpretty, yaml or none");
+	CHECK_INT(sonde_sink_names(buf, sizeof(buf)), 48);
+	CHECK_STR(buf, "columns, json, jsonpretty, yaml, none or pcap-ng");
 	/* only what fits, NUL-terminated; the return says how much was needed */
-	CHECK_INT(sonde_sink_names(buf, 10), 39);
+	CHECK_INT(sonde_sink_names(buf, 10), 48);
 	CHECK_STR(buf, "columns, ");
 }
 
@@ -66,7 +66,7 @@ static void test_duplicate(void)
 	CHECK_INT(sonde_sink_register(&fresh), 0);
 	CHECK(sonde_sink_find("metrics") == &fresh);
 	sonde_sink_names(buf, sizeof(buf));
-	CHECK_STR(buf, "columns, json, jsonpretty, yaml, none or metrics");
+	CHECK_STR(buf, "columns, json, jsonpretty, yaml, none, pcap-ng or metrics");
 }
 
 static void test_names_edges(void)
