@@ -5,7 +5,7 @@
 set -eu
 
 PACKAGES="build-essential cmake pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libjansson-dev libpcre2-dev libclang-rt-dev libgrpc-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
+libyaml-dev libjansson-dev libpcre2-dev libpcap-dev libclang-rt-dev libgrpc-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 runc crun podman busybox-static containerd tcpdump
 libcurl4-openssl-dev clang-19 llvm-19 skopeo docker-registry apache2-utils openssl
 iptables"
