@@ -121,6 +121,7 @@ void ebpf_gadget_free(struct ebpf_gadget *g)
 	free(g->links);
 	ebpf_enum_formatters_free(g);
 	ebpf_kstack_formatters_free(g);
+	ebpf_pf_free(g);
 	ebpf_mntns_filter_close(g);
 	bpf_object__close(g->obj);
 	free(g->image);
@@ -202,6 +203,7 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 	int err;
 
 	ebpf_libbpf_log_install();
+	ebpf_pf_hook_install();
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -235,6 +237,8 @@ int ebpf_gadget_open(struct sonde_gadget_ctx *ctx, const struct sonde_layer *lay
 		err = ebpf_sockets_params(g);
 	if (!err)
 		err = ebpf_kstack_formatters_add(g);
+	if (!err)
+		err = ebpf_pf_params(g);
 	if (!err)
 		ebpf_mntns_filter_offer(g);
 	if (err) {
@@ -272,6 +276,8 @@ static int ebpf_pre_start(struct sonde_gadget_ctx *ctx, void *state)
 			return -EINVAL;
 		}
 	}
+	if (ebpf_pf_check_params(g))
+		return -EINVAL;
 	return ebpf_tracers_check_params(g);
 }
 
@@ -329,7 +335,13 @@ static int ebpf_start(struct sonde_gadget_ctx *ctx, void *state)
 	if (!err)
 		err = ebpf_prepare_programs(g);
 	if (!err)
+		err = ebpf_pf_prepare(g);
+	if (!err) {
 		err = load(g);
+		ebpf_pf_loaded(g, !err);
+	} else {
+		ebpf_pf_loaded(g, false);
+	}
 	if (err)
 		return err;
 	ebpf_publish_maps(g);

@@ -154,6 +154,21 @@ struct ebpf_var {
 	struct ebpf_var_loc loc;
 };
 
+/* One filter of the load-time hook: the body replacing subprogram `func`. */
+struct ebpf_pf_filter {
+	const char *func;            /* gadget_pf_<name> */
+	const struct bpf_insn *body; /* NULL: the stub stays */
+	size_t n;
+	bool applied; /* set by the hook when some program got it */
+};
+
+/* A GADGET_PF(name) point and its param `pf` / `pf-<name>` (packet_filter.c). */
+struct ebpf_pf {
+	struct ebpf_pf_filter filter; /* func owned here */
+	struct sonde_param *param;
+	struct bpf_insn *body; /* translated filter while loading */
+};
+
 /* The gadget's mount-namespace filter (mntns_filter.c). */
 struct ebpf_mntns_filter {
 	struct ebpf_gadget *g;
@@ -192,6 +207,10 @@ struct ebpf_gadget {
 	struct ebpf_enum_fmt **enums;
 	size_t nenums;
 	struct ebpf_kstack *kstack; /* kernel stack formatters, NULL if none */
+	struct ebpf_pf *pfs;        /* GADGET_PF points */
+	size_t npfs, pfs_cap;
+	struct ebpf_pf_filter *pf_filters; /* what the load hook sees */
+	bool pf_bound;
 
 	struct sonde_param *map_fetch_interval, *map_fetch_count;
 	struct sonde_param *ring_size; /* tracers: bytes per CPU, "" = by event size */
@@ -353,6 +372,46 @@ int ebpf_param_encode(enum ebpf_param_kind kind, uint32_t size, const char *valu
 int ebpf_param_format(enum ebpf_param_kind kind, uint32_t size, const void *bytes, char *out, size_t outlen);
 /* Applies `<map>_max_entries` variables (after params were written). */
 int ebpf_resize_maps(struct ebpf_gadget *g);
+
+/* ---- cbpf_to_ebpf.c ---- */
+struct ebpf_cbpf_insn;
+/* Translates a classic BPF program into the eBPF body of a GADGET_PF stub
+ * (a subprogram: R1 = skb, returns 1 if the packet passes, else 0). *out is
+ * malloc'ed. -EINVAL/-E2BIG with the reason in why. */
+int ebpf_cbpf_to_ebpf(const struct ebpf_cbpf_insn *c, size_t n, struct bpf_insn **out, size_t *nout,
+                      char *why, size_t whylen);
+
+/* ---- packet_filter.c ---- */
+/* Registers the libbpf load hook once per process; before any object is opened. */
+void ebpf_pf_hook_install(void);
+/* Instantiate: a `pf`/`pf-<name>` param per gadget_pf_<name> function. */
+int ebpf_pf_params(struct ebpf_gadget *g);
+/* Pre-start: compiles every set expression (one error naming the param). */
+int ebpf_pf_check_params(struct ebpf_gadget *g);
+/* Before load: translates the set filters and binds every program to them. */
+int ebpf_pf_prepare(struct ebpf_gadget *g);
+/* After load (or its failure): unbinds; warns about filters no program used. */
+void ebpf_pf_loaded(struct ebpf_gadget *g, bool loaded);
+void ebpf_pf_free(struct ebpf_gadget *g);
+/* While bound, loading prog replaces the subprograms named by filters
+ * (with a body) by their bodies; filters stay the caller's until unbind. */
+int ebpf_pf_bind(struct bpf_program *prog, const struct btf *btf, struct ebpf_pf_filter *filters, size_t n);
+void ebpf_pf_unbind(struct bpf_program *prog);
+/* A program with some functions replaced (all malloc'ed). */
+struct ebpf_pf_spliced {
+	struct bpf_insn *insns;
+	size_t n;
+	void *finfo; /* same count and record size as the input */
+	void *linfo;
+	uint32_t lcnt;
+};
+/* Replaces function j (the j-th func_info record up to the next) by
+ * bodies[j] (nbodies[j] instructions) where bodies[j] != NULL; fixes
+ * pseudo-call and BPF_PSEUDO_FUNC offsets, func_info and line_info. */
+int ebpf_pf_splice(const struct bpf_insn *insns, size_t n, const void *finfo, uint32_t fcnt, uint32_t frec,
+                   const void *linfo, uint32_t lcnt, uint32_t lrec, const struct bpf_insn *const *bodies,
+                   const size_t *nbodies, struct ebpf_pf_spliced *out);
+void ebpf_pf_spliced_free(struct ebpf_pf_spliced *s);
 
 /* ---- attach.c ---- */
 enum ebpf_sec_kind {
