@@ -9,6 +9,10 @@
  * classifiers: BPF_PROG_TEST_RUN gives those the packet from its Ethernet
  * header, as TC and AF_PACKET sockets do (socket filters under test-run
  * start at L3), so the socket filter is only loaded. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -805,12 +809,93 @@ static void test_params(void)
 	log_debug_needle = NULL;
 }
 
+/* ---- real traffic: AF_PACKET socket filter and TC on lo ---- */
+
+struct traffic {
+	struct sonde_gadget_ctx *ctx;
+	struct sonde_field *kind, *dport;
+	uint16_t want, other;
+	int seen[3], bad;
+	volatile bool stop;
+};
+
+static int on_packet(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
+{
+	struct traffic *t = arg;
+	uint32_t kind = sonde_field_uint32(t->kind, rec), port = sonde_field_uint32(t->dport, rec);
+
+	(void)ds;
+	if (port != t->want || kind < 1 || kind > 2) {
+		if (t->bad++ < 5)
+			fprintf(stderr, "  kind %u reported port %u\n", kind, port);
+		return 0;
+	}
+	t->seen[kind]++;
+	if (t->seen[1] >= 10 && t->seen[2] >= 10)
+		sonde_gadget_cancel(t->ctx);
+	return 0;
+}
+
+static void *send_udp(void *arg)
+{
+	struct traffic *t = arg;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+
+	if (fd < 0)
+		return NULL;
+	while (!t->stop) {
+		to.sin_port = htons(t->want);
+		sendto(fd, "sonde", 5, 0, (struct sockaddr *)&to, sizeof(to));
+		to.sin_port = htons(t->other);
+		sendto(fd, "sonde", 5, 0, (struct sockaddr *)&to, sizeof(to));
+		usleep(5000);
+	}
+	close(fd);
+	return NULL;
+}
+
+static void test_real_traffic(void)
+{
+	struct traffic t = {0};
+	struct gadget_run r;
+	struct sonde_ds *ds;
+	pthread_t th;
+	char expr[64];
+
+	/* nobody listens there: the datagrams only have to cross lo */
+	t.want = (uint16_t)(40000 + getpid() % 20000);
+	t.other = (uint16_t)(t.want + 1);
+	snprintf(expr, sizeof(expr), "udp dst port %u and not port %u", t.want, t.other);
+	capture_reset();
+	REQUIRE(gadget_open_fixture(&r, "ebpf_pf_trace", NULL) == 0);
+	CHECK_INT(set_param(&r, "pf", expr), 0);
+	CHECK_INT(set_param(&r, "iface", "lo"), 0);
+	ds = sonde_gadget_ds(r.ctx, "packets");
+	REQUIRE(ds);
+	t.ctx = r.ctx;
+	t.kind = sonde_ds_field(ds, "kind");
+	t.dport = sonde_ds_field(ds, "dport");
+	REQUIRE(t.kind && t.dport);
+	REQUIRE(sonde_ds_subscribe(ds, on_packet, &t, 100) == 0);
+	REQUIRE(pthread_create(&th, NULL, send_udp, &t) == 0);
+	CHECK_INT(sonde_gadget_run(r.ctx, 10 * 1000000000LL), 0);
+	t.stop = true;
+	pthread_join(th, NULL);
+	printf("  '%s': socket filter %d, tc %d packets, %d others\n", expr, t.seen[1], t.seen[2], t.bad);
+	CHECK(t.seen[1] >= 10);
+	CHECK(t.seen[2] >= 10);
+	CHECK_INT(t.bad, 0);
+	CHECK_INT(log_errors[0], 0);
+	gadget_close(&r);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case cases[] = {
 	    TEST(test_splice),         TEST(test_translator_refusals), TEST(test_handmade_packets),
 	    TEST(test_random_packets), TEST(test_random_programs),     TEST(test_two_filters_and_socket),
-	    TEST(test_params),
+	    TEST(test_params),          TEST(test_real_traffic),
 	};
 
 	test_require_root();
