@@ -4,19 +4,18 @@
 #define __GADGET_PACKETFILTER_H
 
 /*
- * GADGET_PF(name) defines gadget_pf_<name>(), a call site marker for the
- * loader. When the user gives a pcap filter expression (param `pf-<name>`,
- * or `pf` for GADGET_PF() with an empty name), the loader compiles it to
- * classic BPF, translates it to eBPF and inserts it just before every call
- * to gadget_pf_<name>: the inserted code reads the packet between data
- * (R4) and data_end (R5), then leaves R1 = R2 = R3 = 0 and R4 = its verdict,
- * R5 = 0. The stub then answers "verdict != 0":
- *   - with a filter: R1 == R2 == R3 and data (the verdict) != data_end (0);
- *   - without one: the three copies of skb are equal, so it answers
- *     "the packet is not empty".
- * It must stay a real call (noinline) with exactly these five arguments in
- * this order: the three copies of skb only reserve R1-R3 as scratch
- * registers for the translated filter.
+ * GADGET_PF(name) defines gadget_pf_<name>(), a stub the loader can
+ * replace. When the user gives a pcap filter expression (param `pf-<name>`,
+ * or `pf` for GADGET_PF() with an empty name), sonde compiles it with
+ * libpcap for Ethernet, translates the classic BPF to eBPF and loads it as
+ * the stub's body in every socket filter or TC classifier calling it
+ * (lib/ebpf/packet_filter.c): the body reads the packet from its Ethernet
+ * header through bpf_skb_load_bytes on the first argument (the program's
+ * skb), so data/data_end are not used, and returns the verdict. Without a
+ * filter the stub stays: "the packet is not empty". Upstream injects its
+ * filter into the stub too, reading between data and data_end; the three
+ * copies of skb reserve R1-R3 for that. It must stay a real call (noinline)
+ * with exactly these five arguments in this order.
  */
 #define GADGET_PF(name)                                                                                      \
 	static __attribute__((noinline)) bool gadget_pf_##name(void *_skb, void *__skb, void *___skb,        \
