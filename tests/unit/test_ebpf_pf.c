@@ -911,7 +911,7 @@ int main(int argc, char **argv)
 	static const struct test_case cases[] = {
 	    TEST(test_splice),         TEST(test_translator_refusals), TEST(test_handmade_packets),
 	    TEST(test_random_packets), TEST(test_random_programs),     TEST(test_two_filters_and_socket),
-	    TEST(test_params),          TEST(test_real_traffic),
+	    TEST(test_params),         TEST(test_real_traffic),
 	};
 
 	test_require_root();
