@@ -8,7 +8,7 @@
 # follow generated code.
 set -u
 BUILD=${1:-build}
-SKIP="test_ebpf_run test_formatters_ebpf test_ebpf_kstack test_process_operator"
+SKIP="test_ebpf_run test_formatters_ebpf test_ebpf_kstack test_process_operator test_ebpf_pf"
 export SONDE_NO_JIT=1
 passed=0
 failed=0
