@@ -155,8 +155,12 @@ static int check(const struct ebpf_cbpf_insn *c, size_t n, bool *reach, bool *me
 			switch (BPF_MODE(i->code)) {
 			case BPF_IMM:
 			case BPF_LEN:
+				if (BPF_SIZE(i->code) != BPF_W)
+					return bad(why, whylen, pc, "unknown load size");
 				break;
 			case BPF_MEM:
+				if (BPF_SIZE(i->code) != BPF_W)
+					return bad(why, whylen, pc, "unknown load size");
 				if (i->k >= CBPF_MEMWORDS)
 					return bad(why, whylen, pc, "memory slot out of range");
 				mem_read[i->k] = true;
@@ -179,6 +183,8 @@ static int check(const struct ebpf_cbpf_insn *c, size_t n, bool *reach, bool *me
 			break;
 		case BPF_ST:
 		case BPF_STX:
+			if (i->code != cls)
+				return bad(why, whylen, pc, "unknown store");
 			if (i->k >= CBPF_MEMWORDS)
 				return bad(why, whylen, pc, "memory slot out of range");
 			break;
@@ -211,6 +217,8 @@ static int check(const struct ebpf_cbpf_insn *c, size_t n, bool *reach, bool *me
 			break;
 		case BPF_JMP:
 			if (BPF_OP(i->code) == BPF_JA) {
+				if (BPF_SRC(i->code) != BPF_K)
+					return bad(why, whylen, pc, "unknown jump");
 				/* libpcap sign-extends k: protochain jumps back */
 				int64_t t = (int64_t)pc + 1 + (int32_t)i->k;
 
