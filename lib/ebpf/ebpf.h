@@ -7,4 +7,9 @@
 
 extern const struct sonde_operator ebpf_operator;
 
+/* Registers sonde's libbpf section handlers (packet_filter.c) once per
+ * process. libbpf's handler table is not thread-safe: call it before any
+ * thread may open a BPF object (the ebpf operator also calls it on open). */
+void ebpf_pf_hook_install(void);
+
 #endif

@@ -25,6 +25,7 @@
 #include <sonde/mntns_filter.h>
 #include <sonde/params.h>
 
+#include "ebpf.h"
 #include "util/array.h"
 
 #define EBPF_PARAM_PREFIX "operator.oci.ebpf."
@@ -382,8 +383,6 @@ int ebpf_cbpf_to_ebpf(const struct ebpf_cbpf_insn *c, size_t n, struct bpf_insn 
                       char *why, size_t whylen);
 
 /* ---- packet_filter.c ---- */
-/* Registers the libbpf load hook once per process; before any object is opened. */
-void ebpf_pf_hook_install(void);
 /* Instantiate: a `pf`/`pf-<name>` param per gadget_pf_<name> function. */
 int ebpf_pf_params(struct ebpf_gadget *g);
 /* Pre-start: compiles every set expression (one error naming the param). */

@@ -27,6 +27,7 @@ static void register_all(void)
 	    &networkpolicy_operator,
 	};
 
+	ebpf_pf_hook_install();         /* before any thread opens a BPF object */
 	sonde_register_builtin_sinks(); /* what the cli operator prints through */
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
 		sonde_operator_register(builtin[i]);
