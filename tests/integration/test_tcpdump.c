@@ -428,6 +428,53 @@ static void test_iface_json(void)
 	}
 }
 
+/* --pf: the kernel keeps only what the pcap filter matches, the pings to
+ * the host's port; the pongs, ARP and neighbour discovery never arrive. */
+static void test_iface_pf(void)
+{
+	char filter[64], ping_hex[64];
+	const char *args[] = {"--iface", va, "--pf", filter, "-o", "json", NULL};
+	struct sonde_proc p;
+	json_t *all, *ev;
+	int pings = 0, others = 0;
+	pid_t sender;
+	int64_t t0, t1;
+	size_t i;
+
+	snprintf(filter, sizeof(filter), "udp dst port %d", PORT_HOST);
+	hex_of(PING, ping_hex);
+	REQUIRE(setup());
+	REQUIRE(capture(&p, args, &sender, &t0, &t1));
+	all = test_json_lines(p.out ? p.out : "");
+	json_array_foreach(all, i, ev)
+	{
+		const char *payload = test_json_str(ev, "payload");
+
+		if (payload && strstr(payload, ping_hex))
+			pings++;
+		else if (others++ < 3)
+			fprintf(stderr, "not matching the filter: %s\n", json_dumps(ev, JSON_COMPACT));
+	}
+	printf("  %d pings, %d other packets\n", pings, others);
+	CHECK(pings >= ROUNDS / 2);
+	CHECK_INT(others, 0);
+	json_decref(all);
+	sonde_proc_free(&p);
+
+	/* a filter pcap cannot compile: one error, nothing attached */
+	sonde_expect_error((const char *const[]){"run", "tcpdump", "--iface", va, "--pf", "udp port", NULL},
+	                   "invalid packet filter 'udp port'");
+	for (int k = 0; k < 2; k++) {
+		char cmd[128], *txt;
+		int status;
+
+		snprintf(cmd, sizeof(cmd), "tc filter show dev %s %s", va, k ? "egress" : "ingress");
+		txt = cmd_output(cmd, &status);
+		CHECK_STR(txt ? txt : "?", "");
+		free(txt);
+	}
+}
+
 /* ---- the pcapng stream, read by the test ---- */
 
 static uint32_t u32_at(const char *p)
@@ -662,5 +709,5 @@ static void test_tty_refused(void)
 	close(master);
 }
 
-TEST_MAIN(TEST(test_container_json), TEST(test_container_pcapng), TEST(test_iface_json),
+TEST_MAIN(TEST(test_container_json), TEST(test_container_pcapng), TEST(test_iface_json), TEST(test_iface_pf),
           TEST(test_missing_iface), TEST(test_tty_refused))
