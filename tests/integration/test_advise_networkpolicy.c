@@ -31,6 +31,7 @@
 #include <yaml.h>
 
 #include "oci_rootfs.h"
+#include "netns.h"
 #include "testlib.h"
 
 #define PREFIX    "/tmp/sonde-it-np-"
@@ -41,24 +42,13 @@
 static char ns_srv[32], ns_cli[32], ns_ext[32], dir[256], id_srv[48], id_cli[48];
 static char ip_srv[16], ip_cli[16], ip_ext[16], ip_cli2[16];
 
-static int ip(const char *const *args)
-{
-	const char *argv[20] = {"ip"};
-	size_t n = 1;
-
-	for (; *args && n < 19; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	return test_run_quiet(argv);
-}
-
 static void net_teardown(void)
 {
 	const char *const nss[] = {ns_srv, ns_cli, ns_ext};
 
 	for (size_t i = 0; i < 3; i++)
 		if (*nss[i])
-			ip((const char *[]){"netns", "del", nss[i], NULL});
+			test_ip((const char *[]){"netns", "del", nss[i], NULL});
 }
 
 static bool net_setup(void)
@@ -101,7 +91,7 @@ static bool net_setup(void)
 	    {"-n", ns_srv, "link", "set", "lo", "up"},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (ip(steps[i])) {
+		if (test_ip(steps[i])) {
 			fprintf(stderr, "ip %s %s %s failed\n", steps[i][0], steps[i][1], steps[i][2]);
 			return false;
 		}

@@ -250,28 +250,6 @@ out:
 	*ns = 0;
 }
 
-/* The pid of a running container, from `runc state`. */
-static long long container_pid(const char *id)
-{
-	char cmd[200], buf[8192];
-	size_t n;
-	FILE *f;
-	json_t *st;
-	long long pid;
-
-	snprintf(cmd, sizeof(cmd), "runc state %s 2>/dev/null", id);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	pclose(f);
-	buf[n] = 0;
-	st = json_loads(buf, 0, NULL);
-	pid = test_json_int(st, "pid", -1);
-	json_decref(st);
-	return pid;
-}
-
 static void cleanup(void)
 {
 	if (*cid)
@@ -363,7 +341,7 @@ static void test_container_sni(void)
 	if (sonde_proc_start_running(&p, argv))
 		goto out;
 	CHECK_INT(oci_run_detached("runc", bundle, cid), 0);
-	pid = container_pid(cid);
+	pid = oci_state_pid("runc", cid);
 	CHECK(sonde_proc_wait_for(&p, 1, name, 5000));
 	usleep(300 * 1000); /* the listener's copy, which must not come */
 	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "oci_rootfs.h"
+#include "netns.h"
 #include "testlib.h"
 
 #define SRV_COMM "sd_tcp_srv"
@@ -39,24 +40,13 @@
 
 static char ns_cli[32], ns_srv[32], veth_cli[16], veth_srv[16];
 
-static int ip(const char *const *args)
-{
-	const char *argv[16] = {"ip"};
-	size_t n = 1;
-
-	for (; *args && n < 15; args++)
-		argv[n++] = *args;
-	argv[n] = NULL;
-	return test_run_quiet(argv);
-}
-
 static void net_teardown(void)
 {
 	/* deleting a namespace deletes the veth end in it, and so its peer */
 	if (*ns_cli)
-		ip((const char *[]){"netns", "del", ns_cli, NULL});
+		test_ip((const char *[]){"netns", "del", ns_cli, NULL});
 	if (*ns_srv)
-		ip((const char *[]){"netns", "del", ns_srv, NULL});
+		test_ip((const char *[]){"netns", "del", ns_srv, NULL});
 }
 
 static bool net_setup(void)
@@ -85,7 +75,7 @@ static bool net_setup(void)
 	    {"-n", ns_srv, "link", "set", "lo", "up"},
 	};
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (ip(steps[i])) {
+		if (test_ip(steps[i])) {
 			fprintf(stderr, "ip %s %s %s failed\n", steps[i][0], steps[i][1], steps[i][2]);
 			return false;
 		}

@@ -204,28 +204,6 @@ out:
 	cleanup();
 }
 
-/* The pid of a running container, from `runc state`. */
-static long long container_pid(const char *id)
-{
-	char cmd[200], buf[8192];
-	size_t n;
-	FILE *f;
-	json_t *st;
-	long long pid;
-
-	snprintf(cmd, sizeof(cmd), "runc state %s 2>/dev/null", id);
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	pclose(f);
-	buf[n] = 0;
-	st = json_loads(buf, 0, NULL);
-	pid = test_json_int(st, "pid", -1);
-	json_decref(st);
-	return pid;
-}
-
 /* -c: the container's drop with its process and name; not the host's. */
 static void test_container_drop(void)
 {
@@ -262,7 +240,7 @@ static void test_container_drop(void)
 	if (!dropper_start(&d, ns_host))
 		test_failures++;
 	CHECK_INT(oci_run_detached("runc", bundle, cid), 0);
-	pid = container_pid(cid);
+	pid = oci_state_pid("runc", cid);
 	snprintf(needle, sizeof(needle), "\"netns_id\":%llu", (unsigned long long)ino_ctr);
 	CHECK(sonde_proc_wait_for(&p, 1, needle, 5000));
 	usleep(1500 * 1000); /* the host dropper's retransmission too */

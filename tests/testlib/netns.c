@@ -66,3 +66,14 @@ int test_netns_exec(const char *name, const char *const *argv)
 	full[n] = NULL;
 	return test_run_quiet(full);
 }
+
+int test_ip(const char *const *args)
+{
+	const char *argv[32] = {"ip"};
+	size_t n = 1;
+
+	for (; *args && n < 31; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	return test_run_quiet(argv);
+}

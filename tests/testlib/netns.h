@@ -18,5 +18,8 @@ int test_netns_enter(const char *name);
 /* Runs argv inside it (`ip netns exec NAME argv…`) to completion, output
  * discarded: its exit status. */
 int test_netns_exec(const char *name, const char *const *argv);
+/* Runs `ip args…` (at most 30 of them) to completion, output discarded: its
+ * exit status. */
+int test_ip(const char *const *args);
 
 #endif

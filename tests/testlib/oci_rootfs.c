@@ -268,3 +268,24 @@ int oci_crun_cgroups_setup(void)
 	atexit_registered = hugetlb_moved = true;
 	return 0;
 }
+
+long long oci_state_pid(const char *runtime, const char *id)
+{
+	char cmd[256], buf[8192];
+	long long pid;
+	json_t *st;
+	size_t n;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "%s state %s 2>/dev/null", runtime, id);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	pclose(f);
+	buf[n] = 0;
+	st = json_loads(buf, 0, NULL);
+	pid = test_json_int(st, "pid", -1);
+	json_decref(st);
+	return pid;
+}

@@ -43,6 +43,8 @@ int oci_run(const char *runtime, const char *bundle, const char *id);
 /* `runtime run -d --bundle BUNDLE ID`: the container keeps running until
  * oci_delete. Its exit status. */
 int oci_run_detached(const char *runtime, const char *bundle, const char *id);
+/* The pid of running container ID from `runtime state ID`, or -1. */
+long long oci_state_pid(const char *runtime, const char *id);
 /* `runtime delete -f ID`; a container that is not there is fine. */
 void oci_delete(const char *runtime, const char *id);
 
