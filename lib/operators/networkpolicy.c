@@ -12,7 +12,7 @@
 #include <sonde/phase.h>
 
 #include "operators/networkpolicy.h"
-#include "operators/networkpolicy_gen.h"
+#include "net/networkpolicy_yaml.h"
 
 #define NP_PRIORITY 9200 /* upstream's: after enrichment and filters, before sort */
 #define ADDR_LEN    INET6_ADDRSTRLEN

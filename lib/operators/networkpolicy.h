@@ -8,7 +8,7 @@
  * k8s.hostnetwork (the run fails otherwise, as upstream's does). For each
  * packet (one, at stop) it resolves every peer address to a running pod of
  * the container collection (its CRI pod IP or an address of its network
- * namespace) and emits the policies of networkpolicy_gen.h as one record of
+ * namespace) and emits the policies of networkpolicy_yaml.h as one record of
  * DataSource `advise-<name>` (field `text`, output mode `advise`, which the
  * cli prints as is). Host-network pods and records without a pod are left
  * out; so is ingress from the pod's own addresses. */

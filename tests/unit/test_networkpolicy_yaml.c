@@ -1,4 +1,4 @@
-/* The NetworkPolicy generator (lib/operators/networkpolicy_gen.c) on
+/* The NetworkPolicy generator (lib/net/networkpolicy_yaml.c) on
  * hand-made connection lists: grouping, dedup, sorting, peers as pods,
  * other namespaces and ipBlocks, and the exact text upstream prints. */
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include <yaml.h>
 
-#include "operators/networkpolicy_gen.h"
+#include "net/networkpolicy_yaml.h"
 #include "testlib.h"
 
 #define WEB_LABELS    "app=web,pod-template-hash=5d4f8,tier=front"

@@ -1,4 +1,4 @@
-/* NetworkPolicy YAML from connections (see networkpolicy_gen.h). */
+/* NetworkPolicy YAML from connections (see networkpolicy_yaml.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include <sonde/log.h>
 
-#include "operators/networkpolicy_gen.h"
+#include "net/networkpolicy_yaml.h"
 #include "output/outbuf.h"
 #include "output/yaml.h"
 

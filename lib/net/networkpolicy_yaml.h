@@ -20,8 +20,8 @@
  * protocol (upstream's drops UDP 53 when TCP 53 to the same peer was seen),
  * IPv6 peers, and the name comes from the smallest pod name of the group
  * (upstream: whichever came first, or the pod's owner). */
-#ifndef SONDE_OPERATORS_NETWORKPOLICY_GEN_H
-#define SONDE_OPERATORS_NETWORKPOLICY_GEN_H
+#ifndef SONDE_NET_NETWORKPOLICY_YAML_H
+#define SONDE_NET_NETWORKPOLICY_YAML_H
 
 #include <stdbool.h>
 #include <stddef.h>
