@@ -1,0 +1,222 @@
+/* Short-lived containers with network namespaces of their own, started back
+ * to back while network gadgets run: each container's first packet must be
+ * traced and attributed, however short its life.
+ *
+ * Each container gets a network namespace that runc itself creates (the
+ * default `runc spec`: nothing of it exists until the container is being
+ * created), with only lo. Its init is the network action itself, exec'd
+ * first thing and exiting a few milliseconds later:
+ *  - `nslookup NAME 127.0.0.1` (no server: the query leaves, is refused),
+ *    for trace_dns, whose socket filter must be on a namespace that did not
+ *    exist a moment before, and whose process comes from the socket
+ *    enricher's entry of a socket created after sonde started;
+ *  - `nc 127.0.0.1 PORT` (refused), for trace_tcp (tracepoints, mntns filter).
+ * Three runs watch the same NCHURN pairs of containers at once: trace_dns
+ * selecting the containers by name (-c), trace_dns of all containers, and
+ * trace_tcp of all containers. Every container's event must be there, with
+ * its container name and its process; the failure message counts the lost. */
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "oci_rootfs.h"
+#include "testlib.h"
+
+#define WORKDIR_PREFIX "/tmp/sonde-it-netchurn-"
+#define NCHURN         20
+#define PORT_BASE      47600  /* container k connects to PORT_BASE + k: refused */
+#define WORKER_MS      240000 /* under qemu's emulation (check-kernels) it takes minutes */
+
+static char workdir[256];
+
+struct churn {
+	char dns_ids[NCHURN][64], tcp_ids[NCHURN][64];
+	char names[NCHURN][64]; /* what dns container k asks for */
+	char dns_bundles[NCHURN][320], tcp_bundles[NCHURN][320];
+	char selection[NCHURN * 64]; /* -c: every dns container's name */
+};
+
+static void container_id(char *buf, size_t sz, const char *kind, int k)
+{
+	snprintf(buf, sz, "sdnetchurn-%s-%d-%d", kind, (int)getpid(), k);
+}
+
+/* Bundle <workdir>/<id> running args, in a network namespace runc creates. */
+static bool bundle_for(const char *id, json_t *args, char *dir, size_t sz)
+{
+	char rootfs[300];
+
+	snprintf(dir, sz, "%s/%s", workdir, id);
+	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
+	return oci_bundle_write(dir, rootfs, args, json_object()) == 0;
+}
+
+static bool prepare(struct churn *c)
+{
+	size_t len = 0;
+
+	for (int k = 0; k < NCHURN; k++) {
+		char port[16];
+
+		container_id(c->dns_ids[k], sizeof(c->dns_ids[k]), "dns", k);
+		container_id(c->tcp_ids[k], sizeof(c->tcp_ids[k]), "tcp", k);
+		snprintf(c->names[k], sizeof(c->names[k]), "c%d-%d.sonde.test", k, (int)getpid());
+		snprintf(port, sizeof(port), "%d", PORT_BASE + k);
+		/* -retry=1: one query of each type, refused at once (no server) */
+		if (!bundle_for(c->dns_ids[k],
+		                json_pack("[s,s,s,s,s]", "/bin/nslookup", "-timeout=1", "-retry=1",
+		                          c->names[k], "127.0.0.1"),
+		                c->dns_bundles[k], sizeof(c->dns_bundles[k])) ||
+		    !bundle_for(c->tcp_ids[k], json_pack("[s,s,s]", "/bin/nc", "127.0.0.1", port),
+		                c->tcp_bundles[k], sizeof(c->tcp_bundles[k])))
+			return false;
+		len += (size_t)snprintf(c->selection + len, sizeof(c->selection) - len, "%s%s", k ? "," : "",
+		                        c->dns_ids[k]);
+	}
+	return true;
+}
+
+/* DNS container k's query (A) in evs, attributed; false if missing or not. */
+static bool dns_seen(const char *run, json_t *evs, const char *id, const char *name)
+{
+	char fq[80];
+	const char *got = NULL;
+	size_t i;
+	json_t *ev;
+
+	snprintf(fq, sizeof(fq), "%s.", name);
+	json_array_foreach(evs, i, ev)
+	{
+		const char *n = test_json_str(ev, "name"), *qr = test_json_str(ev, "qr"),
+		           *t = test_json_str(ev, "qtype");
+
+		if (!n || !qr || !t || strcmp(n, fq) || strcmp(qr, "Q") || strcmp(t, "A"))
+			continue;
+		got = test_json_str(ev, "runtime.containerName") ?: "";
+		if (!strcmp(got, id) && !strcmp(test_json_str(ev, "proc.comm") ?: "", "nslookup") &&
+		    test_json_int(ev, "proc.pid", 0) > 0 &&
+		    !strcmp(test_json_str(ev, "pkt_type") ?: "", "OUTGOING"))
+			return true;
+	}
+	if (got)
+		fprintf(stderr, "%s: the query of %s is attributed to '%s'\n", run, id, got);
+	else
+		fprintf(stderr, "%s: no query of %s\n", run, id);
+	return false;
+}
+
+/* TCP container k's connect in evs, attributed; false if missing or not. */
+static bool tcp_seen(json_t *evs, const char *id, int port)
+{
+	const char *got = NULL;
+	size_t i;
+	json_t *ev;
+
+	json_array_foreach(evs, i, ev)
+	{
+		const char *t = test_json_str(ev, "type");
+
+		if (!t || strcmp(t, "connect") || test_json_int(ev, "dst.port", 0) != port)
+			continue;
+		got = test_json_str(ev, "runtime.containerName") ?: "";
+		if (!strcmp(got, id) && !strcmp(test_json_str(ev, "proc.comm") ?: "", "nc"))
+			return true;
+	}
+	if (got)
+		fprintf(stderr, "trace_tcp: the connect of %s is attributed to '%s'\n", id, got);
+	else
+		fprintf(stderr, "trace_tcp: no connect of %s\n", id);
+	return false;
+}
+
+/* Reads every run's output until the worker exits (a sonde blocked on a
+ * full pipe could not answer the held execs). Its exit status, or -1. */
+static int drain_until_exit(struct sonde_proc *p, size_t n, pid_t worker, int timeout_ms)
+{
+	int64_t t0 = test_now_ms();
+	int st;
+
+	for (;;) {
+		pid_t r = waitpid(worker, &st, WNOHANG);
+
+		if (r == worker)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		if (test_now_ms() - t0 > timeout_ms) {
+			fprintf(stderr, "the containers still run after %d ms: killed\n", timeout_ms);
+			kill(worker, SIGKILL);
+			waitpid(worker, NULL, 0);
+			return -1;
+		}
+		for (size_t i = 0; i < n; i++)
+			sonde_proc_wait_for(&p[i], 1, "\x01never\x01", 20);
+	}
+}
+
+static void test_runc_netns_churn(void)
+{
+	static const char *const applets[] = {"nslookup", "nc", NULL};
+	struct churn *c = calloc(1, sizeof(*c));
+	const char *dns_sel[] = {"run", "trace_dns", "-o", "json", "-v", "-c", NULL, NULL};
+	const char *dns_all[] = {"run", "trace_dns", "-o", "json", "-v", NULL};
+	const char *tcp_all[] = {"run", "trace_tcp", "-o", "json", "-v", NULL};
+	const char *const *argvs[] = {dns_sel, dns_all, tcp_all};
+	const char *runs[] = {"trace_dns -c", "trace_dns", "trace_tcp"};
+	struct sonde_proc p[3];
+	size_t started = 0;
+	int lost[3] = {0};
+	pid_t worker;
+
+	REQUIRE(c);
+	oci_require("runc");
+	if (oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) || !prepare(c)) {
+		test_failures++;
+		goto out;
+	}
+	dns_sel[6] = c->selection;
+	for (; started < 3; started++)
+		if (sonde_proc_start_running(&p[started], argvs[started]))
+			goto stop;
+	worker = fork();
+	if (worker == 0) {
+		/* nslookup and nc exit 1 (refused): what counts is what sonde saw */
+		for (int k = 0; k < NCHURN; k++) {
+			oci_run("runc", c->dns_bundles[k], c->dns_ids[k]);
+			oci_run("runc", c->tcp_bundles[k], c->tcp_ids[k]);
+		}
+		_exit(0);
+	}
+	CHECK_INT(drain_until_exit(p, 3, worker, WORKER_MS), 0);
+	sonde_proc_wait_for(&p[0], 1, c->names[NCHURN - 1], 3000);
+	sonde_proc_wait_for(&p[1], 1, c->names[NCHURN - 1], 3000);
+	usleep(300 * 1000);
+stop:
+	for (size_t i = 0; i < started; i++) {
+		json_t *evs;
+
+		CHECK_INT(sonde_proc_finish(&p[i], SIGINT, 10000), 0);
+		evs = test_json_lines(p[i].out ? p[i].out : "");
+		for (int k = 0; k < NCHURN && started == 3; k++)
+			lost[i] += i < 2 ? !dns_seen(runs[i], evs, c->dns_ids[k], c->names[k])
+			                 : !tcp_seen(evs, c->tcp_ids[k], PORT_BASE + k);
+		if (started == 3)
+			printf("  %s: %zu events, %d of %d containers lost\n", runs[i], json_array_size(evs),
+			       lost[i], NCHURN);
+		if (lost[i]) {
+			fprintf(stderr, "%s: %d of %d short-lived containers lost\n", runs[i], lost[i],
+			        NCHURN);
+			test_failures++;
+		}
+		json_decref(evs);
+	}
+	if (test_failures)
+		for (size_t i = 0; i < started; i++)
+			sonde_proc_print_errors(&p[i]);
+	for (size_t i = 0; i < started; i++)
+		sonde_proc_free(&p[i]);
+out:
+	test_rm_tree(workdir, WORKDIR_PREFIX);
+	free(c);
+}
+
+TEST_MAIN(TEST(test_runc_netns_churn))
