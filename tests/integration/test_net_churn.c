@@ -14,7 +14,17 @@
  * Three runs watch the same NCHURN pairs of containers at once: trace_dns
  * selecting the containers by name (-c), trace_dns of all containers, and
  * trace_tcp of all containers. Every container's event must be there, with
- * its container name and its process; the failure message counts the lost. */
+ * its container name and its process; the failure message counts the lost.
+ *
+ * test_veth_churn: as a CNI plugin does, the test makes each container's
+ * network namespace (sdnc<pid>-<k>) and veth pair (sdnc<pid>k<k>a on the
+ * host, 10.218.<k>.1/24, peer in the namespace .2) before the container
+ * starts; the container joins it, and its init connects at once to the
+ * host side (refused). `tcpdump -c <every container>` must have the SYN of
+ * each on its host-side veth, with nc (socket enricher) and the container's
+ * name: its classifiers attach when the container is added. Namespaces and
+ * veths are removed at the end, also on failure. */
+#include <net/if.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -219,4 +229,141 @@ out:
 	free(c);
 }
 
-TEST_MAIN(TEST(test_runc_netns_churn))
+/* ---- containers on veths the test made ---- */
+
+static char veth_ns[NCHURN][32], veth_host[NCHURN][IF_NAMESIZE];
+
+static int ip(const char *const *argv)
+{
+	return test_run_quiet(argv);
+}
+
+static void veth_cleanup(void)
+{
+	for (int k = 0; k < NCHURN; k++) {
+		if (*veth_host[k])
+			ip((const char *[]){"ip", "link", "del", veth_host[k], NULL});
+		if (*veth_ns[k])
+			ip((const char *[]){"ip", "netns", "del", veth_ns[k], NULL});
+		veth_ns[k][0] = veth_host[k][0] = 0;
+	}
+}
+
+/* Container k's namespace and veth pair (see the top); false after saying why. */
+static bool veth_setup(int k)
+{
+	char peer[IF_NAMESIZE], host_cidr[32], peer_cidr[32];
+
+	snprintf(veth_ns[k], sizeof(veth_ns[k]), "sdnc%d-%d", (int)getpid(), k);
+	snprintf(veth_host[k], sizeof(veth_host[k]), "sdnc%dk%da", (int)getpid() % 100000, k);
+	snprintf(peer, sizeof(peer), "sdnc%dk%db", (int)getpid() % 100000, k);
+	snprintf(host_cidr, sizeof(host_cidr), "10.218.%d.1/24", k);
+	snprintf(peer_cidr, sizeof(peer_cidr), "10.218.%d.2/24", k);
+	ip((const char *[]){"ip", "netns", "del", veth_ns[k], NULL});
+	if (ip((const char *[]){"ip", "netns", "add", veth_ns[k], NULL}) ||
+	    ip((const char *[]){"ip", "link", "add", veth_host[k], "type", "veth", "peer", "name", peer,
+	                        NULL}) ||
+	    ip((const char *[]){"ip", "link", "set", peer, "netns", veth_ns[k], NULL}) ||
+	    ip((const char *[]){"ip", "addr", "add", host_cidr, "dev", veth_host[k], NULL}) ||
+	    ip((const char *[]){"ip", "link", "set", veth_host[k], "up", NULL}) ||
+	    ip((const char *[]){"ip", "-n", veth_ns[k], "addr", "add", peer_cidr, "dev", peer, NULL}) ||
+	    ip((const char *[]){"ip", "-n", veth_ns[k], "link", "set", peer, "up", NULL}) ||
+	    ip((const char *[]){"ip", "-n", veth_ns[k], "link", "set", "lo", "up", NULL})) {
+		fprintf(stderr, "cannot make namespace %s with veth %s\n", veth_ns[k], veth_host[k]);
+		return false;
+	}
+	return true;
+}
+
+/* Container k's SYN on its host-side veth (ifindex), attributed. */
+static bool syn_seen(json_t *evs, const char *id, int ifindex)
+{
+	const char *got = NULL;
+	size_t i;
+	json_t *ev;
+
+	json_array_foreach(evs, i, ev)
+	{
+		if (test_json_int(ev, "ifindex", -1) != ifindex || test_json_int(ev, "packet_type", -1) != 0)
+			continue;
+		got = test_json_str(ev, "runtime.containerName") ?: "";
+		if (!strcmp(got, id) && !strcmp(test_json_str(ev, "proc.comm") ?: "", "nc"))
+			return true;
+	}
+	if (got)
+		fprintf(stderr, "tcpdump: the packets of %s are attributed to '%s'\n", id, got);
+	else
+		fprintf(stderr, "tcpdump: no packet of %s leaving it\n", id);
+	return false;
+}
+
+static void test_veth_churn(void)
+{
+	static const char *const applets[] = {"nc", NULL};
+	struct churn *c = calloc(1, sizeof(*c));
+	const char *argv[] = {"run", "tcpdump", "-o", "json", "-v", "-c", NULL, NULL};
+	int ifindex[NCHURN], lost = 0;
+	struct sonde_proc p;
+	size_t len = 0;
+	pid_t worker;
+	json_t *evs;
+
+	REQUIRE(c);
+	oci_require("runc");
+	if (ip((const char *[]){"ip", "-V", NULL}) != 0)
+		test_skip_dep("no ip(8) (iproute2)");
+	/* where the kernel cannot load modules by itself (the test VM) */
+	ip((const char *[]){"modprobe", "veth", NULL});
+	ip((const char *[]){"modprobe", "sch_ingress", NULL});
+	ip((const char *[]){"modprobe", "cls_bpf", NULL});
+	if (oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets)) {
+		test_failures++;
+		goto out;
+	}
+	for (int k = 0; k < NCHURN; k++) {
+		char port[16], addr[32], path[64];
+
+		container_id(c->tcp_ids[k], sizeof(c->tcp_ids[k]), "veth", k);
+		snprintf(port, sizeof(port), "%d", PORT_BASE + k);
+		snprintf(addr, sizeof(addr), "10.218.%d.1", k);
+		if (!veth_setup(k) || !(ifindex[k] = (int)if_nametoindex(veth_host[k])) ||
+		    !bundle_for(c->tcp_ids[k], json_pack("[s,s,s]", "/bin/nc", addr, port), c->tcp_bundles[k],
+		                sizeof(c->tcp_bundles[k])) ||
+		    snprintf(path, sizeof(path), "/run/netns/%s", veth_ns[k]) < 0 ||
+		    oci_bundle_set_namespace(c->tcp_bundles[k], "network", path)) {
+			test_failures++;
+			goto out;
+		}
+		len += (size_t)snprintf(c->selection + len, sizeof(c->selection) - len, "%s%s", k ? "," : "",
+		                        c->tcp_ids[k]);
+	}
+	argv[6] = c->selection;
+	if (sonde_proc_start_running(&p, argv))
+		goto out;
+	worker = fork();
+	if (worker == 0) {
+		for (int k = 0; k < NCHURN; k++)
+			oci_run("runc", c->tcp_bundles[k], c->tcp_ids[k]); /* nc: refused, 1 */
+		_exit(0);
+	}
+	CHECK_INT(drain_until_exit(&p, 1, worker, WORKER_MS), 0);
+	usleep(500 * 1000);
+	CHECK_INT(sonde_proc_finish(&p, SIGINT, 10000), 0);
+	evs = test_json_lines(p.out ? p.out : "");
+	for (int k = 0; k < NCHURN; k++)
+		lost += !syn_seen(evs, c->tcp_ids[k], ifindex[k]);
+	printf("  tcpdump: %zu packets, %d of %d containers lost\n", json_array_size(evs), lost, NCHURN);
+	if (lost) {
+		fprintf(stderr, "tcpdump: %d of %d short-lived containers lost\n", lost, NCHURN);
+		test_failures++;
+		sonde_proc_print_errors(&p);
+	}
+	json_decref(evs);
+	sonde_proc_free(&p);
+out:
+	veth_cleanup();
+	test_rm_tree(workdir, WORKDIR_PREFIX);
+	free(c);
+}
+
+TEST_MAIN(TEST(test_runc_netns_churn), TEST(test_veth_churn))
