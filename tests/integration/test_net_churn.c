@@ -11,10 +11,11 @@
  *    exist a moment before, and whose process comes from the socket
  *    enricher's entry of a socket created after sonde started;
  *  - `nc 127.0.0.1 PORT` (refused), for trace_tcp (tracepoints, mntns filter).
- * Three runs watch the same NCHURN pairs of containers at once: trace_dns
- * selecting the containers by name (-c), trace_dns of all containers, and
- * trace_tcp of all containers. Every container's event must be there, with
- * its container name and its process; the failure message counts the lost.
+ * Four runs watch the same NCHURN pairs of containers at once: trace_dns
+ * selecting the containers by name (-c), trace_dns of all containers,
+ * trace_dns selecting them by their Kubernetes namespace (CRI annotations in
+ * their bundles, --k8s-namespace), and trace_tcp of all containers. Every container's event must be there,
+ * with its container name and its process; the failure message counts the lost.
  *
  * test_veth_churn: as a CNI plugin does, the test makes each container's
  * network namespace (sdnc<pid>-<k>) and veth pair (sdnc<pid>k<k>a on the
@@ -52,14 +53,27 @@ static void container_id(char *buf, size_t sz, const char *kind, int k)
 	snprintf(buf, sz, "sdnetchurn-%s-%d-%d", kind, (int)getpid(), k);
 }
 
-/* Bundle <workdir>/<id> running args, in a network namespace runc creates. */
-static bool bundle_for(const char *id, json_t *args, char *dir, size_t sz)
+/* Bundle <workdir>/<id> running args with annotations (NULL: none), in a
+ * network namespace runc creates. */
+static bool bundle_with(const char *id, json_t *args, json_t *annotations, char *dir, size_t sz)
 {
 	char rootfs[300];
 
 	snprintf(dir, sz, "%s/%s", workdir, id);
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", workdir);
-	return oci_bundle_write(dir, rootfs, args, json_object()) == 0;
+	return oci_bundle_write(dir, rootfs, args, annotations ? annotations : json_object()) == 0;
+}
+
+static bool bundle_for(const char *id, json_t *args, char *dir, size_t sz)
+{
+	return bundle_with(id, args, NULL, dir, sz);
+}
+
+/* The Kubernetes namespace of the dns containers' annotations (as
+ * containerd's CRI plugin writes them), for --k8s-namespace. */
+static void k8s_namespace(char *buf, size_t sz)
+{
+	snprintf(buf, sz, "sdnetchurn-%d", (int)getpid());
 }
 
 static bool prepare(struct churn *c)
@@ -67,17 +81,23 @@ static bool prepare(struct churn *c)
 	size_t len = 0;
 
 	for (int k = 0; k < NCHURN; k++) {
-		char port[16];
+		char port[16], pod[32], ns[32];
 
 		container_id(c->dns_ids[k], sizeof(c->dns_ids[k]), "dns", k);
 		container_id(c->tcp_ids[k], sizeof(c->tcp_ids[k]), "tcp", k);
 		snprintf(c->names[k], sizeof(c->names[k]), "c%d-%d.sonde.test", k, (int)getpid());
 		snprintf(port, sizeof(port), "%d", PORT_BASE + k);
 		/* -retry=1: one query of each type, refused at once (no server) */
-		if (!bundle_for(c->dns_ids[k],
-		                json_pack("[s,s,s,s,s]", "/bin/nslookup", "-timeout=1", "-retry=1",
-		                          c->names[k], "127.0.0.1"),
-		                c->dns_bundles[k], sizeof(c->dns_bundles[k])) ||
+		snprintf(pod, sizeof(pod), "pod-%d", k);
+		k8s_namespace(ns, sizeof(ns));
+		if (!bundle_with(c->dns_ids[k],
+		                 json_pack("[s,s,s,s,s]", "/bin/nslookup", "-timeout=1", "-retry=1",
+		                           c->names[k], "127.0.0.1"),
+		                 json_pack("{s:s,s:s,s:s,s:s}", "io.kubernetes.cri.container-type",
+		                           "container", "io.kubernetes.cri.container-name", c->dns_ids[k],
+		                           "io.kubernetes.cri.sandbox-namespace", ns,
+		                           "io.kubernetes.cri.sandbox-name", pod),
+		                 c->dns_bundles[k], sizeof(c->dns_bundles[k])) ||
 		    !bundle_for(c->tcp_ids[k], json_pack("[s,s,s]", "/bin/nc", "127.0.0.1", port),
 		                c->tcp_bundles[k], sizeof(c->tcp_bundles[k])))
 			return false;
@@ -169,12 +189,15 @@ static void test_runc_netns_churn(void)
 	struct churn *c = calloc(1, sizeof(*c));
 	const char *dns_sel[] = {"run", "trace_dns", "-o", "json", "-v", "-c", NULL, NULL};
 	const char *dns_all[] = {"run", "trace_dns", "-o", "json", "-v", NULL};
+	const char *dns_k8s[] = {"run", "trace_dns", "-o", "json", "-v", "--k8s-namespace", NULL, NULL};
 	const char *tcp_all[] = {"run", "trace_tcp", "-o", "json", "-v", NULL};
-	const char *const *argvs[] = {dns_sel, dns_all, tcp_all};
-	const char *runs[] = {"trace_dns -c", "trace_dns", "trace_tcp"};
-	struct sonde_proc p[3];
+	const char *const *argvs[] = {dns_sel, dns_all, dns_k8s, tcp_all};
+	const char *runs[] = {"trace_dns -c", "trace_dns", "trace_dns --k8s-namespace", "trace_tcp"};
+	enum { NRUNS = 4, TCP_RUN = 3 };
+	struct sonde_proc p[NRUNS];
 	size_t started = 0;
-	int lost[3] = {0};
+	int lost[NRUNS] = {0};
+	char ns[32];
 	pid_t worker;
 
 	REQUIRE(c);
@@ -184,7 +207,9 @@ static void test_runc_netns_churn(void)
 		goto out;
 	}
 	dns_sel[6] = c->selection;
-	for (; started < 3; started++)
+	k8s_namespace(ns, sizeof(ns));
+	dns_k8s[6] = ns;
+	for (; started < NRUNS; started++)
 		if (sonde_proc_start_running(&p[started], argvs[started]))
 			goto stop;
 	worker = fork();
@@ -196,9 +221,9 @@ static void test_runc_netns_churn(void)
 		}
 		_exit(0);
 	}
-	CHECK_INT(drain_until_exit(p, 3, worker, WORKER_MS), 0);
-	sonde_proc_wait_for(&p[0], 1, c->names[NCHURN - 1], 3000);
-	sonde_proc_wait_for(&p[1], 1, c->names[NCHURN - 1], 3000);
+	CHECK_INT(drain_until_exit(p, NRUNS, worker, WORKER_MS), 0);
+	for (size_t i = 0; i < TCP_RUN; i++)
+		sonde_proc_wait_for(&p[i], 1, c->names[NCHURN - 1], 3000);
 	usleep(300 * 1000);
 stop:
 	for (size_t i = 0; i < started; i++) {
@@ -206,10 +231,10 @@ stop:
 
 		CHECK_INT(sonde_proc_finish(&p[i], SIGINT, 10000), 0);
 		evs = test_json_lines(p[i].out ? p[i].out : "");
-		for (int k = 0; k < NCHURN && started == 3; k++)
-			lost[i] += i < 2 ? !dns_seen(runs[i], evs, c->dns_ids[k], c->names[k])
-			                 : !tcp_seen(evs, c->tcp_ids[k], PORT_BASE + k);
-		if (started == 3)
+		for (int k = 0; k < NCHURN && started == NRUNS; k++)
+			lost[i] += i < TCP_RUN ? !dns_seen(runs[i], evs, c->dns_ids[k], c->names[k])
+			                       : !tcp_seen(evs, c->tcp_ids[k], PORT_BASE + k);
+		if (started == NRUNS)
 			printf("  %s: %zu events, %d of %d containers lost\n", runs[i], json_array_size(evs),
 			       lost[i], NCHURN);
 		if (lost[i]) {
