@@ -260,7 +260,10 @@ static void test_runc_netns_churn(void)
 }
 
 /* crun refuses this host's cgroup layout (hugetlb left on cgroup2) until
- * hugetlb moves to a v1 hierarchy; given back after. */
+ * hugetlb moves to a v1 hierarchy; given back after. Not in the suite
+ * (tests/CMakeLists.txt): crun often execs a container's first program
+ * before the watcher has marked it, and that container's events are lost
+ * (said by a warning) — a known gap, run by name to measure it. */
 static void test_crun_netns_churn(void)
 {
 	oci_require("crun");
