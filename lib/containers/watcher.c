@@ -296,6 +296,14 @@ static void say_if_started(struct sonde_container_watcher *w, const struct pendi
 	           c->name, c->id, p->unheld ? p->unheld : "its start was not held in time");
 }
 
+static int64_t boot_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 /* Registers <root>/<id> (pid_hint from an exec of its first program, held
  * while we register it). */
 static int try_register(struct sonde_container_watcher *w, struct root_watch *r, const char *id,
@@ -303,6 +311,7 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 {
 	ssize_t pi = pending_index(w, r, id);
 	const char *bundle = pi >= 0 ? w->pend[pi].bundle : NULL;
+	int64_t at = boot_now_ns(); /* see below */
 	struct sonde_container *c;
 	int err;
 
@@ -321,6 +330,14 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 		sonde_debug("containers: %s/%s not registered yet: %s", r->root, id, strerror(-err));
 		return err;
 	}
+	/* Events are told from those of the previous holder of a reused mntns
+	 * id by this start, but /proc's is in clock ticks (10 ms): a container
+	 * started within the tick of its predecessor's last events took them
+	 * (crun churn: connects of one container named after the next). When
+	 * its program had not run at `at` (its exec held, or its init still the
+	 * runtime after `at`), `at` is a start as exact as needed. */
+	if ((held || proc_runs_runtime(w->proc_root, c->pid)) && at > c->started_boot_ns)
+		c->started_boot_ns = at;
 	pi = pending_index(w, r, id); /* indices may have moved */
 	if (pi >= 0) {
 		if (w->pend[pi].timed_out)
