@@ -296,14 +296,6 @@ static void say_if_started(struct sonde_container_watcher *w, const struct pendi
 	           c->name, c->id, p->unheld ? p->unheld : "its start was not held in time");
 }
 
-static int64_t boot_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* Registers <root>/<id> (pid_hint from an exec of its first program, held
  * while we register it). */
 static int try_register(struct sonde_container_watcher *w, struct root_watch *r, const char *id,
@@ -311,7 +303,7 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 {
 	ssize_t pi = pending_index(w, r, id);
 	const char *bundle = pi >= 0 ? w->pend[pi].bundle : NULL;
-	int64_t at = boot_now_ns(); /* see below */
+	int64_t at = util_clock_ns(CLOCK_BOOTTIME); /* see below */
 	struct sonde_container *c;
 	int err;
 

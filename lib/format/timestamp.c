@@ -7,6 +7,7 @@
 
 #include "format/fmtbuf.h"
 #include "format/timestamp.h"
+#include "util/clock.h"
 
 #define NS_PER_S 1000000000LL
 
@@ -396,21 +397,13 @@ size_t fmt_timestamp(int64_t unix_ns, char *buf, size_t cap)
 	return timefmt_format(&tf, unix_ns, buf, cap);
 }
 
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
-}
-
 int64_t boot_to_wall_offset_ns(void)
 {
 	/* Bracket the boot clock read by two realtime reads and take their
 	 * midpoint, so the offset is not skewed by the time between the reads. */
-	int64_t r0 = clock_ns(CLOCK_REALTIME);
-	int64_t boot = clock_ns(CLOCK_BOOTTIME);
-	int64_t r1 = clock_ns(CLOCK_REALTIME);
+	int64_t r0 = util_clock_ns(CLOCK_REALTIME);
+	int64_t boot = util_clock_ns(CLOCK_BOOTTIME);
+	int64_t r1 = util_clock_ns(CLOCK_REALTIME);
 
 	return r0 + (r1 - r0) / 2 - boot;
 }
@@ -418,6 +411,6 @@ int64_t boot_to_wall_offset_ns(void)
 int64_t wall_from_boot_ns(int64_t offset_ns, uint64_t boot_ns)
 {
 	if (boot_ns == 0)
-		return clock_ns(CLOCK_REALTIME);
+		return util_clock_ns(CLOCK_REALTIME);
 	return (int64_t)boot_ns + offset_ns;
 }

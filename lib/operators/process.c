@@ -16,6 +16,7 @@
 #include "host/procfs.h"
 #include "operators/process.h"
 #include "util/ann.h"
+#include "util/clock.h"
 #include "util/list.h"
 
 #define DEFAULT_INTERVAL "60s"
@@ -332,14 +333,6 @@ static void cpu_clear(struct cpu_table *t)
 
 /* ---- sampling ---- */
 
-static int64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * NS_PER_SEC + ts.tv_nsec;
-}
-
 /* RFC 3339 in local time, as Go's time.RFC3339 prints it. */
 static int format_rfc3339(int64_t wall_ns, char *out, size_t outlen)
 {
@@ -478,8 +471,8 @@ static int sample(struct process_op *p)
 	DIR *dir;
 	int fd, err = 0;
 
-	env.now_boot_ns = clock_ns(CLOCK_BOOTTIME);
-	env.boot_wall_ns = clock_ns(CLOCK_REALTIME) - env.now_boot_ns;
+	env.now_boot_ns = util_clock_ns(CLOCK_BOOTTIME);
+	env.boot_wall_ns = util_clock_ns(CLOCK_REALTIME) - env.now_boot_ns;
 	env.dt_ns = p->prev_sample_ns ? env.now_boot_ns - p->prev_sample_ns : 0;
 	if (p->f[OF_MEM_RELATIVE])
 		env.mem_total = mem_total(p);
