@@ -374,7 +374,10 @@ void ebpf_tracers_account_lost(struct ebpf_gadget *g)
 {
 	for (size_t i = 0; i < g->ntracers; i++) {
 		struct ebpf_tracer *t = &g->tracers[i];
-		uint64_t lost = drain_lost_map(t) + t->perf_lost;
+		/* With a counter, perf's loss records count the same drops again,
+		 * and those of the last full stretch not at all: the kernel writes
+		 * one only in front of the next sample that fits. */
+		uint64_t lost = t->lost_map ? drain_lost_map(t) : t->perf_lost;
 
 		t->perf_lost = 0;
 		if (!lost)
