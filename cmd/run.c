@@ -40,11 +40,15 @@ struct run_opts {
 };
 
 static struct sonde_gadget_ctx *running_ctx;
+/* stdout when it is a pipe or a socket, whose reader may stop reading */
+static int stdout_pipe = -1, stdout_flags;
 
 static void on_signal(int sig)
 {
-	if (running_ctx)
+	if (running_ctx) {
 		sonde_gadget_cancel(running_ctx);
+		sonde_output_stopping(stdout_pipe);
+	}
 }
 
 /* When stdout is a pipe, make it as large as the system allows (1 MiB by
@@ -72,6 +76,11 @@ static void enlarge_stdout_pipe(void)
 static void install_signals(void)
 {
 	struct sigaction sa = {.sa_handler = on_signal};
+	struct stat st;
+
+	if (!fstat(STDOUT_FILENO, &st) && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+	    (stdout_flags = fcntl(STDOUT_FILENO, F_GETFL)) >= 0)
+		stdout_pipe = STDOUT_FILENO;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -821,6 +830,9 @@ int cmd_run(int argc, char **argv)
 	enlarge_stdout_pipe();
 	r = sonde_gadget_run(ctx, o.timeout_ns);
 	running_ctx = NULL;
+	/* the stop made it non-blocking; others may share the pipe's end */
+	if (stdout_pipe >= 0)
+		(void)fcntl(stdout_pipe, F_SETFL, stdout_flags);
 out:
 	if (r && !cli_errors_logged())
 		cli_error("gadget %s failed: %s", argv[gadget_arg], strerror(-r));

@@ -48,6 +48,9 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } packets SEC(".maps");
 
+/* perf's own loss records miss the drops just before the run stops */
+GADGET_LOST_COUNTER(packets);
+
 /* The event is too big for the stack together with the socket lookup's key. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -93,7 +96,8 @@ static __always_inline int handle(struct __sk_buff *skb, __u8 packet_type)
 	gadget_process_populate_from_socket(sock, &event->proc);
 
 	/* The upper 32 bits of the flags: how many bytes of the packet perf appends. */
-	bpf_perf_event_output(skb, &packets, (len << 32) | BPF_F_CURRENT_CPU, event, sizeof(*event));
+	if (bpf_perf_event_output(skb, &packets, (len << 32) | BPF_F_CURRENT_CPU, event, sizeof(*event)))
+		gadget_count_lost(packets);
 	return TC_ACT_UNSPEC;
 }
 

@@ -17,6 +17,9 @@
 
 #define GADGET_TYPE_NETWORKING
 
+/* only GADGET_LOST_COUNTER: the perf map is declared below */
+#define GADGET_NO_BUF_RESERVE
+#include <gadget/buffer.h>
 #include <gadget/filter.h>
 #include <gadget/macros.h>
 #include <gadget/sockets-map.h>
@@ -77,6 +80,9 @@ struct {
 	__uint(key_size, sizeof(__u32));
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
+
+/* perf's own loss records miss the drops just before the run stops */
+GADGET_LOST_COUNTER(events);
 
 GADGET_TRACER(dns, events, event_t);
 
@@ -278,7 +284,9 @@ int ig_trace_dns(struct __sk_buff *skb)
 	}
 
 	/* the whole packet follows the event (upper 32 bits of flags) */
-	bpf_perf_event_output(skb, &events, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU, event, sizeof(*event));
+	if (bpf_perf_event_output(skb, &events, ((__u64)skb->len << 32) | BPF_F_CURRENT_CPU, event,
+	                          sizeof(*event)))
+		gadget_count_lost(events);
 	return 0;
 }
 

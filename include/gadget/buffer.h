@@ -53,6 +53,32 @@ static __always_inline __attribute__((overloadable)) void __gadget_count_lost(vo
 {
 }
 
+/*
+ * GADGET_LOST_COUNTER(name) declares only <name>_lost_samples, for a tracer
+ * map the gadget declares itself: a PERF_EVENT_ARRAY written with
+ * bpf_perf_event_output() because perf appends packet bytes to the sample.
+ * Count each failed write with gadget_count_lost(name). When the counter
+ * exists the reader reports it and ignores perf's own PERF_RECORD_LOST
+ * records: the kernel writes those only in front of the next sample that
+ * fits, so the drops of the last full stretch before the run stops would
+ * never be reported.
+ */
+#define GADGET_LOST_COUNTER(name)                                                                            \
+	struct {                                                                                             \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                                     \
+		__uint(max_entries, 1);                                                                      \
+		__type(key, __u32);                                                                          \
+		__type(value, __u64);                                                                        \
+	} name##_lost_samples SEC(".maps")
+
+#define gadget_count_lost(name)                                                                              \
+	({                                                                                                   \
+		__u32 __gadget_zero = 0;                                                                     \
+		__u64 *__gadget_cnt = bpf_map_lookup_elem(&name##_lost_samples, &__gadget_zero);             \
+		if (__gadget_cnt)                                                                            \
+			__sync_fetch_and_add(__gadget_cnt, 1);                                               \
+	})
+
 /* True when the running kernel has BPF ring buffers (CO-RE constant). */
 #define __gadget_has_ringbuf() bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_ringbuf_reserve)
 
@@ -137,8 +163,7 @@ static __always_inline void gadget_discard_buf(void *buf)
 		bpf_ringbuf_discard(buf, 0);
 }
 
-/* Emit a buffer from gadget_reserve_buf(); size is only used by the perf path. */
-static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf, __u64 size)
+static __always_inline long __gadget_submit_buf(void *ctx, void *map, void *buf, __u64 size)
 {
 	if (__gadget_has_ringbuf()) {
 		bpf_ringbuf_submit(buf, __gadget_wakeup_flags(map, size, 1));
@@ -146,6 +171,17 @@ static __always_inline long gadget_submit_buf(void *ctx, void *map, void *buf, _
 	}
 	return bpf_perf_event_output(ctx, map, BPF_F_CURRENT_CPU, buf, size);
 }
+
+/* Emit a buffer from gadget_reserve_buf(); size is only used by the perf
+ * path, where a full buffer fails the write: counted as lost like a failed
+ * reserve, since the counter is the only loss count the reader trusts. */
+#define gadget_submit_buf(ctx, map, buf, size)                                                               \
+	({                                                                                                   \
+		long __gadget_ret = __gadget_submit_buf(ctx, map, buf, size);                                \
+		if (__gadget_ret != 0)                                                                       \
+			__gadget_count_lost(map);                                                            \
+		__gadget_ret;                                                                                \
+	})
 
 #endif /* !GADGET_NO_BUF_RESERVE */
 

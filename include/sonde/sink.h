@@ -78,6 +78,14 @@ struct sonde_sink {
 	void (*close)(void *state);
 };
 
+/* The run is being stopped (SIGINT, SIGTERM): call from the signal handler,
+ * after sonde_gadget_cancel; async-signal-safe. From then on output waits at
+ * most a second for a reader that takes nothing, then is dropped (warned
+ * once), so that such a reader cannot keep the process from exiting. fd is
+ * the pipe or socket the output goes to (-1: none); it is made non-blocking,
+ * the caller restores its flags after the run. */
+void sonde_output_stopping(int fd);
+
 /* Adds a sink. -EINVAL without a name, -EEXIST (logged) when the name is
  * taken, -ENOSPC when the table is full. */
 int sonde_sink_register(const struct sonde_sink *sink);

@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdatomic.h>
@@ -364,6 +365,7 @@ static void *sweeper_main(void *arg)
 static int sweeper_start(void)
 {
 	pthread_condattr_t attr;
+	sigset_t all, old;
 	int err;
 
 	/* the map's timestamps are CLOCK_MONOTONIC (bpf_ktime_get_ns) */
@@ -373,7 +375,12 @@ static int sweeper_start(void)
 	pthread_cond_init(&se.sweep_cond, &attr);
 	pthread_condattr_destroy(&attr);
 	se.sweep_stop = false;
+	/* SIGINT and SIGTERM stay with the thread that runs the gadget's loop:
+	 * they must interrupt its write to a stalled stdout (sonde run) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&se.sweeper, NULL, sweeper_main, &se.map_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err)
 		return -err;
 	se.sweeping = true;

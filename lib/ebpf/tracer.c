@@ -18,8 +18,7 @@
 
 #include "internal.h"
 
-#define PERF_BUFFER_PAGES 64
-#define LOST_INTERVAL_NS  1000000000LL
+#define LOST_INTERVAL_NS 1000000000LL
 /* Gadgets wake the reader only when a ring is an eighth full (gadget/buffer.h);
  * smaller amounts are read on this timer, which bounds their delay. */
 #define DRAIN_INTERVAL_NS 20000000LL
@@ -203,6 +202,28 @@ static void size_ring(struct ebpf_gadget *g, struct bpf_map *m)
 		            size >> 10, ncpus);
 }
 
+/* Pages per CPU of a perf buffer (a power of two, as perf wants): the same
+ * bytes per CPU as a ring, ring-size or the default, so that the param the
+ * lost-events warning points at works for perf event arrays too. A fixed 64
+ * pages held 180 of tcpdump's 1400-byte packets per CPU. */
+static size_t perf_pages(struct ebpf_gadget *g, struct ebpf_tracer *t)
+{
+	int ncpus = libbpf_num_possible_cpus();
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), per_cpu = 0, max;
+	size_t pages = 1;
+
+	if (g->ring_size && sonde_param_is_set(g->ring_size))
+		parse_ring_size(sonde_param_value(g->ring_size), &per_cpu); /* checked at pre_start */
+	if (!per_cpu)
+		per_cpu = default_per_cpu(g, t->map);
+	max = RING_MAX / (uint64_t)(ncpus > 0 ? ncpus : 1);
+	if (per_cpu > max)
+		per_cpu = max;
+	while ((uint64_t)pages * page < per_cpu && (uint64_t)pages * 2 * page <= max)
+		pages *= 2;
+	return pages;
+}
+
 /* 1 if the kernel has ring buffers, 0 if not (creating one is EINVAL),
  * else the error that kept us from knowing (no fd left, no memory):
  * libbpf_probe_bpf_map_type says 0 for any failure, and a process out of
@@ -374,7 +395,10 @@ void ebpf_tracers_account_lost(struct ebpf_gadget *g)
 {
 	for (size_t i = 0; i < g->ntracers; i++) {
 		struct ebpf_tracer *t = &g->tracers[i];
-		uint64_t lost = drain_lost_map(t) + t->perf_lost;
+		/* With a counter, perf's loss records count the same drops again,
+		 * and those of the last full stretch not at all: the kernel writes
+		 * one only in front of the next sample that fits. */
+		uint64_t lost = t->lost_map ? drain_lost_map(t) : t->perf_lost;
 
 		t->perf_lost = 0;
 		if (!lost)
@@ -414,7 +438,11 @@ static int start_one(struct ebpf_gadget *g, struct ebpf_tracer *t)
 		t->rb = ring_buffer__new(fd, ring_sample, t, NULL);
 		efd = t->rb ? ring_buffer__epoll_fd(t->rb) : -1;
 	} else {
-		t->pb = perf_buffer__new(fd, PERF_BUFFER_PAGES, perf_sample, perf_lost, t, NULL);
+		size_t pages = perf_pages(g, t);
+
+		t->pb = perf_buffer__new(fd, pages, perf_sample, perf_lost, t, NULL);
+		sonde_debug("tracer '%s': perf buffer of %zu KiB per CPU", t->name,
+		            pages * (size_t)sysconf(_SC_PAGESIZE) >> 10);
 		efd = t->pb ? perf_buffer__epoll_fd(t->pb) : -1;
 	}
 	if (efd < 0) {

@@ -59,7 +59,8 @@ static void check_output(struct cli *cli)
 	if (cli->failed || !outbuf_error(&cli->ob))
 		return;
 	cli->failed = true;
-	if (outbuf_error(&cli->ob) != -EPIPE)
+	/* ETIMEDOUT: the run was already stopping, the writer said why */
+	if (outbuf_error(&cli->ob) != -EPIPE && outbuf_error(&cli->ob) != -ETIMEDOUT)
 		sonde_err("cli: cannot write the output; stopping");
 	sonde_gadget_cancel(cli->ctx);
 }

@@ -1,5 +1,6 @@
 /* Buffered writer: one growable buffer, flushed with write(2). */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -10,8 +11,28 @@
 
 #include <sonde/log.h>
 
+#include <sonde/sink.h>
+
 #include "numfmt.h"
 #include "outbuf.h"
+
+/* After the stop, how long a write waits for a reader that takes nothing. */
+#define OUTBUF_STOP_GRACE_MS 1000
+
+static volatile sig_atomic_t outbuf_stopping;
+
+void sonde_output_stopping(int fd)
+{
+	int saved = errno, fl;
+
+	outbuf_stopping = 1;
+	/* A write already blocked in the kernel returns (EINTR, or what it
+	 * wrote) because of the signal; this keeps the next one, and one that
+	 * was about to start, from blocking again. */
+	if (fd >= 0 && (fl = fcntl(fd, F_GETFL)) >= 0 && !(fl & O_NONBLOCK))
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	errno = saved;
+}
 
 int outbuf_init(struct sonde_outbuf *ob, int fd, size_t threshold)
 {
@@ -43,13 +64,21 @@ static void report(struct sonde_outbuf *ob)
 	/* A reader that went away (`| head`) is normal, not an error worth shouting about. */
 	if (ob->err == -EPIPE)
 		sonde_debug("output: reader closed the pipe, discarding further output");
+	else if (ob->err == -ETIMEDOUT)
+		sonde_warn("output: the reader of fd %d took nothing for %d ms after the stop; "
+		           "the rest of the output is dropped",
+		           ob->fd, OUTBUF_STOP_GRACE_MS);
 	else
 		sonde_err("output: write to fd %d failed: %s", ob->fd, strerror(-ob->err));
 }
 
-/* write(2) everything, retrying on EINTR, waiting on EAGAIN. SIGPIPE is
- * blocked around the writes so a closed pipe gives EPIPE instead of killing
- * the process; a SIGPIPE raised by us is consumed before unblocking. */
+/* write(2) everything, retrying on EINTR, waiting on EAGAIN: for as long as
+ * it takes while the run goes on (a slow reader slows the run, the rings
+ * count what is lost meanwhile), at most OUTBUF_STOP_GRACE_MS without
+ * progress once it is being stopped, so that a reader that never reads
+ * cannot keep the process from exiting. SIGPIPE is blocked around the
+ * writes so a closed pipe gives EPIPE instead of killing the process; a
+ * SIGPIPE raised by us is consumed before unblocking. */
 static int write_all(int fd, const char *p, size_t n)
 {
 	sigset_t pipe_set, old, pending;
@@ -73,9 +102,14 @@ static int write_all(int fd, const char *p, size_t n)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
 			struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+			int r = poll(&pfd, 1, outbuf_stopping ? OUTBUF_STOP_GRACE_MS : -1);
 
-			if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+			if (r > 0 || (r < 0 && errno == EINTR))
 				continue;
+			if (r == 0) {
+				err = -ETIMEDOUT;
+				break;
+			}
 		}
 		err = -errno;
 		break;

@@ -216,7 +216,8 @@ static void test_perf_tracer(void)
 
 /* A perf event array that overflows: a thread makes getpid calls as fast as
  * it can while the sink holds the reader on its first record until 100 000
- * more were made (2.4 MB of records; the buffers hold 64 pages per CPU).
+ * more were made (2.4 MB of records; ring-size makes the buffers 64 KiB per
+ * CPU, as it sizes rings).
  * The kernel's lost records are counted and reported, as for the perf
  * buffer fallback of kernels without rings. */
 struct perf_flood {
@@ -262,6 +263,7 @@ static void test_perf_lost(void)
 	setup();
 	REQUIRE(gadget_open_fixture(&r, "ebpf_perf", NULL) == 0);
 	CHECK_INT(set_param(&r, "targ_pid", pid_str), 0);
+	CHECK_INT(set_param(&r, "ring-size", "64K"), 0);
 	ds = sonde_gadget_ds(r.ctx, "perf");
 	REQUIRE(ds);
 	REQUIRE(sonde_ds_subscribe(ds, on_perf_slow, &flood, 100) == 0);

@@ -1,6 +1,7 @@
 /* The buffered writer: memory mode, flushing to fds, auto-flush, write errors. */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -221,5 +222,128 @@ static void test_nonblocking_fd(void)
 	close(p[0]);
 }
 
+/* ---- the stop: a reader that takes nothing cannot hold the process ---- */
+
+struct blocked_writer {
+	struct sonde_outbuf ob;
+	atomic_int tid;
+	int err;
+};
+
+static int stop_fd = -1;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	sonde_output_stopping(stop_fd);
+}
+
+static void *blocked_flush(void *arg)
+{
+	struct blocked_writer *w = arg;
+
+	atomic_store(&w->tid, (int)gettid());
+	w->err = outbuf_flush(&w->ob);
+	return NULL;
+}
+
+/* Whether thread tid sleeps in the kernel's pipe write (wchan needs
+ * kallsyms; without it, that the thread sleeps at all). */
+static bool in_pipe_write(int tid)
+{
+	char path[64], buf[512] = "";
+	FILE *f;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/wchan", tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(buf, sizeof(buf), f))
+			buf[0] = 0;
+		fclose(f);
+	}
+	if (strstr(buf, "pipe_write"))
+		return true;
+	if (buf[0] && strcmp(buf, "0") != 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	fclose(f);
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/* A write blocked on a full pipe whose reader never reads: the stop signal
+ * makes it give up (ETIMEDOUT, warned once) instead of blocking the exit
+ * for ever, and what fitted in the pipe is intact. Runs last: the stop is
+ * process-wide and stays. */
+static void test_stop_unblocks_writer(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop_signal}, old;
+	struct blocked_writer w = {0};
+	char chunk[4096], *got;
+	size_t filled = 0;
+	pthread_t th;
+	int p[2];
+
+	REQUIRE(pipe2(p, O_NONBLOCK) == 0);
+	memset(chunk, 'f', sizeof(chunk));
+	for (ssize_t n; (n = write(p[1], chunk, sizeof(chunk))) > 0;)
+		filled += (size_t)n;
+	fcntl(p[1], F_SETFL, 0); /* the writer blocks, as on stdout */
+	stop_fd = p[1];
+	sigemptyset(&sa.sa_mask); /* no SA_RESTART, as sonde run's handler */
+	REQUIRE(sigaction(SIGUSR1, &sa, &old) == 0);
+	REQUIRE(outbuf_init(&w.ob, p[1], 4096) == 0);
+	outbuf_write(&w.ob, "tail", 4);
+	log_count = 0;
+	sonde_log_set_sink(log_sink, NULL);
+	REQUIRE(pthread_create(&th, NULL, blocked_flush, &w) == 0);
+	while (!atomic_load(&w.tid) || !in_pipe_write(atomic_load(&w.tid)))
+		usleep(1000);
+	pthread_kill(th, SIGUSR1);
+	pthread_join(th, NULL);
+	CHECK_INT(w.err, -ETIMEDOUT);
+	CHECK_INT(log_count, 1);
+	CHECK(strstr(last_log, "took nothing") != NULL);
+	CHECK(fcntl(p[1], F_GETFL) & O_NONBLOCK);
+	close(p[1]);
+	got = read_all(p[0]);
+	CHECK(got && strlen(got) == filled && strspn(got, "f") == filled);
+	free(got);
+	sonde_log_set_sink(NULL, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	outbuf_fini(&w.ob);
+	close(p[0]);
+}
+
+/* After the stop, a reader that keeps reading still gets everything. */
+static void test_stop_slow_reader_served(void)
+{
+	struct sonde_outbuf ob;
+	struct reader r = {0};
+	pthread_t th;
+	char chunk[1024];
+	int p[2];
+
+	REQUIRE(pipe(p) == 0);
+	sonde_output_stopping(p[1]);
+	r.fd = p[0];
+	REQUIRE(pthread_create(&th, NULL, slow_reader, &r) == 0);
+	REQUIRE(outbuf_init(&ob, p[1], 4096) == 0);
+	memset(chunk, 'z', sizeof(chunk));
+	for (int i = 0; i < 1024; i++)
+		outbuf_write(&ob, chunk, sizeof(chunk));
+	CHECK_INT(outbuf_flush(&ob), 0);
+	close(p[1]);
+	pthread_join(th, NULL);
+	CHECK_INT(r.got, 1024 * 1024);
+	outbuf_fini(&ob);
+	close(p[0]);
+}
+
 TEST_MAIN(TEST(test_memory_mode), TEST(test_flush_to_fd), TEST(test_auto_flush), TEST(test_epipe),
-          TEST(test_bad_fd), TEST(test_nonblocking_fd))
+          TEST(test_bad_fd), TEST(test_nonblocking_fd), TEST(test_stop_unblocks_writer),
+          TEST(test_stop_slow_reader_served))
