@@ -303,7 +303,6 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 {
 	ssize_t pi = pending_index(w, r, id);
 	const char *bundle = pi >= 0 ? w->pend[pi].bundle : NULL;
-	int64_t at = util_clock_ns(CLOCK_BOOTTIME); /* see below */
 	struct sonde_container *c;
 	int err;
 
@@ -322,14 +321,6 @@ static int try_register(struct sonde_container_watcher *w, struct root_watch *r,
 		sonde_debug("containers: %s/%s not registered yet: %s", r->root, id, strerror(-err));
 		return err;
 	}
-	/* Events are told from those of the previous holder of a reused mntns
-	 * id by this start, but /proc's is in clock ticks (10 ms): a container
-	 * started within the tick of its predecessor's last events took them
-	 * (crun churn: connects of one container named after the next). When
-	 * its program had not run at `at` (its exec held, or its init still the
-	 * runtime after `at`), `at` is a start as exact as needed. */
-	if ((held || proc_runs_runtime(w->proc_root, c->pid)) && at > c->started_boot_ns)
-		c->started_boot_ns = at;
 	pi = pending_index(w, r, id); /* indices may have moved */
 	if (pi >= 0) {
 		if (w->pend[pi].timed_out)
