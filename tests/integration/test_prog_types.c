@@ -43,6 +43,7 @@
 #include <sonde/phase.h>
 
 #include "../unit/test_ebpf_helpers.h"
+#include "kernel_probe.h"
 #include "oci_rootfs.h"
 #include "ebpf/internal.h"
 
@@ -162,8 +163,6 @@ struct sender {
 	struct sonde_gadget_ctx *ctx;
 };
 
-static int progs_named(const char *name);
-
 static int udp_to(const char *ip, int port)
 {
 	struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
@@ -183,7 +182,7 @@ static void *sender_main(void *arg)
 	int nsfd = open(nspath, O_RDONLY | O_CLOEXEC),
 	    hostfd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
-	for (int i = 0; i < 3000 && !s->stop && progs_named("ig_net_disp") == 0; i++)
+	for (int i = 0; i < 3000 && !s->stop && test_bpf_progs_named("ig_net_disp") == 0; i++)
 		usleep(10000);
 	usleep(50000); /* the last dispatcher of the run attached */
 	for (int round = 1; nsfd >= 0 && hostfd >= 0 && !s->stop && round <= ROUNDS; round++) {
@@ -370,38 +369,6 @@ static int tc_filters(const char *dev, const char *dir, const char *needle)
 	return pclose(f) == 0 ? n : -1;
 }
 
-/* Live programs called `name`. */
-static int progs_named(const char *name)
-{
-	__u32 id = 0;
-	int n = 0;
-
-	while (bpf_prog_get_next_id(id, &id) == 0) {
-		struct bpf_prog_info info = {0};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strcmp(info.name, name) == 0)
-			n++;
-		close(fd);
-	}
-	return n;
-}
-
-/* Dispatchers, gadget programs: freed by RCU after the last reference. */
-static int progs_named_settled(const char *name)
-{
-	int n = progs_named(name);
-
-	for (int i = 0; i < 100 && n > 0; i++) {
-		usleep(20000);
-		n = progs_named(name);
-	}
-	return n;
-}
-
 /* Open file descriptors of this process (sockets, netns, maps, programs, links). */
 static int open_fds(void)
 {
@@ -437,10 +404,10 @@ static void check_nothing_left(const struct leftovers *before)
 	CHECK_INT(now.sockets, before->sockets);
 	CHECK_INT(now.filters_in, before->filters_in);
 	CHECK_INT(now.filters_eg, before->filters_eg);
-	CHECK_INT(progs_named_settled("ig_net_disp"), 0);
-	CHECK_INT(progs_named_settled("ig_sock"), 0);
-	CHECK_INT(progs_named_settled("ig_tc_in"), 0);
-	CHECK_INT(progs_named_settled("ig_tc_eg"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_net_disp"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_sock"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_tc_in"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_tc_eg"), 0);
 }
 
 /* Warnings and errors logged since capture_reset. */
@@ -490,7 +457,7 @@ static void test_socket_filter_host(void)
  * holds the namespace, the host not traced. */
 static pid_t holder_pid;
 static bool fake_enabled, host_traced;
-static int after_detach_sockets = -1, after_detach_filters = -1;
+static int after_detach_sockets = -1, after_detach_filters = -1, after_detach_dispatchers = -1;
 static struct sonde_container fake = {.id = "c0ffee", .name = "fake-ctr", .runtime = "test"};
 /* a container whose namespace is gone by the time it is attached */
 static struct sonde_container gone_ctr = {.id = "dead", .name = "gone-ctr", .runtime = "test"};
@@ -540,6 +507,8 @@ static int fake_stop(struct sonde_gadget_ctx *ctx, void *state)
 		after_detach_sockets += txt[i] == '\n';
 	free(txt);
 	after_detach_filters = tc_filters(va, "ingress", "handle 0x") + tc_filters(va, "egress", "handle 0x");
+	/* tcx links are not tc filters: their dispatchers must be gone too */
+	after_detach_dispatchers = test_bpf_progs_named_settled("ig_net_disp");
 	return 0;
 }
 
@@ -628,6 +597,7 @@ static void test_container(void)
 	/* detaching the container (attached twice) released its socket and filters */
 	CHECK_INT(after_detach_sockets, 0);
 	CHECK_INT(after_detach_filters, 0);
+	CHECK_INT(after_detach_dispatchers, 0);
 	gadget_close(&r);
 	check_nothing_left(&before);
 	kill(holder_pid, SIGKILL);
@@ -667,7 +637,7 @@ static void *lo_sender_main(void *arg)
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)s->ctr_pid);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	for (int i = 0; i < 3000 && progs_named("ig_net_disp") == 0; i++)
+	for (int i = 0; i < 3000 && test_bpf_progs_named("ig_net_disp") == 0; i++)
 		usleep(10000);
 	usleep(50000);
 	for (int round = 0; nsfd >= 0 && hostfd >= 0 && round < ROUNDS; round++) {
@@ -770,7 +740,7 @@ static void test_runc_container(void)
 	CHECK_INT(s.bad[KIND_SOCKET], 0);
 	CHECK(!logged("cannot"));
 	gadget_close(&r);
-	CHECK_INT(progs_named_settled("ig_net_disp"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_net_disp"), 0);
 	{
 		size_t len = 0;
 		char *txt = test_read_file(state, &len);
@@ -989,7 +959,7 @@ static void test_perf_event(void)
 	if (ncpus <= 32)
 		CHECK_INT(s.cpus_mask, (uint32_t)((1ull << ncpus) - 1));
 	gadget_close(&r);
-	CHECK_INT(progs_named_settled("ig_perf"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_perf"), 0);
 
 	/* a frequency the kernel refuses: one error naming the program, and
 	 * none of the CPUs' events or the program left */
@@ -1007,7 +977,7 @@ static void test_perf_event(void)
 		CHECK_INT(error_lines(), 1);
 		gadget_close(&r);
 		CHECK_INT(open_fds(), fds);
-		CHECK_INT(progs_named_settled("ig_perf"), 0);
+		CHECK_INT(test_bpf_progs_named_settled("ig_perf"), 0);
 	}
 }
 
@@ -1114,9 +1084,9 @@ static void test_sockops_sk_msg(void)
 	CHECK(!logged("cannot"));
 	gadget_close(&r);
 	CHECK(!sockops_attached("ig_sockops"));
-	CHECK_INT(progs_named_settled("ig_sockops"), 0);
-	CHECK_INT(progs_named_settled("ig_sk_msg"), 0);
-	CHECK_INT(progs_named_settled("ig_sk_skb"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_sockops"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_sk_msg"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_sk_skb"), 0);
 	/* the connection still works without the programs */
 	if (cfd >= 0 && afd >= 0) {
 		CHECK_INT((int)write(cfd, "after", 5), 5);
@@ -1294,7 +1264,7 @@ static void test_usdt(void)
 	gadget_close(&r);
 	/* detached: the semaphore is back to zero and the program gone */
 	CHECK_INT(sonde_test_tick_semaphore, 0);
-	CHECK_INT(progs_named_settled("ig_usdt"), 0);
+	CHECK_INT(test_bpf_progs_named_settled("ig_usdt"), 0);
 
 	/* a target without provider:probe is refused, naming the program */
 	snprintf(yaml, sizeof(yaml), "programs:\n  ig_usdt:\n    attach_to: %s:tick\n", exe);

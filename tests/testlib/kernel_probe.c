@@ -71,3 +71,33 @@ const char *test_btf_attach_refused(enum bpf_prog_type type, enum bpf_attach_typ
 	close(prog);
 	return NULL;
 }
+
+int test_bpf_progs_named(const char *name)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (bpf_prog_get_next_id(id, &id) == 0) {
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 && strcmp(info.name, name) == 0)
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+int test_bpf_progs_named_settled(const char *name)
+{
+	int n = test_bpf_progs_named(name);
+
+	for (int i = 0; i < 100 && n > 0; i++) {
+		usleep(20000);
+		n = test_bpf_progs_named(name);
+	}
+	return n;
+}

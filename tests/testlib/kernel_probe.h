@@ -12,5 +12,11 @@ const char *test_kprobes_missing(void);
  * tracepoint's btf_trace_<name>); else why not. */
 const char *test_btf_attach_refused(enum bpf_prog_type type, enum bpf_attach_type attach, const char *func,
                                     int kind);
+/* BPF programs named name loaded in the kernel now (any process, or held by
+ * an attachment only). */
+int test_bpf_progs_named(const char *name);
+/* The same after waiting up to 2 s for it to reach 0: programs are freed by
+ * RCU after their last reference. */
+int test_bpf_progs_named_settled(const char *name);
 
 #endif
