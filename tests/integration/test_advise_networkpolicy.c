@@ -73,7 +73,7 @@ static bool net_setup(void)
 	snprintf(a4, sizeof(a4), "%s/24", ip_ext);
 	net_teardown();
 	test_run_quiet((const char *[]){"modprobe", "veth", NULL});
-	const char *const steps[][16] = {
+	const char *const steps[][TEST_IP_STEP_ARGS] = {
 	    {"netns", "add", ns_srv},
 	    {"netns", "add", ns_cli},
 	    {"netns", "add", ns_ext},
@@ -90,13 +90,7 @@ static bool net_setup(void)
 	    {"-n", ns_cli, "link", "set", "lo", "up"},
 	    {"-n", ns_srv, "link", "set", "lo", "up"},
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (test_ip(steps[i])) {
-			fprintf(stderr, "ip %s %s %s failed\n", steps[i][0], steps[i][1], steps[i][2]);
-			return false;
-		}
-	}
-	return true;
+	return test_ip_steps(steps, sizeof(steps) / sizeof(steps[0])) == 0;
 }
 
 /* The plain process in ns_ext: accepts one connection, reads it to EOF, says so. */

@@ -661,8 +661,7 @@ static void *lo_sender_main(void *arg)
 static pid_t runc_start(void)
 {
 	static const char *const applets[] = {"sleep", NULL};
-	char bundle[512], rootfs[512], state[256];
-	json_t *st;
+	char bundle[512], rootfs[512];
 	pid_t pid;
 
 	oci_require("runc");
@@ -673,11 +672,8 @@ static pid_t runc_start(void)
 	HREQUIRE(oci_bundle_write(bundle, rootfs, json_pack("[s,s]", "sleep", "60"), json_object()) == 0);
 	snprintf(runc_id, sizeof(runc_id), "sonde-pt-%d", (int)getpid());
 	HREQUIRE(oci_run_detached("runc", bundle, runc_id) == 0);
-	snprintf(state, sizeof(state), "/run/runc/%s/state.json", runc_id);
-	st = json_load_file(state, 0, NULL);
-	HREQUIRE(st);
-	pid = (pid_t)json_integer_value(json_object_get(st, "init_process_pid"));
-	json_decref(st);
+	pid = (pid_t)oci_state_pid("runc", runc_id);
+	HREQUIRE(pid > 0);
 	return pid;
 }
 

@@ -35,6 +35,7 @@
 #include <bpf/libbpf.h>
 
 #include "../unit/test_ebpf_helpers.h"
+#include "kernel_probe.h"
 
 #define PORT   47330
 #define ROUNDS 20
@@ -297,27 +298,6 @@ static int on_packet(struct sonde_ds *ds, struct sonde_record *rec, void *arg)
 	return 0;
 }
 
-/* Live programs called `name`. */
-static int progs_named(const char *name)
-{
-	__u32 id = 0;
-	int n = 0;
-
-	while (bpf_prog_get_next_id(id, &id) == 0) {
-		struct bpf_prog_info info = {0};
-		__u32 len = sizeof(info);
-		int fd = bpf_prog_get_fd_by_id(id);
-
-		if (fd < 0)
-			continue;
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-		    strncmp(info.name, name, strlen(name)) == 0)
-			n++;
-		close(fd);
-	}
-	return n;
-}
-
 /* The enricher's map, found by name among the kernel's maps (the test
  * checks what the kernel holds, not what sonde says). */
 static int sockets_map(void)
@@ -391,7 +371,8 @@ static void *driver_main(void *arg)
 	struct driver *d = arg;
 	char comm[16];
 
-	for (int i = 0; i < 3000 && !atomic_load(&d->run_over) && progs_named("ig_se_lookup") == 0; i++)
+	for (int i = 0; i < 3000 && !atomic_load(&d->run_over) && test_bpf_progs_named("ig_se_lookup") == 0;
+	     i++)
 		usleep(10000);
 	usleep(100000); /* the dispatcher attached after the gadget's program */
 	d->map = sockets_map();
@@ -562,7 +543,8 @@ static void *filler_main(void *arg)
 	int rep[2], hold[2], map;
 	char c;
 
-	for (int i = 0; i < 3000 && !atomic_load(&f->run_over) && progs_named("ig_se_lookup") == 0; i++)
+	for (int i = 0; i < 3000 && !atomic_load(&f->run_over) && test_bpf_progs_named("ig_se_lookup") == 0;
+	     i++)
 		usleep(10000);
 	if (pipe2(rep, O_CLOEXEC) || pipe2(hold, O_CLOEXEC))
 		goto out;

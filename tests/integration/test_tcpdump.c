@@ -94,8 +94,7 @@ static void cleanup(void)
 static bool container_start(void)
 {
 	static const char *const applets[] = {"sleep", NULL};
-	char bundle[512], rootfs[512], state[256];
-	json_t *st;
+	char bundle[512], rootfs[512];
 
 	oci_require("runc");
 	HREQUIRE(oci_workdir_create(workdir, sizeof(workdir), WORKDIR_PREFIX, applets) == 0);
@@ -105,11 +104,7 @@ static bool container_start(void)
 	HREQUIRE(oci_bundle_write(bundle, rootfs, json_pack("[s,s]", "sleep", "120"), json_object()) == 0);
 	snprintf(ctr_id, sizeof(ctr_id), "sdtd-%d", (int)getpid());
 	HREQUIRE(oci_run_detached("runc", bundle, ctr_id) == 0);
-	snprintf(state, sizeof(state), "/run/runc/%s/state.json", ctr_id);
-	st = json_load_file(state, 0, NULL);
-	HREQUIRE(st);
-	ctr_pid = (pid_t)json_integer_value(json_object_get(st, "init_process_pid"));
-	json_decref(st);
+	ctr_pid = (pid_t)oci_state_pid("runc", ctr_id);
 	HREQUIRE(ctr_pid > 0);
 	return true;
 }

@@ -60,7 +60,7 @@ static bool net_setup(void)
 	net_teardown();
 	/* Debian's 6.1 loads veth on demand only through modprobe */
 	test_run_quiet((const char *[]){"modprobe", "veth", NULL});
-	const char *const steps[][16] = {
+	const char *const steps[][TEST_IP_STEP_ARGS] = {
 	    {"netns", "add", ns_cli},
 	    {"netns", "add", ns_srv},
 	    {"link", "add", veth_cli, "netns", ns_cli, "type", "veth", "peer", "name", veth_srv, "netns",
@@ -74,13 +74,7 @@ static bool net_setup(void)
 	    {"-n", ns_cli, "link", "set", "lo", "up"},
 	    {"-n", ns_srv, "link", "set", "lo", "up"},
 	};
-	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (test_ip(steps[i])) {
-			fprintf(stderr, "ip %s %s %s failed\n", steps[i][0], steps[i][1], steps[i][2]);
-			return false;
-		}
-	}
-	return true;
+	return test_ip_steps(steps, sizeof(steps) / sizeof(steps[0])) == 0;
 }
 
 /* Moves the calling (child) process into namespace name; its inode or 0. */
@@ -107,25 +101,32 @@ static uint32_t ns_inode(const char *name)
 	return stat(path, &st) ? 0 : (uint32_t)st.st_ino;
 }
 
+/* addr:port of family into ss; its length. */
+static socklen_t sockaddr_of(int family, const char *addr, uint16_t port, struct sockaddr_storage *ss)
+{
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(port);
+		inet_pton(AF_INET, addr, &a->sin_addr);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons(port);
+	inet_pton(AF_INET6, addr, &a->sin6_addr);
+	return sizeof(*a);
+}
+
 static int listen_on(int family, const char *addr, uint16_t port)
 {
 	struct sockaddr_storage ss = {0};
 	socklen_t len;
 	int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
 
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &a->sin_addr);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &a->sin6_addr);
-		len = sizeof(*a);
-	}
+	len = sockaddr_of(family, addr, port, &ss);
 	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (s < 0 || bind(s, (struct sockaddr *)&ss, len) || listen(s, 4))
 		return -1;
@@ -139,19 +140,7 @@ static int connect_to(int family, const char *addr, uint16_t port, uint16_t *lpo
 	socklen_t len;
 	int s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		a->sin_family = AF_INET;
-		a->sin_port = htons(port);
-		inet_pton(AF_INET, addr, &a->sin_addr);
-		len = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		a->sin6_family = AF_INET6;
-		a->sin6_port = htons(port);
-		inet_pton(AF_INET6, addr, &a->sin6_addr);
-		len = sizeof(*a);
-	}
+	len = sockaddr_of(family, addr, port, &ss);
 	if (s < 0)
 		return -errno;
 	if (connect(s, (struct sockaddr *)&ss, len)) {

@@ -77,3 +77,14 @@ int test_ip(const char *const *args)
 	argv[n] = NULL;
 	return test_run_quiet(argv);
 }
+
+int test_ip_steps(const char *const (*steps)[TEST_IP_STEP_ARGS], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (test_ip(steps[i])) {
+			fprintf(stderr, "ip %s %s %s failed\n", steps[i][0], steps[i][1], steps[i][2]);
+			return -1;
+		}
+	}
+	return 0;
+}

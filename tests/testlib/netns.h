@@ -5,6 +5,7 @@
 #ifndef SONDE_TEST_NETNS_H
 #define SONDE_TEST_NETNS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Creates the namespace (a leftover of the same name is deleted first) with
@@ -21,5 +22,9 @@ int test_netns_exec(const char *name, const char *const *argv);
 /* Runs `ip args…` (at most 30 of them) to completion, output discarded: its
  * exit status. */
 int test_ip(const char *const *args);
+/* Runs `ip` once per row of steps (each NULL-terminated), in order: 0, or -1
+ * after naming the first step that failed. */
+#define TEST_IP_STEP_ARGS 16
+int test_ip_steps(const char *const (*steps)[TEST_IP_STEP_ARGS], size_t n);
 
 #endif
